@@ -1,0 +1,36 @@
+# The two set-up commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   ?= .venv
+PORT   ?= 8000
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## make run: create the venv, install, seed the embedded demo on first run, serve on 127.0.0.1:$(PORT)
+run: $(STAMP)
+	$(BIN)/prism demo seed
+	$(BIN)/prism serve --host 127.0.0.1 --port $(PORT)
+
+## make test: install test needs, start the services tests need, lint, type-check, run every test
+test: $(STAMP)
+	bash scripts/test-services.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+bench: $(STAMP)
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

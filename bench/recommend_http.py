@@ -1,0 +1,182 @@
+"""Recommend throughput and latency over HTTP, all in one run on this machine.
+
+(a) a raw ASGI app returning the same payload as (b);
+(b) POST /v1/recommend with the no-op strategy (platform overhead);
+(c) POST /v1/recommend on the demo's home_feed.
+
+Each server is uvicorn (uvloop + httptools, one worker); the load generator is wrk.
+Prints req/s and p50/p99 per case and the ratios (b)/(a) and (c)/(b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(method: str, url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("content-type", "application/json")
+    req.add_header("x-prism-actor", "bench")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def wait_ready(url: str, timeout: float = 120.0) -> None:
+    t_end = time.time() + timeout
+    while time.time() < t_end:
+        try:
+            http("GET", url)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not become ready")
+
+
+def uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [
+        str(BIN / "uvicorn"),
+        app,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+    ]
+    cmd += ["--no-access-log", "--log-level", "warning"]
+    return subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
+
+
+def wrk(url: str, body: dict[str, Any], seconds: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        payload = json.dumps(body).replace("\\", "\\\\").replace('"', '\\"')
+        f.write(f'wrk.method = "POST"\nwrk.body = "{payload}"\n')
+        f.write('wrk.headers["Content-Type"] = "application/json"\n')
+        script = f.name
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "non2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--var-dir", default=str(ROOT / "var" / "bench"))
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+    var = Path(args.var_dir)
+    var.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PRISM_VAR_DIR": str(var),
+        "PRISM_DATABASE_URL": f"sqlite:///{var}/bench.db",
+        "PRISM_DEMO": "1",
+    }
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = uvicorn("prism_platform.asgi:app", port, env)
+    raw = None
+    try:
+        wait_ready(f"{base}/readyz")
+        scenes = {s["name"] for s in http("GET", f"{base}/admin/scenes")}
+        if "bench_noop" not in scenes:
+            http("POST", f"{base}/admin/scenes", {"name": "bench_noop", "description": "benchmark"})
+        http(
+            "POST", f"{base}/admin/configs", {"script": "noop.py", "name": "default", "params": {}}
+        )
+        http("POST", f"{base}/admin/deployments", {"scene": "bench_noop", "script": "noop.py"})
+        noop_body = {"scene": "bench_noop", "user_id": "42", "size": 20}
+        home_body = {"scene": "home_feed", "user_id": "42", "size": 20}
+        sample = http("POST", f"{base}/v1/recommend", noop_body)
+        assert len(sample["items"]) == 20 and not sample["degraded"], sample
+        payload = var / "payload.json"
+        payload.write_text(json.dumps(sample))
+        raw_port = free_port()
+        raw = uvicorn(
+            "raw_app:app",
+            raw_port,
+            {"PRISM_BENCH_PAYLOAD": str(payload), "PYTHONPATH": str(ROOT / "bench")},
+        )
+        wait_ready_raw(f"http://127.0.0.1:{raw_port}/")
+        results = {}
+        for name, url, body in (
+            ("a_raw_asgi", f"http://127.0.0.1:{raw_port}/", noop_body),
+            ("b_recommend_noop", f"{base}/v1/recommend", noop_body),
+            ("c_recommend_home_feed", f"{base}/v1/recommend", home_body),
+        ):
+            wrk(url, body, 2, args.connections)  # warm-up
+            results[name] = wrk(url, body, args.seconds, args.connections)
+    finally:
+        for p in (server, raw):
+            if p is not None:
+                p.terminate()
+                p.wait(10)
+    print(f"{'case':<24}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    for name, r in results.items():
+        print(
+            f"{name:<24}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>9.0f}"
+        )
+    a, b, c = (results[k]["rps"] for k in results)
+    print(f"(b)/(a) throughput ratio: {b / a:.2f}  (target >= 0.50)")
+    print(f"(c)/(b) throughput ratio: {c / b:.2f}")
+    print(json.dumps({"results": results, "b_over_a": b / a, "c_over_b": c / b}))
+
+
+def wait_ready_raw(url: str) -> None:
+    t_end = time.time() + 30
+    while time.time() < t_end:
+        try:
+            urllib.request.urlopen(
+                urllib.request.Request(url, data=b"{}", method="POST"), timeout=2
+            )
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("raw app did not start")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Run every benchmark once; each prints its figures as ratios against a baseline of the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
+.venv/bin/python bench/recommend_http.py "$@"

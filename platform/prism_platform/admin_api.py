@@ -1,0 +1,195 @@
+"""The admin HTTP API (FastAPI): scenes, experiments, scripts, configs, deployments.
+
+Every mutating route takes the caller's identity from :func:`actor`, the one
+place where authentication will be enforced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from .builder import WORKTREE
+from .service import Platform
+from .sources import check_script_path
+
+
+def actor(x_prism_actor: Annotated[str | None, Header()] = None) -> str:
+    """Who is calling (``X-Prism-Actor``); the workbench issue adds real authentication."""
+    return x_prism_actor or "anonymous"
+
+
+Actor = Annotated[str, Depends(actor)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SceneIn(_Body):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    description: str = ""
+    deadline_ms: int = Field(80, ge=1, le=10_000)
+    max_size: int = Field(100, ge=1, le=200)
+    fallback_table: str = "popular"
+    fallback_key: str = "all"
+
+
+class ScenePatch(_Body):
+    description: str | None = None
+    deadline_ms: int | None = Field(None, ge=1, le=10_000)
+    max_size: int | None = Field(None, ge=1, le=200)
+    fallback_table: str | None = None
+    fallback_key: str | None = None
+
+
+class BucketIn(_Body):
+    name: str
+    percent: float = Field(gt=0, le=100)
+
+
+class ExperimentIn(_Body):
+    name: str = Field(min_length=1, max_length=64)
+    buckets: list[BucketIn] = Field(min_length=1)
+    salt: str | None = None
+
+
+class ScriptIn(_Body):
+    path: str
+    description: str = ""
+
+
+class ConfigIn(_Body):
+    script: str
+    name: str
+    params: dict[str, Any] = {}
+
+
+class DeploymentIn(_Body):
+    scene: str
+    bucket: str = "base"
+    script: str
+    config: str = "default"
+    version: str = WORKTREE
+    note: str = ""
+
+
+class RollbackIn(_Body):
+    note: str = ""
+
+
+def as_json(record: Any) -> Any:
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.asdict(record)
+    if isinstance(record, list | tuple):
+        return [as_json(r) for r in record]
+    return record
+
+
+def build_router(platform: Platform) -> APIRouter:
+    r = APIRouter(prefix="/admin", tags=["admin"])
+
+    @r.get("/status")
+    def status() -> dict[str, Any]:
+        """What this node serves now (the live routing snapshot) and any load errors."""
+        return platform.state.snapshot.describe()
+
+    @r.post("/reload")
+    def reload(who: Actor) -> dict[str, Any]:
+        return platform.reload().describe()
+
+    @r.get("/scenes")
+    def list_scenes() -> Any:
+        return as_json(platform.store.list_scenes())
+
+    @r.post("/scenes", status_code=201)
+    def create_scene(body: SceneIn, who: Actor) -> Any:
+        fields = body.model_dump(exclude={"name"})
+        return as_json(platform.create_scene(body.name, actor=who, **fields))
+
+    @r.get("/scenes/{name}")
+    def get_scene(name: str) -> Any:
+        return as_json(platform.store.get_scene(name))
+
+    @r.patch("/scenes/{name}")
+    def patch_scene(name: str, body: ScenePatch, who: Actor) -> Any:
+        fields = body.model_dump(exclude_none=True)
+        return as_json(platform.update_scene(name, actor=who, **fields))
+
+    @r.get("/scenes/{name}/experiments")
+    def list_experiments(name: str) -> Any:
+        return as_json(platform.store.list_experiments(name))
+
+    @r.post("/scenes/{name}/experiments", status_code=201)
+    def start_experiment(name: str, body: ExperimentIn, who: Actor) -> Any:
+        buckets = [(b.name, b.percent) for b in body.buckets]
+        return as_json(
+            platform.start_experiment(name, body.name, buckets, salt=body.salt, actor=who)
+        )
+
+    @r.get("/scripts")
+    def list_scripts() -> Any:
+        return as_json(platform.store.list_scripts())
+
+    @r.post("/scripts", status_code=201)
+    def register_script(body: ScriptIn, who: Actor) -> Any:
+        return as_json(platform.register_script(body.path, description=body.description, actor=who))
+
+    @r.get("/scripts/schema")
+    def script_schema(path: Annotated[str, Query()]) -> Any:
+        """The JSON schema of a script's ``Config`` (as in the working tree)."""
+        s = platform.load_worktree(path)
+        return {"path": s.path, "version": s.version, "schema": s.config_cls.model_json_schema()}
+
+    @r.get("/configs")
+    def list_configs(script: str | None = None) -> Any:
+        return as_json(platform.store.list_configs(script))
+
+    @r.post("/configs", status_code=201)
+    def put_config(body: ConfigIn, who: Actor) -> Any:
+        return as_json(platform.put_config(body.script, body.name, body.params, actor=who))
+
+    @r.get("/deployments")
+    def deployments(scene: str | None = None, active: bool = False, limit: int = 100) -> Any:
+        if active:
+            return as_json(platform.store.active_deployments(scene))
+        return as_json(platform.store.deployment_history(scene, limit=limit))
+
+    @r.post("/deployments", status_code=201)
+    def deploy(body: DeploymentIn, who: Actor) -> Any:
+        dep, snap = platform.deploy(
+            body.scene,
+            body.bucket,
+            body.script,
+            body.config,
+            version=body.version,
+            actor=who,
+            note=body.note,
+        )
+        return {"deployment": as_json(dep), "snapshot": snap.generation}
+
+    @r.post("/deployments/{deployment_id}/rollback", status_code=201)
+    def rollback(deployment_id: int, who: Actor, body: RollbackIn | None = None) -> Any:
+        """Serve exactly what deployment ``deployment_id`` served, as a new deployment."""
+        dep, snap = platform.rollback(deployment_id, actor=who, note=body.note if body else "")
+        return {"deployment": as_json(dep), "snapshot": snap.generation}
+
+    @r.post("/scenes/{name}/buckets/{bucket}/rollback", status_code=201)
+    def rollback_bucket(name: str, bucket: str, who: Actor) -> Any:
+        """Roll a bucket back to the deployment it served before its current one."""
+        dep, snap = platform.rollback(platform.previous_deployment(name, bucket), actor=who)
+        return {"deployment": as_json(dep), "snapshot": snap.generation}
+
+    @r.get("/scripts/versions")
+    def script_versions(path: Annotated[str, Query()], limit: int = 50) -> Any:
+        """Commits of the strategies repository that changed the script."""
+        return as_json(platform.git.history(check_script_path(path), limit=limit))
+
+    @r.get("/audit")
+    def audit(limit: int = 100) -> Any:
+        return as_json(platform.store.audit(limit))
+
+    return r

@@ -1,0 +1,114 @@
+"""Build a routing snapshot from the metadata store's serving state.
+
+Strategies and validated configs are cached by (script, version) and by config
+content, so a rebuild reloads only what changed. A bucket whose deployment
+cannot load keeps serving what it served in the previous snapshot (last good),
+and the problem is recorded in ``Snapshot.errors``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from types import MappingProxyType
+from typing import Any
+
+from prism_sdk import SLOTS, StrategyConfig, slot_table
+
+from .errors import PrismPlatformError
+from .loader import load_strategy
+from .snapshot import Route, SceneRuntime, Snapshot, make_route
+from .sources import SourceTree
+from .strategy import Strategy
+
+DEFAULT_BUCKET = "base"
+WORKTREE = "worktree"
+
+
+class SnapshotBuilder:
+    def __init__(self, tree_for: Callable[[str], SourceTree]) -> None:
+        self.tree_for = tree_for
+        self._strategies: dict[tuple[str, str], Strategy] = {}
+        self._configs: dict[tuple[int, str], StrategyConfig] = {}
+
+    def strategy(self, path: str, version: str) -> Strategy:
+        """Load (or reuse) ``path`` at a deployment version (``worktree`` or a commit id)."""
+        tree = self.tree_for(version)
+        effective = tree.version_of(path)
+        key = (path, effective)
+        s = self._strategies.get(key)
+        if s is None:
+            s = load_strategy(tree, path, effective)
+            self._strategies[key] = s
+        return s
+
+    def config(self, strategy: Strategy, params: dict[str, Any], name: str) -> StrategyConfig:
+        key = (id(strategy), json.dumps(params, sort_keys=True, default=str))
+        c = self._configs.get(key)
+        if c is None:
+            c = strategy.make_config(params, name)
+            self._configs[key] = c
+        return c
+
+    def build(self, states: Iterable[Any], previous: Snapshot, generation: int) -> Snapshot:
+        scenes: dict[str, SceneRuntime] = {}
+        errors: dict[str, str] = {}
+        for st in states:
+            sc = st.scene
+            exp = st.experiment
+            if exp is None:
+                names: tuple[str, ...] = (DEFAULT_BUCKET,)
+                bounds: tuple[int, ...] = (SLOTS,)
+                exp_name, salt = "none", sc.name
+            else:
+                ordered = sorted(exp.buckets, key=lambda b: b.position)
+                names = tuple(b.name for b in ordered)
+                bounds = slot_table([b.percent for b in ordered])
+                exp_name, salt = exp.name, exp.salt
+            routes: list[Route | None] = []
+            for b in names:
+                dep = st.deployments.get(b)
+                route = None
+                if dep is not None:
+                    try:
+                        strategy = self.strategy(dep.script_path, dep.version)
+                        config = self.config(strategy, dep.config_params, dep.config_name)
+                        route = make_route(sc.name, b, strategy, config, dep.config_name, dep.id)
+                    except PrismPlatformError as exc:
+                        errors[f"{sc.name}/{b}"] = exc.message
+                        route = _previous_route(previous, sc.name, b)
+                routes.append(route)
+            scenes[sc.name] = SceneRuntime(
+                name=sc.name,
+                deadline_s=sc.deadline_ms / 1000.0,
+                max_size=sc.max_size,
+                fallback_table=sc.fallback_table,
+                fallback_key=sc.fallback_key,
+                experiment=exp_name,
+                salt=salt,
+                buckets=names,
+                bounds=bounds,
+                routes=tuple(routes),
+            )
+        self._forget_unused(scenes)
+        return Snapshot(generation, MappingProxyType(scenes), MappingProxyType(errors))
+
+    def _forget_unused(self, scenes: dict[str, SceneRuntime]) -> None:
+        live = {
+            (r.strategy.path, r.strategy.version)
+            for sc in scenes.values()
+            for r in sc.routes
+            if r is not None
+        }
+        for skey in [k for k in self._strategies if k not in live]:
+            del self._strategies[skey]
+        ids = {id(s) for s in self._strategies.values()}
+        for ckey in [k for k in self._configs if k[0] not in ids]:
+            del self._configs[ckey]
+
+
+def _previous_route(previous: Snapshot, scene: str, bucket: str) -> Route | None:
+    sc = previous.scenes.get(scene)
+    if sc is None or bucket not in sc.buckets:
+        return None
+    return sc.routes[sc.buckets.index(bucket)]

@@ -1,0 +1,291 @@
+"""The ``prism`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group()
+@click.version_option(package_name="prism-rec")
+def main() -> None:
+    """Prism: a scenario-scripting recommendation platform."""
+
+
+# -- serving -------------------------------------------------------------------------
+@main.command()
+@click.option(
+    "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1"
+)
+@click.option(
+    "--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000"
+)
+@click.option("--workers", default=1, type=int, show_default=True)
+@click.option("--log-level", default="info", show_default=True)
+@click.option("--watch", is_flag=True, help="reload working-tree strategies when they change")
+def serve(host: str, port: int, workers: int, log_level: str, watch: bool) -> None:
+    """Serve the platform (the embedded demo unless configured otherwise)."""
+    import uvicorn
+
+    _setup_logging(log_level)
+    if watch:
+        os.environ["PRISM_WATCH"] = "1"
+    uvicorn.run(
+        "prism_platform.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@main.group()
+def db() -> None:
+    """The metadata database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations to PRISM_DATABASE_URL (default: SQLite under var/)."""
+    from .db import MetadataStore
+    from .settings import Settings
+
+    settings = Settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    MetadataStore(settings.db_url).upgrade()
+    click.echo(f"database at head: {settings.db_url}")
+
+
+@main.group()
+def demo() -> None:
+    """The embedded demo world."""
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Build (or load from var/) the demo data and create the demo scenes if missing."""
+    from .app import create_app
+    from .settings import Settings
+
+    _setup_logging("info")
+    app = create_app(Settings())
+    snap = app.platform.state.snapshot
+    click.echo(f"demo ready: scenes {', '.join(sorted(snap.scenes))}")
+
+
+@main.command()
+@click.argument("script")
+@click.option("--params", default="{}", help="config parameters as JSON")
+@click.option(
+    "--scene", default=None, help="scene for the sample requests (default: the script's stem)"
+)
+@click.option("--user", "users", multiple=True, default=("1", "2", "3"), show_default=True)
+@click.option("--context", "context_json", default="{}", help="request context as JSON")
+def check(
+    script: str, params: str, scene: str | None, users: tuple[str, ...], context_json: str
+) -> None:
+    """Load SCRIPT from the working tree, validate it and run it on sample requests."""
+    from .checking import check_script
+
+    ok = check_script(
+        script,
+        _json_option(params, "--params"),
+        scene,
+        users,
+        _json_option(context_json, "--context"),
+    )
+    sys.exit(0 if ok else 1)
+
+
+# -- talking to a running node ---------------------------------------------------------
+def _client(url: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=url, headers={"X-Prism-Actor": os.environ.get("USER", "cli")}, timeout=30
+    )
+
+
+def _call(url: str, method: str, path: str, **kw: Any) -> Any:
+    try:
+        with _client(url) as c:
+            r = c.request(method, path, **kw)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach {url}: {exc}") from None
+    body = r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
+    if r.status_code >= 400:
+        msg = body.get("message", body) if isinstance(body, dict) else body
+        raise click.ClickException(f"{r.status_code}: {msg}")
+    return body
+
+
+def _json_option(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=name) from None
+
+
+url_option = click.option(
+    "--url", default=lambda: os.environ.get("PRISM_URL", DEFAULT_URL), show_default=DEFAULT_URL
+)
+
+
+def _echo(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@url_option
+def status(url: str) -> None:
+    """What the node serves: scenes, buckets, strategy@version, config."""
+    _echo(_call(url, "GET", "/admin/status"))
+
+
+@main.command()
+@url_option
+@click.option("--scene", required=True)
+@click.option("--bucket", default="base", show_default=True)
+@click.option("--script", required=True, help="path under strategies/, e.g. home_feed.py")
+@click.option("--config", "config_name", default="default", show_default=True)
+@click.option("--version", default="worktree", show_default=True)
+@click.option("--note", default="")
+def deploy(
+    url: str, scene: str, bucket: str, script: str, config_name: str, version: str, note: str
+) -> None:
+    """Deploy SCRIPT with a named config to a scene bucket."""
+    body = {
+        "scene": scene,
+        "bucket": bucket,
+        "script": script,
+        "config": config_name,
+        "version": version,
+        "note": note,
+    }
+    _echo(_call(url, "POST", "/admin/deployments", json=body))
+
+
+@main.command("config")
+@url_option
+@click.argument("script")
+@click.argument("name")
+@click.option("--params", default="{}", help="parameters as JSON")
+def config_cmd(url: str, script: str, name: str, params: str) -> None:
+    """Create or update the config NAME of SCRIPT (validated against its Config)."""
+    body = {"script": script, "name": name, "params": _json_option(params, "--params")}
+    _echo(_call(url, "POST", "/admin/configs", json=body))
+
+
+@main.command()
+@url_option
+@click.argument("scene")
+@click.argument("name")
+@click.option("--bucket", "buckets", multiple=True, required=True, help="NAME=PERCENT, repeatable")
+@click.option("--salt", default=None)
+def experiment(url: str, scene: str, name: str, buckets: tuple[str, ...], salt: str | None) -> None:
+    """Start experiment NAME on SCENE, splitting traffic into buckets."""
+    parsed = []
+    for b in buckets:
+        bname, sep, pct = b.partition("=")
+        try:
+            parsed.append({"name": bname, "percent": float(pct)})
+        except ValueError:
+            raise click.BadParameter(f"{b!r} is not NAME=PERCENT", param_hint="--bucket") from None
+        if not sep:
+            raise click.BadParameter(f"{b!r} is not NAME=PERCENT", param_hint="--bucket")
+    _echo(
+        _call(
+            url,
+            "POST",
+            f"/admin/scenes/{scene}/experiments",
+            json={"name": name, "buckets": parsed, "salt": salt},
+        )
+    )
+
+
+@main.command()
+@url_option
+@click.option("--name", required=True)
+@click.option("--description", default="")
+@click.option("--deadline-ms", default=80, type=int, show_default=True)
+def scene(url: str, name: str, description: str, deadline_ms: int) -> None:
+    """Create a scene (with a default experiment of one bucket, `base`)."""
+    body = {"name": name, "description": description, "deadline_ms": deadline_ms}
+    _echo(_call(url, "POST", "/admin/scenes", json=body))
+
+
+@main.command()
+@url_option
+@click.argument("scene")
+@click.argument("user_id")
+@click.option("--size", default=10, type=int, show_default=True)
+@click.option("--context", "context_json", default="{}")
+@click.option("--debug", is_flag=True)
+def recommend(
+    url: str, scene: str, user_id: str, size: int, context_json: str, debug: bool
+) -> None:
+    """Ask a running node for a recommendation."""
+    body = {
+        "scene": scene,
+        "user_id": user_id,
+        "size": size,
+        "context": _json_option(context_json, "--context"),
+        "debug": debug,
+    }
+    _echo(_call(url, "POST", "/v1/recommend", json=body))
+
+
+@main.command()
+@url_option
+@click.argument("deployment_id", required=False, type=int)
+@click.option(
+    "--scene", default=None, help="with --bucket: roll back to the bucket's previous deployment"
+)
+@click.option("--bucket", default="base", show_default=True)
+def rollback(url: str, deployment_id: int | None, scene: str | None, bucket: str) -> None:
+    """Serve an earlier deployment again: by DEPLOYMENT_ID, or the previous one of a bucket."""
+    if deployment_id is not None:
+        _echo(_call(url, "POST", f"/admin/deployments/{deployment_id}/rollback"))
+    elif scene:
+        _echo(_call(url, "POST", f"/admin/scenes/{scene}/buckets/{bucket}/rollback"))
+    else:
+        raise click.UsageError("give a DEPLOYMENT_ID or --scene (and --bucket)")
+
+
+@main.command()
+@url_option
+@click.argument("script")
+@click.option("--limit", default=20, type=int, show_default=True)
+def versions(url: str, script: str, limit: int) -> None:
+    """Commits that changed SCRIPT, newest first: commit, author, date, message."""
+    for c in _call(url, "GET", "/admin/scripts/versions", params={"path": script, "limit": limit}):
+        click.echo(f"{c['commit'][:12]}  {c['date']}  {c['author']}  {c['message']}")
+
+
+@main.command()
+@url_option
+@click.option("--scene", default=None)
+@click.option("--limit", default=20, type=int, show_default=True)
+def history(url: str, scene: str | None, limit: int) -> None:
+    """Deployments, newest first."""
+    params: dict[str, Any] = {"limit": limit}
+    if scene:
+        params["scene"] = scene
+    _echo(_call(url, "GET", "/admin/deployments", params=params))

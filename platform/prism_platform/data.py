@@ -1,0 +1,33 @@
+"""Open the data backend named by ``PRISM_DATA_BACKEND``."""
+
+from __future__ import annotations
+
+import logging
+
+from prism_sdk import DataBackend, LocalBackend
+
+from .errors import Invalid
+from .settings import Settings
+
+log = logging.getLogger("prism.data")
+
+
+def local_data_path(settings: Settings) -> str:
+    return str(settings.var_dir / "data.msgpack")
+
+
+def open_backend(settings: Settings) -> DataBackend:
+    if settings.data_backend != "local":
+        raise Invalid(
+            f"unknown data backend {settings.data_backend!r} (available: local)",
+            field="PRISM_DATA_BACKEND",
+        )
+    if settings.demo:
+        from .demo.seed import load_or_build_demo
+
+        return load_or_build_demo(settings.var_dir)
+    try:
+        return LocalBackend.load(local_data_path(settings))
+    except FileNotFoundError:
+        log.warning("event=empty_local_data path=%s", local_data_path(settings))
+        return LocalBackend()

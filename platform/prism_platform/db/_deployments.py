@@ -1,0 +1,212 @@
+"""Deployments, the serving state built from them, and the audit log."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from ..errors import Invalid, NotFound
+from . import _validate as v
+from ._base import StoreBase, utcnow
+from .models import AuditEntry, Deployment, Experiment, Scene
+from .records import AuditRecord, DeploymentRecord, SceneState
+
+
+def _limit(limit: object) -> int:
+    return v.integer(limit, field="limit", low=1, high=10_000)
+
+
+class DeploymentOps(StoreBase):
+    def deploy(
+        self,
+        scene: str,
+        bucket: str,
+        script_path: str,
+        version: str,
+        config_name: str,
+        *,
+        actor: str,
+        note: str = "",
+    ) -> DeploymentRecord:
+        """Serve ``script_path@version`` with a config on a bucket of the scene's running
+        experiment. The config's params are copied: later config changes do not alter it.
+        The bucket's previous active deployment is superseded in the same transaction."""
+        scene = v.scene_name(scene, field="scene")
+        bucket = v.bucket_name(bucket, field="bucket")
+        script_path = v.script_path(script_path, field="script")
+        version = v.version(version)
+        config_name = v.config_name(config_name, field="config")
+        actor = v.actor(actor)
+        note = v.text(note, field="note", max_len=2000)
+        with self._tx(write=True) as s:
+            self._scene(s, scene, field="scene", lock=True)
+            exp = self._running(s, scene)
+            names = [b.name for b in exp.buckets] if exp is not None else []
+            if bucket not in names:
+                where = (
+                    f"running experiment {exp.name!r} (buckets: {', '.join(names)})"
+                    if exp is not None
+                    else "scene (it has no running experiment)"
+                )
+                raise NotFound(f"bucket {bucket!r} is not in {scene!r}'s {where}", field="bucket")
+            script = self._script(s, script_path, field="script")
+            config = self._config(s, script, config_name, field="config")
+            dep = self._activate(
+                s,
+                Deployment(
+                    scene=scene,
+                    bucket=bucket,
+                    script=script,
+                    version=version,
+                    config=config,
+                    config_params=copy.deepcopy(config.params),
+                    config_revision=config.revision,
+                ),
+                actor,
+                note,
+            )
+            detail = {
+                "id": dep.id,
+                "script": script_path,
+                "version": version,
+                "config": config_name,
+                "config_revision": config.revision,
+                "note": note,
+            }
+            self._audit(s, actor, "deploy", "deployment", f"{scene}/{bucket}", detail)
+            return dep.to_record()
+
+    def rollback_to(self, deployment_id: int, *, actor: str, note: str = "") -> DeploymentRecord:
+        """Serve exactly what deployment ``deployment_id`` served (script, version and the
+        config params as deployed then) on its bucket again, as a new deployment."""
+        if not isinstance(deployment_id, int) or isinstance(deployment_id, bool):
+            raise Invalid("deployment id must be an integer", field="id")
+        actor = v.actor(actor)
+        note = v.text(note, field="note", max_len=2000)
+        with self._tx(write=True) as s:
+            old = s.get(Deployment, deployment_id)
+            if old is None:
+                raise NotFound(f"no deployment {deployment_id}", field="id")
+            self._scene(s, old.scene, field="scene", lock=True)
+            exp = self._running(s, old.scene)
+            if exp is None or old.bucket not in [b.name for b in exp.buckets]:
+                raise Invalid(
+                    f"bucket {old.bucket!r} is not in {old.scene!r}'s running experiment",
+                    field="bucket",
+                )
+            current = s.scalars(
+                select(Deployment).where(
+                    Deployment.scene == old.scene,
+                    Deployment.bucket == old.bucket,
+                    Deployment.active,
+                )
+            ).first()
+            dep = self._activate(
+                s,
+                Deployment(
+                    scene=old.scene,
+                    bucket=old.bucket,
+                    script=old.script,
+                    version=old.version,
+                    config=old.config,
+                    config_params=copy.deepcopy(old.config_params),
+                    config_revision=old.config_revision,
+                ),
+                actor,
+                note or f"rollback to deployment {deployment_id}",
+            )
+            detail = {
+                "id": dep.id,
+                "to": deployment_id,
+                "from": current.id if current is not None else None,
+                "note": dep.note,
+            }
+            self._audit(s, actor, "rollback", "deployment", f"{old.scene}/{old.bucket}", detail)
+            return dep.to_record()
+
+    def _activate(self, s: Session, dep: Deployment, actor: str, note: str) -> Deployment:
+        """Supersede the bucket's active deployment and insert ``dep`` as the active one."""
+        now = utcnow()
+        previous = s.scalars(
+            select(Deployment)
+            .where(
+                Deployment.scene == dep.scene,
+                Deployment.bucket == dep.bucket,
+                Deployment.active,
+            )
+            .with_for_update()
+        ).all()
+        for old in previous:
+            old.active, old.superseded_at = False, now
+        s.flush()  # before the insert: one active deployment per (scene, bucket)
+        dep.created_by, dep.created_at, dep.note, dep.active = actor, now, note, True
+        s.add(dep)
+        s.flush()
+        return dep
+
+    def active_deployments(self, scene: str | None = None) -> list[DeploymentRecord]:
+        """By scene, then bucket."""
+        stmt = (
+            select(Deployment)
+            .where(Deployment.active)
+            .order_by(Deployment.scene, Deployment.bucket)
+        )
+        return self._deployments(stmt, scene)
+
+    def deployment_history(
+        self, scene: str | None = None, limit: int = 100
+    ) -> list[DeploymentRecord]:
+        """Newest first."""
+        stmt = select(Deployment).order_by(Deployment.id.desc()).limit(_limit(limit))
+        return self._deployments(stmt, scene)
+
+    def _deployments(self, stmt: Select[Deployment], scene: str | None) -> list[DeploymentRecord]:
+        """Run a deployment query, restricted to ``scene`` (which must exist) when given."""
+        with self._tx(write=False) as s:
+            if scene is not None:
+                scene = v.scene_name(scene, field="scene")
+                self._scene(s, scene, field="scene")
+                stmt = stmt.where(Deployment.scene == scene)
+            return [r.to_record() for r in s.scalars(stmt)]
+
+    def get_deployment(self, id: int) -> DeploymentRecord:  # noqa: A002
+        if not isinstance(id, int) or isinstance(id, bool):
+            raise Invalid("deployment id must be an integer", field="id")
+        with self._tx(write=False) as s:
+            row = s.get(Deployment, id)
+            if row is None:
+                raise NotFound(f"deployment {id} not found", field="id")
+            return row.to_record()
+
+    def serving_state(self) -> list[SceneState]:
+        """Every scene with its running experiment and active deployments (by bucket),
+        read in one transaction so the routing snapshot built from it is consistent."""
+        with self._tx(write=False) as s:
+            scenes = s.scalars(select(Scene).order_by(Scene.name)).all()
+            running = {
+                e.scene: e.to_record()
+                for e in s.scalars(select(Experiment).where(Experiment.status == "running"))
+            }
+            active: dict[str, dict[str, DeploymentRecord]] = {}
+            for d in s.scalars(select(Deployment).where(Deployment.active)):
+                active.setdefault(d.scene, {})[d.bucket] = d.to_record()
+            return [
+                SceneState(sc.to_record(), running.get(sc.name), active.get(sc.name, {}))
+                for sc in scenes
+            ]
+
+    def record_event(
+        self, actor: str, action: str, entity: str, key: str, detail: dict[str, Any]
+    ) -> None:
+        """Write one audit row for something decided outside the store (a rejected deploy)."""
+        with self._tx(write=True) as s:
+            self._audit(s, v.actor(actor), action, entity, key, detail)
+
+    def audit(self, limit: int = 100) -> list[AuditRecord]:
+        """Newest first."""
+        stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(_limit(limit))
+        with self._tx(write=False) as s:
+            return [r.to_record() for r in s.scalars(stmt)]

@@ -1,0 +1,147 @@
+"""Input checks for the store; each raises :class:`Invalid` naming the caller's field."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import Invalid
+
+SCENE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+BUCKET_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+CONFIG_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+_PATH_PART_RE = re.compile(r"[A-Za-z0-9_]+")
+_TABLE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}")
+
+
+def _name(value: object, pattern: re.Pattern[str], what: str, field: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise Invalid(f"{what} {value!r} must match ^{pattern.pattern}$", field=field)
+    return value
+
+
+def scene_name(value: object, *, field: str = "scene") -> str:
+    return _name(value, SCENE_RE, "scene name", field)
+
+
+def bucket_name(value: object, *, field: str = "bucket") -> str:
+    return _name(value, BUCKET_RE, "bucket name", field)
+
+
+def config_name(value: object, *, field: str = "config") -> str:
+    return _name(value, CONFIG_RE, "config name", field)
+
+
+def text(value: object, *, field: str, max_len: int, empty: bool = True) -> str:
+    """A string of at most ``max_len`` characters, without control characters but newlines."""
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be a string", field=field)
+    if not empty and not value.strip():
+        raise Invalid(f"{field} must not be empty", field=field)
+    if len(value) > max_len:
+        raise Invalid(f"{field} is longer than {max_len} characters", field=field)
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise Invalid(f"{field} contains control characters", field=field)
+    return value
+
+
+def line(value: object, *, field: str, max_len: int) -> str:
+    """A non-empty single line."""
+    s = text(value, field=field, max_len=max_len, empty=False)
+    if "\n" in s or "\t" in s:
+        raise Invalid(f"{field} must be a single line", field=field)
+    return s
+
+
+def actor(value: object) -> str:
+    return line(value, field="actor", max_len=128)
+
+
+def integer(value: object, *, field: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(f"{field} must be an integer", field=field)
+    if not low <= value <= high:
+        raise Invalid(f"{field} must be between {low} and {high}, got {value}", field=field)
+    return value
+
+
+def script_path(value: object, *, field: str = "script") -> str:
+    """A canonical relative path under the strategies root, e.g. ``team_a/home_feed.py``."""
+    if not isinstance(value, str) or not value:
+        raise Invalid("script path is empty", field=field)
+    if value.startswith("/") or "\\" in value or ".." in value.split("/"):
+        raise Invalid(f"script path {value!r} must be relative to the strategies root", field=field)
+    *dirs, last = value.split("/")
+    ok = (
+        len(value) <= 512
+        and last.endswith(".py")
+        and all(_PATH_PART_RE.fullmatch(p) for p in (*dirs, last[:-3]))
+    )
+    if not ok:
+        raise Invalid(
+            f"script path {value!r} must look like 'name.py' or 'dir/name.py' "
+            "(letters, digits, underscores)",
+            field=field,
+        )
+    return value
+
+
+def version(value: object) -> str:
+    s = line(value, field="version", max_len=128)
+    if s != s.strip() or " " in s:
+        raise Invalid(f"version {value!r} must not contain spaces", field="version")
+    return s
+
+
+def table(value: object, *, field: str) -> str:
+    if not isinstance(value, str) or not _TABLE_RE.fullmatch(value):
+        raise Invalid(f"{field} {value!r} must match ^{_TABLE_RE.pattern}$", field=field)
+    return value
+
+
+def params(value: object, *, field: str = "params") -> dict[str, Any]:
+    """A JSON object; returned as a deep copy so later changes by the caller do not leak in."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise Invalid("params must be a JSON object with string keys", field=field)
+    try:
+        copy: dict[str, Any] = json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise Invalid(f"params are not JSON: {exc}", field=field) from exc
+    return copy
+
+
+def buckets(value: object, *, field: str = "buckets") -> list[tuple[str, float]]:
+    """(name, percent) pairs: unique names, 0 < percent <= 100 in tenths, summing to 100."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        raise Invalid("an experiment needs at least one bucket", field=field)
+    out: list[tuple[str, float]] = []
+    tenths_total = 0
+    for item in value:
+        if not isinstance(item, Sequence) or isinstance(item, str) or len(item) != 2:
+            raise Invalid(f"bucket {item!r} must be a (name, percent) pair", field=field)
+        name, percent = item
+        bucket_name(name, field=field)
+        if any(name == seen for seen, _ in out):
+            raise Invalid(f"bucket {name!r} appears more than once", field=field)
+        if (
+            not isinstance(percent, int | float)
+            or isinstance(percent, bool)
+            or not math.isfinite(percent)
+            or not 0 < percent <= 100
+        ):
+            raise Invalid(
+                f"bucket {name!r}: percent must be in (0, 100], got {percent!r}", field=field
+            )
+        tenths = round(percent * 10)
+        if abs(percent * 10 - tenths) > 1e-6:
+            raise Invalid(
+                f"bucket {name!r}: percent {percent!r} has more than one decimal place", field=field
+            )
+        tenths_total += tenths
+        out.append((name, tenths / 10))
+    if tenths_total != 1000:
+        raise Invalid(f"bucket percents sum to {tenths_total / 10:g}, not 100", field=field)
+    return out

@@ -1,0 +1,237 @@
+"""The metadata schema (SQLAlchemy typed ORM). Migrations in ``migrations/`` must match it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .records import (
+    AuditRecord,
+    BucketRecord,
+    ConfigRecord,
+    DeploymentRecord,
+    ExperimentRecord,
+    ExperimentStatus,
+    SceneRecord,
+    ScriptRecord,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+"""JSON everywhere, JSONB on PostgreSQL."""
+
+Timestamp = sa.DateTime(timezone=True)
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every timestamp stored here is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else utc(value)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class Scene(Base):
+    __tablename__ = "scenes"
+    __table_args__ = (
+        sa.CheckConstraint("deadline_ms BETWEEN 1 AND 10000", name="deadline_ms"),
+        sa.CheckConstraint("max_size BETWEEN 1 AND 200", name="max_size"),
+    )
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(sa.Text)
+    deadline_ms: Mapped[int]
+    max_size: Mapped[int]
+    fallback_table: Mapped[str] = mapped_column(sa.String(128))
+    fallback_key: Mapped[str] = mapped_column(sa.String(256))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    def to_record(self) -> SceneRecord:
+        return SceneRecord(
+            name=self.name,
+            description=self.description,
+            deadline_ms=self.deadline_ms,
+            max_size=self.max_size,
+            fallback_table=self.fallback_table,
+            fallback_key=self.fallback_key,
+            created_at=utc(self.created_at),
+            updated_at=utc(self.updated_at),
+        )
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('running', 'stopped')", name="status"),
+        sa.Index("ix_experiments_scene", "scene"),
+        # at most one running experiment per scene, whatever the callers do
+        sa.Index(
+            "uq_experiments_running",
+            "scene",
+            unique=True,
+            sqlite_where=sa.text("status = 'running'"),
+            postgresql_where=sa.text("status = 'running'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scene: Mapped[str] = mapped_column(sa.ForeignKey("scenes.name"))
+    name: Mapped[str] = mapped_column(sa.String(64))
+    salt: Mapped[str] = mapped_column(sa.String(256))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    stopped_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    buckets: Mapped[list[Bucket]] = relationship(
+        order_by="Bucket.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    def to_record(self) -> ExperimentRecord:
+        return ExperimentRecord(
+            id=self.id,
+            scene=self.scene,
+            name=self.name,
+            salt=self.salt,
+            status=cast(ExperimentStatus, self.status),
+            created_at=utc(self.created_at),
+            stopped_at=_utc_or_none(self.stopped_at),
+            buckets=tuple(
+                BucketRecord(b.name, round(b.percent, 1), b.position) for b in self.buckets
+            ),
+        )
+
+
+class Bucket(Base):
+    __tablename__ = "buckets"
+    __table_args__ = (
+        sa.UniqueConstraint("experiment_id", "name"),
+        sa.CheckConstraint("percent > 0 AND percent <= 100", name="percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(sa.ForeignKey("experiments.id"))
+    name: Mapped[str] = mapped_column(sa.String(32))
+    percent: Mapped[float] = mapped_column(sa.Float)
+    position: Mapped[int]
+
+
+class Script(Base):
+    __tablename__ = "scripts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(sa.String(512), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    def to_record(self) -> ScriptRecord:
+        return ScriptRecord(self.id, self.path, self.description, utc(self.created_at))
+
+
+class Config(Base):
+    __tablename__ = "configs"
+    __table_args__ = (sa.UniqueConstraint("script_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    script_id: Mapped[int] = mapped_column(sa.ForeignKey("scripts.id"))
+    name: Mapped[str] = mapped_column(sa.String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    revision: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    script: Mapped[Script] = relationship(lazy="selectin")
+
+    def to_record(self) -> ConfigRecord:
+        return ConfigRecord(
+            id=self.id,
+            script_path=self.script.path,
+            name=self.name,
+            params=dict(self.params),
+            revision=self.revision,
+            created_at=utc(self.created_at),
+            updated_at=utc(self.updated_at),
+        )
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+    __table_args__ = (
+        sa.Index("ix_deployments_scene_bucket_active", "scene", "bucket", "active"),
+        # at most one active deployment per (scene, bucket)
+        sa.Index(
+            "uq_deployments_active",
+            "scene",
+            "bucket",
+            unique=True,
+            sqlite_where=sa.text("active"),
+            postgresql_where=sa.text("active"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scene: Mapped[str] = mapped_column(sa.ForeignKey("scenes.name"))
+    bucket: Mapped[str] = mapped_column(sa.String(32))
+    script_id: Mapped[int] = mapped_column(sa.ForeignKey("scripts.id"))
+    version: Mapped[str] = mapped_column(sa.String(128))
+    config_id: Mapped[int] = mapped_column(sa.ForeignKey("configs.id"))
+    config_params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    config_revision: Mapped[int]
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    note: Mapped[str] = mapped_column(sa.Text)
+    active: Mapped[bool]
+    superseded_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    script: Mapped[Script] = relationship(lazy="selectin")
+    config: Mapped[Config] = relationship(lazy="selectin")
+
+    def to_record(self) -> DeploymentRecord:
+        return DeploymentRecord(
+            id=self.id,
+            scene=self.scene,
+            bucket=self.bucket,
+            script_path=self.script.path,
+            version=self.version,
+            config_name=self.config.name,
+            config_params=dict(self.config_params),
+            config_revision=self.config_revision,
+            created_by=self.created_by,
+            created_at=utc(self.created_at),
+            note=self.note,
+            active=self.active,
+            superseded_at=_utc_or_none(self.superseded_at),
+        )
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    entity: Mapped[str] = mapped_column(sa.String(32))
+    key: Mapped[str] = mapped_column(sa.String(512))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+    def to_record(self) -> AuditRecord:
+        return AuditRecord(
+            self.id, utc(self.at), self.actor, self.action, self.entity, self.key, dict(self.detail)
+        )

@@ -1,0 +1,99 @@
+"""Plain frozen records handed to callers; ORM objects never leave a session."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+ExperimentStatus = Literal["running", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class SceneRecord:
+    name: str
+    description: str
+    deadline_ms: int
+    max_size: int
+    fallback_table: str
+    fallback_key: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BucketRecord:
+    name: str
+    percent: float
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentRecord:
+    id: int
+    scene: str
+    name: str
+    salt: str
+    status: ExperimentStatus
+    created_at: datetime
+    stopped_at: datetime | None
+    buckets: tuple[BucketRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRecord:
+    id: int
+    path: str
+    description: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRecord:
+    id: int
+    script_path: str
+    name: str
+    params: dict[str, Any]
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRecord:
+    """One deployment; ``config_params``/``config_revision`` are the config as deployed."""
+
+    id: int
+    scene: str
+    bucket: str
+    script_path: str
+    version: str
+    config_name: str
+    config_params: dict[str, Any]
+    config_revision: int
+    created_by: str
+    created_at: datetime
+    note: str
+    active: bool
+    superseded_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    key: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SceneState:
+    """A scene as served: its running experiment and active deployments by bucket name."""
+
+    scene: SceneRecord
+    experiment: ExperimentRecord | None
+    deployments: Mapping[str, DeploymentRecord]

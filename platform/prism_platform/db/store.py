@@ -1,0 +1,33 @@
+"""The metadata store: scenes, experiments, scripts, configs, deployments, audit log.
+
+Every method validates its input and raises :class:`~prism_platform.errors.Invalid`
+naming the field, ``NotFound`` naming what is missing, ``Conflict`` on duplicates,
+and returns frozen records (:mod:`.records`). Every change writes an audit row in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import sessionmaker
+
+from . import migrate
+from ._deployments import DeploymentOps
+from ._engine import is_memory_sqlite, make_engine, parse_url
+from ._scenes import SceneOps
+from ._scripts import ScriptOps
+
+
+class MetadataStore(SceneOps, ScriptOps, DeploymentOps):
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def upgrade(self) -> None:
+        """Migrate the database to the newest schema."""
+        # an in-memory SQLite database lives only in this engine's one connection
+        memory = is_memory_sqlite(parse_url(self.url))
+        migrate.upgrade(self.engine if memory else self.url)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,95 @@
+"""Build the demo's data (forward index, user features, realtime events, offline tables)
+through the data-writer protocol, and cache it under ``var/demo/``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from time import perf_counter
+
+import numpy as np
+
+from prism_sdk import LocalBackend
+from prism_sdk.data import DataWriter
+
+from ..jobs.bought_together import bought_together
+from ..jobs.itemcf import itemcf
+from ..jobs.popular import decayed_scores, popular_tables
+from .world import DAY, EVENT_TYPES, World, generate_world
+
+log = logging.getLogger("prism.demo")
+
+REALTIME_DAYS = 7
+DATA_FILE = "data.msgpack"
+META_FILE = "meta.json"
+FORMAT = 1
+
+
+def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, int]:
+    """Write everything the demo strategies read; returns row counts per table."""
+    t0 = perf_counter()
+    ids = world.item_ids()
+    writer.upsert_items(world.item_rows())
+    writer.upsert_features("user", world.user_feature_rows())
+    n_users_with_events = 0
+    for uid, events in world.iter_user_events(now, since=now - REALTIME_DAYS * DAY):
+        writer.append_events(uid, events)
+        n_users_with_events += 1
+    log.info("event=demo_rows items=%d seconds=%.2f", world.n_items, perf_counter() - t0)
+
+    engaged = world.ev_type >= 1  # click, cart, order
+    t1 = perf_counter()
+    i2i = itemcf(
+        world.ev_user[engaged], world.ev_item[engaged], world.n_users, world.n_items, item_ids=ids
+    )
+    writer.replace_table("i2i", i2i)
+    types = np.array(EVENT_TYPES)[world.ev_type]
+    scores = decayed_scores(world.ev_item, world.ev_ts, types, world.n_items, now=0.0)
+    cats = [world.categories[c] for c in world.item_category.tolist()]
+    overall, per_cat = popular_tables(scores, ids, cats, eligible=world.item_on_shelf)
+    writer.replace_table("popular", overall)
+    writer.replace_table("popular_cat", per_cat)
+    bought = world.ev_type >= 2
+    together = bought_together(
+        world.ev_user[bought], world.ev_item[bought], world.ev_ts[bought], world.n_items, ids
+    )
+    writer.replace_table("bought_together", together)
+    counts = {
+        "items": world.n_items,
+        "users": world.n_users,
+        "users_with_events": n_users_with_events,
+        "i2i": len(i2i),
+        "popular": len(overall["all"]),
+        "popular_cat": len(per_cat),
+        "bought_together": len(together),
+    }
+    log.info("event=demo_tables seconds=%.2f counts=%s", perf_counter() - t1, counts)
+    return counts
+
+
+def load_or_build_demo(var_dir: Path, seed: int = 7, **sizes: int) -> LocalBackend:
+    """The demo backend: loaded from ``var/demo`` when built before with the same
+    parameters, otherwise generated, built and saved there."""
+    folder = Path(var_dir) / "demo"
+    meta = {"format": FORMAT, "seed": seed, **sizes}
+    meta_path, data_path = folder / META_FILE, folder / DATA_FILE
+    if meta_path.exists() and data_path.exists():
+        try:
+            if json.loads(meta_path.read_text()).get("params") == meta:
+                t0 = perf_counter()
+                backend = LocalBackend.load(data_path)
+                log.info("event=demo_loaded path=%s seconds=%.2f", data_path, perf_counter() - t0)
+                return backend
+        except (ValueError, OSError) as exc:
+            log.warning("event=demo_cache_unusable path=%s error=%s", data_path, exc)
+    t0 = perf_counter()
+    log.info("event=demo_building seed=%d sizes=%s (first run only)", seed, sizes or "default")
+    world = generate_world(seed, **sizes)
+    backend = LocalBackend()
+    counts = build_demo_data(backend, world, now=time.time())
+    backend.save(data_path)
+    meta_path.write_text(json.dumps({"params": meta, "counts": counts, "built_at": time.time()}))
+    log.info("event=demo_built path=%s seconds=%.2f", data_path, perf_counter() - t0)
+    return backend

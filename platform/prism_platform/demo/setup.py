@@ -1,0 +1,28 @@
+"""The demo's metadata: three scenes, their configs and deployments of the demo scripts."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..service import Platform
+
+log = logging.getLogger("prism.demo")
+
+ACTOR = "demo-seed"
+
+DEMO_SCENES: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("home_feed", "Home feed: guess you like", "home_feed.py", {}),
+    ("item_detail", "Item detail: similar items", "item_detail.py", {}),
+    ("cart", "Cart: bought together", "cart.py", {}),
+)
+
+
+def seed_demo_metadata(platform: Platform) -> None:
+    """Create the demo scenes with a ``default`` config each, served from the working tree."""
+    for scene, description, script, params in DEMO_SCENES:
+        platform.create_scene(scene, description=description, actor=ACTOR)
+        platform.put_config(script, "default", params, actor=ACTOR)
+        platform.deploy(scene, "base", script, "default", actor=ACTOR, note="demo")
+        log.info("event=demo_scene scene=%s script=%s", scene, script)

@@ -1,0 +1,207 @@
+"""The recommend hot path: scene -> bucket -> strategy run under a deadline -> fallback
+-> finalize. It never raises for a strategy's fault; it answers ``degraded`` instead."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from time import monotonic, perf_counter
+from typing import Any
+
+from prism_sdk import (
+    Context,
+    DataBackend,
+    DataClient,
+    DeadlineExceeded,
+    Item,
+    Read,
+    Request,
+    StrategyConfig,
+    StrategyError,
+    Tracer,
+    acm_prefix_for,
+)
+
+from .finalize import finalize
+from .metrics import Metrics
+from .runner import run_async, run_sync
+from .snapshot import Route, SceneRuntime, Snapshot
+from .state import ServingState
+
+log = logging.getLogger("prism.dispatch")
+
+FALLBACK_NAME = "fallback"
+FALLBACK_VERSION = "builtin"
+_LOG_EVERY_S = 10.0
+
+
+class UnknownScene(Exception):
+    def __init__(self, scene: str, known: list[str]) -> None:
+        super().__init__(scene)
+        self.scene = scene
+        self.known = known
+
+
+class Dispatcher:
+    def __init__(self, state: ServingState, backend: DataBackend, metrics: Metrics) -> None:
+        self.state = state
+        self.backend = backend
+        self.metrics = metrics
+        self._prefix = os.urandom(3).hex()
+        self._ids = itertools.count(1)
+        self._last_logged: dict[tuple[str, str], float] = {}
+        self._empty_config = StrategyConfig()
+
+    def next_request_id(self) -> str:
+        return f"{self._prefix}{next(self._ids):x}"
+
+    async def recommend(self, req: Request) -> dict[str, Any]:
+        t0 = perf_counter()
+        snap: Snapshot = self.state.snapshot
+        scene = snap.scenes.get(req.scene)
+        if scene is None:
+            raise UnknownScene(req.scene, sorted(snap.scenes))
+        idx = scene.assign(req.uid)
+        bucket = scene.buckets[idx]
+        route = scene.routes[idx]
+        rid = self.next_request_id()
+        data = DataClient(self.backend)
+        tracer = Tracer()
+        size = req.size if req.size <= scene.max_size else scene.max_size
+        error: str | None = None
+        items: list[Item] | None = None
+        if route is None:
+            error = "no_deployment"
+        else:
+            items, error = await self._run(route, scene, req, data, tracer, rid, bucket)
+        if items is None:
+            items = self._fallback(scene, size, data, tracer)
+            strategy_json: Any = {"name": FALLBACK_NAME, "version": FALLBACK_VERSION}
+            prefix = acm_prefix_for(scene.name, bucket, FALLBACK_NAME, FALLBACK_VERSION)
+            name, version = FALLBACK_NAME, FALLBACK_VERSION
+            self.metrics.fallbacks.inc((scene.name, error or "unknown"))
+        else:
+            assert route is not None
+            strategy_json = route.strategy_json
+            prefix = route.acm_prefix
+            name, version = route.strategy.name, route.strategy.version
+        removed: dict[str, int] | None = {} if req.debug else None
+        t_fin = perf_counter()
+        out = finalize(
+            items,
+            size=size,
+            exclude=req.exclude,
+            data=data,
+            acm_prefix=prefix,
+            request_id=rid,
+            removed=removed,
+        )
+        degraded = error is not None or not data.ok
+        elapsed = perf_counter() - t0
+        key = (scene.name, bucket, name, version)
+        self.metrics.latency.observe(key, elapsed)
+        self.metrics.requests.inc((*key, "degraded" if degraded else "ok"))
+        if not data.ok:
+            self.metrics.data_errors.inc((scene.name,))
+        body: dict[str, Any] = {
+            "request_id": rid,
+            "scene": scene.name,
+            "items": out,
+            "experiment": {"name": scene.experiment, "bucket": bucket},
+            "strategy": strategy_json,
+            "degraded": degraded,
+        }
+        if req.debug:
+            fin = tracer.stage("platform.finalize")
+            fin.ms = (perf_counter() - t_fin) * 1000.0
+            fin.counts(len(items), len(out))
+            fin.note(removed=removed)
+            body["trace"] = {
+                "stages": tracer.as_list(),
+                "error": error,
+                "data": {
+                    "backend": data.backend_name,
+                    "round_trips": data.round_trips,
+                    "errors": data.errors,
+                },
+                "ms": round(elapsed * 1000.0, 3),
+                "snapshot": snap.generation,
+            }
+        return body
+
+    async def _run(
+        self,
+        route: Route,
+        scene: SceneRuntime,
+        req: Request,
+        data: DataClient,
+        tracer: Tracer,
+        rid: str,
+        bucket: str,
+    ) -> tuple[list[Item] | None, str | None]:
+        strategy = route.strategy
+        ctx: Context[Any] = Context(
+            req,
+            route.config,
+            data,
+            request_id=rid,
+            bucket=bucket,
+            deadline=monotonic() + scene.deadline_s,
+            trace=tracer,
+        )
+        stage = tracer.stage(f"strategy.{strategy.name}") if req.debug else None
+        kind = "exception"
+        try:
+            t0 = perf_counter()
+            if strategy.is_async:
+                raw = await run_async(strategy, ctx, scene.deadline_s)
+            else:
+                raw = run_sync(strategy, ctx, scene.deadline_s)
+            items = strategy.check_result(raw)
+            if stage is not None:
+                stage.ms = (perf_counter() - t0) * 1000.0
+                stage.counts(count_out=len(items))
+            return items, None
+        except DeadlineExceeded as exc:
+            kind = "deadline"
+            self._log_failure(route, scene, kind, exc)
+        except StrategyError as exc:
+            kind = "bad_result"
+            self._log_failure(route, scene, kind, exc)
+        except Exception as exc:
+            self._log_failure(route, scene, kind, exc)
+        self.metrics.strategy_errors.inc(
+            (scene.name, bucket, strategy.name, strategy.version, kind)
+        )
+        return None, kind
+
+    def _fallback(
+        self, scene: SceneRuntime, size: int, data: DataClient, tracer: Tracer
+    ) -> list[Item]:
+        with tracer.stage("platform.fallback") as st:
+            read = Read("table", (scene.fallback_key,), scene.fallback_table, size * 3)
+            rows = data.execute((read,))[0][0]
+            items = [Item(i, s, ("fallback",)) for i, s in rows]
+            st.counts(count_out=len(items))
+        return items
+
+    def _log_failure(
+        self, route: Route, scene: SceneRuntime, kind: str, exc: BaseException
+    ) -> None:
+        key = (route.strategy.ref, type(exc).__name__)
+        now = time.monotonic()
+        if now - self._last_logged.get(key, -1e9) < _LOG_EVERY_S:
+            return
+        self._last_logged[key] = now
+        log.warning(
+            "event=strategy_failed scene=%s bucket=%s strategy=%s kind=%s error=%s: %s",
+            scene.name,
+            route.bucket,
+            route.strategy.ref,
+            kind,
+            type(exc).__name__,
+            exc,
+            exc_info=kind == "exception",
+        )

@@ -1,0 +1,84 @@
+"""After the strategy: dedupe, drop excluded and off-shelf items, cut to size,
+complete fields from the forward index and stamp each item's acm token."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from prism_sdk import DataClient, Item, Read, channel_name
+
+_MARGIN = 8  # extra forward-index rows read per round, so one round usually fills the page
+_TOKENS: dict[tuple[str, ...], str] = {}
+
+
+def channels_token(chans: tuple[str, ...]) -> str:
+    """The acm channels field for a channel tuple (normalised once, then cached)."""
+    tok = _TOKENS.get(chans)
+    if tok is None:
+        tok = "+".join(channel_name(c) for c in chans) or "-"
+        if len(_TOKENS) < 65536:
+            _TOKENS[chans] = tok
+    return tok
+
+
+def finalize(
+    items: Sequence[Item],
+    *,
+    size: int,
+    exclude: Sequence[str],
+    data: DataClient,
+    acm_prefix: str,
+    request_id: str,
+    removed: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """The response's item list. ``removed`` (when given) counts what was dropped, by reason."""
+    first: dict[str, Item] = {}
+    setdefault = first.setdefault
+    for it in items:  # keep each item's first (best-ranked) occurrence
+        setdefault(it.id, it)
+    dup = len(items) - len(first)
+    excl = 0
+    if exclude:
+        for ex in exclude:
+            if first.pop(ex, None) is not None:
+                excl += 1
+    candidates = list(first.values())
+
+    out: list[dict[str, Any]] = []
+    append = out.append
+    tokens = _TOKENS
+    off = unknown = 0
+    i = 0
+    pos = 0
+    suffix = "." + request_id
+    while pos < size and i < len(candidates):
+        chunk = candidates[i : i + size - pos + _MARGIN]
+        i += len(chunk)
+        infos = data.execute((Read("items", [c.id for c in chunk]),))[0]
+        for it, info in zip(chunk, infos, strict=True):
+            if info is None:
+                unknown += 1
+                continue
+            if info.get("status", "on") != "on":
+                off += 1
+                continue
+            pos += 1
+            tok = tokens.get(it.channels) or channels_token(it.channels)
+            append(
+                {
+                    "item_id": it.id,
+                    "score": it.score,
+                    "acm": f"{acm_prefix}{tok}.{pos}{suffix}",
+                    "fields": info,
+                }
+            )
+            if pos == size:
+                break
+    if removed is not None:
+        for reason, n in (("duplicate", dup), ("excluded", excl), ("off_shelf", off)):
+            if n:
+                removed[reason] = n
+        if unknown:
+            removed["not_in_index"] = unknown
+    return out

@@ -1,0 +1,93 @@
+"""The deploy gate: a smoke run of a strategy on sample requests before it goes live.
+
+It passes when no request raises, every result is a well-formed non-empty list of
+items, and the p99 latency stays within the scene's deadline. Requests are
+synthetic for now: user ids taken from the data (users with recent behaviour when
+the backend can say, else ``1..n``) and a context carrying popular item ids as
+``item_id`` / ``cart_items``, so item- and cart-based scenes have something to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from time import monotonic, perf_counter
+from typing import Any
+
+from prism_sdk import Context, DataBackend, DataClient, Read, Request, StrategyConfig
+
+from .strategy import Strategy
+
+SAMPLE_SIZE = 40
+
+
+@dataclass(frozen=True)
+class GateResult:
+    ok: bool
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    empty: int
+    reasons: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "requests": self.requests,
+            "p50_ms": round(self.p50_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "empty": self.empty,
+            "reasons": self.reasons,
+        }
+
+
+def sample_requests(
+    backend: DataBackend, scene: str, fallback: Read, n: int = SAMPLE_SIZE
+) -> list[Request]:
+    users = list(getattr(backend, "events", {}) or {})[:n] or [str(i) for i in range(1, n + 1)]
+    rows = backend.read([fallback])[0][0]
+    items = [i for i, _ in rows][:n] or ["1"]
+    return [
+        Request(
+            scene=scene,
+            user_id=users[k % len(users)],
+            size=20,
+            context={
+                "item_id": items[k % len(items)],
+                "cart_items": items[k % len(items) : k % len(items) + 2],
+            },
+        )
+        for k in range(n)
+    ]
+
+
+def smoke_run(
+    strategy: Strategy,
+    config: StrategyConfig,
+    requests: list[Request],
+    backend: DataBackend,
+    deadline_ms: float,
+) -> GateResult:
+    times: list[float] = []
+    reasons: list[str] = []
+    empty = 0
+    for req in requests:
+        ctx: Context[Any] = Context(req, config, DataClient(backend), deadline=monotonic() + 10.0)
+        t0 = perf_counter()
+        try:
+            raw = asyncio.run(strategy.call(ctx)) if strategy.is_async else strategy.call(ctx)
+            items = strategy.check_result(raw)
+        except Exception as exc:
+            reasons.append(f"user {req.uid}: {type(exc).__name__}: {exc}")
+            break
+        times.append((perf_counter() - t0) * 1000.0)
+        if not items:
+            empty += 1
+    times.sort()
+    p50 = times[len(times) // 2] if times else 0.0
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))] if times else 0.0
+    if times and empty == len(times):
+        reasons.append(f"returned no items for any of {len(times)} sample requests")
+    if p99 > deadline_ms:
+        reasons.append(f"p99 {p99:.1f} ms exceeds the scene deadline of {deadline_ms:.0f} ms")
+    return GateResult(not reasons, len(times), p50, p99, empty, reasons)

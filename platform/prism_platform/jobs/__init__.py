@@ -1,0 +1,1 @@
+"""Offline jobs that build result tables (recall sources) from interactions."""

@@ -1,0 +1,113 @@
+"""Prometheus metrics kept cheap enough for the recommend hot path.
+
+A labelled series is a plain list found by one dict lookup on a label tuple;
+rendering to the text exposition format happens only when ``/metrics`` is read.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+class Counter:
+    def __init__(self, name: str, help: str, labels: Sequence[str]) -> None:  # noqa: A002
+        self.name, self.help, self.labels = name, help, tuple(labels)
+        self.values: dict[tuple[str, ...], float] = {}
+
+    def inc(self, key: tuple[str, ...], amount: float = 1.0) -> None:
+        self.values[key] = self.values.get(key, 0.0) + amount
+
+    def render(self) -> list[str]:
+        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
+        for key, v in sorted(self.values.items()):
+            out.append(f"{self.name}{_labels(self.labels, key)} {_num(v)}")
+        return out
+
+
+class Histogram:
+    def __init__(
+        self,
+        name: str,
+        help: str,  # noqa: A002
+        labels: Sequence[str],
+        buckets: Sequence[float] = LATENCY_BUCKETS,
+    ) -> None:
+        self.name, self.help, self.labels = name, help, tuple(labels)
+        self.buckets = tuple(buckets)
+        # per series: counts per bucket (+Inf last), then sum
+        self.series: dict[tuple[str, ...], list[float]] = {}
+
+    def observe(self, key: tuple[str, ...], value: float) -> None:
+        s = self.series.get(key)
+        if s is None:
+            s = self.series[key] = [0.0] * (len(self.buckets) + 2)
+        s[bisect_left(self.buckets, value)] += 1
+        s[-1] += value
+
+    def render(self) -> list[str]:
+        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
+        for key, s in sorted(self.series.items()):
+            acc = 0.0
+            for i, upper in enumerate((*self.buckets, float("inf"))):
+                acc += s[i]
+                le = "+Inf" if upper == float("inf") else repr(upper)
+                lbl = _labels((*self.labels, "le"), (*key, le))
+                out.append(f"{self.name}_bucket{lbl} {_num(acc)}")
+            out.append(f"{self.name}_sum{_labels(self.labels, key)} {s[-1]!r}")
+            out.append(f"{self.name}_count{_labels(self.labels, key)} {_num(acc)}")
+        return out
+
+
+class Metrics:
+    """Every metric the platform exports."""
+
+    def __init__(self) -> None:
+        sbv = ("scene", "bucket", "strategy", "version")
+        self.requests = Counter(
+            "prism_requests_total", "Recommend requests answered.", (*sbv, "outcome")
+        )
+        self.latency = Histogram(
+            "prism_request_latency_seconds", "Recommend latency inside the app.", sbv
+        )
+        self.strategy_errors = Counter(
+            "prism_strategy_errors_total", "Strategy failures by kind.", (*sbv, "kind")
+        )
+        self.fallbacks = Counter(
+            "prism_fallbacks_total", "Requests answered by the scene fallback.", ("scene", "reason")
+        )
+        self.data_errors = Counter(
+            "prism_data_errors_total", "Requests with failed data-source reads.", ("scene",)
+        )
+        self.rejected = Counter(
+            "prism_rejected_requests_total", "Recommend requests refused (4xx).", ("status",)
+        )
+        self._all: tuple[Counter | Histogram, ...] = (
+            self.requests,
+            self.latency,
+            self.strategy_errors,
+            self.fallbacks,
+            self.data_errors,
+            self.rejected,
+        )
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for m in self._all:
+            lines.extend(m.render())
+        return "\n".join(lines) + "\n"
+
+
+def _labels(names: Sequence[str], values: Sequence[str]) -> str:
+    inner = ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True))
+    return "{" + inner + "}"
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if v == int(v) else repr(v)

@@ -1,0 +1,228 @@
+"""The platform's operations, shared by the admin API and the CLI.
+
+Every change goes to the metadata store first, then a new routing snapshot is
+built and swapped in. Scripts and configs are validated before anything is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from prism_sdk import DataBackend, Read, StrategyConfig
+
+from .builder import WORKTREE, SnapshotBuilder
+from .db import MetadataStore
+from .errors import Invalid, NotFound
+from .gate import SAMPLE_SIZE, GateResult, sample_requests, smoke_run
+from .gitsource import GitRepo
+from .loader import load_strategy
+from .snapshot import Snapshot
+from .sources import SourceTree, WorkTree, check_script_path
+from .state import ServingState
+from .strategy import Strategy
+
+log = logging.getLogger("prism.service")
+
+DEFAULT_EXPERIMENT = "default"
+
+
+class GateRejected(Invalid):
+    """The deploy gate's smoke run failed; the message lists every reason."""
+
+
+class Platform:
+    def __init__(
+        self,
+        store: MetadataStore,
+        worktree: WorkTree,
+        state: ServingState,
+        backend: DataBackend | None = None,
+    ) -> None:
+        self.store = store
+        self.backend = backend
+        self.worktree = worktree
+        self.state = state
+        self.builder = SnapshotBuilder(self._tree_for)
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._git: GitRepo | None = None
+        self._git_trees: dict[str, SourceTree] = {}
+
+    def _tree_for(self, version: str) -> SourceTree:
+        if version == WORKTREE:
+            return self.worktree
+        tree = self._git_trees.get(version)
+        if tree is None:
+            tree = self.git.tree(version)
+            if len(self._git_trees) > 64:
+                self._git_trees.clear()
+            self._git_trees[version] = tree
+        return tree
+
+    @property
+    def git(self) -> GitRepo:
+        """The strategies git repository (resolved on first use)."""
+        if self._git is None:
+            self._git = GitRepo(self.worktree.root)
+        return self._git
+
+    # -- snapshots ---------------------------------------------------------------
+    def reload(self) -> Snapshot:
+        """Rebuild the routing snapshot from the store and make it live."""
+        with self._lock:
+            self._generation += 1
+            snap = self.builder.build(
+                self.store.serving_state(), self.state.snapshot, self._generation
+            )
+            self.state.swap(snap)
+        for where, err in snap.errors.items():
+            log.error("event=load_failed bucket=%s error=%s", where, err)
+        return snap
+
+    # -- scenes and experiments ----------------------------------------------------
+    def create_scene(self, name: str, *, actor: str = "system", **fields: Any) -> Any:
+        scene = self.store.create_scene(name, actor=actor, **fields)
+        self.store.start_experiment(name, DEFAULT_EXPERIMENT, [("base", 100.0)], actor=actor)
+        self.reload()
+        return scene
+
+    def update_scene(self, name: str, *, actor: str = "system", **fields: Any) -> Any:
+        scene = self.store.update_scene(name, actor=actor, **fields)
+        self.reload()
+        return scene
+
+    def start_experiment(
+        self,
+        scene: str,
+        name: str,
+        buckets: Sequence[tuple[str, float]],
+        *,
+        salt: str | None = None,
+        actor: str = "system",
+    ) -> Any:
+        exp = self.store.start_experiment(scene, name, list(buckets), salt=salt, actor=actor)
+        self.reload()
+        return exp
+
+    # -- scripts and configs -------------------------------------------------------------
+    def load_worktree(self, path: str) -> Strategy:
+        """Load and validate a script as it is in the working tree."""
+        path = check_script_path(path)
+        return self.builder.strategy(path, WORKTREE)
+
+    def register_script(self, path: str, *, description: str = "", actor: str = "system") -> Any:
+        strategy = self.load_worktree(path)
+        doc = description or (strategy.module.__doc__ or "").strip().split("\n")[0]
+        return self.store.upsert_script(strategy.path, description=doc, actor=actor)
+
+    def put_config(
+        self, script: str, name: str, params: dict[str, Any], *, actor: str = "system"
+    ) -> Any:
+        strategy = self.load_worktree(script)
+        strategy.make_config(params, name)  # raises, naming the fields
+        self._ensure_script(strategy.path, actor)
+        return self.store.put_config(strategy.path, name, params, actor=actor)
+
+    def _ensure_script(self, path: str, actor: str) -> None:
+        if not any(s.path == path for s in self.store.list_scripts()):
+            self.register_script(path, actor=actor)
+
+    # -- deployments -------------------------------------------------------------------
+    def deploy(
+        self,
+        scene: str,
+        bucket: str,
+        script: str,
+        config: str,
+        *,
+        version: str = WORKTREE,
+        actor: str = "system",
+        note: str = "",
+    ) -> tuple[Any, Snapshot]:
+        """Validate (load, contract, config) and make a deployment live."""
+        path = check_script_path(script)
+        self._check_bucket(scene, bucket)
+        if version != WORKTREE:
+            version = self.git.resolve(version)
+        strategy = self.builder.strategy(path, version)
+        self._ensure_script(path, actor)
+        cfg = self.store.get_config(path, config)
+        gate = self.gate(scene, bucket, strategy, strategy.make_config(cfg.params, config), actor)
+        dep = self.store.deploy(scene, bucket, path, version, config, actor=actor, note=note)
+        self._record_gate(dep, gate, actor)
+        return dep, self.reload()
+
+    def gate(
+        self, scene: str, bucket: str, strategy: Strategy, config: StrategyConfig, actor: str
+    ) -> GateResult | None:
+        """Smoke-run the strategy on sample requests; :class:`GateRejected` says why not."""
+        if self.backend is None:
+            return None
+        sc = self.store.get_scene(scene)
+        fallback = Read("table", (sc.fallback_key,), sc.fallback_table, SAMPLE_SIZE)
+        requests = sample_requests(self.backend, scene, fallback)
+        result = smoke_run(strategy, config, requests, self.backend, sc.deadline_ms)
+        if not result.ok:
+            detail = {
+                "script": strategy.path,
+                "version": strategy.version,
+                "gate": result.as_json(),
+            }
+            self.store.record_event(
+                actor, "deploy_rejected", "deployment", f"{scene}/{bucket}", detail
+            )
+            raise GateRejected(
+                f"{strategy.path}@{strategy.version} rejected by the deploy gate: "
+                + "; ".join(result.reasons),
+                field="script",
+            )
+        return result
+
+    def _record_gate(self, dep: Any, gate: GateResult | None, actor: str) -> None:
+        if gate is not None:
+            detail = {"deployment": dep.id, "gate": gate.as_json()}
+            self.store.record_event(
+                actor, "gate_passed", "deployment", f"{dep.scene}/{dep.bucket}", detail
+            )
+
+    def rollback(
+        self, deployment_id: int, *, actor: str = "system", note: str = ""
+    ) -> tuple[Any, Snapshot]:
+        """Serve what an earlier deployment served, again; validated like a deploy."""
+        old = self.store.get_deployment(deployment_id)
+        strategy = self.builder.strategy(old.script_path, old.version)
+        config = strategy.make_config(old.config_params, old.config_name)
+        gate = self.gate(old.scene, old.bucket, strategy, config, actor)
+        dep = self.store.rollback_to(deployment_id, actor=actor, note=note)
+        self._record_gate(dep, gate, actor)
+        return dep, self.reload()
+
+    def previous_deployment(self, scene: str, bucket: str) -> int:
+        """The id of the deployment the bucket served before its current one."""
+        history = [
+            d for d in self.store.deployment_history(scene, limit=1000) if d.bucket == bucket
+        ]
+        if len(history) < 2 or not history[0].active:
+            raise NotFound(
+                f"{scene}/{bucket} has no earlier deployment to roll back to", field="bucket"
+            )
+        return int(history[1].id)
+
+    def _check_bucket(self, scene: str, bucket: str) -> None:
+        exp = self.store.running_experiment(scene)
+        names = [b.name for b in exp.buckets] if exp is not None else []
+        if bucket not in names:
+            raise NotFound(
+                f"scene {scene!r} has no bucket {bucket!r} (buckets: {', '.join(names) or 'none'})",
+                field="bucket",
+            )
+
+    def check_script(self, path: str, params: dict[str, Any] | None = None) -> Strategy:
+        """Load a working-tree script fresh (no cache) and validate a config for it."""
+        path = check_script_path(path)
+        strategy = load_strategy(self.worktree, path)
+        strategy.make_config(params or {})
+        return strategy

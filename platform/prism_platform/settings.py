@@ -1,0 +1,34 @@
+"""Configuration, read once from ``PRISM_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path = field(default_factory=lambda: Path(_env("PRISM_VAR_DIR", "var")).resolve())
+    strategies_dir: Path = field(
+        default_factory=lambda: Path(_env("PRISM_STRATEGIES_DIR", str(REPO_ROOT / "strategies")))
+    )
+    database_url: str = field(default_factory=lambda: _env("PRISM_DATABASE_URL", ""))
+    data_backend: str = field(default_factory=lambda: _env("PRISM_DATA_BACKEND", "local"))
+    demo: bool = field(default_factory=lambda: _env("PRISM_DEMO", "1") not in ("0", "false", "no"))
+    max_body_bytes: int = field(
+        default_factory=lambda: int(_env("PRISM_MAX_BODY_BYTES", str(256 * 1024)))
+    )
+    watch: bool = field(default_factory=lambda: _env("PRISM_WATCH", "0") in ("1", "true", "yes"))
+    log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
+
+    @property
+    def db_url(self) -> str:
+        """``PRISM_DATABASE_URL``, or a SQLite file under ``var/``."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'prism.db'}"

@@ -1,0 +1,106 @@
+"""The immutable routing snapshot: scene -> experiment buckets -> strategy@version + config.
+
+The server holds one reference to the current snapshot; a change builds a whole
+new snapshot and swaps it with one assignment, so a request that started on the
+old one finishes on it and no request ever sees a half-built routing table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from prism_sdk import StrategyConfig, acm_prefix_for, bucket_index
+
+from .strategy import Strategy
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """What serves one bucket."""
+
+    bucket: str
+    strategy: Strategy
+    config: StrategyConfig
+    config_name: str
+    deployment_id: int | None
+    acm_prefix: str
+    strategy_json: dict[str, str]
+    """The response's ``strategy`` object, built once (orjson needs a real dict)."""
+
+
+def make_route(
+    scene: str,
+    bucket: str,
+    strategy: Strategy,
+    config: StrategyConfig,
+    config_name: str,
+    deployment_id: int | None,
+) -> Route:
+    return Route(
+        bucket=bucket,
+        strategy=strategy,
+        config=config,
+        config_name=config_name,
+        deployment_id=deployment_id,
+        acm_prefix=acm_prefix_for(scene, bucket, strategy.name, strategy.version),
+        strategy_json={"name": strategy.name, "version": strategy.version, "config": config_name},
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class SceneRuntime:
+    name: str
+    deadline_s: float
+    max_size: int
+    fallback_table: str
+    fallback_key: str
+    experiment: str
+    salt: str
+    buckets: tuple[str, ...]
+    bounds: tuple[int, ...]
+    routes: tuple[Route | None, ...]
+
+    def assign(self, user_id: str) -> int:
+        if len(self.bounds) == 1:
+            return 0
+        return bucket_index(user_id, self.salt, self.bounds)
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    generation: int
+    scenes: Mapping[str, SceneRuntime]
+    errors: Mapping[str, str] = field(default_factory=dict)
+    """Load problems by ``scene/bucket``: what could not be (re)loaded and why."""
+
+    def describe(self) -> dict[str, Any]:
+        scenes = {}
+        for name, sc in self.scenes.items():
+            buckets = []
+            for b, r, upper, lower in zip(
+                sc.buckets, sc.routes, sc.bounds, (0, *sc.bounds[:-1]), strict=True
+            ):
+                entry: dict[str, Any] = {"bucket": b, "slots": [lower, upper]}
+                if r is not None:
+                    entry.update(
+                        strategy=r.strategy.name,
+                        version=r.strategy.version,
+                        config=r.config_name,
+                        deployment_id=r.deployment_id,
+                    )
+                err = self.errors.get(f"{name}/{b}")
+                if err:
+                    entry["error"] = err
+                buckets.append(entry)
+            scenes[name] = {
+                "experiment": sc.experiment,
+                "deadline_ms": round(sc.deadline_s * 1000),
+                "buckets": buckets,
+            }
+        return {"generation": self.generation, "scenes": scenes}
+
+
+EMPTY = Snapshot(0, MappingProxyType({}))

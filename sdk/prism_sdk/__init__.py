@@ -1,0 +1,49 @@
+"""prism_sdk: everything a strategy script may use from the platform.
+
+A strategy imports only this package (plus numpy, scikit-learn and the like).
+"""
+
+from . import stages
+from ._acm import ACM_VERSION, Acm, acm_prefix_for, acm_suffix, channel_name, parse_acm
+from ._assign import SLOTS, bucket_index, slot_of, slot_table
+from ._config import StrategyConfig
+from ._context import Context
+from ._errors import DeadlineExceeded, PrismError, StrategyError
+from ._items import FilterResult, Item
+from ._request import MAX_SIZE, Request
+from ._trace import Stage, Tracer
+from .data import DataBackend, DataClient, Event, LocalBackend, MockBackend, Read, Scored
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACM_VERSION",
+    "Acm",
+    "Context",
+    "DataBackend",
+    "DataClient",
+    "DeadlineExceeded",
+    "Event",
+    "FilterResult",
+    "Item",
+    "LocalBackend",
+    "MAX_SIZE",
+    "MockBackend",
+    "PrismError",
+    "Read",
+    "Request",
+    "SLOTS",
+    "Scored",
+    "Stage",
+    "StrategyConfig",
+    "StrategyError",
+    "Tracer",
+    "acm_prefix_for",
+    "acm_suffix",
+    "bucket_index",
+    "channel_name",
+    "parse_acm",
+    "slot_of",
+    "slot_table",
+    "stages",
+]

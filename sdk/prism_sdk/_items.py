@@ -1,0 +1,54 @@
+"""The item type every stage passes around, and the result of a filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Item:
+    """A candidate or a recommended item.
+
+    ``channels`` lists every recall channel the item came from (first = primary);
+    ``trace`` holds free-form fields a script wants to see in debug traces.
+    """
+
+    __slots__ = ("channels", "id", "score", "trace")
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the natural name for an item id
+        score: float = 0.0,
+        channels: tuple[str, ...] | str = (),
+        trace: dict[str, Any] | None = None,
+    ) -> None:
+        self.id = id
+        self.score = score
+        self.channels: tuple[str, ...] = (channels,) if isinstance(channels, str) else channels
+        self.trace = trace
+
+    @property
+    def channel(self) -> str:
+        """The primary recall channel ("" when unknown)."""
+        return self.channels[0] if self.channels else ""
+
+    def with_score(self, score: float) -> Item:
+        return Item(self.id, score, self.channels, self.trace)
+
+    def __repr__(self) -> str:
+        return f"Item({self.id!r}, {self.score:.4g}, channels={self.channels!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Item):
+            return NotImplemented
+        return (self.id, self.score, self.channels) == (other.id, other.score, other.channels)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(slots=True)
+class FilterResult:
+    """What a filter kept and what it removed (with the reason), in input order."""
+
+    kept: list[Item]
+    removed: list[tuple[Item, str]] = field(default_factory=list)

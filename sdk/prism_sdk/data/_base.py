@@ -1,0 +1,73 @@
+"""The data-source protocol: every read is batched.
+
+A backend answers a list of :class:`Read` operations in one call, so a backend
+with a network hop (Redis, the remote proxy) can serve a whole request's reads in
+one round trip. Each read returns one value per key, aligned with ``keys``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+
+ReadKind = Literal["features", "table", "items", "events"]
+
+Scored = tuple[str, float]
+"""An (item id, score) pair of a result table, best first."""
+
+
+class Event(NamedTuple):
+    """One realtime behaviour event of a user."""
+
+    ts: float
+    item_id: str
+    type: str
+
+
+class Read(NamedTuple):
+    """One batched read.
+
+    * ``features``: ``name`` is the namespace (``user``, ``item``); one ``dict | None`` per key.
+    * ``table``: ``name`` is the result table (``i2i``, ``popular``…); one ``list[Scored]``
+      per key, best first, cut to ``limit``.
+    * ``items``: the forward index; one ``dict | None`` per item id.
+    * ``events``: one ``list[Event]`` per user id, newest first, of ``types`` (all when
+      ``None``) not older than ``since`` (unix seconds), cut to ``limit``.
+    """
+
+    kind: ReadKind
+    keys: Sequence[str]
+    name: str = ""
+    limit: int | None = None
+    since: float | None = None
+    types: tuple[str, ...] | None = None
+
+
+@runtime_checkable
+class DataBackend(Protocol):
+    """What a strategy's data sources read from."""
+
+    name: str
+
+    def read(self, reads: Sequence[Read]) -> list[list[Any]]:
+        """Answer every read, in order; one result list per read aligned with its keys."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class DataWriter(Protocol):
+    """What loaders and offline jobs write through."""
+
+    def replace_table(self, name: str, rows: Mapping[str, Sequence[Scored]]) -> None:
+        """Atomically replace a whole result table (readers see old or new, never half)."""
+        ...
+
+    def upsert_items(self, rows: Mapping[str, Mapping[str, Any]]) -> None: ...
+
+    def delete_items(self, ids: Iterable[str]) -> None: ...
+
+    def upsert_features(self, namespace: str, rows: Mapping[str, Mapping[str, Any]]) -> None: ...
+
+    def append_events(self, user_id: str, events: Iterable[Event]) -> None: ...

@@ -1,0 +1,168 @@
+"""What a strategy script calls: ``ctx.data``.
+
+Every method is a thin builder of :class:`Read` operations. Reads issued inside
+``with ctx.data.batch() as b:`` are sent to the backend in one call when the block
+ends; elsewhere each call is one backend round trip. A failing backend never
+raises into the script: the read returns empty values, ``ctx.data.errors`` records
+why, and the platform flags the response.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from ._base import DataBackend, Event, Read, Scored
+
+T = TypeVar("T")
+
+_EMPTY_BY_KIND: dict[str, Any] = {"features": None, "items": None, "table": (), "events": ()}
+
+
+class Pending(Generic[T]):
+    """The future value of a read issued inside a batch; ``.value`` after the block."""
+
+    __slots__ = ("_set", "_value")
+
+    def __init__(self) -> None:
+        self._value: Any = None
+        self._set = False
+
+    @property
+    def value(self) -> T:
+        if not self._set:
+            raise RuntimeError("read inside `with ctx.data.batch()` used before the block ended")
+        return self._value  # type: ignore[no-any-return]
+
+    def _resolve(self, value: Any) -> None:
+        self._value = value
+        self._set = True
+
+
+class DataClient:
+    """The data sources of one request."""
+
+    __slots__ = ("_backend", "_batch", "errors", "round_trips")
+
+    def __init__(self, backend: DataBackend) -> None:
+        self._backend = backend
+        self._batch: list[tuple[Read, Pending[Any]]] | None = None
+        self.round_trips = 0
+        self.errors: list[str] = []
+
+    @property
+    def backend_name(self) -> str:
+        return self._backend.name
+
+    # -- the core --------------------------------------------------------------
+    def execute(self, reads: Sequence[Read]) -> list[list[Any]]:
+        """Send reads to the backend in one round trip; empty values on failure."""
+        self.round_trips += 1
+        try:
+            return self._backend.read(reads)
+        except Exception as exc:  # a data failure degrades, it never breaks the request
+            self.errors.append(f"{self._backend.name}: {type(exc).__name__}: {exc}")
+            return [[_empty(r.kind)] * len(r.keys) for r in reads]
+
+    def _one(self, read: Read) -> list[Any]:
+        if self._batch is not None:
+            raise RuntimeError("inside `with ctx.data.batch()` use the batch's methods")
+        return self.execute((read,))[0]
+
+    def batch(self) -> Batch:
+        """Collect reads and send them in one round trip when the ``with`` block ends."""
+        return Batch(self)
+
+    @property
+    def ok(self) -> bool:
+        """False when any read of this request failed (its values came back empty)."""
+        return not self.errors
+
+    # -- conveniences ----------------------------------------------------------
+    def table(self, name: str, key: str, limit: int | None = None) -> list[Scored]:
+        return list(self._one(Read("table", (key,), name, limit))[0])
+
+    def tables(
+        self, name: str, keys: Sequence[str], limit: int | None = None
+    ) -> list[list[Scored]]:
+        return [list(v) for v in self._one(Read("table", keys, name, limit))]
+
+    def features(self, namespace: str, key: str) -> dict[str, Any] | None:
+        return self._one(Read("features", (key,), namespace))[0]  # type: ignore[no-any-return]
+
+    def features_many(self, namespace: str, keys: Sequence[str]) -> list[dict[str, Any] | None]:
+        return self._one(Read("features", keys, namespace))
+
+    def items(self, ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        return self._one(Read("items", ids))
+
+    def events(
+        self,
+        user_id: str,
+        types: Sequence[str] | None = None,
+        within_s: float | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        return list(self._one(_events_read((user_id,), types, within_s, limit))[0])
+
+
+class Batch:
+    """``with ctx.data.batch() as b: p = b.table("i2i", keys)`` then ``p.value``."""
+
+    __slots__ = ("_client", "_reads")
+
+    def __init__(self, client: DataClient) -> None:
+        self._client = client
+        self._reads: list[tuple[Read, Pending[Any]]] = []
+
+    def __enter__(self) -> Batch:
+        self._client._batch = self._reads
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client._batch = None
+        if exc[0] is not None or not self._reads:
+            return
+        results = self._client.execute([r for r, _ in self._reads])
+        for (_, pending), value in zip(self._reads, results, strict=True):
+            pending._resolve(value)
+
+    def _add(self, read: Read) -> Pending[Any]:
+        p: Pending[Any] = Pending()
+        self._reads.append((read, p))
+        return p
+
+    def tables(
+        self, name: str, keys: Sequence[str], limit: int | None = None
+    ) -> Pending[list[list[Scored]]]:
+        return self._add(Read("table", keys, name, limit))
+
+    def features_many(
+        self, namespace: str, keys: Sequence[str]
+    ) -> Pending[list[dict[str, Any] | None]]:
+        return self._add(Read("features", keys, namespace))
+
+    def items(self, ids: Sequence[str]) -> Pending[list[dict[str, Any] | None]]:
+        return self._add(Read("items", ids))
+
+    def events(
+        self,
+        user_ids: Sequence[str],
+        types: Sequence[str] | None = None,
+        within_s: float | None = None,
+        limit: int | None = None,
+    ) -> Pending[list[list[Event]]]:
+        return self._add(_events_read(user_ids, types, within_s, limit))
+
+
+def _events_read(
+    user_ids: Sequence[str], types: Sequence[str] | None, within_s: float | None, limit: int | None
+) -> Read:
+    since = None if within_s is None else time.time() - within_s
+    kinds = None if types is None else tuple(types)
+    return Read("events", user_ids, limit=limit, since=since, types=kinds)
+
+
+def _empty(kind: str) -> Any:
+    return _EMPTY_BY_KIND.get(kind)

@@ -1,0 +1,104 @@
+"""Building blocks in the stage vocabulary: candidate source -> filter -> scorer -> reranker.
+
+Every helper takes an ``id`` (the component id shown in traces) only where it
+records something; all are plain functions over ``list[Item]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+
+from ._items import FilterResult, Item
+from .data import Scored
+
+
+def from_scored(rows: Iterable[Scored], channel: str, weight: float = 1.0) -> list[Item]:
+    """A candidate source: (item id, score) rows of a result table as items of ``channel``."""
+    return [Item(i, s * weight, (channel,)) for i, s in rows]
+
+
+def merge(
+    channels: Mapping[str, Sequence[Item]],
+    *,
+    quotas: Mapping[str, int] | None = None,
+    weights: Mapping[str, float] | None = None,
+    limit: int | None = None,
+) -> list[Item]:
+    """Merge recall channels: each contributes at most its quota (its best items first),
+    scores are multiplied by the channel weight, and an item found by several channels
+    keeps every channel (in the order given) and the sum of its weighted scores.
+    Result is sorted by score, best first, and cut to ``limit``.
+    """
+    merged: dict[str, Item] = {}
+    for name, items in channels.items():
+        quota = quotas.get(name, len(items)) if quotas else len(items)
+        w = weights.get(name, 1.0) if weights else 1.0
+        for it in items[:quota]:
+            prev = merged.get(it.id)
+            score = it.score * w
+            if prev is None:
+                merged[it.id] = Item(it.id, score, it.channels or (name,), it.trace)
+            else:
+                prev.score += score
+                for ch in it.channels or (name,):
+                    if ch not in prev.channels:
+                        prev.channels = (*prev.channels, ch)
+    out = sorted(merged.values(), key=_score, reverse=True)
+    return out if limit is None else out[:limit]
+
+
+def keep_if(items: Sequence[Item], predicate: Callable[[Item], bool], reason: str) -> FilterResult:
+    """A filter from a predicate: items failing it are removed with ``reason``."""
+    kept: list[Item] = []
+    removed: list[tuple[Item, str]] = []
+    for it in items:
+        if predicate(it):
+            kept.append(it)
+        else:
+            removed.append((it, reason))
+    return FilterResult(kept, removed)
+
+
+def drop_ids(items: Sequence[Item], ids: Collection[str], reason: str) -> FilterResult:
+    """Remove the items whose id is in ``ids`` (already seen, excluded, blacklisted...)."""
+    if not ids:
+        return FilterResult(list(items))
+    return keep_if(items, lambda it: it.id not in ids, reason)
+
+
+def top(items: Iterable[Item], n: int) -> list[Item]:
+    """The ``n`` best-scored items, best first."""
+    return sorted(items, key=_score, reverse=True)[:n]
+
+
+def scatter(
+    items: Sequence[Item],
+    kind_of: Callable[[Item], str | None],
+    *,
+    window: int = 5,
+    max_per_window: int = 2,
+    limit: int | None = None,
+) -> list[Item]:
+    """Rerank so no more than ``max_per_window`` items of a kind appear in any window of
+    ``window`` consecutive positions, keeping the input order otherwise (greedy). When no
+    remaining item fits, the best remaining one is placed anyway (the list never shrinks).
+    """
+    n = len(items) if limit is None else min(limit, len(items))
+    remaining = list(items)
+    kinds = [kind_of(it) for it in remaining]
+    out: list[Item] = []
+    out_kinds: list[str | None] = []
+    while len(out) < n and remaining:
+        recent = out_kinds[-(window - 1) :] if window > 1 else []
+        pick = 0
+        for j, k in enumerate(kinds):
+            if k is None or recent.count(k) < max_per_window:
+                pick = j
+                break
+        out.append(remaining.pop(pick))
+        out_kinds.append(kinds.pop(pick))
+    return out
+
+
+def _score(it: Item) -> float:
+    return it.score

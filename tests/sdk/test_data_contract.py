@@ -1,0 +1,104 @@
+"""One contract suite for every data backend (the Redis backend joins it later)."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from prism_sdk import DataBackend, DataClient, Event, LocalBackend, MockBackend, Read
+
+NOW = 1_700_000_000.0
+
+
+def _fill(b: LocalBackend) -> LocalBackend:
+    b.replace_table("i2i", {"1": [("2", 0.9), ("3", 0.5), ("4", 0.1)], "2": [("1", 0.9)]})
+    b.upsert_items({"1": {"title": "one", "status": "on"}, "2": {"title": "two", "status": "off"}})
+    b.upsert_features("user", {"u1": {"age": 30}})
+    b.append_events("u1", [Event(NOW - 100, "1", "click"), Event(NOW - 10, "2", "order")])
+    b.append_events("u1", [Event(NOW - 50, "3", "view")])  # out of order: kept sorted
+    return b
+
+
+def _local() -> DataBackend:
+    return _fill(LocalBackend())
+
+
+def _local_reloaded(tmp_path_factory: pytest.TempPathFactory) -> DataBackend:
+    path = tmp_path_factory.mktemp("local") / "data.msgpack"
+    _fill(LocalBackend()).save(path)
+    return LocalBackend.load(path)
+
+
+def _mock() -> DataBackend:
+    source = _fill(LocalBackend())
+    return MockBackend(lambda r: source.read([r])[0])
+
+
+BACKENDS: dict[str, Callable[[pytest.TempPathFactory], DataBackend]] = {
+    "local": lambda f: _local(),
+    "local-persisted": _local_reloaded,
+    "mock": lambda f: _mock(),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DataBackend]:
+    b = BACKENDS[request.param](tmp_path_factory)
+    yield b
+    b.close()
+
+
+def test_tables_read_many_keys_with_limit(backend: DataBackend) -> None:
+    [rows] = backend.read([Read("table", ["1", "missing", "2"], "i2i", limit=2)])
+    assert [list(r) for r in rows] == [[("2", 0.9), ("3", 0.5)], [], [("1", 0.9)]]
+
+
+def test_items_and_features_align_with_keys(backend: DataBackend) -> None:
+    items, feats = backend.read(
+        [Read("items", ["2", "nope", "1"]), Read("features", ["u1", "u2"], "user")]
+    )
+    assert [i and i["title"] for i in items] == ["two", None, "one"]
+    assert feats == [{"age": 30}, None]
+
+
+def test_events_newest_first_filtered_by_type_time_and_limit(backend: DataBackend) -> None:
+    [[all_ev]] = backend.read([Read("events", ["u1"])])
+    assert [e.item_id for e in all_ev] == ["2", "3", "1"]
+    [[recent]] = backend.read([Read("events", ["u1"], since=NOW - 60, types=("order", "click"))])
+    assert [(e.item_id, e.type) for e in recent] == [("2", "order")]
+    [[one, none]] = backend.read([Read("events", ["u1", "u9"], limit=1)])
+    assert [e.item_id for e in one] == ["2"] and list(none) == []
+
+
+def test_client_batches_reads_into_one_round_trip(backend: DataBackend) -> None:
+    client = DataClient(backend)
+    with client.batch() as b:
+        t = b.tables("i2i", ["1"], 1)
+        i = b.items(["1"])
+    assert client.round_trips == 1
+    assert t.value == [[("2", 0.9)]] and i.value[0]["title"] == "one"  # type: ignore[index]
+
+
+class _Broken:
+    name = "broken"
+
+    def read(self, reads: Any) -> Any:
+        raise ConnectionError("down")
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_failing_backend_degrades_to_empty_values_and_flags_it() -> None:
+    client = DataClient(_Broken())
+    assert client.table("i2i", "1") == []
+    assert client.items(["1", "2"]) == [None, None]
+    assert not client.ok and "ConnectionError" in client.errors[0]
+
+
+def test_mock_backend_records_each_round_trip() -> None:
+    mock = MockBackend(lambda r: [None] * len(r.keys))
+    DataClient(mock).items(["a", "b"])
+    assert len(mock.calls) == 1 and mock.calls[0][0].keys == ["a", "b"]
