@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from .builder import WORKTREE
 from .service import Platform
+from .snapshot import Snapshot
 from .sources import check_script_path
 
 
@@ -75,10 +77,12 @@ class DeploymentIn(_Body):
     config: str = "default"
     version: str = WORKTREE
     note: str = ""
+    wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
 
 
 class RollbackIn(_Body):
     note: str = ""
+    wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
 
 
 def as_json(record: Any) -> Any:
@@ -92,10 +96,28 @@ def as_json(record: Any) -> Any:
 def build_router(platform: Platform) -> APIRouter:
     r = APIRouter(prefix="/admin", tags=["admin"])
 
+    def _live(dep: Any, snap: Snapshot, wait_s: float) -> dict[str, Any]:
+        return {
+            "deployment": as_json(dep),
+            "snapshot": snap.generation,
+            "rollout": platform.rollout(snap.generation, wait_s),
+        }
+
     @r.get("/status")
     def status() -> dict[str, Any]:
-        """What this node serves now (the live routing snapshot) and any load errors."""
-        return platform.state.snapshot.describe()
+        """What this node serves now (the live routing snapshot), any load errors,
+        and what every live node reports serving."""
+        snap = platform.state.snapshot
+        nodes = platform.coordinator.nodes()
+        info = platform.coordinator.info()
+        latest = max([info["generation"], snap.generation, *(n.generation for n in nodes)])
+        return {
+            **snap.describe(),
+            "node": platform.node,
+            "coordinator": info,
+            "nodes": [msgspec.to_builtins(n) for n in nodes],
+            "converged": all(n.generation >= latest for n in nodes),
+        }
 
     @r.post("/reload")
     def reload(who: Actor) -> dict[str, Any]:
@@ -169,19 +191,22 @@ def build_router(platform: Platform) -> APIRouter:
             actor=who,
             note=body.note,
         )
-        return {"deployment": as_json(dep), "snapshot": snap.generation}
+        return _live(dep, snap, body.wait_s)
 
     @r.post("/deployments/{deployment_id}/rollback", status_code=201)
     def rollback(deployment_id: int, who: Actor, body: RollbackIn | None = None) -> Any:
         """Serve exactly what deployment ``deployment_id`` served, as a new deployment."""
-        dep, snap = platform.rollback(deployment_id, actor=who, note=body.note if body else "")
-        return {"deployment": as_json(dep), "snapshot": snap.generation}
+        body = body or RollbackIn()
+        dep, snap = platform.rollback(deployment_id, actor=who, note=body.note)
+        return _live(dep, snap, body.wait_s)
 
     @r.post("/scenes/{name}/buckets/{bucket}/rollback", status_code=201)
-    def rollback_bucket(name: str, bucket: str, who: Actor) -> Any:
+    def rollback_bucket(name: str, bucket: str, who: Actor, body: RollbackIn | None = None) -> Any:
         """Roll a bucket back to the deployment it served before its current one."""
-        dep, snap = platform.rollback(platform.previous_deployment(name, bucket), actor=who)
-        return {"deployment": as_json(dep), "snapshot": snap.generation}
+        body = body or RollbackIn()
+        previous = platform.previous_deployment(name, bucket)
+        dep, snap = platform.rollback(previous, actor=who, note=body.note)
+        return _live(dep, snap, body.wait_s)
 
     @r.get("/scripts/versions")
     def script_versions(path: Annotated[str, Query()], limit: int = 50) -> Any:

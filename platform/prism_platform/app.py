@@ -18,6 +18,7 @@ from prism_sdk import Request as RecommendRequest
 
 from . import __version__
 from .admin_api import build_router
+from .coordination import open_coordinator
 from .data import open_backend
 from .db import MetadataStore
 from .dispatcher import Dispatcher
@@ -76,12 +77,13 @@ def create_app(
         store = MetadataStore(settings.db_url)
         store.upgrade()
     state = ServingState()
-    platform = Platform(store, WorkTree(settings.strategies_dir), state, backend)
+    coordinator = open_coordinator(settings.coordinator, settings.node_name or None)
+    platform = Platform(store, WorkTree(settings.strategies_dir), state, backend, coordinator)
+    platform.load()
     if settings.demo and not store.list_scenes():
         from .demo.setup import seed_demo_metadata
 
         seed_demo_metadata(platform)
-    platform.reload()
     metrics = Metrics()
     dispatcher = Dispatcher(state, backend, metrics)
     handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes)
@@ -103,16 +105,18 @@ def _build_api(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        platform.follow()
         watcher = None
         if watch:
             from .watch import StrategyWatcher
 
-            watcher = StrategyWatcher(platform.worktree.root, platform.reload)
+            watcher = StrategyWatcher(platform.worktree.root, platform.refresh)
             watcher.start()
             log.info("event=watching path=%s", platform.worktree.root)
         yield
         if watcher is not None:
             watcher.stop()
+        platform.coordinator.stop()
         backend.close()
         platform.store.dispose()
 

@@ -46,6 +46,7 @@ def serve(host: str, port: int, workers: int, log_level: str, watch: bool) -> No
     _setup_logging(log_level)
     if watch:
         os.environ["PRISM_WATCH"] = "1"
+    os.environ.setdefault("PRISM_NODE_ADDR", f"{host}:{port}")
     uvicorn.run(
         "prism_platform.asgi:app",
         host=host,

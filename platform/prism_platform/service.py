@@ -7,13 +7,17 @@ built and swapped in. Scripts and configs are validated before anything is store
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from prism_sdk import DataBackend, Read, StrategyConfig
 
 from .builder import WORKTREE, SnapshotBuilder
+from .coordination import Coordinator, LocalCoordinator, NodeReport, Published, wait_converged
 from .db import MetadataStore
 from .errors import Invalid, NotFound
 from .gate import SAMPLE_SIZE, GateResult, sample_requests, smoke_run
@@ -40,14 +44,17 @@ class Platform:
         worktree: WorkTree,
         state: ServingState,
         backend: DataBackend | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.store = store
+        self.coordinator: Coordinator = coordinator or LocalCoordinator()
+        self.started_at = time.time()
+        self._applied: Published | None = None
         self.backend = backend
         self.worktree = worktree
         self.state = state
         self.builder = SnapshotBuilder(self._tree_for)
         self._lock = threading.RLock()
-        self._generation = 0
         self._git: GitRepo | None = None
         self._git_trees: dict[str, SourceTree] = {}
 
@@ -70,17 +77,82 @@ class Platform:
         return self._git
 
     # -- snapshots ---------------------------------------------------------------
+    def load(self) -> Snapshot:
+        """Serve the store's state as it is now (at start, before any coordinator)."""
+        return self.apply(Published(0, self.store.serving_state(), self.node))
+
+    def follow(self) -> None:
+        """From now on apply what the coordinator publishes (call once per process)."""
+        self.coordinator.start(self.apply, self.store.serving_state)
+
     def reload(self) -> Snapshot:
-        """Rebuild the routing snapshot from the store and make it live."""
+        """Publish the store's serving state to every node, and make it live here."""
+        return self.apply(self.coordinator.publish(self.store.serving_state))
+
+    def apply(self, pub: Published) -> Snapshot:
+        """Build, warm and swap the snapshot of a published state, unless it is older
+        than (or the same as) what this node already serves; then report."""
         with self._lock:
-            self._generation += 1
-            snap = self.builder.build(
-                self.store.serving_state(), self.state.snapshot, self._generation
+            cur = self._applied
+            stale = cur is not None and (
+                pub.generation < cur.generation
+                or (pub.generation == cur.generation and pub.states == cur.states)
             )
-            self.state.swap(snap)
+            if not stale:
+                self._swap(pub)
+            snap = self.state.snapshot
+        self.coordinator.report(self.report())
+        return snap
+
+    def refresh(self) -> Snapshot:
+        """Rebuild what this node serves (a working-tree script changed); local only."""
+        with self._lock:
+            if self._applied is not None:
+                self._swap(self._applied)
+            snap = self.state.snapshot
+        self.coordinator.report(self.report())
+        return snap
+
+    def _swap(self, pub: Published) -> None:
+        snap = self.builder.build(pub.states, self.state.snapshot, pub.generation)
+        self.state.swap(snap)
+        self._applied = pub
         for where, err in snap.errors.items():
             log.error("event=load_failed bucket=%s error=%s", where, err)
-        return snap
+        log.info("event=snapshot_live generation=%d node=%s", pub.generation, self.node)
+
+    @property
+    def node(self) -> str:
+        return self.coordinator.node
+
+    def report(self) -> NodeReport:
+        """What this node serves now, as published to the other nodes."""
+        snap = self.state.snapshot
+        serving = {
+            f"{sc.name}/{b}": f"{r.strategy.path}@{r.strategy.version}:{r.config_name}"
+            for sc in snap.scenes.values()
+            for b, r in zip(sc.buckets, sc.routes, strict=True)
+            if r is not None
+        }
+        return NodeReport(
+            node=self.node,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            generation=snap.generation,
+            serving=serving,
+            errors=dict(snap.errors),
+            started_at=self.started_at,
+            reported_at=time.time(),
+        )
+
+    def rollout(self, generation: int, wait_s: float = 0.0) -> dict[str, Any]:
+        """Which nodes serve ``generation`` yet; waits up to ``wait_s`` for all of them."""
+        complete, nodes = wait_converged(self.coordinator, generation, wait_s)
+        return {
+            "generation": generation,
+            "complete": complete,
+            "nodes": [{"node": n.node, "generation": n.generation} for n in nodes],
+        }
 
     # -- scenes and experiments ----------------------------------------------------
     def create_scene(self, name: str, *, actor: str = "system", **fields: Any) -> Any:

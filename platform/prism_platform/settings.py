@@ -26,6 +26,8 @@ class Settings:
         default_factory=lambda: int(_env("PRISM_MAX_BODY_BYTES", str(256 * 1024)))
     )
     watch: bool = field(default_factory=lambda: _env("PRISM_WATCH", "0") in ("1", "true", "yes"))
+    coordinator: str = field(default_factory=lambda: _env("PRISM_COORDINATOR", ""))
+    node_name: str = field(default_factory=lambda: _env("PRISM_NODE_NAME", ""))
     log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
 
     @property

@@ -1,0 +1,255 @@
+"""Keep every node in step over ZooKeeper (``PRISM_COORDINATOR=zk://host:port/chroot``).
+
+Layout under the chroot::
+
+    /serving        the published serving state (JSON ``Published``); its znode
+                    version orders publications: generation = version + 1
+    /nodes/<node>   one ephemeral znode per live node: its latest ``NodeReport``
+
+Publishing is optimistic: read the znode's version, read the store, write with
+that version; if another node published in between, read the store again and
+retry, so the last publication always reflects every committed change.
+
+ZooKeeper is never on the request path. If it is unreachable a node keeps
+serving its last snapshot, applies its own changes locally, and publishes them
+(re-read from the store) as soon as the session is back; watches and the
+ephemeral registration are re-established on every reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from kazoo.client import KazooClient, KazooState
+from kazoo.exceptions import (
+    BadVersionError,
+    KazooException,
+    NodeExistsError,
+    NoNodeError,
+)
+from kazoo.handlers.threading import KazooTimeoutError
+from kazoo.protocol.states import ZnodeStat
+from kazoo.recipe.watchers import DataWatch
+from kazoo.retry import KazooRetry
+
+from ..errors import Invalid
+from .base import (
+    Apply,
+    NodeReport,
+    Published,
+    ReadState,
+    decode_payload,
+    default_node_name,
+    encode_payload,
+)
+
+log = logging.getLogger("prism.zk")
+
+T = TypeVar("T")
+_FAILURES = (KazooException, KazooTimeoutError, OSError)
+
+
+def parse_zk_url(url: str) -> tuple[str, str]:
+    """``zk://h1:2181,h2:2181/prism`` → (``h1:2181,h2:2181``, ``/prism``)."""
+    parts = urlsplit(url)
+    if parts.scheme != "zk" or not parts.netloc:
+        raise Invalid(
+            f"coordinator URL must look like zk://host:port/chroot, got {url!r}",
+            field="PRISM_COORDINATOR",
+        )
+    root = parts.path.rstrip("/") or "/prism"
+    return parts.netloc, root
+
+
+class ZkCoordinator:
+    kind = "zookeeper"
+
+    def __init__(
+        self,
+        url: str,
+        node: str | None = None,
+        *,
+        session_timeout_s: float = 6.0,
+        op_timeout_s: float = 2.0,
+    ) -> None:
+        hosts, self.root = parse_zk_url(url)
+        self.url = url
+        self.node = node or default_node_name()
+        self.state_path = f"{self.root}/serving"
+        self.nodes_path = f"{self.root}/nodes"
+        self.node_path = f"{self.nodes_path}/{self.node.replace('/', '_')}"
+        self.op_timeout_s = op_timeout_s
+        self.client = KazooClient(
+            hosts=hosts,
+            timeout=session_timeout_s,
+            connection_retry=KazooRetry(max_tries=-1, delay=0.1, max_delay=1.0),
+            command_retry=KazooRetry(max_tries=2, delay=0.05, max_delay=0.2),
+        )
+        self._apply: Apply | None = None
+        self._read_state: ReadState | None = None
+        self._watch: DataWatch | None = None
+        self._report: NodeReport | None = None
+        self._pending = False
+        self._generation = 0
+        self._lock = threading.RLock()
+        self._resync_lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self, apply: Apply, read_state: ReadState) -> None:
+        self._apply, self._read_state = apply, read_state
+        self.client.add_listener(self._on_session)
+        self.client.start_async()  # never blocks: a node starts (from the store) without ZK
+
+    def stop(self) -> None:
+        try:
+            self.client.stop()
+            self.client.close()
+        except _FAILURES:  # pragma: no cover - best effort on shutdown
+            pass
+
+    def _on_session(self, state: str) -> None:
+        log.info("event=zk_session state=%s node=%s", state, self.node)
+        if state == KazooState.CONNECTED:
+            self.client.handler.spawn(self._resync)
+
+    def _resync(self) -> None:
+        """After (re)connecting: publish what changed meanwhile, watch, register."""
+        with self._resync_lock:
+            while self.client.state == KazooState.CONNECTED:
+                try:
+                    self._call(self.client.ensure_path_async, self.nodes_path)
+                    if self._pending and self._read_state is not None:
+                        self._publish_now(self._read_state)
+                    if self._watch is None:
+                        self._watch = DataWatch(self.client, self.state_path, self._on_data)
+                    if self._report is not None:
+                        self._register(self._report)
+                    return
+                except _FAILURES as exc:
+                    log.warning("event=zk_resync_failed error=%r", exc)
+                    time.sleep(0.2)
+
+    # -- receiving ----------------------------------------------------------------------
+    def _on_data(self, data: bytes | None, stat: ZnodeStat | None) -> None:
+        if self._pending:
+            return  # our own newer state is about to be published
+        if data is None:
+            if self._read_state is not None:  # a fresh ZooKeeper: seed it from the store
+                self.client.handler.spawn(self._publish_quietly)
+            return
+        try:
+            pub = decode_payload(data)
+        except ValueError as exc:
+            log.error("event=zk_bad_payload path=%s error=%s", self.state_path, exc)
+            return
+        with self._lock:
+            self._generation = max(self._generation, pub.generation)
+        if self._apply is not None:
+            try:
+                self._apply(pub)
+            except Exception:  # a watch callback must never die
+                log.exception("event=zk_apply_failed generation=%d", pub.generation)
+
+    # -- publishing ---------------------------------------------------------------------
+    def publish(self, read_state: ReadState) -> Published:
+        if self.client.state == KazooState.CONNECTED:
+            try:
+                return self._publish_now(read_state)
+            except _FAILURES as exc:
+                log.warning("event=zk_publish_failed error=%r (will publish on reconnect)", exc)
+        with self._lock:
+            self._pending = True
+            generation = self._generation
+        return Published(generation, read_state(), self.node, time.time())
+
+    def _publish_quietly(self) -> None:
+        try:
+            if self._read_state is not None:
+                self._publish_now(self._read_state)
+        except _FAILURES as exc:
+            log.warning("event=zk_publish_failed error=%r", exc)
+
+    def _publish_now(self, read_state: ReadState) -> Published:
+        with self._lock:
+            while True:
+                stat = self._call(self.client.exists_async, self.state_path)
+                states = read_state()
+                if stat is None:
+                    pub = Published(1, states, self.node, time.time())
+                    data = encode_payload(pub.states, pub.generation, self.node)
+                    try:
+                        self._call(self.client.create_async, self.state_path, data)
+                    except NodeExistsError:
+                        continue
+                else:
+                    pub = Published(stat.version + 2, states, self.node, time.time())
+                    data = encode_payload(pub.states, pub.generation, self.node)
+                    try:
+                        self._call(self.client.set_async, self.state_path, data, stat.version)
+                    except (BadVersionError, NoNodeError):
+                        continue
+                self._generation = max(self._generation, pub.generation)
+                self._pending = False
+                log.info("event=zk_published generation=%d", pub.generation)
+                return pub
+
+    # -- node registry ------------------------------------------------------------------
+    def report(self, report: NodeReport) -> None:
+        self._report = report
+        if self.client.state == KazooState.CONNECTED:
+            try:
+                self._register(report)
+            except _FAILURES as exc:
+                log.warning("event=zk_report_failed error=%r", exc)
+
+    def _register(self, report: NodeReport) -> None:
+        from msgspec import json
+
+        data = json.encode(report)
+        try:
+            self._call(self.client.set_async, self.node_path, data)
+        except NoNodeError:
+            try:
+                self._call(self.client.create_async, self.node_path, data, None, True)
+            except NodeExistsError:
+                self._call(self.client.set_async, self.node_path, data)
+
+    def nodes(self) -> list[NodeReport]:
+        from msgspec import json
+
+        if self.client.state != KazooState.CONNECTED:
+            return [self._report] if self._report is not None else []
+        try:
+            names = self._call(self.client.get_children_async, self.nodes_path)
+            pending = [self.client.get_async(f"{self.nodes_path}/{n}") for n in names]
+            out = []
+            for p in pending:
+                try:
+                    data, _ = p.get(timeout=self.op_timeout_s)
+                except NoNodeError:
+                    continue  # the node left meanwhile
+                out.append(json.decode(data, type=NodeReport))
+            return sorted(out, key=lambda r: r.node)
+        except _FAILURES as exc:
+            log.warning("event=zk_nodes_failed error=%r", exc)
+            return [self._report] if self._report is not None else []
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "url": self.url,
+            "node": self.node,
+            "connected": self.client.state == KazooState.CONNECTED,
+            "session": str(self.client.state),
+            "generation": self._generation,
+            "pending_publish": self._pending,
+        }
+
+    def _call(self, op: Callable[..., Any], *args: Any) -> Any:
+        """Run one async kazoo operation, bounded by the op timeout."""
+        return op(*args).get(timeout=self.op_timeout_s)

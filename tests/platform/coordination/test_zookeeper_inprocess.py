@@ -1,0 +1,97 @@
+"""Two nodes in one process, kept in step by a real ZooKeeper."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from prism_platform.app import create_app
+from prism_platform.coordination.zookeeper import parse_zk_url
+from prism_platform.errors import Invalid
+from prism_platform.settings import Settings
+from prism_sdk import LocalBackend
+from prism_testkit.zookeeper import ZooKeeperServer
+
+
+@pytest.fixture
+def nodes(
+    tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path, zookeeper: ZooKeeperServer
+) -> Iterator[list[TestClient]]:
+    url = zookeeper.url(f"/t{uuid.uuid4().hex[:8]}")
+    with ExitStack() as stack:
+        clients = []
+        for name in ("n1", "n2"):
+            settings = Settings(
+                var_dir=tmp_path / "var",
+                strategies_dir=strategies_dir,
+                database_url=f"sqlite:///{tmp_path}/prism.db",
+                coordinator=url,
+                node_name=name,
+            )
+            app = create_app(settings, backend=demo_backend)
+            stack.callback(app.platform.store.dispose)
+            client = TestClient(app, headers={"X-Prism-Actor": "tester"})
+            clients.append(stack.enter_context(client))
+        yield clients
+
+
+def _wait_nodes(client: TestClient, n: int) -> dict[str, object]:
+    deadline = time.monotonic() + 10
+    while True:
+        status = client.get("/admin/status").json()
+        if len(status["nodes"]) >= n and status["coordinator"]["connected"]:
+            return dict(status)
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+def _served(client: TestClient) -> str:
+    body = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": "7"}).json()
+    return f"{body['strategy']['name']}"
+
+
+def test_a_deploy_on_one_node_is_served_by_all(nodes: list[TestClient]) -> None:
+    a, b = nodes
+    status = _wait_nodes(a, 2)
+    assert [n["node"] for n in status["nodes"]] == ["n1", "n2"]  # type: ignore[attr-defined]
+    a.post("/admin/configs", json={"script": "noop.py", "name": "default"})
+    r = a.post(
+        "/admin/deployments", json={"scene": "home_feed", "script": "noop.py", "wait_s": 5}
+    )
+    assert r.status_code == 201, r.text
+    rollout = r.json()["rollout"]
+    assert rollout["complete"] is True
+    assert {n["node"] for n in rollout["nodes"]} == {"n1", "n2"}
+    assert _served(a) == _served(b) == "noop"
+    status_b = b.get("/admin/status").json()
+    assert status_b["converged"] is True
+    for n in status_b["nodes"]:
+        assert n["serving"]["home_feed/base"].startswith("noop.py@")
+
+    r = b.post("/admin/scenes/home_feed/buckets/base/rollback", json={"wait_s": 5})
+    assert r.status_code == 201 and r.json()["rollout"]["complete"]
+    assert _served(a) == _served(b) == "home_feed"
+
+
+def test_scene_changes_reach_every_node(nodes: list[TestClient]) -> None:
+    a, b = nodes
+    _wait_nodes(a, 2)
+    assert a.post("/admin/scenes", json={"name": "fresh"}).status_code == 201
+    deadline = time.monotonic() + 2
+    while "fresh" not in b.get("/admin/status").json()["scenes"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_coordinator_url_is_validated() -> None:
+    assert parse_zk_url("zk://h1:1,h2:2/x") == ("h1:1,h2:2", "/x")
+    assert parse_zk_url("zk://h:1") == ("h:1", "/prism")
+    with pytest.raises(Invalid) as exc:
+        parse_zk_url("redis://h:1")
+    assert exc.value.field == "PRISM_COORDINATOR"
