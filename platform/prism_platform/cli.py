@@ -290,3 +290,8 @@ def history(url: str, scene: str | None, limit: int) -> None:
     if scene:
         params["scene"] = scene
     _echo(_call(url, "GET", "/admin/deployments", params=params))
+
+
+from .cli_data import data  # noqa: E402  (the `prism data` commands)
+
+main.add_command(data)

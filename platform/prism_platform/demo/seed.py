@@ -14,9 +14,7 @@ import numpy as np
 from prism_sdk import LocalBackend
 from prism_sdk.data import DataWriter
 
-from ..jobs.bought_together import bought_together
-from ..jobs.itemcf import itemcf
-from ..jobs.popular import decayed_scores, popular_tables
+from ..jobs.tables import Interactions, build_tables
 from .world import DAY, EVENT_TYPES, World, generate_world
 
 log = logging.getLogger("prism.demo")
@@ -39,31 +37,23 @@ def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, i
         n_users_with_events += 1
     log.info("event=demo_rows items=%d seconds=%.2f", world.n_items, perf_counter() - t0)
 
-    engaged = world.ev_type >= 1  # click, cart, order
     t1 = perf_counter()
-    i2i = itemcf(
-        world.ev_user[engaged], world.ev_item[engaged], world.n_users, world.n_items, item_ids=ids
+    inter = Interactions(
+        user_idx=world.ev_user,
+        item_idx=world.ev_item,
+        ts=world.ev_ts,
+        types=np.array(EVENT_TYPES)[world.ev_type],
+        n_users=world.n_users,
+        item_ids=ids,
+        item_categories=[world.categories[c] for c in world.item_category.tolist()],
+        eligible=world.item_on_shelf,
     )
-    writer.replace_table("i2i", i2i)
-    types = np.array(EVENT_TYPES)[world.ev_type]
-    scores = decayed_scores(world.ev_item, world.ev_ts, types, world.n_items, now=0.0)
-    cats = [world.categories[c] for c in world.item_category.tolist()]
-    overall, per_cat = popular_tables(scores, ids, cats, eligible=world.item_on_shelf)
-    writer.replace_table("popular", overall)
-    writer.replace_table("popular_cat", per_cat)
-    bought = world.ev_type >= 2
-    together = bought_together(
-        world.ev_user[bought], world.ev_item[bought], world.ev_ts[bought], world.n_items, ids
-    )
-    writer.replace_table("bought_together", together)
+    tables = build_tables(writer, inter, now=0.0)  # world timestamps are relative to now
     counts = {
         "items": world.n_items,
         "users": world.n_users,
         "users_with_events": n_users_with_events,
-        "i2i": len(i2i),
-        "popular": len(overall["all"]),
-        "popular_cat": len(per_cat),
-        "bought_together": len(together),
+        **tables,
     }
     log.info("event=demo_tables seconds=%.2f counts=%s", perf_counter() - t1, counts)
     return counts

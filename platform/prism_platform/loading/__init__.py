@@ -1,0 +1,1 @@
+"""Loading files into the data backend and importing real interaction logs."""
