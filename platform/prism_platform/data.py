@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from prism_sdk import DataBackend, LocalBackend
+from prism_sdk import DataBackend, LocalBackend, RedisBackend
 
 from .errors import Invalid
 from .settings import Settings
@@ -17,9 +17,11 @@ def local_data_path(settings: Settings) -> str:
 
 
 def open_backend(settings: Settings) -> DataBackend:
+    if settings.data_backend == "redis":
+        return RedisBackend.from_url(settings.redis_url, prefix=settings.redis_prefix)
     if settings.data_backend != "local":
         raise Invalid(
-            f"unknown data backend {settings.data_backend!r} (available: local)",
+            f"unknown data backend {settings.data_backend!r} (available: local, redis)",
             field="PRISM_DATA_BACKEND",
         )
     if settings.demo:

@@ -12,7 +12,16 @@ from ._errors import DeadlineExceeded, PrismError, StrategyError
 from ._items import FilterResult, Item
 from ._request import MAX_SIZE, Request
 from ._trace import Stage, Tracer
-from .data import DataBackend, DataClient, Event, LocalBackend, MockBackend, Read, Scored
+from .data import (
+    DataBackend,
+    DataClient,
+    Event,
+    LocalBackend,
+    MockBackend,
+    Read,
+    RedisBackend,
+    Scored,
+)
 
 __version__ = "0.1.0"
 
@@ -31,6 +40,7 @@ __all__ = [
     "MockBackend",
     "PrismError",
     "Read",
+    "RedisBackend",
     "Request",
     "SLOTS",
     "Scored",

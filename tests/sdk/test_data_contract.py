@@ -1,16 +1,20 @@
-"""One contract suite for every data backend (the Redis backend joins it later)."""
+"""One contract suite for every data backend."""
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
-from prism_sdk import DataBackend, DataClient, Event, LocalBackend, MockBackend, Read
+from prism_sdk import DataBackend, DataClient, Event, LocalBackend, MockBackend, Read, RedisBackend
+from prism_sdk.data import DataWriter
 
 NOW = 1_700_000_000.0
+W = TypeVar("W", bound=DataWriter)
 
 
-def _fill(b: LocalBackend) -> LocalBackend:
+def _fill(b: W) -> W:
     b.replace_table("i2i", {"1": [("2", 0.9), ("3", 0.5), ("4", 0.1)], "2": [("1", 0.9)]})
     b.upsert_items({"1": {"title": "one", "status": "on"}, "2": {"title": "two", "status": "off"}})
     b.upsert_features("user", {"u1": {"age": 30}})
@@ -34,10 +38,17 @@ def _mock() -> DataBackend:
     return MockBackend(lambda r: source.read([r])[0])
 
 
+def _redis() -> DataBackend:
+    """A fresh key prefix on the session's Redis (see the ``redis_url`` fixture)."""
+    url = os.environ["PRISM_TEST_REDIS_URL"]
+    return _fill(RedisBackend.from_url(url, prefix=f"contract-{uuid.uuid4().hex}:"))
+
+
 BACKENDS: dict[str, Callable[[pytest.TempPathFactory], DataBackend]] = {
     "local": lambda f: _local(),
     "local-persisted": _local_reloaded,
     "mock": lambda f: _mock(),
+    "redis": lambda f: _redis(),
 }
 
 
@@ -45,6 +56,8 @@ BACKENDS: dict[str, Callable[[pytest.TempPathFactory], DataBackend]] = {
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DataBackend]:
+    if request.param == "redis":
+        request.getfixturevalue("redis_url")  # starts the server, exports its URL
     b = BACKENDS[request.param](tmp_path_factory)
     yield b
     b.close()

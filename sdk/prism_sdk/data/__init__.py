@@ -1,9 +1,10 @@
-"""Data sources: the batched read protocol and its embedded and mock backends."""
+"""Data sources: the batched read protocol and its embedded, Redis and mock backends."""
 
 from ._base import DataBackend, DataWriter, Event, Read, Scored
 from .client import Batch, DataClient, Pending
 from .local import LocalBackend
 from .mock import MockBackend
+from .redis_backend import RedisBackend
 
 __all__ = [
     "Batch",
@@ -15,5 +16,6 @@ __all__ = [
     "MockBackend",
     "Pending",
     "Read",
+    "RedisBackend",
     "Scored",
 ]

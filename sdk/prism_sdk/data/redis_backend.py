@@ -1,0 +1,291 @@
+"""The production backend: Redis (or Redis Cluster) through redis-py + hiredis, RESP2.
+
+Layout (``P`` is the key prefix, default ``prism:``; every value is msgspec msgpack):
+
+* ``P{t:NAME}:V:KEY`` one blob ``[[item, score], ...]`` per key of version ``V`` of
+  result table ``NAME``; ``P{t:NAME}:p`` holds the current version, ``P{t:NAME}:n``
+  the version counter.
+* ``P{i}:ID`` an item of the forward index; ``P{f:NS}:KEY`` the features of ``KEY``.
+* ``Pe:USER`` a ZSET of the user's events scored by ``ts``; members are an 8-byte
+  big-endian write sequence (ties in ``ts`` read newest-written first, and equal
+  events stay distinct) followed by ``[ts, item, type]``. Each user keeps the
+  newest ``events_cap`` events.
+
+Scores live inside packed blobs because parsing zset scores dominates client time.
+
+**One round trip per ``read``.** Every read of a batch goes into one pipeline: one
+MGET per table/items/features read, one ZREVRANGEBYSCORE per user of an events read.
+Table versions are cached; the pipeline ends with a GET of the pointer of every
+table it read. When a pointer differs from the cached version (first read, or the
+table was replaced) the cache is updated and only those table reads are sent again.
+
+**Atomic replacement.** :meth:`RedisBackend.replace_table` loads a new version under
+fresh keys, flips the pointer with one ``SET ... GET``, then UNLINKs the previous
+version's keys (SCAN). A reader never sees a half-loaded table: the pointer GET
+comes *after* the data MGETs on the same connection, every version is fresh (INCR)
+so the pointer names it during one interval only, and a version is deleted only
+after the pointer left it; so if the pointer still names the version that was
+read, that version was complete and alive throughout.
+Concurrent replacements of one table are last-flip-wins; a writer that dies before
+its flip leaves its unreferenced version behind (no reader ever sees it).
+
+**Cluster.** The hash tags above keep every multi-key command and a table's pointer
+and data in one slot, so the pipeline stays valid and the ordering argument holds
+per node (a table, the item index, and each feature namespace sit on one node
+each). A cluster pipeline costs one round trip per node involved.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+
+from ._base import Event, Read, Scored
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.cluster import RedisCluster
+
+    Client = Redis | RedisCluster
+
+T = TypeVar("T")
+
+_CHUNK = 1000
+_MAX_ROUNDS = 8
+_SEQ = struct.Struct(">Q")
+_GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
+
+
+def _enc_hook(obj: Any) -> Any:
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    raise NotImplementedError(f"cannot store {type(obj).__name__}")
+
+
+_encode = msgspec.msgpack.Encoder(enc_hook=_enc_hook).encode
+_decode_any = msgspec.msgpack.Decoder().decode
+_decode_rows = msgspec.msgpack.Decoder(list[tuple[str, float]]).decode
+_decode_event = msgspec.msgpack.Decoder(Event).decode
+
+
+def _chunks(it: Iterable[T], n: int = _CHUNK) -> Iterator[list[T]]:
+    iterator = iter(it)
+    while chunk := list(islice(iterator, n)):
+        yield chunk
+
+
+class RedisBackend:
+    """``RedisBackend.from_url("redis://host:6379/0", prefix="prism:")``.
+
+    ``round_trips`` counts the pipelines sent by :meth:`read` (one per call in the
+    steady state).
+    """
+
+    name = "redis"
+
+    def __init__(self, client: Client, prefix: str = "prism:", events_cap: int = 1000) -> None:
+        self._client = client
+        self.prefix = prefix
+        self.events_cap = events_cap
+        self.round_trips = 0
+        self._versions: dict[str, str | None] = {}  # table -> cached version (None: absent)
+        self._last_seq = 0
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        prefix: str = "prism:",
+        *,
+        cluster: bool = False,
+        events_cap: int = 1000,
+        **kwargs: Any,
+    ) -> RedisBackend:
+        """Connect with RESP2; ``redis+cluster://`` (or ``cluster=True``) uses RedisCluster."""
+        scheme, sep, rest = url.partition("://")
+        if scheme.endswith("+cluster"):
+            url, cluster = f"{scheme.removesuffix('+cluster')}{sep}{rest}", True
+        kwargs.setdefault("protocol", 2)
+        client: Client
+        if cluster:
+            from redis.cluster import RedisCluster
+
+            client = RedisCluster.from_url(url, **kwargs)
+        else:
+            from redis import Redis
+
+            client = Redis.from_url(url, **kwargs)
+        return cls(client, prefix, events_cap)
+
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    # -- keys ------------------------------------------------------------------
+    def _table(self, name: str) -> str:
+        return f"{self.prefix}{{t:{name}}}:"
+
+    def _items(self) -> str:
+        return f"{self.prefix}{{i}}:"
+
+    def _features(self, namespace: str) -> str:
+        return f"{self.prefix}{{f:{namespace}}}:"
+
+    def _events(self, user_id: str) -> str:
+        return f"{self.prefix}e:{user_id}"
+
+    # -- reads -----------------------------------------------------------------
+    def read(self, reads: Sequence[Read]) -> list[list[Any]]:
+        out: list[list[Any]] = [[] for _ in reads]
+        todo = [i for i, r in enumerate(reads) if r.keys]
+        for _ in range(_MAX_ROUNDS):
+            if not todo:
+                return out
+            todo = self._read_round(reads, todo, out)
+        raise RuntimeError(f"table versions kept changing during {_MAX_ROUNDS} read rounds")
+
+    def _read_round(
+        self, reads: Sequence[Read], todo: list[int], out: list[list[Any]]
+    ) -> list[int]:
+        """Send one pipeline for ``todo``; fill ``out``; return the reads to send again."""
+        pipe = self._client.pipeline(transaction=False)
+        sent: list[tuple[int, int, str | None]] = []  # (read, commands issued, version read)
+        tables: dict[str, int] = {}  # table -> index of its pointer GET
+        for i in todo:
+            r = reads[i]
+            if r.kind == "table":
+                tables.setdefault(r.name, len(tables))
+                ver = self._versions.get(r.name)
+                if ver is None:  # unknown or absent: the pointer GET decides
+                    sent.append((i, 0, None))
+                    continue
+                base = f"{self._table(r.name)}{ver}:"
+                pipe.execute_command("MGET", *[base + k for k in r.keys])
+                sent.append((i, 1, ver))
+            elif r.kind == "items" or r.kind == "features":
+                base = self._items() if r.kind == "items" else self._features(r.name)
+                pipe.execute_command("MGET", *[base + k for k in r.keys])
+                sent.append((i, 1, None))
+            elif r.kind == "events":
+                self._queue_events(pipe, r)
+                sent.append((i, len(r.keys), None))
+            else:
+                raise ValueError(f"unknown read kind {r.kind!r}")
+        for name in tables:
+            pipe.execute_command("GET", self._table(name) + "p")
+        self.round_trips += 1
+        res = pipe.execute()
+        pointers = res[len(res) - len(tables) :]
+        stale: list[int] = []
+        pos = 0
+        for i, n, ver in sent:
+            r = reads[i]
+            values = res[pos : pos + n]
+            pos += n
+            if r.kind == "table":
+                raw = pointers[tables[r.name]]
+                current = None if raw is None else raw.decode()
+                self._versions[r.name] = current
+                if current is None:
+                    out[i] = [[] for _ in r.keys]
+                elif current != ver:
+                    stale.append(i)
+                else:
+                    out[i] = self._decode_table(values[0], r.limit)
+            elif r.kind == "events":
+                out[i] = [self._decode_events(r, members) for members in values]
+            else:
+                out[i] = [None if v is None else _decode_any(v) for v in values[0]]
+        return stale
+
+    def _queue_events(self, pipe: Any, r: Read) -> None:
+        low: float | str = "-inf" if r.since is None else r.since
+        page: tuple[Any, ...] = ()
+        if r.limit is not None and r.types is None:
+            page = ("LIMIT", 0, max(r.limit, 1))
+        for k in r.keys:
+            pipe.execute_command("ZREVRANGEBYSCORE", self._events(k), "+inf", low, *page)
+
+    @staticmethod
+    def _decode_table(values: list[bytes | None], limit: int | None) -> list[list[Scored]]:
+        if limit is None:
+            return [[] if v is None else _decode_rows(v) for v in values]
+        return [[] if v is None else _decode_rows(v)[:limit] for v in values]
+
+    @staticmethod
+    def _decode_events(r: Read, members: list[bytes]) -> list[Event]:
+        """Same semantics as the local backend: a limit below 1 still yields one event."""
+        events = [_decode_event(memoryview(m)[_SEQ.size :]) for m in members]
+        if r.types is not None:
+            types = r.types
+            events = [e for e in events if e.type in types]
+        if r.limit is not None:
+            del events[max(r.limit, 1) :]
+        return events
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- writes ----------------------------------------------------------------
+    def replace_table(self, name: str, rows: Mapping[str, Sequence[Scored]]) -> None:
+        head = self._table(name)
+        version = str(self._client.incr(head + "n"))
+        base = f"{head}{version}:"
+        for chunk in _chunks(rows.items()):
+            self._client.mset({base + k: _encode(list(v)) for k, v in chunk})
+        old = self._client.set(head + "p", version, get=True)
+        self._versions[name] = version
+        if isinstance(old, bytes):
+            self._unlink_matching(f"{head}{old.decode()}:".translate(_GLOB_SPECIAL) + "*")
+
+    def _unlink_matching(self, pattern: str) -> None:
+        for keys in _chunks(self._client.scan_iter(match=pattern, count=_CHUNK)):
+            self._client.unlink(*keys)
+
+    def upsert_items(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
+        self._merge(self._items(), rows)
+
+    def delete_items(self, ids: Iterable[str]) -> None:
+        base = self._items()
+        for chunk in _chunks(ids):
+            self._client.unlink(*[base + k for k in chunk])
+
+    def upsert_features(self, namespace: str, rows: Mapping[str, Mapping[str, Any]]) -> None:
+        self._merge(self._features(namespace), rows)
+
+    def _merge(self, base: str, rows: Mapping[str, Mapping[str, Any]]) -> None:
+        """Read-modify-write per chunk: field-level merge like the local backend.
+
+        Concurrent writers of the same key are last-writer-wins for the whole blob.
+        """
+        for chunk in _chunks(rows.items()):
+            keys = [base + k for k, _ in chunk]
+            old: list[Any] = self._client.mget(keys)
+            merged = {
+                key: _encode(new if prev is None else {**_decode_any(prev), **new})
+                for key, (_, new), prev in zip(keys, chunk, old, strict=True)
+            }
+            self._client.mset(merged)
+
+    def append_events(self, user_id: str, events: Iterable[Event]) -> None:
+        members: dict[bytes, float] = {}
+        for e in events:
+            ts = float(e.ts)
+            members[_SEQ.pack(self._next_seq()) + _encode((ts, e.item_id, e.type))] = ts
+        if not members:
+            return
+        key = self._events(user_id)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zadd(key, members)
+        pipe.zremrangebyrank(key, 0, -self.events_cap - 1)
+        pipe.execute()
+
+    def _next_seq(self) -> int:
+        """Nanosecond clock, strictly increasing within this process."""
+        self._last_seq = max(time.time_ns(), self._last_seq + 1)
+        return self._last_seq

@@ -1,0 +1,104 @@
+"""Throwaway service processes for tests and benchmarks (never the shared Redis on 6379)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+class ServiceUnavailable(RuntimeError):
+    """The service binary is missing or the process did not come up."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    """A private ``redis-server`` with no persistence; ``stop()`` ends it."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    cluster: bool = False
+
+    @property
+    def url(self) -> str:
+        """``redis://`` (``redis+cluster://`` for a cluster, as RedisBackend.from_url reads)."""
+        scheme = "redis+cluster" if self.cluster else "redis"
+        return f"{scheme}://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_redis(
+    binary: str | None = None, timeout: float = 10.0, attempts: int = 3, cluster: bool = False
+) -> RedisServer:
+    """Start ``redis-server`` on a free loopback port and wait until it answers PING.
+
+    ``cluster=True`` starts a one-node Redis Cluster owning every slot: it enforces
+    the cluster rules (no cross-slot multi-key commands) like a real one.
+    """
+    path = binary or shutil.which("redis-server") or REDIS_SERVER
+    if not Path(path).is_file():
+        raise ServiceUnavailable(f"redis-server not found at {path} (apt-get install redis-server)")
+    error = "no attempt"
+    for _ in range(attempts):  # another process may grab the free port first
+        port = free_port()
+        workdir = Path(tempfile.mkdtemp(prefix="prism-redis-"))
+        args = [path, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"]
+        if cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+        log = workdir / "redis.log"
+        with log.open("wb") as out:  # the child keeps its own descriptor
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        server = RedisServer(port, proc, workdir, cluster)
+        if _wait_for_ping(server, timeout) and (not cluster or _own_all_slots(server, timeout)):
+            return server
+        output = log.read_text(errors="replace").strip()
+        server.stop()
+        error = f"no PONG on port {port} within {timeout}s; log: {output[-500:]}"
+    raise ServiceUnavailable(f"redis-server did not start: {error}")
+
+
+def _wait_for_ping(server: RedisServer, timeout: float) -> bool:
+    return _poll(server, b"PING", b"+PONG", timeout)
+
+
+def _own_all_slots(server: RedisServer, timeout: float) -> bool:
+    _poll(server, b"CLUSTER ADDSLOTSRANGE 0 16383", b"", timeout)
+    return _poll(server, b"CLUSTER INFO", b"cluster_state:ok", timeout)
+
+
+def _poll(server: RedisServer, command: bytes, expect: bytes, timeout: float) -> bool:
+    """Send an inline command until its reply contains ``expect``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.process.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=1) as s:
+                s.sendall(command + b"\r\n")
+                if expect in s.recv(4096):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    return False
