@@ -20,6 +20,7 @@ from . import __version__
 from .admin_api import build_router
 from .coordination import open_coordinator
 from .data import open_backend
+from .data_api import build_data_router
 from .db import MetadataStore
 from .dispatcher import Dispatcher
 from .errors import PrismPlatformError
@@ -88,6 +89,7 @@ def create_app(
     dispatcher = Dispatcher(state, backend, metrics)
     handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes)
     api = _build_api(platform, handler, metrics, backend, watch=settings.watch)
+    api.include_router(build_data_router(backend, settings.data_api_token))
     # Move the long-lived data (the embedded tables, loaded modules) out of the cyclic
     # GC's sight: full collections over millions of objects otherwise stall requests.
     gc.collect()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from prism_sdk import DataBackend, LocalBackend, RedisBackend
+from prism_sdk import DataBackend, LocalBackend, RedisBackend, RemoteBackend
 
 from .errors import Invalid
 from .settings import Settings
@@ -19,9 +19,13 @@ def local_data_path(settings: Settings) -> str:
 def open_backend(settings: Settings) -> DataBackend:
     if settings.data_backend == "redis":
         return RedisBackend.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    if settings.data_backend == "remote":
+        if not settings.remote_url:
+            raise Invalid("set PRISM_REMOTE_URL for the remote backend", field="PRISM_REMOTE_URL")
+        return RemoteBackend(settings.remote_url, settings.data_api_token)
     if settings.data_backend != "local":
         raise Invalid(
-            f"unknown data backend {settings.data_backend!r} (available: local, redis)",
+            f"unknown data backend {settings.data_backend!r} (available: local, redis, remote)",
             field="PRISM_DATA_BACKEND",
         )
     if settings.demo:

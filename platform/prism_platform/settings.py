@@ -25,6 +25,8 @@ class Settings:
         default_factory=lambda: _env("PRISM_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     redis_prefix: str = field(default_factory=lambda: _env("PRISM_REDIS_PREFIX", "prism:"))
+    remote_url: str = field(default_factory=lambda: _env("PRISM_REMOTE_URL", ""))
+    data_api_token: str = field(default_factory=lambda: _env("PRISM_DATA_API_TOKEN", ""))
     demo: bool = field(default_factory=lambda: _env("PRISM_DEMO", "1") not in ("0", "false", "no"))
     max_body_bytes: int = field(
         default_factory=lambda: int(_env("PRISM_MAX_BODY_BYTES", str(256 * 1024)))

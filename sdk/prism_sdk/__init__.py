@@ -20,6 +20,7 @@ from .data import (
     MockBackend,
     Read,
     RedisBackend,
+    RemoteBackend,
     Scored,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "PrismError",
     "Read",
     "RedisBackend",
+    "RemoteBackend",
     "Request",
     "SLOTS",
     "Scored",

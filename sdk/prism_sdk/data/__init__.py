@@ -1,10 +1,11 @@
-"""Data sources: the batched read protocol and its embedded, Redis and mock backends."""
+"""Data sources: the batched read protocol and its embedded, Redis, remote and mock backends."""
 
 from ._base import DataBackend, DataWriter, Event, Read, Scored
 from .client import Batch, DataClient, Pending
 from .local import LocalBackend
 from .mock import MockBackend
 from .redis_backend import RedisBackend
+from .remote import RemoteBackend, RemoteError
 
 __all__ = [
     "Batch",
@@ -17,5 +18,7 @@ __all__ = [
     "Pending",
     "Read",
     "RedisBackend",
+    "RemoteBackend",
+    "RemoteError",
     "Scored",
 ]
