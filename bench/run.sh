@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
-.venv/bin/python bench/recommend_http.py "$@"
+.venv/bin/python bench/recommend_http.py
 .venv/bin/python bench/data_reads.py
+.venv/bin/python bench/deploy_convergence.py

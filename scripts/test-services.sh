@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the services the test suite talks to are there (PostgreSQL on its standard port).
-# Tests that need their own Redis/ZooKeeper start private instances on free ports themselves.
+# Tests that need their own Redis/ZooKeeper start private instances on free ports themselves
+# (prism_testkit.services / prism_testkit.zookeeper); this script only installs what is missing.
 set -euo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -16,4 +17,12 @@ if command -v pg_isready >/dev/null && ! pg_up; then
 fi
 if ! command -v pg_isready >/dev/null || ! pg_up; then
   echo "PostgreSQL is unavailable: the postgres tests will fail (PRISM_SKIP_POSTGRES=1 skips them)" >&2
+fi
+
+# ZooKeeper: the coordination tests start a private standalone server from the Debian package.
+if [ ! -f /usr/share/java/zookeeper.jar ]; then
+  echo "installing ZooKeeper (Debian package zookeeper) for the coordination tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q zookeeper >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -q zookeeper >/dev/null; }
 fi

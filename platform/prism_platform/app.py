@@ -156,7 +156,7 @@ def _build_api(
     @api.get("/readyz", tags=["ops"])
     def readyz() -> JSONResponse:
         snap = platform.state.snapshot
-        ready = snap.generation > 0
+        ready = platform.ready
         body = {"ready": ready, "snapshot": snap.generation, "scenes": sorted(snap.scenes)}
         return JSONResponse(body, status_code=200 if ready else 503)
 

@@ -153,6 +153,27 @@ def _echo(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
+wait_option = click.option(
+    "--wait",
+    default=10.0,
+    type=click.FloatRange(0, 60),
+    show_default=True,
+    help="seconds to wait until every node serves the change",
+)
+
+
+def _rolled_out(result: dict[str, Any]) -> None:
+    """Print a deploy/rollback result; fail when not every node serves it in time."""
+    _echo(result)
+    rollout = result.get("rollout", {})
+    if not rollout.get("complete", True):
+        late = [n["node"] for n in rollout["nodes"] if n["generation"] < rollout["generation"]]
+        raise click.ClickException(
+            f"live on some nodes only: {', '.join(late) or 'no node reported'} "
+            f"did not report generation {rollout['generation']} in time"
+        )
+
+
 @main.command()
 @url_option
 def status(url: str) -> None:
@@ -168,10 +189,18 @@ def status(url: str) -> None:
 @click.option("--config", "config_name", default="default", show_default=True)
 @click.option("--version", default="worktree", show_default=True)
 @click.option("--note", default="")
+@wait_option
 def deploy(
-    url: str, scene: str, bucket: str, script: str, config_name: str, version: str, note: str
+    url: str,
+    scene: str,
+    bucket: str,
+    script: str,
+    config_name: str,
+    version: str,
+    note: str,
+    wait: float,
 ) -> None:
-    """Deploy SCRIPT with a named config to a scene bucket."""
+    """Deploy SCRIPT with a named config to a scene bucket; waits until every node serves it."""
     body = {
         "scene": scene,
         "bucket": bucket,
@@ -179,8 +208,9 @@ def deploy(
         "config": config_name,
         "version": version,
         "note": note,
+        "wait_s": wait,
     }
-    _echo(_call(url, "POST", "/admin/deployments", json=body))
+    _rolled_out(_call(url, "POST", "/admin/deployments", json=body))
 
 
 @main.command("config")
@@ -260,14 +290,18 @@ def recommend(
     "--scene", default=None, help="with --bucket: roll back to the bucket's previous deployment"
 )
 @click.option("--bucket", default="base", show_default=True)
-def rollback(url: str, deployment_id: int | None, scene: str | None, bucket: str) -> None:
+@wait_option
+def rollback(
+    url: str, deployment_id: int | None, scene: str | None, bucket: str, wait: float
+) -> None:
     """Serve an earlier deployment again: by DEPLOYMENT_ID, or the previous one of a bucket."""
     if deployment_id is not None:
-        _echo(_call(url, "POST", f"/admin/deployments/{deployment_id}/rollback"))
+        path = f"/admin/deployments/{deployment_id}/rollback"
     elif scene:
-        _echo(_call(url, "POST", f"/admin/scenes/{scene}/buckets/{bucket}/rollback"))
+        path = f"/admin/scenes/{scene}/buckets/{bucket}/rollback"
     else:
         raise click.UsageError("give a DEPLOYMENT_ID or --scene (and --bucket)")
+    _rolled_out(_call(url, "POST", path, json={"wait_s": wait}))
 
 
 @main.command()

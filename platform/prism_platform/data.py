@@ -31,7 +31,7 @@ def open_backend(settings: Settings) -> DataBackend:
     if settings.demo:
         from .demo.seed import load_or_build_demo
 
-        return load_or_build_demo(settings.var_dir)
+        return load_or_build_demo(settings.var_dir, **settings.demo_sizes)
     try:
         return LocalBackend.load(local_data_path(settings))
     except FileNotFoundError:

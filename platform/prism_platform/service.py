@@ -122,6 +122,11 @@ class Platform:
         log.info("event=snapshot_live generation=%d node=%s", pub.generation, self.node)
 
     @property
+    def ready(self) -> bool:
+        """A routing snapshot was built (from the store or from a publication)."""
+        return self._applied is not None
+
+    @property
     def node(self) -> str:
         return self.coordinator.node
 
@@ -146,13 +151,22 @@ class Platform:
         )
 
     def rollout(self, generation: int, wait_s: float = 0.0) -> dict[str, Any]:
-        """Which nodes serve ``generation`` yet; waits up to ``wait_s`` for all of them."""
+        """Which nodes serve ``generation`` yet; waits up to ``wait_s`` for all of them.
+        ``converged_ms`` runs from publication to the last node's report."""
         complete, nodes = wait_converged(self.coordinator, generation, wait_s)
-        return {
+        published = self._applied.published_at if self._applied is not None else 0.0
+        out: dict[str, Any] = {
             "generation": generation,
             "complete": complete,
-            "nodes": [{"node": n.node, "generation": n.generation} for n in nodes],
+            "nodes": [
+                {"node": n.node, "generation": n.generation, "reported_at": n.reported_at}
+                for n in nodes
+            ],
         }
+        if complete and nodes and published:
+            last = max(n.reported_at for n in nodes)
+            out["converged_ms"] = round(max(last - published, 0.0) * 1000, 1)
+        return out
 
     # -- scenes and experiments ----------------------------------------------------
     def create_scene(self, name: str, *, actor: str = "system", **fields: Any) -> Any:

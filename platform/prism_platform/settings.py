@@ -32,9 +32,18 @@ class Settings:
         default_factory=lambda: int(_env("PRISM_MAX_BODY_BYTES", str(256 * 1024)))
     )
     watch: bool = field(default_factory=lambda: _env("PRISM_WATCH", "0") in ("1", "true", "yes"))
+    demo_scale: float = field(default_factory=lambda: float(_env("PRISM_DEMO_SCALE", "1")))
     coordinator: str = field(default_factory=lambda: _env("PRISM_COORDINATOR", ""))
     node_name: str = field(default_factory=lambda: _env("PRISM_NODE_NAME", ""))
     log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
+
+    @property
+    def demo_sizes(self) -> dict[str, int]:
+        """World sizes for ``PRISM_DEMO_SCALE`` (1 = the full demo; tests use less)."""
+        if self.demo_scale == 1:
+            return {}
+        s = self.demo_scale
+        return {"n_users": int(5000 * s), "n_items": int(30000 * s), "n_events": int(400_000 * s)}
 
     @property
     def db_url(self) -> str:

@@ -57,3 +57,39 @@ def test_a_passing_gate_is_recorded_with_its_latency(client: TestClient) -> None
     assert passed[0]["detail"]["deployment"] == dep_id
     gate = passed[0]["detail"]["gate"]
     assert gate["ok"] and gate["requests"] == 40 and gate["p99_ms"] < 80
+
+
+LOAD_FAILURES = {
+    "syntax_error.py": ("def recommend(ctx:\n    return []\n", "syntax_error.py:1"),
+    "raises_on_import.py": (
+        "from prism_sdk import Item\n\nraise RuntimeError('no model file')\n\n"
+        "def recommend(ctx):\n    return [Item('1')]\n",
+        "RuntimeError: no model file",
+    ),
+}
+
+
+@pytest.mark.parametrize("script", sorted(LOAD_FAILURES))
+def test_scripts_that_cannot_load_are_rejected_and_the_old_version_serves(
+    client: TestClient, strategies_dir: Path, script: str
+) -> None:
+    body, reason = LOAD_FAILURES[script]
+    (strategies_dir / script).write_text(body)
+    r = client.post("/admin/deployments", json={"scene": "home_feed", "script": script})
+    assert r.status_code == 422 and reason in r.json()["message"], r.text
+    served = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": "1"}).json()
+    assert served["strategy"]["name"] == "home_feed" and not served["degraded"]
+
+
+def test_an_invalid_config_is_rejected_naming_the_field(client: TestClient) -> None:
+    r = client.post(
+        "/admin/configs",
+        json={"script": "home_feed.py", "name": "bad", "params": {"quota_i2i": "many"}},
+    )
+    assert r.status_code == 422 and "quota_i2i" in r.json()["message"], r.text
+    r = client.post(
+        "/admin/deployments", json={"scene": "home_feed", "script": "home_feed.py", "config": "bad"}
+    )
+    assert r.status_code == 404 and r.json()["field"] == "config", r.text
+    served = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": "1"}).json()
+    assert served["strategy"]["name"] == "home_feed"

@@ -61,9 +61,7 @@ def test_a_deploy_on_one_node_is_served_by_all(nodes: list[TestClient]) -> None:
     status = _wait_nodes(a, 2)
     assert [n["node"] for n in status["nodes"]] == ["n1", "n2"]  # type: ignore[attr-defined]
     a.post("/admin/configs", json={"script": "noop.py", "name": "default"})
-    r = a.post(
-        "/admin/deployments", json={"scene": "home_feed", "script": "noop.py", "wait_s": 5}
-    )
+    r = a.post("/admin/deployments", json={"scene": "home_feed", "script": "noop.py", "wait_s": 5})
     assert r.status_code == 201, r.text
     rollout = r.json()["rollout"]
     assert rollout["complete"] is True

@@ -1,0 +1,118 @@
+"""Deploy convergence across 3 nodes over ZooKeeper, and request latency during deploys.
+
+Starts a private ZooKeeper and three ``prism serve`` processes (a small demo world),
+then, in one run:
+
+* steady state: a load generator sends ``home_feed`` requests for a while, no deploys;
+* deploys: the same load while 20 deploys alternate two commits of ``home_feed.py``,
+  each waiting until every node reports it (``converged_ms`` = publication → last report).
+
+Prints convergence p50/p99 and p99 latency during deploys as a ratio of steady state.
+Targets: convergence p99 ≤ 1000 ms; p99 during deploys ≤ 1.5x steady; zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from prism_testkit.cluster import Cluster, prism
+from prism_testkit.load import LoadGenerator, Result
+from prism_testkit.repo import strategies_repo
+from prism_testkit.zookeeper import start_zookeeper
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def summary(results: list[Result]) -> tuple[float, float, int]:
+    lat = [r.latency_ms for r in results if r.ok]
+    return pct(lat, 50), pct(lat, 99), sum(not r.ok for r in results)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--deploys", type=int, default=20)
+    ap.add_argument("--steady-s", type=float, default=8.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scale", default="0.1", help="PRISM_DEMO_SCALE of the demo world")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="prism-bench-deploy-"))
+    zk = start_zookeeper()
+    first, second = strategies_repo(REPO / "strategies", work / "strategies")
+    env = {
+        "PRISM_VAR_DIR": str(work / "var"),
+        "PRISM_DATABASE_URL": f"sqlite:///{work / 'prism.db'}",
+        "PRISM_STRATEGIES_DIR": str(work / "strategies"),
+        "PRISM_DEMO_SCALE": args.scale,
+        "PRISM_COORDINATOR": zk.url(f"/bench{uuid.uuid4().hex[:6]}"),
+    }
+    prism(["demo", "seed"], env)
+    cluster = Cluster(work, env)
+    try:
+        for _ in range(3):
+            cluster.start_node()
+        urls = [n.url for n in cluster.nodes]
+        admin = httpx.Client(base_url=urls[0], timeout=30)
+
+        def deploy(commit: str) -> dict[str, object]:
+            body = {"scene": "home_feed", "script": "home_feed.py", "version": commit}
+            r = admin.post("/admin/deployments", json={**body, "wait_s": 5})
+            r.raise_for_status()
+            return dict(r.json()["rollout"])
+
+        deploy(first)
+        with LoadGenerator(urls, scene="home_feed", threads=args.threads) as load:
+            time.sleep(args.steady_s)
+        steady = load.results
+
+        converged: list[float] = []
+        incomplete = 0
+        with LoadGenerator(urls, scene="home_feed", threads=args.threads) as load:
+            t0 = time.monotonic()
+            for i in range(args.deploys):
+                rollout = deploy(second if i % 2 == 0 else first)
+                if rollout["complete"]:
+                    converged.append(float(rollout["converged_ms"]))  # type: ignore[arg-type]
+                else:
+                    incomplete += 1
+            # keep the same duration as the steady phase if deploys were quicker
+            time.sleep(max(0.0, args.steady_s - (time.monotonic() - t0)))
+        during = load.results
+    finally:
+        cluster.stop()
+        zk.stop()
+
+    s50, s99, s_err = summary(steady)
+    d50, d99, d_err = summary(during)
+    print(f"nodes: 3  deploys: {args.deploys}  load threads: {args.threads}")
+    print(
+        f"convergence ms: p50 {pct(converged, 50):.1f}  p99 {pct(converged, 99):.1f}  "
+        f"max {max(converged):.1f}  mean {statistics.mean(converged):.1f}  "
+        f"incomplete {incomplete}   (target p99 <= 1000)"
+    )
+    print(
+        f"steady  : {len(steady):6d} requests  p50 {s50:6.2f} ms  p99 {s99:6.2f} ms  errors {s_err}"
+    )
+    print(
+        f"deploys : {len(during):6d} requests  p50 {d50:6.2f} ms  p99 {d99:6.2f} ms  errors {d_err}"
+    )
+    print(f"ratio p99 during/steady: {d99 / s99:.2f}  (target <= 1.5)")
+    print(f"ratio p50 during/steady: {d50 / s50:.2f}")
+    return 0 if s_err == d_err == incomplete == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Real platform processes (``prism serve``) for multi-node tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from .services import ServiceUnavailable, free_port
+
+
+@dataclass
+class Node:
+    name: str
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log_tail(self, chars: int = 2000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+def prism(args: list[str], env: Mapping[str, str], timeout: float = 300) -> str:
+    """Run one ``prism`` CLI command to completion; its output, or an error with it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "prism_platform", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"prism {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Cluster:
+    """Platform nodes sharing one environment (database, data, strategies, coordinator)."""
+
+    workdir: Path
+    env: dict[str, str]
+    nodes: list[Node] = field(default_factory=list)
+
+    def start_node(self, name: str | None = None, ready_timeout: float = 60) -> Node:
+        name = name or f"node{len(self.nodes) + 1}"
+        node = Node(name, free_port(), self.workdir / f"{name}.log")
+        env = {**os.environ, **self.env, "PRISM_NODE_NAME": name}
+        args = [sys.executable, "-m", "prism_platform", "serve", "--port", str(node.port)]
+        args += ["--log-level", "warning"]
+        with node.log_path.open("ab") as out:
+            node.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.nodes.append(node)
+        self._wait_ready(node, ready_timeout)
+        return node
+
+    def _wait_ready(self, node: Node, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if node.process is None or node.process.poll() is not None:
+                break
+            try:
+                if httpx.get(f"{node.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        tail = node.log_tail()
+        node.stop()
+        raise ServiceUnavailable(f"node {node.name} did not become ready:\n{tail}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

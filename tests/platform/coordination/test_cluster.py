@@ -1,0 +1,150 @@
+"""Three real platform processes kept in step by a real ZooKeeper."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from prism_testkit.cluster import Cluster, prism
+from prism_testkit.load import LoadGenerator
+from prism_testkit.repo import strategies_repo
+from prism_testkit.zookeeper import ZooKeeperServer
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A strategies repo with two commits of home_feed.py: (path, first, second)."""
+    root = tmp_path_factory.mktemp("repo") / "strategies"
+    first, second = strategies_repo(REPO / "strategies", root)
+    return root, first, second
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+    zookeeper: ZooKeeperServer,
+    repo: tuple[Path, str, str],
+) -> Iterator[Cluster]:
+    work = tmp_path_factory.mktemp("cluster")
+    env = {
+        "PRISM_VAR_DIR": str(work / "var"),
+        "PRISM_DATABASE_URL": f"sqlite:///{work / 'prism.db'}",
+        "PRISM_STRATEGIES_DIR": str(repo[0]),
+        "PRISM_DEMO_SCALE": "0.06",
+        "PRISM_COORDINATOR": zookeeper.url(f"/c{uuid.uuid4().hex[:8]}"),
+    }
+    prism(["demo", "seed"], env)  # data and metadata once, before the nodes start
+    c = Cluster(work, env)
+    try:
+        for _ in range(3):
+            c.start_node()
+        yield c
+    finally:
+        c.stop()
+
+
+def _status(url: str) -> dict[str, object]:
+    return dict(httpx.get(f"{url}/admin/status", timeout=5).json())
+
+
+def _wait_all_registered(cluster: Cluster, n: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while len(_status(cluster.nodes[0].url)["nodes"]) < n:  # type: ignore[arg-type]
+        assert time.monotonic() < deadline, "nodes did not register in ZooKeeper"
+        time.sleep(0.05)
+
+
+def _version(url: str) -> str:
+    body = httpx.post(
+        f"{url}/v1/recommend", json={"scene": "home_feed", "user_id": "5"}, timeout=5
+    ).json()
+    assert body["degraded"] is False
+    return str(body["strategy"]["version"])
+
+
+def _deploy(url: str, commit: str) -> dict[str, object]:
+    out = prism(
+        ["deploy", "--url", url, "--scene", "home_feed", "--script", "home_feed.py"]
+        + ["--version", commit, "--wait", "5"],
+        {},
+    )
+    return dict(json.loads(out))
+
+
+def test_a_deploy_is_served_by_all_three_within_two_seconds(
+    cluster: Cluster, repo: tuple[Path, str, str]
+) -> None:
+    _wait_all_registered(cluster, 3)
+    status = json.loads(prism(["status", "--url", cluster.nodes[2].url], {}))
+    assert sorted(n["node"] for n in status["nodes"]) == ["node1", "node2", "node3"]
+
+    body = {"scene": "home_feed", "script": "home_feed.py", "version": repo[1], "wait_s": 2}
+    t0 = time.monotonic()
+    r = httpx.post(f"{cluster.nodes[0].url}/admin/deployments", json=body, timeout=10)
+    elapsed = time.monotonic() - t0  # includes the gate's smoke run on the first node
+    assert r.status_code == 201, r.text
+    assert r.json()["rollout"]["complete"] is True and elapsed < 2.0, (elapsed, r.json())
+    assert {_version(n.url) for n in cluster.nodes} == {repo[1][:12]}
+    for n in _status(cluster.nodes[1].url)["nodes"]:  # type: ignore[attr-defined]
+        assert n["serving"]["home_feed/base"] == f"home_feed.py@{repo[1][:12]}:default"
+
+
+def test_deploy_and_rollback_under_load_fail_no_request(
+    cluster: Cluster, repo: tuple[Path, str, str]
+) -> None:
+    _, first, second = repo
+    _deploy(cluster.nodes[0].url, first)
+    old, new = first[:12], second[:12]
+    with LoadGenerator([n.url for n in cluster.nodes], scene="home_feed", threads=4) as load:
+        time.sleep(0.5)
+        t_deploy = time.monotonic()
+        assert _deploy(cluster.nodes[1].url, second)["rollout"]["complete"]  # type: ignore[index]
+        t_deployed = time.monotonic()
+        time.sleep(0.5)
+        t_rollback = time.monotonic()
+        prism(
+            ["rollback", "--url", cluster.nodes[2].url, "--scene", "home_feed", "--wait", "5"], {}
+        )
+        t_rolled = time.monotonic()
+        time.sleep(0.5)
+    results = load.results
+    assert len(results) > 100
+    assert [r for r in results if not r.ok] == []
+    for r in results:  # every response names a version that was live while it ran
+        live = set()
+        if r.start < t_deployed or r.end > t_rollback:
+            live.add(old)
+        if r.end > t_deploy and r.start < t_rolled:
+            live.add(new)
+        assert r.version in live, (r, t_deploy, t_deployed, t_rollback, t_rolled)
+    assert any(r.version == new for r in results) and any(r.version == old for r in results)
+
+
+def test_nodes_serve_through_a_zookeeper_outage_and_resync(
+    cluster: Cluster, zookeeper: ZooKeeperServer, repo: tuple[Path, str, str]
+) -> None:
+    _, first, second = repo
+    _deploy(cluster.nodes[0].url, first)
+    zookeeper.kill()
+    try:
+        for node in cluster.nodes:
+            assert all(_version(node.url) == first[:12] for _ in range(20))
+        late = cluster.start_node("late")  # starts from the database while ZooKeeper is down
+        assert _version(late.url) == first[:12]
+        assert _status(late.url)["coordinator"]["connected"] is False  # type: ignore[index]
+    finally:
+        zookeeper.restart()
+    _wait_all_registered(cluster, 4)
+    result = _deploy(cluster.nodes[1].url, second)
+    assert result["rollout"]["complete"] is True  # type: ignore[index]
+    assert {_version(n.url) for n in cluster.nodes} == {second[:12]}
