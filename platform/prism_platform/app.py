@@ -26,7 +26,6 @@ from .dispatcher import Dispatcher
 from .errors import PrismPlatformError
 from .metrics import Metrics
 from .recommend_http import Receive, RecommendHandler, Scope, Send
-from .runner import install_alarm
 from .service import Platform
 from .settings import Settings
 from .sources import WorkTree
@@ -71,7 +70,6 @@ def create_app(
 ) -> PrismApp:
     settings = settings or Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    install_alarm()
     if backend is None:
         backend = open_backend(settings)
     if store is None:
