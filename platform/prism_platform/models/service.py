@@ -1,0 +1,140 @@
+"""Hot model reload: load a version, validate it, then swap it in by one assignment.
+
+A version that fails to load or validate never replaces the serving one; the reason
+is logged and kept in :attr:`ModelService.status` (shown by ``GET /admin/models``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from prism_sdk import ranking
+from prism_sdk.ranking import ModelError
+
+from ..errors import Invalid, PrismPlatformError
+from .store import ModelStore
+
+log = logging.getLogger("prism.models")
+
+
+@dataclass
+class ModelStatus:
+    """What one node serves for a model name, and the last failure."""
+
+    name: str
+    serving: str | None = None
+    loaded_at: float | None = None
+    error: str | None = None
+    failed_version: str | None = None
+    failed_at: float | None = None
+
+
+class ModelService:
+    """Keeps the SDK's model handles in line with the store's ``current`` pointers."""
+
+    def __init__(self, store: ModelStore) -> None:
+        self.store = store
+        self.status: dict[str, ModelStatus] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _status(self, name: str) -> ModelStatus:
+        return self.status.setdefault(name, ModelStatus(name))
+
+    def load(self, name: str, version: str) -> ranking.LoadedModel:
+        """Load and validate ``name@version`` and swap it in; on failure record the
+        reason, keep the serving version and raise :class:`Invalid`."""
+        with self._lock:
+            st = self._status(name)
+            try:
+                loaded = self.store.read(name, version).load()
+            except (ModelError, PrismPlatformError) as exc:
+                msg = exc.message if isinstance(exc, PrismPlatformError) else str(exc)
+                st.error, st.failed_version, st.failed_at = msg, version, time.time()
+                log.error(
+                    "event=model_rejected model=%s version=%s serving=%s error=%s",
+                    name, version, st.serving, msg,
+                )  # fmt: skip
+                raise Invalid(msg, field="version") from None
+            previous = ranking.install(loaded)
+            st.serving, st.loaded_at = version, loaded.loaded_at
+            st.error = st.failed_version = st.failed_at = None
+            log.info(
+                "event=model_swapped model=%s version=%s previous=%s",
+                name, version, previous.version if previous else None,
+            )  # fmt: skip
+            return loaded
+
+    def activate(self, name: str, version: str) -> ranking.LoadedModel:
+        """Validate and serve ``version``, then point ``current`` at it (so other nodes
+        and restarts follow). A failing version changes nothing."""
+        loaded = self.load(name, version)
+        self.store.set_current(name, version)
+        return loaded
+
+    def refresh(self) -> dict[str, str]:
+        """Check every ``current`` pointer; load the versions that changed. A version
+        that failed is not retried until the pointer moves. Returns what happened."""
+        done: dict[str, str] = {}
+        for name in self.store.names():
+            want = self.store.current(name)
+            st = self._status(name)
+            if want is None or want in (st.serving, st.failed_version):
+                continue
+            try:
+                self.load(name, want)
+                done[name] = f"loaded {want}"
+            except Invalid as exc:
+                done[name] = f"rejected {want}: {exc.message}"
+        return done
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every known model: versions, pointer, what is served and the last error."""
+        out = []
+        for name in sorted(set(self.store.names()) | set(self.status)):
+            st = self._status(name)
+            handle = ranking.model(name)
+            meta = handle.current.meta if handle.current is not None else {}
+            out.append(
+                {
+                    "name": name,
+                    "current": self.store.current(name),
+                    "serving": st.serving,
+                    "versions": self.store.versions(name),
+                    "loaded_at": st.loaded_at,
+                    "metrics": meta.get("metrics"),
+                    "error": st.error,
+                    "failed_version": st.failed_version,
+                    "failed_at": st.failed_at,
+                }
+            )
+        return out
+
+    # -- periodic check ------------------------------------------------------------
+    def start(self, interval_s: float) -> None:
+        """Check the pointers every ``interval_s`` seconds in a daemon thread (0: never)."""
+        if interval_s <= 0 or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(interval_s,), name="prism-models", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self, interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            try:
+                self.refresh()
+            except Exception:  # never let the checker die
+                log.exception("event=model_refresh_failed")
