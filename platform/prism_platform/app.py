@@ -17,6 +17,7 @@ from prism_sdk import DataBackend
 from prism_sdk import Request as RecommendRequest
 
 from . import __version__
+from .acm_key import acm_signer
 from .admin_api import build_router
 from .coordination import open_coordinator
 from .data import open_backend
@@ -25,6 +26,7 @@ from .db import MetadataStore
 from .dispatcher import Dispatcher
 from .errors import PrismPlatformError
 from .metrics import Metrics
+from .models.admin import models_router
 from .recommend_http import Receive, RecommendHandler, Scope, Send
 from .service import Platform
 from .settings import Settings
@@ -84,10 +86,11 @@ def create_app(
 
         seed_demo_metadata(platform)
     metrics = Metrics()
-    dispatcher = Dispatcher(state, backend, metrics)
+    dispatcher = Dispatcher(state, backend, metrics, acm_signer(settings))
     handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes)
     api = _build_api(platform, handler, metrics, backend, watch=settings.watch)
     api.include_router(build_data_router(backend, settings.data_api_token))
+    api.include_router(models_router(settings))
     # Move the long-lived data (the embedded tables, loaded modules) out of the cyclic
     # GC's sight: full collections over millions of objects otherwise stall requests.
     gc.collect()

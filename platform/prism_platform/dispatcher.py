@@ -11,6 +11,7 @@ from time import monotonic, perf_counter
 from typing import Any
 
 from prism_sdk import (
+    AcmSigner,
     Context,
     DataBackend,
     DataClient,
@@ -45,10 +46,13 @@ class UnknownScene(Exception):
 
 
 class Dispatcher:
-    def __init__(self, state: ServingState, backend: DataBackend, metrics: Metrics) -> None:
+    def __init__(
+        self, state: ServingState, backend: DataBackend, metrics: Metrics, signer: AcmSigner
+    ) -> None:
         self.state = state
         self.backend = backend
         self.metrics = metrics
+        self.signer = signer
         self._prefix = os.urandom(3).hex()
         self._ids = itertools.count(1)
         self._last_logged: dict[tuple[str, str], float] = {}
@@ -63,9 +67,8 @@ class Dispatcher:
         scene = snap.scenes.get(req.scene)
         if scene is None:
             raise UnknownScene(req.scene, sorted(snap.scenes))
-        idx = scene.assign(req.uid)
+        idx, route = scene.route_for(req.uid)
         bucket = scene.buckets[idx]
-        route = scene.routes[idx]
         rid = self.next_request_id()
         data = DataClient(self.backend)
         tracer = Tracer()
@@ -96,6 +99,7 @@ class Dispatcher:
             data=data,
             acm_prefix=prefix,
             request_id=rid,
+            signer=self.signer,
             removed=removed,
         )
         degraded = error is not None or not data.ok

@@ -1,12 +1,12 @@
 """After the strategy: dedupe, drop excluded and off-shelf items, cut to size,
-complete fields from the forward index and stamp each item's acm token."""
+complete fields from the forward index and stamp each item's signed acm token."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from prism_sdk import DataClient, Item, Read, channel_name
+from prism_sdk import AcmSigner, DataClient, Item, Read, channel_name, extra_token
 
 _MARGIN = 8  # extra forward-index rows read per round, so one round usually fills the page
 _TOKENS: dict[tuple[str, ...], str] = {}
@@ -30,6 +30,7 @@ def finalize(
     data: DataClient,
     acm_prefix: str,
     request_id: str,
+    signer: AcmSigner,
     removed: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """The response's item list. ``removed`` (when given) counts what was dropped, by reason."""
@@ -51,7 +52,8 @@ def finalize(
     off = unknown = 0
     i = 0
     pos = 0
-    suffix = "." + request_id
+    suffix = f".{request_id}."
+    sign = signer.for_prefix(acm_prefix)  # the prefix is hashed once per response
     while pos < size and i < len(candidates):
         chunk = candidates[i : i + size - pos + _MARGIN]
         i += len(chunk)
@@ -65,11 +67,12 @@ def finalize(
                 continue
             pos += 1
             tok = tokens.get(it.channels) or channels_token(it.channels)
+            ext = it.acm_extra
             append(
                 {
                     "item_id": it.id,
                     "score": it.score,
-                    "acm": f"{acm_prefix}{tok}.{pos}{suffix}",
+                    "acm": sign(f"{tok}.{pos}{suffix}{'-' if ext is None else extra_token(ext)}"),
                     "fields": info,
                 }
             )

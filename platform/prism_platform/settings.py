@@ -36,6 +36,14 @@ class Settings:
     coordinator: str = field(default_factory=lambda: _env("PRISM_COORDINATOR", ""))
     node_name: str = field(default_factory=lambda: _env("PRISM_NODE_NAME", ""))
     log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
+    acm_key: str = field(default_factory=lambda: _env("PRISM_ACM_KEY", ""))
+    events_backend: str = field(default_factory=lambda: _env("PRISM_EVENTS_BACKEND", ""))
+    events_max_age_s: float = field(
+        default_factory=lambda: float(_env("PRISM_EVENTS_MAX_AGE_S", str(7 * 86400)))
+    )
+    events_aggregate_s: float = field(
+        default_factory=lambda: float(_env("PRISM_EVENTS_AGGREGATE_S", "5"))
+    )
 
     @property
     def demo_sizes(self) -> dict[str, int]:

@@ -3,8 +3,19 @@
 A strategy imports only this package (plus numpy, scikit-learn and the like).
 """
 
-from . import stages
-from ._acm import ACM_VERSION, Acm, acm_prefix_for, acm_suffix, channel_name, parse_acm
+from . import ranking, stages
+from ._acm import (
+    ACM_VERSION,
+    Acm,
+    AcmError,
+    AcmSigner,
+    acm_prefix_for,
+    acm_suffix,
+    channel_name,
+    extra_token,
+    parse_acm,
+    verify_acm,
+)
 from ._assign import SLOTS, bucket_index, slot_of, slot_table
 from ._config import StrategyConfig
 from ._context import Context
@@ -29,6 +40,8 @@ __version__ = "0.1.0"
 __all__ = [
     "ACM_VERSION",
     "Acm",
+    "AcmError",
+    "AcmSigner",
     "Context",
     "DataBackend",
     "DataClient",
@@ -54,8 +67,11 @@ __all__ = [
     "acm_suffix",
     "bucket_index",
     "channel_name",
+    "extra_token",
     "parse_acm",
+    "ranking",
     "slot_of",
     "slot_table",
     "stages",
+    "verify_acm",
 ]

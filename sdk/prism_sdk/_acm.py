@@ -1,25 +1,53 @@
 """The acm tracking token stamped on every recommended item.
 
-Format (version 1), fields joined by ``.``::
+Format (version 2, signed), fields joined by ``.``::
 
-    1.<scene>.<bucket>.<strategy>@<version>.<channels>.<position>.<request_id>
+    2.<scene>.<bucket>.<strategy>@<version>.<channels>.<position>.<request_id>.<extra>.<tag>
 
 * ``scene`` and ``bucket`` match ``[a-z][a-z0-9_]*``;
 * ``strategy`` is the script path without ``.py``, ``/`` written as ``:``;
 * ``version`` is a commit or working-tree hash (``[0-9a-z-]+``);
 * ``channels`` are the recall channels joined by ``+`` (``-`` when unknown);
-* ``position`` is 1-based; ``request_id`` is ``[0-9a-z]+``.
+* ``position`` is 1-based; ``request_id`` is ``[0-9a-z]+``;
+* ``extra`` holds the custom fields a script set on the item (``Item(..., acm_extra=
+  {"m": "v3"})``) as ``key:value`` pairs joined by ``+`` (``-`` when none); keys are
+  ``[a-z][a-z0-9_]*`` (at most 16), values ``[A-Za-z0-9_-]`` (at most 32), other
+  characters become ``_``;
+* ``tag`` is the signature: keyed BLAKE2b (RFC 7693, a MAC by construction) of
+  everything before ``.<tag>``, 9 bytes, base64url without padding (12 characters).
 
-Every field is URL-safe, so a token can travel in a query string unescaped.
+A key longer than 64 bytes is first hashed to 64. Version 1 tokens (the same fields up
+to ``request_id``, unsigned) still parse with :func:`parse_acm`; :func:`verify_acm`
+rejects them as unsigned. Every field is URL-safe, so a token travels in a query string
+unescaped.
 """
 
 from __future__ import annotations
 
 import re
+from binascii import b2a_base64 as b2a
+from collections.abc import Callable, Mapping
+from hashlib import blake2b
+from hmac import compare_digest
 from typing import NamedTuple
 
-ACM_VERSION = "1"
+ACM_VERSION = "2"
+TAG_BYTES = 9
+TAG_CHARS = 12
+MAX_EXTRA_KEYS = 16
+MAX_EXTRA_VALUE = 32
 _CHANNEL_RE = re.compile(r"[^a-z0-9_]")
+_KEY_RE = re.compile(r"[^a-z0-9_]")
+_VALUE_RE = re.compile(r"[^A-Za-z0-9_-]")
+_B64URL = bytes.maketrans(b"+/", b"-_")
+
+
+class AcmError(ValueError):
+    """A token that cannot be trusted; ``reason`` is ``bad_signature`` or ``malformed``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason.replace('_', ' ')}: {message}")
+        self.reason = reason
 
 
 class Acm(NamedTuple):
@@ -30,20 +58,62 @@ class Acm(NamedTuple):
     channels: tuple[str, ...]
     position: int
     request_id: str
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def sign(self, key: bytes | str) -> str:
+        """The signed version-2 token."""
+        prefix = acm_prefix_for(self.scene, self.bucket, self.strategy, self.version)
+        rest = acm_suffix(self.channels, self.position, self.request_id, self.extra)
+        return AcmSigner(key).for_prefix(prefix)(rest)
 
     def encode(self) -> str:
-        return acm_prefix_for(self.scene, self.bucket, self.strategy, self.version) + acm_suffix(
-            self.channels, self.position, self.request_id
-        )
+        """The unsigned version-1 token (legacy; it cannot carry ``extra``)."""
+        prefix = acm_prefix_for(self.scene, self.bucket, self.strategy, self.version)
+        rest = acm_suffix(self.channels, self.position, self.request_id)
+        return "1" + prefix[len(ACM_VERSION) :] + rest[: rest.rindex(".")]
+
+
+class AcmSigner:
+    """Signs tokens with one key; :meth:`for_prefix` is called once per response."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, key: bytes | str) -> None:
+        raw = key.encode() if isinstance(key, str) else key
+        if not raw:
+            raise ValueError("the acm key must not be empty")
+        if len(raw) > 64:
+            raw = blake2b(raw).digest()
+        self._keyed = blake2b(key=raw, digest_size=TAG_BYTES)
+
+    def for_prefix(self, prefix: str) -> Callable[[str], str]:
+        """A function turning the per-item rest of a token into the signed token."""
+        h0 = self._keyed.copy()
+        h0.update(prefix.encode())
+        copy = h0.copy
+
+        def sign(rest: str) -> str:
+            h = copy()
+            h.update(rest.encode())
+            return f"{prefix}{rest}.{b2a(h.digest(), newline=False).translate(_B64URL).decode()}"
+
+        return sign
 
 
 def acm_prefix_for(scene: str, bucket: str, strategy: str, version: str) -> str:
-    """The per-request part of a token (computed once per response)."""
+    """The per-route part of a token (computed once per deployment)."""
     return f"{ACM_VERSION}.{scene}.{bucket}.{strategy.replace('/', ':')}@{version}."
 
 
-def acm_suffix(channels: tuple[str, ...], position: int, request_id: str) -> str:
-    return f"{'+'.join(channels) if channels else '-'}.{position}.{request_id}"
+def acm_suffix(
+    channels: tuple[str, ...],
+    position: int,
+    request_id: str,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """The per-item part of a token, before the tag."""
+    ext = "+".join(f"{k}:{v}" for k, v in extra) if extra else "-"
+    return f"{'+'.join(channels) if channels else '-'}.{position}.{request_id}.{ext}"
 
 
 def channel_name(raw: str) -> str:
@@ -51,18 +121,73 @@ def channel_name(raw: str) -> str:
     return _CHANNEL_RE.sub("_", raw.lower()) or "-"
 
 
+def extra_pairs(fields: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """Custom fields normalised to the token alphabet (sorted by key, cut to the limits)."""
+    pairs: dict[str, str] = {}
+    for k, v in fields.items():
+        key = _KEY_RE.sub("_", str(k).lower())[:MAX_EXTRA_KEYS] or "_"
+        if not key[0].isalpha():
+            key = "k" + key[: MAX_EXTRA_KEYS - 1]
+        pairs[key] = _VALUE_RE.sub("_", str(v))[:MAX_EXTRA_VALUE] or "_"
+    return tuple(sorted(pairs.items())[:MAX_EXTRA_KEYS])
+
+
+def extra_token(fields: Mapping[str, object] | None) -> str:
+    """The ``extra`` field of a token for an item's ``acm_extra``."""
+    if not fields:
+        return "-"
+    return "+".join(f"{k}:{v}" for k, v in extra_pairs(fields))
+
+
 def parse_acm(token: str) -> Acm:
-    """Parse a token back into its fields; ``ValueError`` names what is wrong."""
+    """Parse a version 1 or 2 token (without checking a signature); ``AcmError`` says why not."""
     parts = token.split(".")
-    if len(parts) != 7:
-        raise ValueError(f"acm token must have 7 '.'-separated fields, got {len(parts)}")
-    ver, scene, bucket, strat, channels, pos, rid = parts
-    if ver != ACM_VERSION:
-        raise ValueError(f"unsupported acm version {ver!r}")
+    ver = parts[0]
+    if ver == "1" and len(parts) == 7:
+        return _fields(parts[1:7], ())
+    if ver == "2" and len(parts) == 9:
+        return _fields(parts[1:7], _parse_extra(parts[7]))
+    if ver not in ("1", "2"):
+        raise AcmError("malformed", f"unsupported acm version {ver!r}")
+    want = 7 if ver == "1" else 9
+    raise AcmError(
+        "malformed", f"acm token must have {want} '.'-separated fields, got {len(parts)}"
+    )
+
+
+def verify_acm(token: str, key: bytes | str | AcmSigner) -> Acm:
+    """Check a version-2 token's signature and parse it; ``AcmError`` says why not."""
+    acm = parse_acm(token)  # malformed first: a clearer reason than a bad signature
+    if not token.startswith("2."):
+        raise AcmError("bad_signature", "version 1 tokens are unsigned")
+    body, _, tag = token.rpartition(".")
+    signer = key if isinstance(key, AcmSigner) else AcmSigner(key)
+    expected = signer.for_prefix("")(body)
+    if len(tag) != TAG_CHARS or not compare_digest(expected, f"{body}.{tag}"):
+        raise AcmError("bad_signature", "the token's tag does not match its fields")
+    return acm
+
+
+def _fields(f: list[str], extra: tuple[tuple[str, str], ...]) -> Acm:
+    scene, bucket, strat, channels, pos, rid = f
     name, sep, version = strat.rpartition("@")
     if not sep or not name or not version:
-        raise ValueError(f"acm strategy field {strat!r} is not <strategy>@<version>")
-    if not pos.isdigit():
-        raise ValueError(f"acm position {pos!r} is not a number")
+        raise AcmError("malformed", f"acm strategy field {strat!r} is not <strategy>@<version>")
+    if not pos.isdigit() or int(pos) < 1:
+        raise AcmError("malformed", f"acm position {pos!r} is not a positive number")
+    if not scene or not bucket or not rid:
+        raise AcmError("malformed", "acm scene, bucket and request id must not be empty")
     chans = () if channels == "-" else tuple(channels.split("+"))
-    return Acm(scene, bucket, name.replace(":", "/"), version, chans, int(pos), rid)
+    return Acm(scene, bucket, name.replace(":", "/"), version, chans, int(pos), rid, extra)
+
+
+def _parse_extra(text: str) -> tuple[tuple[str, str], ...]:
+    if text == "-":
+        return ()
+    pairs = []
+    for pair in text.split("+"):
+        k, sep, v = pair.partition(":")
+        if not sep or not k or not v:
+            raise AcmError("malformed", f"acm extra field {pair!r} is not key:value")
+        pairs.append((k, v))
+    return tuple(pairs)

@@ -10,10 +10,12 @@ class Item:
     """A candidate or a recommended item.
 
     ``channels`` lists every recall channel the item came from (first = primary);
-    ``trace`` holds free-form fields a script wants to see in debug traces.
+    ``trace`` holds free-form fields a script wants to see in debug traces;
+    ``acm_extra`` holds custom fields for the item's acm token (e.g. ``{"m": "v3"}``, the
+    model that scored it): short key/value strings, normalised to the token alphabet.
     """
 
-    __slots__ = ("channels", "id", "score", "trace")
+    __slots__ = ("acm_extra", "channels", "id", "score", "trace")
 
     def __init__(
         self,
@@ -21,11 +23,13 @@ class Item:
         score: float = 0.0,
         channels: tuple[str, ...] | str = (),
         trace: dict[str, Any] | None = None,
+        acm_extra: dict[str, str] | None = None,
     ) -> None:
         self.id = id
         self.score = score
         self.channels: tuple[str, ...] = (channels,) if isinstance(channels, str) else channels
         self.trace = trace
+        self.acm_extra = acm_extra
 
     @property
     def channel(self) -> str:
@@ -33,7 +37,7 @@ class Item:
         return self.channels[0] if self.channels else ""
 
     def with_score(self, score: float) -> Item:
-        return Item(self.id, score, self.channels, self.trace)
+        return Item(self.id, score, self.channels, self.trace, self.acm_extra)
 
     def __repr__(self) -> str:
         return f"Item({self.id!r}, {self.score:.4g}, channels={self.channels!r})"
