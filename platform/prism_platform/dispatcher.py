@@ -67,8 +67,9 @@ class Dispatcher:
         scene = snap.scenes.get(req.scene)
         if scene is None:
             raise UnknownScene(req.scene, sorted(snap.scenes))
-        idx, route = scene.route_for(req.uid)
+        idx = scene.assign(req.uid)
         bucket = scene.buckets[idx]
+        route = scene.routes[idx]
         rid = self.next_request_id()
         data = DataClient(self.backend)
         tracer = Tracer()
