@@ -77,6 +77,9 @@ class DeploymentIn(_Body):
     config: str = "default"
     version: str = WORKTREE
     note: str = ""
+    canary_percent: float | None = Field(
+        default=None, gt=0, lt=100, description="serve this share of the bucket only"
+    )
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
 
 
@@ -190,6 +193,7 @@ def build_router(platform: Platform) -> APIRouter:
             version=body.version,
             actor=who,
             note=body.note,
+            canary_percent=body.canary_percent,
         )
         return _live(dep, snap, body.wait_s)
 
@@ -202,10 +206,10 @@ def build_router(platform: Platform) -> APIRouter:
 
     @r.post("/scenes/{name}/buckets/{bucket}/rollback", status_code=201)
     def rollback_bucket(name: str, bucket: str, who: Actor, body: RollbackIn | None = None) -> Any:
-        """Roll a bucket back to the deployment it served before its current one."""
+        """Undo a bucket's last change: end its canary, or serve the deployment it served
+        before its current one."""
         body = body or RollbackIn()
-        previous = platform.previous_deployment(name, bucket)
-        dep, snap = platform.rollback(previous, actor=who, note=body.note)
+        dep, snap = platform.rollback_bucket(name, bucket, actor=who, note=body.note)
         return _live(dep, snap, body.wait_s)
 
     @r.get("/scripts/versions")

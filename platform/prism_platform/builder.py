@@ -17,7 +17,7 @@ from prism_sdk import SLOTS, StrategyConfig, slot_table
 
 from .errors import PrismPlatformError
 from .loader import load_strategy
-from .snapshot import Route, SceneRuntime, Snapshot, make_route
+from .snapshot import Canary, Route, SceneRuntime, Snapshot, make_route
 from .sources import SourceTree
 from .strategy import Strategy
 
@@ -66,18 +66,18 @@ class SnapshotBuilder:
                 bounds = slot_table([b.percent for b in ordered])
                 exp_name, salt = exp.name, exp.salt
             routes: list[Route | None] = []
+            canaries: list[Canary | None] = []
             for b in names:
                 dep = st.deployments.get(b)
                 route = None
                 if dep is not None:
                     try:
-                        strategy = self.strategy(dep.script_path, dep.version)
-                        config = self.config(strategy, dep.config_params, dep.config_name)
-                        route = make_route(sc.name, b, strategy, config, dep.config_name, dep.id)
+                        route = self._route(sc.name, b, dep)
                     except PrismPlatformError as exc:
                         errors[f"{sc.name}/{b}"] = exc.message
                         route = _previous_route(previous, sc.name, b)
                 routes.append(route)
+                canaries.append(self._canary(sc.name, b, st.canaries.get(b), errors, salt))
             scenes[sc.name] = SceneRuntime(
                 name=sc.name,
                 deadline_s=sc.deadline_ms / 1000.0,
@@ -89,15 +89,34 @@ class SnapshotBuilder:
                 buckets=names,
                 bounds=bounds,
                 routes=tuple(routes),
+                canaries=tuple(canaries) if any(canaries) else (),
             )
         self._forget_unused(scenes)
         return Snapshot(generation, MappingProxyType(scenes), MappingProxyType(errors))
+
+    def _route(self, scene: str, bucket: str, dep: Any) -> Route:
+        strategy = self.strategy(dep.script_path, dep.version)
+        config = self.config(strategy, dep.config_params, dep.config_name)
+        return make_route(scene, bucket, strategy, config, dep.config_name, dep.id)
+
+    def _canary(
+        self, scene: str, bucket: str, dep: Any, errors: dict[str, str], salt: str
+    ) -> Canary | None:
+        """A canary that cannot load serves nobody: its share stays on the primary."""
+        if dep is None or dep.canary_percent is None:
+            return None
+        try:
+            route = self._route(scene, bucket, dep)
+        except PrismPlatformError as exc:
+            errors[f"{scene}/{bucket}~canary"] = exc.message
+            return None
+        return Canary(route, dep.canary_percent, f"{salt}:{bucket}:canary")
 
     def _forget_unused(self, scenes: dict[str, SceneRuntime]) -> None:
         live = {
             (r.strategy.path, r.strategy.version)
             for sc in scenes.values()
-            for r in sc.routes
+            for r in (*sc.routes, *(c.route for c in sc.canaries if c is not None))
             if r is not None
         }
         for skey in [k for k in self._strategies if k not in live]:

@@ -189,6 +189,13 @@ def status(url: str) -> None:
 @click.option("--config", "config_name", default="default", show_default=True)
 @click.option("--version", default="worktree", show_default=True)
 @click.option("--note", default="")
+@click.option(
+    "--canary",
+    "canary_percent",
+    type=click.FloatRange(0, 100, min_open=True, max_open=True),
+    default=None,
+    help="serve only this percentage of the bucket (the rest keeps the current deployment)",
+)
 @wait_option
 def deploy(
     url: str,
@@ -198,6 +205,7 @@ def deploy(
     config_name: str,
     version: str,
     note: str,
+    canary_percent: float | None,
     wait: float,
 ) -> None:
     """Deploy SCRIPT with a named config to a scene bucket; waits until every node serves it."""
@@ -209,6 +217,7 @@ def deploy(
         "version": version,
         "note": note,
         "wait_s": wait,
+        "canary_percent": canary_percent,
     }
     _rolled_out(_call(url, "POST", "/admin/deployments", json=body))
 
@@ -327,5 +336,8 @@ def history(url: str, scene: str | None, limit: int) -> None:
 
 
 from .cli_data import data  # noqa: E402  (the `prism data` commands)
+from .cli_models import job, models  # noqa: E402  (`prism models`, `prism job`)
 
 main.add_command(data)
+main.add_command(models)
+main.add_command(job)

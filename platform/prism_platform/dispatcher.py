@@ -67,9 +67,8 @@ class Dispatcher:
         scene = snap.scenes.get(req.scene)
         if scene is None:
             raise UnknownScene(req.scene, sorted(snap.scenes))
-        idx = scene.assign(req.uid)
+        idx, route = scene.route_for(req.uid)
         bucket = scene.buckets[idx]
-        route = scene.routes[idx]
         rid = self.next_request_id()
         data = DataClient(self.backend)
         tracer = Tracer()

@@ -23,7 +23,7 @@ from .errors import Invalid, NotFound
 from .gate import SAMPLE_SIZE, GateResult, sample_requests, smoke_run
 from .gitsource import GitRepo
 from .loader import load_strategy
-from .snapshot import Snapshot
+from .snapshot import Route, Snapshot
 from .sources import SourceTree, WorkTree, check_script_path
 from .state import ServingState
 from .strategy import Strategy
@@ -31,6 +31,10 @@ from .strategy import Strategy
 log = logging.getLogger("prism.service")
 
 DEFAULT_EXPERIMENT = "default"
+
+
+def _served(r: Route) -> str:
+    return f"{r.strategy.path}@{r.strategy.version}:{r.config_name}"
 
 
 class GateRejected(Invalid):
@@ -133,12 +137,14 @@ class Platform:
     def report(self) -> NodeReport:
         """What this node serves now, as published to the other nodes."""
         snap = self.state.snapshot
-        serving = {
-            f"{sc.name}/{b}": f"{r.strategy.path}@{r.strategy.version}:{r.config_name}"
-            for sc in snap.scenes.values()
-            for b, r in zip(sc.buckets, sc.routes, strict=True)
-            if r is not None
-        }
+        serving: dict[str, str] = {}
+        for sc in snap.scenes.values():
+            for b, r in zip(sc.buckets, sc.routes, strict=True):
+                if r is not None:
+                    serving[f"{sc.name}/{b}"] = _served(r)
+            for b, c in zip(sc.buckets, sc.canaries, strict=False):
+                if c is not None:
+                    serving[f"{sc.name}/{b}~canary"] = f"{_served(c.route)} {c.percent:g}%"
         return NodeReport(
             node=self.node,
             host=socket.gethostname(),
@@ -227,8 +233,10 @@ class Platform:
         version: str = WORKTREE,
         actor: str = "system",
         note: str = "",
+        canary_percent: float | None = None,
     ) -> tuple[Any, Snapshot]:
-        """Validate (load, contract, config) and make a deployment live."""
+        """Validate (load, contract, config) and make a deployment live (on a share of
+        the bucket with ``canary_percent``)."""
         path = check_script_path(script)
         self._check_bucket(scene, bucket)
         if version != WORKTREE:
@@ -237,7 +245,16 @@ class Platform:
         self._ensure_script(path, actor)
         cfg = self.store.get_config(path, config)
         gate = self.gate(scene, bucket, strategy, strategy.make_config(cfg.params, config), actor)
-        dep = self.store.deploy(scene, bucket, path, version, config, actor=actor, note=note)
+        dep = self.store.deploy(
+            scene,
+            bucket,
+            path,
+            version,
+            config,
+            actor=actor,
+            note=note,
+            canary_percent=canary_percent,
+        )
         self._record_gate(dep, gate, actor)
         return dep, self.reload()
 
@@ -286,10 +303,23 @@ class Platform:
         self._record_gate(dep, gate, actor)
         return dep, self.reload()
 
+    def rollback_bucket(
+        self, scene: str, bucket: str, *, actor: str = "system", note: str = ""
+    ) -> tuple[Any, Snapshot]:
+        """Undo the bucket's last change: end its canary if it has one, otherwise serve
+        the deployment it served before its current one."""
+        if any(
+            st.scene.name == scene and bucket in st.canaries for st in self.store.serving_state()
+        ):
+            return self.store.end_canary(scene, bucket, actor=actor, note=note), self.reload()
+        return self.rollback(self.previous_deployment(scene, bucket), actor=actor, note=note)
+
     def previous_deployment(self, scene: str, bucket: str) -> int:
-        """The id of the deployment the bucket served before its current one."""
+        """The id of the (primary) deployment the bucket served before its current one."""
         history = [
-            d for d in self.store.deployment_history(scene, limit=1000) if d.bucket == bucket
+            d
+            for d in self.store.deployment_history(scene, limit=1000)
+            if d.bucket == bucket and d.canary_percent is None
         ]
         if len(history) < 2 or not history[0].active:
             raise NotFound(

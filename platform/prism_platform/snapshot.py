@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from prism_sdk import StrategyConfig, acm_prefix_for, bucket_index
+from prism_sdk import SLOTS, StrategyConfig, acm_prefix_for, bucket_index, slot_of
 
 from .strategy import Strategy
 
@@ -62,11 +62,35 @@ class SceneRuntime:
     buckets: tuple[str, ...]
     bounds: tuple[int, ...]
     routes: tuple[Route | None, ...]
+    canaries: tuple[Canary | None, ...] = ()
+    """Per bucket (aligned with ``buckets``): the canary serving part of it, if any."""
 
     def assign(self, user_id: str) -> int:
         if len(self.bounds) == 1:
             return 0
         return bucket_index(user_id, self.salt, self.bounds)
+
+    def route_for(self, user_id: str) -> tuple[int, Route | None]:
+        """The user's bucket index and the route serving them (the canary or the primary)."""
+        idx = self.assign(user_id)
+        canary = self.canaries[idx] if self.canaries else None
+        if canary is not None and slot_of(user_id, canary.salt) < canary.slots:
+            return idx, canary.route
+        return idx, self.routes[idx]
+
+
+@dataclass(frozen=True, eq=False)
+class Canary:
+    """A deployment serving ``slots`` of the bucket's users (out of ``SLOTS``), chosen by
+    an independent hash (``salt``) so the canary share is a uniform sample of the bucket."""
+
+    route: Route
+    percent: float
+    salt: str
+
+    @property
+    def slots(self) -> int:
+        return round(self.percent * SLOTS / 100)
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,21 +103,22 @@ class Snapshot:
     def describe(self) -> dict[str, Any]:
         scenes = {}
         for name, sc in self.scenes.items():
-            buckets = []
-            for b, r, upper, lower in zip(
-                sc.buckets, sc.routes, sc.bounds, (0, *sc.bounds[:-1]), strict=True
+            buckets: list[dict[str, Any]] = []
+            canaries = sc.canaries or (None,) * len(sc.buckets)
+            for b, r, canary, upper, lower in zip(
+                sc.buckets, sc.routes, canaries, sc.bounds, (0, *sc.bounds[:-1]), strict=True
             ):
                 entry: dict[str, Any] = {"bucket": b, "slots": [lower, upper]}
                 if r is not None:
-                    entry.update(
-                        strategy=r.strategy.name,
-                        version=r.strategy.version,
-                        config=r.config_name,
-                        deployment_id=r.deployment_id,
-                    )
-                err = self.errors.get(f"{name}/{b}")
-                if err:
-                    entry["error"] = err
+                    entry.update(_route_json(r))
+                if canary is not None:
+                    entry["canary"] = {**_route_json(canary.route), "percent": canary.percent}
+                for where, key in (
+                    (f"{name}/{b}", "error"),
+                    (f"{name}/{b}~canary", "canary_error"),
+                ):
+                    if self.errors.get(where):
+                        entry[key] = self.errors[where]
                 buckets.append(entry)
             scenes[name] = {
                 "experiment": sc.experiment,
@@ -101,6 +126,15 @@ class Snapshot:
                 "buckets": buckets,
             }
         return {"generation": self.generation, "scenes": scenes}
+
+
+def _route_json(r: Route) -> dict[str, Any]:
+    return {
+        "strategy": r.strategy.name,
+        "version": r.strategy.version,
+        "config": r.config_name,
+        "deployment_id": r.deployment_id,
+    }
 
 
 EMPTY = Snapshot(0, MappingProxyType({}))

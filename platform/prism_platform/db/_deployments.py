@@ -30,10 +30,13 @@ class DeploymentOps(StoreBase):
         *,
         actor: str,
         note: str = "",
+        canary_percent: float | None = None,
     ) -> DeploymentRecord:
         """Serve ``script_path@version`` with a config on a bucket of the scene's running
         experiment. The config's params are copied: later config changes do not alter it.
-        The bucket's previous active deployment is superseded in the same transaction."""
+        The bucket's previous active deployment is superseded in the same transaction.
+        With ``canary_percent`` it serves that share of the bucket beside the primary
+        deployment instead (replacing an earlier canary); a plain deploy ends a canary."""
         scene = v.scene_name(scene, field="scene")
         bucket = v.bucket_name(bucket, field="bucket")
         script_path = v.script_path(script_path, field="script")
@@ -41,6 +44,8 @@ class DeploymentOps(StoreBase):
         config_name = v.config_name(config_name, field="config")
         actor = v.actor(actor)
         note = v.text(note, field="note", max_len=2000)
+        if canary_percent is not None:
+            canary_percent = v.percent(canary_percent, field="canary_percent")
         with self._tx(write=True) as s:
             self._scene(s, scene, field="scene", lock=True)
             exp = self._running(s, scene)
@@ -64,6 +69,7 @@ class DeploymentOps(StoreBase):
                     config=config,
                     config_params=copy.deepcopy(config.params),
                     config_revision=config.revision,
+                    canary_percent=canary_percent,
                 ),
                 actor,
                 note,
@@ -74,6 +80,7 @@ class DeploymentOps(StoreBase):
                 "version": version,
                 "config": config_name,
                 "config_revision": config.revision,
+                "canary_percent": canary_percent,
                 "note": note,
             }
             self._audit(s, actor, "deploy", "deployment", f"{scene}/{bucket}", detail)
@@ -102,6 +109,7 @@ class DeploymentOps(StoreBase):
                     Deployment.scene == old.scene,
                     Deployment.bucket == old.bucket,
                     Deployment.active,
+                    Deployment.canary_percent.is_(None),
                 )
             ).first()
             dep = self._activate(
@@ -128,20 +136,17 @@ class DeploymentOps(StoreBase):
             return dep.to_record()
 
     def _activate(self, s: Session, dep: Deployment, actor: str, note: str) -> Deployment:
-        """Supersede the bucket's active deployment and insert ``dep`` as the active one."""
+        """Insert ``dep`` as active, superseding what it replaces: a canary replaces the
+        bucket's canary; a primary replaces the primary and ends any canary."""
         now = utcnow()
-        previous = s.scalars(
-            select(Deployment)
-            .where(
-                Deployment.scene == dep.scene,
-                Deployment.bucket == dep.bucket,
-                Deployment.active,
-            )
-            .with_for_update()
-        ).all()
-        for old in previous:
+        stmt = select(Deployment).where(
+            Deployment.scene == dep.scene, Deployment.bucket == dep.bucket, Deployment.active
+        )
+        if dep.canary_percent is not None:
+            stmt = stmt.where(Deployment.canary_percent.is_not(None))
+        for old in s.scalars(stmt.with_for_update()).all():
             old.active, old.superseded_at = False, now
-        s.flush()  # before the insert: one active deployment per (scene, bucket)
+        s.flush()  # before the insert: one active primary/canary per (scene, bucket)
         dep.created_by, dep.created_at, dep.note, dep.active = actor, now, note, True
         s.add(dep)
         s.flush()
@@ -191,12 +196,42 @@ class DeploymentOps(StoreBase):
                 for e in s.scalars(select(Experiment).where(Experiment.status == "running"))
             }
             active: dict[str, dict[str, DeploymentRecord]] = {}
+            canaries: dict[str, dict[str, DeploymentRecord]] = {}
             for d in s.scalars(select(Deployment).where(Deployment.active)):
-                active.setdefault(d.scene, {})[d.bucket] = d.to_record()
+                into = active if d.canary_percent is None else canaries
+                into.setdefault(d.scene, {})[d.bucket] = d.to_record()
             return [
-                SceneState(sc.to_record(), running.get(sc.name), active.get(sc.name, {}))
+                SceneState(
+                    sc.to_record(),
+                    running.get(sc.name),
+                    active.get(sc.name, {}),
+                    canaries.get(sc.name, {}),
+                )
                 for sc in scenes
             ]
+
+    def end_canary(
+        self, scene: str, bucket: str, *, actor: str, note: str = ""
+    ) -> DeploymentRecord:
+        """Stop the bucket's canary: all its users go back to the primary deployment."""
+        actor = v.actor(actor)
+        note = v.text(note, field="note", max_len=2000)
+        with self._tx(write=True) as s:
+            self._scene(s, scene, field="scene", lock=True)
+            dep = s.scalars(
+                select(Deployment).where(
+                    Deployment.scene == scene,
+                    Deployment.bucket == bucket,
+                    Deployment.active,
+                    Deployment.canary_percent.is_not(None),
+                )
+            ).first()
+            if dep is None:
+                raise NotFound(f"{scene}/{bucket} has no canary", field="bucket")
+            dep.active, dep.superseded_at = False, utcnow()
+            detail = {"id": dep.id, "canary_percent": dep.canary_percent, "note": note}
+            self._audit(s, actor, "canary_ended", "deployment", f"{scene}/{bucket}", detail)
+            return dep.to_record()
 
     def record_event(
         self, actor: str, action: str, entity: str, key: str, detail: dict[str, Any]

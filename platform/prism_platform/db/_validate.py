@@ -145,3 +145,17 @@ def buckets(value: object, *, field: str = "buckets") -> list[tuple[str, float]]
     if tenths_total != 1000:
         raise Invalid(f"bucket percents sum to {tenths_total / 10:g}, not 100", field=field)
     return out
+
+
+def percent(value: object, *, field: str) -> float:
+    """A canary share: 0 < percent < 100, in tenths (the slot resolution)."""
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or not 0 < value < 100
+    ):
+        raise Invalid(f"{field} must be in (0, 100), got {value!r}", field=field)
+    if abs(value * 10 - round(value * 10)) > 1e-6:
+        raise Invalid(f"{field} {value!r} has more than one decimal place", field=field)
+    return round(value * 10) / 10

@@ -174,14 +174,22 @@ class Deployment(Base):
     __tablename__ = "deployments"
     __table_args__ = (
         sa.Index("ix_deployments_scene_bucket_active", "scene", "bucket", "active"),
-        # at most one active deployment per (scene, bucket)
+        # at most one active primary and one active canary per (scene, bucket)
         sa.Index(
             "uq_deployments_active",
             "scene",
             "bucket",
             unique=True,
-            sqlite_where=sa.text("active"),
-            postgresql_where=sa.text("active"),
+            sqlite_where=sa.text("active AND canary_percent IS NULL"),
+            postgresql_where=sa.text("active AND canary_percent IS NULL"),
+        ),
+        sa.Index(
+            "uq_deployments_canary",
+            "scene",
+            "bucket",
+            unique=True,
+            sqlite_where=sa.text("active AND canary_percent IS NOT NULL"),
+            postgresql_where=sa.text("active AND canary_percent IS NOT NULL"),
         ),
     )
 
@@ -198,6 +206,7 @@ class Deployment(Base):
     note: Mapped[str] = mapped_column(sa.Text)
     active: Mapped[bool]
     superseded_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    canary_percent: Mapped[float | None] = mapped_column(sa.Float)
 
     script: Mapped[Script] = relationship(lazy="selectin")
     config: Mapped[Config] = relationship(lazy="selectin")
@@ -217,6 +226,7 @@ class Deployment(Base):
             note=self.note,
             active=self.active,
             superseded_at=_utc_or_none(self.superseded_at),
+            canary_percent=self.canary_percent,
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -77,6 +77,9 @@ class DeploymentRecord:
     note: str
     active: bool
     superseded_at: datetime | None = None
+    canary_percent: float | None = None
+    """Set on a canary: the share of the bucket's users it serves; the rest keep the
+    bucket's primary deployment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +100,4 @@ class SceneState:
     scene: SceneRecord
     experiment: ExperimentRecord | None
     deployments: Mapping[str, DeploymentRecord]
+    canaries: Mapping[str, DeploymentRecord] = field(default_factory=dict)
