@@ -87,7 +87,7 @@ def create_app(
         seed_demo_metadata(platform)
     metrics = Metrics()
     dispatcher = Dispatcher(state, backend, metrics, acm_signer(settings))
-    handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes)
+    handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes, platform.traffic)
     api = _build_api(platform, handler, metrics, backend, watch=settings.watch)
     api.include_router(build_data_router(backend, settings.data_api_token))
     api.include_router(models_router(settings))

@@ -1,9 +1,10 @@
 """The deploy gate: a smoke run of a strategy on sample requests before it goes live.
 
 It passes when no request raises, every result is a well-formed non-empty list of
-items, and the p99 latency stays within the scene's deadline. Requests are
-synthetic for now: user ids taken from the data (users with recent behaviour when
-the backend can say, else ``1..n``) and a context carrying popular item ids as
+items, and the p99 latency stays within the scene's deadline. Requests are the
+node's recorded traffic for the scene when it has enough (:mod:`.traffic`), else
+synthetic: user ids taken from the data (users with recent behaviour when the
+backend can say, else ``1..n``) and a context carrying popular item ids as
 ``item_id`` / ``cart_items``, so item- and cart-based scenes have something to read.
 """
 
@@ -19,6 +20,7 @@ from prism_sdk import Context, DataBackend, DataClient, Read, Request, StrategyC
 from .strategy import Strategy
 
 SAMPLE_SIZE = 40
+MIN_RECORDED = 10
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class GateResult:
     p99_ms: float
     empty: int
     reasons: list[str] = field(default_factory=list)
+    source: str = "synthetic"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +41,7 @@ class GateResult:
             "p99_ms": round(self.p99_ms, 3),
             "empty": self.empty,
             "reasons": self.reasons,
+            "source": self.source,
         }
 
 
@@ -67,6 +71,7 @@ def smoke_run(
     requests: list[Request],
     backend: DataBackend,
     deadline_ms: float,
+    source: str = "synthetic",
 ) -> GateResult:
     times: list[float] = []
     reasons: list[str] = []
@@ -90,4 +95,4 @@ def smoke_run(
         reasons.append(f"returned no items for any of {len(times)} sample requests")
     if p99 > deadline_ms:
         reasons.append(f"p99 {p99:.1f} ms exceeds the scene deadline of {deadline_ms:.0f} ms")
-    return GateResult(not reasons, len(times), p50, p99, empty, reasons)
+    return GateResult(not reasons, len(times), p50, p99, empty, reasons, source)

@@ -18,6 +18,7 @@ from prism_sdk import MAX_SIZE, Request
 
 from .dispatcher import Dispatcher, UnknownScene
 from .metrics import Metrics
+from .traffic import TrafficRecorder
 
 log = logging.getLogger("prism.http")
 
@@ -45,10 +46,17 @@ def _field_of(message: str) -> str:
 
 
 class RecommendHandler:
-    def __init__(self, dispatcher: Dispatcher, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        metrics: Metrics,
+        max_body_bytes: int,
+        traffic: TrafficRecorder | None = None,
+    ) -> None:
         self.dispatcher = dispatcher
         self.metrics = metrics
         self.max_body = max_body_bytes
+        self.traffic = traffic or TrafficRecorder()
 
     async def recommend_bytes(self, body: bytes) -> tuple[int, bytes]:
         """Answer one request body: ``(status, JSON bytes)``; never raises."""
@@ -79,6 +87,7 @@ class RecommendHandler:
         except Exception:  # a platform bug: answer with JSON, keep the traceback in the log
             log.exception("event=recommend_crashed scene=%s", req.scene)
             return self._reject(error_body(500, "internal_error", "recommend failed; see logs"))
+        self.traffic.offer(req)
         return 200, orjson.dumps(out)
 
     def _reject(self, answer: tuple[int, bytes]) -> tuple[int, bytes]:

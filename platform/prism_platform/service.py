@@ -20,13 +20,14 @@ from .builder import WORKTREE, SnapshotBuilder
 from .coordination import Coordinator, LocalCoordinator, NodeReport, Published, wait_converged
 from .db import MetadataStore
 from .errors import Invalid, NotFound
-from .gate import SAMPLE_SIZE, GateResult, sample_requests, smoke_run
+from .gate import MIN_RECORDED, SAMPLE_SIZE, GateResult, sample_requests, smoke_run
 from .gitsource import GitRepo
 from .loader import load_strategy
 from .snapshot import Route, Snapshot
 from .sources import SourceTree, WorkTree, check_script_path
 from .state import ServingState
 from .strategy import Strategy
+from .traffic import TrafficRecorder
 
 log = logging.getLogger("prism.service")
 
@@ -52,6 +53,7 @@ class Platform:
     ) -> None:
         self.store = store
         self.coordinator: Coordinator = coordinator or LocalCoordinator()
+        self.traffic = TrafficRecorder()
         self.started_at = time.time()
         self._applied: Published | None = None
         self.backend = backend
@@ -266,8 +268,11 @@ class Platform:
             return None
         sc = self.store.get_scene(scene)
         fallback = Read("table", (sc.fallback_key,), sc.fallback_table, SAMPLE_SIZE)
-        requests = sample_requests(self.backend, scene, fallback)
-        result = smoke_run(strategy, config, requests, self.backend, sc.deadline_ms)
+        requests = self.traffic.sample(scene, SAMPLE_SIZE)
+        source = "recorded"
+        if len(requests) < MIN_RECORDED:
+            requests, source = sample_requests(self.backend, scene, fallback), "synthetic"
+        result = smoke_run(strategy, config, requests, self.backend, sc.deadline_ms, source)
         if not result.ok:
             detail = {
                 "script": strategy.path,

@@ -93,3 +93,25 @@ def test_an_invalid_config_is_rejected_naming_the_field(client: TestClient) -> N
     assert r.status_code == 404 and r.json()["field"] == "config", r.text
     served = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": "1"}).json()
     assert served["strategy"]["name"] == "home_feed"
+
+
+def test_the_gate_replays_recorded_traffic_when_there_is_enough(
+    client: TestClient, strategies_dir: Path
+) -> None:
+    (strategies_dir / "picky.py").write_text(
+        "from prism_sdk import Item\n\ndef recommend(ctx):\n"
+        "    if ctx.context.get('page') == 'promo':\n        raise ValueError('promo page')\n"
+        "    return [Item('1')]\n"
+    )
+    client.post("/admin/configs", json={"script": "picky.py", "name": "default"})
+    first = client.post("/admin/deployments", json={"scene": "home_feed", "script": "picky.py"})
+    assert first.status_code == 201  # synthetic requests carry no page
+    assert first.json()["deployment"]["script_path"] == "picky.py"
+    client.post("/admin/scenes/home_feed/buckets/base/rollback")
+    for u in range(200):  # real traffic does
+        body = {"scene": "home_feed", "user_id": str(u), "context": {"page": "promo"}}
+        assert client.post("/v1/recommend", json=body).status_code == 200
+    r = client.post("/admin/deployments", json={"scene": "home_feed", "script": "picky.py"})
+    assert r.status_code == 422 and "ValueError: promo page" in r.json()["message"], r.text
+    [rejected] = [a for a in client.get("/admin/audit").json() if a["action"] == "deploy_rejected"]
+    assert rejected["detail"]["gate"]["source"] == "recorded"
