@@ -1,4 +1,5 @@
-"""Hot model reload: load a version, validate it, then swap it in by one assignment.
+"""Hot model reload: load a version (in a child process first: see ``sandbox``),
+validate it, then swap it in by one assignment.
 
 A version that fails to load or validate never replaces the serving one; the reason
 is logged and kept in :attr:`ModelService.status` (shown by ``GET /admin/models``).
@@ -16,6 +17,7 @@ from prism_sdk import ranking
 from prism_sdk.ranking import ModelError
 
 from ..errors import Invalid, PrismPlatformError
+from .sandbox import check_in_child
 from .store import ModelStore
 
 log = logging.getLogger("prism.models")
@@ -52,7 +54,9 @@ class ModelService:
         with self._lock:
             st = self._status(name)
             try:
-                loaded = self.store.read(name, version).load()
+                files = self.store.read(name, version)
+                check_in_child(self.store.root, name, version)
+                loaded = files.load()
             except (ModelError, PrismPlatformError) as exc:
                 msg = exc.message if isinstance(exc, PrismPlatformError) else str(exc)
                 st.error, st.failed_version, st.failed_at = msg, version, time.time()

@@ -41,9 +41,9 @@ class TrainingSet:
         return TrainingSet(self.x[mask], self.y[mask], self.ts[mask], self.group[mask])
 
 
-def demo_spec(categories: Iterable[str]) -> FeatureSpec:
-    """The demo's ranking features: user profile, item price and category, and the
-    user's affinity to the item's category."""
+def default_spec(categories: Iterable[str]) -> FeatureSpec:
+    """The default ranking features (the demo's): user profile, item price and
+    category, and the user's affinity to the item's category."""
     return FeatureSpec(
         (
             Feature("user_gender", "user", "gender", vocab=("f", "m", "x")),

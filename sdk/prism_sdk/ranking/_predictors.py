@@ -28,7 +28,11 @@ class Predictor(Protocol):
 
 
 class LightGBMPredictor:
-    """A LightGBM booster (``Booster(model_str=...)``)."""
+    """A LightGBM booster (``Booster(model_str=...)``).
+
+    LightGBM aborts the process on some malformed files (a truncated one is enough):
+    the platform loads every version in a child process first.
+    """
 
     kind = "lightgbm"
 
