@@ -337,7 +337,10 @@ def history(url: str, scene: str | None, limit: int) -> None:
 
 from .cli_data import data  # noqa: E402  (the `prism data` commands)
 from .cli_models import job, models  # noqa: E402  (`prism models`, `prism job`)
+from .cli_models import job, models  # noqa: E402  (`prism models`, `prism job`)
 
 main.add_command(data)
+main.add_command(models)
+main.add_command(job)
 main.add_command(models)
 main.add_command(job)
