@@ -47,6 +47,7 @@ def serve(host: str, port: int, workers: int, log_level: str, watch: bool) -> No
     if watch:
         os.environ["PRISM_WATCH"] = "1"
     os.environ.setdefault("PRISM_NODE_ADDR", f"{host}:{port}")
+    os.environ["PRISM_WORKERS"] = str(workers)
     uvicorn.run(
         "prism_platform.asgi:app",
         host=host,
@@ -336,11 +337,11 @@ def history(url: str, scene: str | None, limit: int) -> None:
 
 
 from .cli_data import data  # noqa: E402  (the `prism data` commands)
-from .cli_models import job, models  # noqa: E402  (`prism models`, `prism job`)
+from .cli_events import events, experiments  # noqa: E402  (`prism events`, `prism experiments`)
 from .cli_models import job, models  # noqa: E402  (`prism models`, `prism job`)
 
 main.add_command(data)
 main.add_command(models)
 main.add_command(job)
-main.add_command(models)
-main.add_command(job)
+main.add_command(events)
+main.add_command(experiments)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .base import (
     Coordinator,
     LocalCoordinator,
@@ -14,7 +16,12 @@ from .base import (
 
 
 def open_coordinator(url: str, node: str | None = None) -> Coordinator:
-    """``""`` → the embedded coordinator; ``zk://host:port/chroot`` → ZooKeeper."""
+    """``""`` → the embedded coordinator; ``zk://host:port/chroot`` → ZooKeeper.
+
+    Every serving process is a node: under ``prism serve --workers N`` a given node
+    name gets each worker's pid appended, so the workers do not overwrite each other."""
+    if node and int(os.environ.get("PRISM_WORKERS", "1")) > 1:
+        node = f"{node}#{os.getpid()}"
     if not url:
         return LocalCoordinator(node=node) if node else LocalCoordinator()
     from .zookeeper import ZkCoordinator
