@@ -25,6 +25,7 @@ from .data_api import build_data_router
 from .db import MetadataStore
 from .dispatcher import Dispatcher
 from .errors import PrismPlatformError
+from .events import build_events_router
 from .metrics import Metrics
 from .models.admin import models_router
 from .recommend_http import Receive, RecommendHandler, Scope, Send
@@ -91,6 +92,7 @@ def create_app(
     api = _build_api(platform, handler, metrics, backend, watch=settings.watch)
     api.include_router(build_data_router(backend, settings.data_api_token))
     api.include_router(models_router(settings))
+    api.include_router(build_events_router(settings, backend, store, dispatcher.signer))
     # Move the long-lived data (the embedded tables, loaded modules) out of the cyclic
     # GC's sight: full collections over millions of objects otherwise stall requests.
     gc.collect()

@@ -1,5 +1,6 @@
 """The metadata database: ORM schema, Alembic migrations and the :class:`MetadataStore`."""
 
+from . import event_models  # noqa: F401  (registers the event tables on Base)
 from .migrate import current, downgrade, head, upgrade
 from .records import (
     AuditRecord,

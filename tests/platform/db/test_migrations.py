@@ -12,6 +12,7 @@ from prism_platform.db import MetadataStore, current, downgrade, head, upgrade
 from prism_platform.db.models import Base
 
 TABLES = {"scenes", "experiments", "buckets", "scripts", "configs", "deployments", "audit_log"}
+TABLES |= {"event_counts", "event_offsets"}
 
 
 def _tables(url: str) -> set[str]:
@@ -23,7 +24,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_there_is_one_head() -> None:
-    assert head() == "0002"
+    assert head() == "0003"
 
 
 def test_upgrade_from_empty_to_head_and_back(empty_db_url: str) -> None:

@@ -1,0 +1,48 @@
+"""Tables of the event aggregates: hourly counts per serving dimension, and the
+aggregator's offset in each durable event log (updated in the same transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, Timestamp
+
+COUNT_COLUMNS = ("exposures", "requests", "clicks", "carts", "orders")
+
+
+class EventCount(Base):
+    """Events of one (scene, bucket, strategy@version, primary channel, hour).
+
+    ``requests`` counts exposures at position 1 (one per response that was seen);
+    ``order_value`` sums the ``value`` of orders.
+    """
+
+    __tablename__ = "event_counts"
+    __table_args__ = (sa.Index("ix_event_counts_scene_hour", "scene", "hour"),)
+
+    scene: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    bucket: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    strategy: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    version: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(Timestamp, primary_key=True)
+    exposures: Mapped[int] = mapped_column(sa.BigInteger)
+    requests: Mapped[int] = mapped_column(sa.BigInteger)
+    clicks: Mapped[int] = mapped_column(sa.BigInteger)
+    carts: Mapped[int] = mapped_column(sa.BigInteger)
+    orders: Mapped[int] = mapped_column(sa.BigInteger)
+    order_value: Mapped[float] = mapped_column(sa.Float)
+
+
+class EventOffset(Base):
+    """How far the aggregator has read one event log (``sink`` names the log)."""
+
+    __tablename__ = "event_offsets"
+
+    sink: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    offset: Mapped[str] = mapped_column(sa.String(64))
+    events: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -1,0 +1,90 @@
+"""HTTP: ``POST /v1/events`` and ``GET /admin/experiments/{scene}/report``.
+
+The router owns the event sink and the background aggregator through its lifespan
+(merged into the app's by ``include_router``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import Response
+
+from prism_sdk import AcmSigner, DataBackend
+
+from ..db import MetadataStore
+from ..settings import Settings
+from .aggregate import run_forever
+from .ingest import EventIngest
+from .model import MAX_BATCH
+from .report import ReportParams, experiment_report
+from .sink import open_sink
+
+MAX_BODY = 4 * 1024 * 1024
+_JSON = "application/json"
+
+
+def build_events_router(
+    settings: Settings, backend: DataBackend, store: MetadataStore, signer: AcmSigner
+) -> APIRouter:
+    ingest = EventIngest(open_sink(settings), signer, backend, settings.events_max_age_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.events_aggregate_s > 0:
+            interval = settings.events_aggregate_s
+            task = asyncio.create_task(run_forever(ingest.sink, store.engine, interval))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        ingest.close()
+
+    r = APIRouter(lifespan=lifespan)
+
+    @r.post(
+        "/v1/events",
+        tags=["events"],
+        summary=f"Report a batch of up to {MAX_BATCH} exposure/click/cart/order events",
+        response_class=Response,
+        responses={
+            200: {"description": "Per-event results: accepted (maybe duplicate) or rejected."},
+            400: {"description": "Body is not JSON."},
+            413: {"description": "Body or batch too large."},
+            422: {"description": 'Body is not `{"events": [...]}`; `field` names the culprit.'},
+            503: {"description": "The event log is unavailable; nothing was stored."},
+        },
+    )
+    async def events(request: Request) -> Response:
+        size = 0
+        chunks: list[bytes] = []
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                body = b'{"error":"body_too_large","message":"request body exceeds %d bytes",'
+                body = body % MAX_BODY + b'"field":"(body)"}'
+                return Response(body, status_code=413, media_type=_JSON)
+            chunks.append(chunk)
+        status, payload = await ingest.handle(b"".join(chunks))
+        return Response(payload, status_code=status, media_type=_JSON)
+
+    @r.get("/admin/experiments/{scene}/report", tags=["admin"])
+    def report(
+        scene: str,
+        experiment: str | None = None,
+        control: str | None = None,
+        mde: Annotated[float, Query(gt=0, le=10, description="relative lift to detect")] = 0.05,
+        alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.05,
+        power: Annotated[float, Query(gt=0.5, lt=1)] = 0.8,
+    ) -> Any:
+        """Lift of each bucket against the control, sample size and sample-ratio check."""
+        params = ReportParams(experiment, control, mde, alpha, power)
+        return experiment_report(store, scene, params)
+
+    return r

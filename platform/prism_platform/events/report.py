@@ -1,0 +1,125 @@
+"""The report of one experiment: per bucket counts, CTR and CVR, lift of every bucket
+against the control with its confidence interval and p-value, the sample size needed
+for the chosen detectable lift, and a sample-ratio-mismatch check.
+
+CTR = clicks / exposures, CVR = orders / clicks. Counts are taken from the hour the
+experiment started (whole hours) to the hour it stopped; the SRM check compares the
+requests (exposures at position 1) of each bucket with the configured percentages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..db import ExperimentRecord, MetadataStore
+from ..db.event_models import COUNT_COLUMNS, EventCount
+from ..errors import Invalid, NotFound
+from .aggregate import hour_of
+from .stats import compare, sample_size, srm
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    experiment: str | None = None
+    control: str | None = None
+    mde: float = 0.05
+    alpha: float = 0.05
+    power: float = 0.8
+
+
+def experiment_report(store: MetadataStore, scene: str, params: ReportParams) -> dict[str, Any]:
+    exp = _experiment(store, scene, params.experiment)
+    names = [b.name for b in exp.buckets]
+    control = params.control or ("control" if "control" in names else names[0])
+    if control not in names:
+        raise Invalid(
+            f"bucket {control!r} is not in experiment {exp.name!r} ({names})", field="control"
+        )
+    rows = _counts(store, exp, names)
+    totals = {b: dict.fromkeys((*COUNT_COLUMNS, "order_value"), 0.0) for b in names}
+    breakdown: dict[str, list[dict[str, Any]]] = {b: [] for b in names}
+    for r in rows:
+        for col in (*COUNT_COLUMNS, "order_value"):
+            totals[r["bucket"]][col] += r[col]
+        breakdown[r["bucket"]].append({**r, **_rates(r)})
+    ctl = totals[control]
+    buckets = []
+    for b in exp.buckets:
+        t = totals[b.name]
+        entry: dict[str, Any] = {
+            "bucket": b.name,
+            "percent": b.percent,
+            "control": b.name == control,
+        }
+        entry |= {k: int(v) for k, v in t.items() if k != "order_value"}
+        entry |= {"order_value": t["order_value"], **_rates(t), "by_strategy": breakdown[b.name]}
+        if b.name != control:
+            entry["ctr_vs_control"] = _vs(ctl, t, "clicks", "exposures", params.alpha)
+            entry["cvr_vs_control"] = _vs(ctl, t, "orders", "clicks", params.alpha)
+        buckets.append(entry)
+    ctr_c = ctl["clicks"] / ctl["exposures"] if ctl["exposures"] else 0.0
+    needed = sample_size(ctr_c, params.mde, params.alpha, params.power)
+    least = min(int(totals[b]["exposures"]) for b in names)
+    return {
+        "scene": scene,
+        "experiment": {
+            "name": exp.name,
+            "status": exp.status,
+            "started": exp.created_at.isoformat(),
+        },
+        "control": control,
+        "params": {"mde": params.mde, "alpha": params.alpha, "power": params.power},
+        "buckets": buckets,
+        "sample_size": {
+            "metric": "ctr",
+            "exposures_per_bucket": needed,
+            "smallest_bucket": least,
+            "enough": needed is not None and least >= needed,
+        },
+        "srm": srm([int(totals[b]["requests"]) for b in names], [b.percent for b in exp.buckets]),
+    }
+
+
+def _experiment(store: MetadataStore, scene: str, name: str | None) -> ExperimentRecord:
+    experiments = store.list_experiments(scene)  # newest first; NotFound names the scene
+    if name is not None:
+        for e in experiments:
+            if e.name == name:
+                return e
+        raise NotFound(f"scene {scene!r} has no experiment {name!r}", field="experiment")
+    running = [e for e in experiments if e.status == "running"]
+    if running or experiments:
+        return (running or experiments)[0]
+    raise NotFound(f"scene {scene!r} has no experiment", field="scene")
+
+
+def _counts(store: MetadataStore, exp: ExperimentRecord, names: list[str]) -> list[dict[str, Any]]:
+    t = EventCount
+    dims = (t.bucket, t.strategy, t.version, t.channel)
+    sums = [sa.func.sum(getattr(t, c)).label(c) for c in (*COUNT_COLUMNS, "order_value")]
+    stmt = (
+        sa.select(*dims, *sums)
+        .where(t.scene == exp.scene, t.bucket.in_(names))
+        .where(t.hour >= hour_of(exp.created_at.timestamp()))
+        .group_by(*dims)
+        .order_by(*dims)
+    )
+    if exp.stopped_at is not None:
+        stmt = stmt.where(t.hour <= exp.stopped_at)
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def _vs(ctl: dict[str, float], t: dict[str, float], x: str, n: str, alpha: float) -> Any:
+    return compare(int(ctl[x]), int(ctl[n]), int(t[x]), int(t[n]), alpha)
+
+
+def _rates(r: dict[str, Any]) -> dict[str, float | None]:
+    exp, clicks = r["exposures"], r["clicks"]
+    return {
+        "ctr": clicks / exp if exp else None,
+        "cvr": r["orders"] / clicks if clicks else None,
+    }

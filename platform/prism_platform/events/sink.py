@@ -1,0 +1,56 @@
+"""The durable event log: a small protocol, two implementations.
+
+* :class:`~.sqlite_sink.SqliteSink` (embedded default): ``var/events.db``;
+* :class:`~.redis_sink.RedisSink`: a Redis Stream, when ``PRISM_EVENTS_BACKEND=redis``
+  (or, with it unset, when ``PRISM_DATA_BACKEND=redis``).
+
+``append`` returns only once the batch is durable, and is idempotent by ``event_id``:
+an id seen before (within the staleness window) is reported as a duplicate and not
+stored again. ``read`` pages through the log in order from an offset (``""`` = the
+start); offsets are opaque strings that only grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..errors import Invalid
+from ..settings import Settings
+from .model import StoredEvent
+
+
+class EventSink(Protocol):
+    name: str
+    """Identifies the log; the aggregator keeps its offset under this name."""
+
+    def append(self, events: Sequence[StoredEvent]) -> list[bool]:
+        """Store the batch durably; per event, ``True`` if new, ``False`` if a duplicate."""
+        ...
+
+    def read(self, after: str, limit: int) -> list[tuple[str, StoredEvent]]:
+        """Up to ``limit`` events after offset ``after``, oldest first, with their offsets."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def events_backend(settings: Settings) -> str:
+    return settings.events_backend or ("redis" if settings.data_backend == "redis" else "sqlite")
+
+
+def open_sink(settings: Settings) -> EventSink:
+    kind = events_backend(settings)
+    if kind == "sqlite":
+        from .sqlite_sink import SqliteSink
+
+        return SqliteSink(settings.var_dir / "events.db")
+    if kind == "redis":
+        from .redis_sink import RedisSink
+
+        return RedisSink.from_url(
+            settings.redis_url, settings.redis_prefix, settings.events_max_age_s
+        )
+    raise Invalid(
+        f"unknown events backend {kind!r} (available: sqlite, redis)", field="PRISM_EVENTS_BACKEND"
+    )
