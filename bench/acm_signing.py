@@ -14,7 +14,7 @@ import hmac
 import statistics
 import time
 from collections.abc import Callable
-from hashlib import blake2b
+from hashlib import blake2s
 from typing import Any, cast
 
 from prism_platform.finalize import finalize
@@ -66,9 +66,9 @@ def main() -> None:
 
     msg = b"2.home_feed.base.home_feed@wt-2c4e1f0b9a.i2i+category.12.9c1f2a1b.-"
     n = 200_000
-    mac = per_call_us(lambda: blake2b(msg, key=KEY, digest_size=9).digest(), n) * 1000
+    mac = per_call_us(lambda: blake2s(msg, key=KEY[:32], digest_size=6).hexdigest(), n) * 1000
     sha = per_call_us(lambda: hmac.digest(KEY, msg, "sha256"), n) * 1000
-    print(f"one tag: keyed BLAKE2b {mac:.0f} ns, HMAC-SHA256 (hmac.digest) {sha:.0f} ns")
+    print(f"one tag: keyed BLAKE2s {mac:.0f} ns, HMAC-SHA256 (hmac.digest) {sha:.0f} ns")
 
 
 if __name__ == "__main__":

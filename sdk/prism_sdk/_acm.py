@@ -13,10 +13,12 @@ Format (version 2, signed), fields joined by ``.``::
   {"m": "v3"})``) as ``key:value`` pairs joined by ``+`` (``-`` when none); keys are
   ``[a-z][a-z0-9_]*`` (at most 16), values ``[A-Za-z0-9_-]`` (at most 32), other
   characters become ``_``;
-* ``tag`` is the signature: keyed BLAKE2b (RFC 7693, a MAC by construction) of
-  everything before ``.<tag>``, 9 bytes, base64url without padding (12 characters).
+* ``tag`` is the signature: keyed BLAKE2s (RFC 7693, a MAC by construction) of
+  everything before ``.<tag>``, 6 bytes, lowercase hex (12 characters). BLAKE2s with a
+  hex digest costs about half of BLAKE2b with base64 per token here (~0.3 µs), and a
+  response signs every item.
 
-A key longer than 64 bytes is first hashed to 64. Version 1 tokens (the same fields up
+A key longer than 32 bytes is first hashed to 32. Version 1 tokens (the same fields up
 to ``request_id``, unsigned) still parse with :func:`parse_acm`; :func:`verify_acm`
 rejects them as unsigned. Every field is URL-safe, so a token travels in a query string
 unescaped.
@@ -25,21 +27,19 @@ unescaped.
 from __future__ import annotations
 
 import re
-from binascii import b2a_base64 as b2a
 from collections.abc import Callable, Mapping
-from hashlib import blake2b
+from hashlib import blake2s
 from hmac import compare_digest
 from typing import NamedTuple
 
 ACM_VERSION = "2"
-TAG_BYTES = 9
+TAG_BYTES = 6
 TAG_CHARS = 12
 MAX_EXTRA_KEYS = 16
 MAX_EXTRA_VALUE = 32
 _CHANNEL_RE = re.compile(r"[^a-z0-9_]")
 _KEY_RE = re.compile(r"[^a-z0-9_]")
 _VALUE_RE = re.compile(r"[^A-Za-z0-9_-]")
-_B64URL = bytes.maketrans(b"+/", b"-_")
 
 
 class AcmError(ValueError):
@@ -82,9 +82,9 @@ class AcmSigner:
         raw = key.encode() if isinstance(key, str) else key
         if not raw:
             raise ValueError("the acm key must not be empty")
-        if len(raw) > 64:
-            raw = blake2b(raw).digest()
-        self._keyed = blake2b(key=raw, digest_size=TAG_BYTES)
+        if len(raw) > 32:
+            raw = blake2s(raw).digest()
+        self._keyed = blake2s(key=raw, digest_size=TAG_BYTES)
 
     def for_prefix(self, prefix: str) -> Callable[[str], str]:
         """A function turning the per-item rest of a token into the signed token."""
@@ -95,7 +95,7 @@ class AcmSigner:
         def sign(rest: str) -> str:
             h = copy()
             h.update(rest.encode())
-            return f"{prefix}{rest}.{b2a(h.digest(), newline=False).translate(_B64URL).decode()}"
+            return f"{prefix}{rest}.{h.hexdigest()}"
 
         return sign
 
