@@ -1,9 +1,12 @@
 """Guess-you-like: items similar to what the user just did, plus what is popular in
-the user's favourite categories and overall, merged with quotas and scattered."""
+the user's favourite categories and overall, merged with quotas, ranked by the ``ctr``
+model when one is active (`prism job train-ranker --activate`), and scattered."""
 
 from __future__ import annotations
 
-from prism_sdk import Context, Item, StrategyConfig, stages
+from prism_sdk import Context, Item, StrategyConfig, ranking, stages
+
+ranker = ranking.model("ctr")
 
 
 class Config(StrategyConfig):
@@ -16,6 +19,7 @@ class Config(StrategyConfig):
     weight_i2i: float = 1.0
     weight_category: float = 0.3
     weight_popular: float = 0.1
+    rank_candidates: int = 300  # how many merged candidates the model scores
     scatter_window: int = 5
     scatter_max: int = 2
 
@@ -68,6 +72,9 @@ def recommend(ctx: Context[Config]) -> list[Item]:
     with ctx.stage("filter.seen") as st:
         kept = stages.drop_ids(merged, seeds.keys(), "already_interacted").kept
         st.counts(len(merged), len(kept))
+
+    if ranker.ready:  # otherwise: the merged recall scores
+        kept = ranker.score(ctx, kept[: cfg.rank_candidates])
 
     with ctx.stage("rerank.scatter") as st:
         head = kept[: ctx.size * 4]

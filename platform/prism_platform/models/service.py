@@ -50,7 +50,8 @@ class ModelService:
 
     def load(self, name: str, version: str) -> ranking.LoadedModel:
         """Load and validate ``name@version`` and swap it in; on failure record the
-        reason, keep the serving version and raise :class:`Invalid`."""
+        reason, keep the serving version and raise (:class:`Invalid` when the files are
+        bad, :class:`NotFound` when there is no such version)."""
         with self._lock:
             st = self._status(name)
             try:
@@ -64,6 +65,8 @@ class ModelService:
                     "event=model_rejected model=%s version=%s serving=%s error=%s",
                     name, version, st.serving, msg,
                 )  # fmt: skip
+                if isinstance(exc, PrismPlatformError):
+                    raise
                 raise Invalid(msg, field="version") from None
             previous = ranking.install(loaded)
             st.serving, st.loaded_at = version, loaded.loaded_at
@@ -93,7 +96,7 @@ class ModelService:
             try:
                 self.load(name, want)
                 done[name] = f"loaded {want}"
-            except Invalid as exc:
+            except PrismPlatformError as exc:
                 done[name] = f"rejected {want}: {exc.message}"
         return done
 
