@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from .services import ServiceUnavailable, free_port
+from .services import ServiceUnavailable, free_port, stop_process
 
 
 @dataclass
@@ -27,13 +27,7 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def log_tail(self, chars: int = 2000) -> str:

@@ -17,6 +17,17 @@ class ServiceUnavailable(RuntimeError):
     """The service binary is missing or the process did not come up."""
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
+    """Terminate a child process, killing it if it does not exit within ``timeout``."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,13 +50,7 @@ class RedisServer:
         return f"{scheme}://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
