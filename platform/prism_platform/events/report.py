@@ -110,7 +110,10 @@ def _counts(store: MetadataStore, exp: ExperimentRecord, names: list[str]) -> li
     if exp.stopped_at is not None:
         stmt = stmt.where(t.hour <= exp.stopped_at)
     with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt)]
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    for r in rows:  # SUM comes back as Decimal on some dialects
+        r.update({c: int(r[c]) for c in COUNT_COLUMNS}, order_value=float(r["order_value"]))
+    return rows
 
 
 def _vs(ctl: dict[str, float], t: dict[str, float], x: str, n: str, alpha: float) -> Any:

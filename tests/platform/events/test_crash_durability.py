@@ -1,0 +1,73 @@
+"""Kill a real `prism serve` between accept and aggregation: nothing accepted is lost."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from prism_platform.db.event_models import EventCount
+from prism_platform.db.store import MetadataStore
+from prism_testkit.cluster import Cluster, prism
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_accepted_events_survive_a_kill(tmp_path: Path) -> None:
+    env = {
+        "PRISM_VAR_DIR": str(tmp_path / "var"),
+        "PRISM_DATABASE_URL": f"sqlite:///{tmp_path / 'prism.db'}",
+        "PRISM_STRATEGIES_DIR": str(REPO / "strategies"),
+        "PRISM_DEMO_SCALE": "0.05",
+        "PRISM_EVENTS_AGGREGATE_S": "0",  # no background aggregation before the kill
+    }
+    prism(["demo", "seed"], env)
+    cluster = Cluster(tmp_path, env)
+    try:
+        node = cluster.start_node()
+        batches = []
+        with httpx.Client(base_url=node.url, timeout=10) as c:
+            for u in range(30):
+                body = {"scene": "home_feed", "user_id": str(u + 1), "size": 10}
+                items = c.post("/v1/recommend", json=body).json()["items"]
+                batch = [
+                    {"event_id": uuid.uuid4().hex, "type": kind, "acm": it["acm"],
+                     "user_id": str(u + 1), "item_id": it["item_id"], "ts": time.time()}
+                    for it in items
+                    for kind in (("exposure", "click") if it is items[0] else ("exposure",))
+                ]  # fmt: skip
+                result = c.post("/v1/events", json={"events": batch}).json()
+                assert result["accepted"] == len(batch)
+                batches.append(batch)
+        assert node.process is not None
+        node.process.kill()  # SIGKILL: no shutdown, no flush
+        node.process.wait()
+
+        out = prism(["events", "aggregate"], env)
+        accepted = sum(len(b) for b in batches)
+        assert f"aggregated {accepted} events" in out
+        store = MetadataStore(env["PRISM_DATABASE_URL"])
+        try:
+            with store.engine.connect() as conn:
+                exp, clicks, reqs = conn.execute(
+                    sa.select(
+                        sa.func.sum(EventCount.exposures),
+                        sa.func.sum(EventCount.clicks),
+                        sa.func.sum(EventCount.requests),
+                    )
+                ).one()
+        finally:
+            store.dispose()
+        assert (int(exp), int(clicks), int(reqs)) == (accepted - 30, 30, 30)
+
+        again = cluster.start_node()  # the ids survived too: a retry is a duplicate
+        r = httpx.post(f"{again.url}/v1/events", json={"events": batches[0]}, timeout=10).json()
+        assert r["duplicates"] == len(batches[0]) and r["accepted"] == 0
+    finally:
+        cluster.stop()
