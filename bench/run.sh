@@ -6,3 +6,4 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-ge
 .venv/bin/python bench/recommend_http.py
 .venv/bin/python bench/data_reads.py
 .venv/bin/python bench/deploy_convergence.py
+.venv/bin/python bench/rank.py

@@ -6,7 +6,8 @@ matrix; offline training calls the same method, so training matches serving.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ class Assembler:
         "_defaults",
         "_features",
         "_item_namespaces",
+        "_numeric",
         "_user_namespaces",
         "_vocabs",
         "_wants_items",
@@ -47,6 +49,13 @@ class Assembler:
             {f.namespace for f in spec.features if f.source == "item_feature"}
         )
         self._wants_items = any(f.source == "item" or f.op == "affinity" for f in spec.features)
+        # numeric per-item fields by row source ("" = forward index), read as one block
+        blocks: dict[str, _Block] = {}
+        for j, f in enumerate(spec.features):
+            if f.source in ("item", "item_feature") and f.vocab is None:
+                ns = f.namespace if f.source == "item_feature" else ""
+                blocks.setdefault(ns, _Block()).add(j, f.field, self._defaults[j])
+        self._numeric = {ns: b.done() for ns, b in blocks.items()}
 
     @property
     def width(self) -> int:
@@ -79,18 +88,30 @@ class Assembler:
         """The matrix from already-read rows (aligned with ``items``)."""
         n = len(items)
         out = np.empty((n, len(self._features)), np.float32)
+        if n == 0:
+            return out
         columns: dict[tuple[str, str], list[Any]] = {}
+
+        def rows_of(ns: str) -> Sequence[Row]:
+            return (item_rows if not ns else item_features.get(ns, ())) or [None] * n
+
+        filled: set[int] = set()
+        for ns, nb in self._numeric.items():
+            if nb.fill(out, rows_of(ns)):
+                filled.update(nb.out_cols)
 
         def column(ns: str | None, field: str) -> list[Any]:
             key = (ns or "", field)
             col = columns.get(key)
             if col is None:
-                rows = item_rows if ns is None else item_features.get(ns, ())
-                col = [r.get(field) if r is not None else None for r in rows] or [None] * n
+                col = [r.get(field) if r is not None else None for r in rows_of(ns or "")]
                 columns[key] = col
             return col
 
+        channels: list[tuple[str, ...]] | None = None
         for j, f in enumerate(self._features):
+            if j in filled:
+                continue
             default, vocab = self._defaults[j], self._vocabs[j]
             src = f.source
             if src == "user" or src == "context":
@@ -110,9 +131,51 @@ class Assembler:
             elif f.op == "score":
                 out[:, j] = np.fromiter((it.score for it in items), np.float64, n)
             else:
+                if channels is None:
+                    channels = [it.channels for it in items]
                 ch = f.value
-                out[:, j] = np.fromiter((ch in it.channels for it in items), np.bool_, n)
+                out[:, j] = np.fromiter((ch in c for c in channels), np.bool_, n)
         return out
+
+
+class _Block:
+    """The numeric fields one row source feeds, copied into the matrix in one step."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+        self.src_cols: list[int] = []
+        self.out_cols: list[int] = []
+        self.fix: list[tuple[int, float]] = []  # columns whose default is not NaN
+        self.getter: Callable[[Any], Any] = itemgetter("")
+
+    def add(self, j: int, field: str, default: float) -> None:
+        if field not in self.fields:
+            self.fields.append(field)
+        self.src_cols.append(self.fields.index(field))
+        self.out_cols.append(j)
+        if default == default:
+            self.fix.append((j, default))
+
+    def done(self) -> _Block:
+        self.getter = itemgetter(*self.fields)
+        return self
+
+    def fill(self, out: Matrix, rows: Sequence[Row]) -> bool:
+        """Copy every row's fields into ``out`` (missing: the default); False, leaving
+        ``out`` alone, when a row lacks a field or holds a non-number."""
+        get, none = self.getter, (None,) * len(self.fields)
+        try:
+            if len(self.fields) == 1:
+                block = np.array([[get(r)] if r is not None else none for r in rows], np.float32)
+            else:
+                block = np.array([get(r) if r is not None else none for r in rows], np.float32)
+        except (KeyError, TypeError, ValueError):
+            return False
+        out[:, self.out_cols] = block[:, self.src_cols]
+        for j, default in self.fix:
+            col = out[:, j]
+            col[np.isnan(col)] = default
+        return True
 
 
 def _user_ns(f: Feature) -> str:
