@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .builder import WORKTREE
 from .service import Platform
@@ -51,12 +51,22 @@ class ScenePatch(_Body):
 class BucketIn(_Body):
     name: str
     percent: float = Field(gt=0, le=100)
+    params: dict[str, Any] | None = Field(
+        default=None, description="parameter overrides (layers other than main)"
+    )
 
 
 class ExperimentIn(_Body):
     name: str = Field(min_length=1, max_length=64)
     buckets: list[BucketIn] = Field(min_length=1)
     salt: str | None = None
+    layer: str = Field(default="main", description="main: buckets served by deployments")
+    whitelist: dict[str, str] | None = Field(default=None, description="user id -> bucket")
+    holdout_percent: float | None = Field(
+        default=None, gt=0, lt=100, description="slots with no override (bucket 'holdout')"
+    )
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
 
 
 class ScriptIn(_Body):
@@ -145,15 +155,34 @@ def build_router(platform: Platform) -> APIRouter:
         return as_json(platform.update_scene(name, actor=who, **fields))
 
     @r.get("/scenes/{name}/experiments")
-    def list_experiments(name: str) -> Any:
-        return as_json(platform.store.list_experiments(name))
+    def list_experiments(name: str, layer: str | None = None) -> Any:
+        """Newest first, of every layer (or of ``layer``)."""
+        return as_json(platform.store.list_experiments(name, layer))
 
     @r.post("/scenes/{name}/experiments", status_code=201)
     def start_experiment(name: str, body: ExperimentIn, who: Actor) -> Any:
+        """Start an experiment on a layer; the layer's running one stops."""
         buckets = [(b.name, b.percent) for b in body.buckets]
-        return as_json(
-            platform.start_experiment(name, body.name, buckets, salt=body.salt, actor=who)
+        params = {b.name: b.params for b in body.buckets if b.params is not None}
+        exp = platform.start_experiment(
+            name,
+            body.name,
+            buckets,
+            salt=body.salt,
+            actor=who,
+            layer=body.layer,
+            params=params,
+            whitelist=body.whitelist,
+            holdout_percent=body.holdout_percent,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
         )
+        return as_json(exp)
+
+    @r.post("/scenes/{name}/layers/{layer}/stop")
+    def stop_layer(name: str, layer: str, who: Actor) -> Any:
+        """Stop the running experiment of a layer (not main)."""
+        return as_json(platform.stop_layer(name, layer, actor=who))
 
     @r.get("/scripts")
     def list_scripts() -> Any:

@@ -9,13 +9,16 @@ and the problem is recorded in ``Snapshot.errors``.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from prism_sdk import SLOTS, StrategyConfig, slot_table
 
 from .errors import PrismPlatformError
+from .layers import build_layers, whitelist_index
 from .loader import load_strategy
 from .snapshot import Canary, Route, SceneRuntime, Snapshot, make_route
 from .sources import SourceTree
@@ -53,6 +56,7 @@ class SnapshotBuilder:
     def build(self, states: Iterable[Any], previous: Snapshot, generation: int) -> Snapshot:
         scenes: dict[str, SceneRuntime] = {}
         errors: dict[str, str] = {}
+        now = time.time()
         for st in states:
             sc = st.scene
             exp = st.experiment
@@ -78,7 +82,7 @@ class SnapshotBuilder:
                         route = _previous_route(previous, sc.name, b)
                 routes.append(route)
                 canaries.append(self._canary(sc.name, b, st.canaries.get(b), errors, salt))
-            scenes[sc.name] = SceneRuntime(
+            runtime = SceneRuntime(
                 name=sc.name,
                 deadline_s=sc.deadline_ms / 1000.0,
                 max_size=sc.max_size,
@@ -90,7 +94,14 @@ class SnapshotBuilder:
                 bounds=bounds,
                 routes=tuple(routes),
                 canaries=tuple(canaries) if any(canaries) else (),
+                whitelist=whitelist_index(exp.whitelist if exp else {}, names),
             )
+            if st.layers:  # the other layers, checked against every route
+                layers = build_layers(
+                    sc.name, exp_name, st.layers, runtime.served_routes(), errors, now
+                )
+                runtime = replace(runtime, layers=layers)
+            scenes[sc.name] = runtime
         self._forget_unused(scenes)
         return Snapshot(generation, MappingProxyType(scenes), MappingProxyType(errors))
 
@@ -116,8 +127,7 @@ class SnapshotBuilder:
         live = {
             (r.strategy.path, r.strategy.version)
             for sc in scenes.values()
-            for r in (*sc.routes, *(c.route for c in sc.canaries if c is not None))
-            if r is not None
+            for r in sc.served_routes()
         }
         for skey in [k for k in self._strategies if k not in live]:
             del self._strategies[skey]

@@ -236,33 +236,6 @@ def config_cmd(url: str, script: str, name: str, params: str) -> None:
 
 @main.command()
 @url_option
-@click.argument("scene")
-@click.argument("name")
-@click.option("--bucket", "buckets", multiple=True, required=True, help="NAME=PERCENT, repeatable")
-@click.option("--salt", default=None)
-def experiment(url: str, scene: str, name: str, buckets: tuple[str, ...], salt: str | None) -> None:
-    """Start experiment NAME on SCENE, splitting traffic into buckets."""
-    parsed = []
-    for b in buckets:
-        bname, sep, pct = b.partition("=")
-        try:
-            parsed.append({"name": bname, "percent": float(pct)})
-        except ValueError:
-            raise click.BadParameter(f"{b!r} is not NAME=PERCENT", param_hint="--bucket") from None
-        if not sep:
-            raise click.BadParameter(f"{b!r} is not NAME=PERCENT", param_hint="--bucket")
-    _echo(
-        _call(
-            url,
-            "POST",
-            f"/admin/scenes/{scene}/experiments",
-            json={"name": name, "buckets": parsed, "salt": salt},
-        )
-    )
-
-
-@main.command()
-@url_option
 @click.option("--name", required=True)
 @click.option("--description", default="")
 @click.option("--deadline-ms", default=80, type=int, show_default=True)
@@ -338,6 +311,7 @@ def history(url: str, scene: str | None, limit: int) -> None:
 
 from .cli_data import data  # noqa: E402  (the `prism data` commands)
 from .cli_events import events, experiments  # noqa: E402  (`prism events`, `prism experiments`)
+from .cli_experiments import experiment, stop_layer  # noqa: E402  (`prism experiment`)
 from .cli_models import job, models  # noqa: E402  (`prism models`, `prism job`)
 
 main.add_command(data)
@@ -345,3 +319,5 @@ main.add_command(models)
 main.add_command(job)
 main.add_command(events)
 main.add_command(experiments)
+main.add_command(experiment)
+main.add_command(stop_layer)

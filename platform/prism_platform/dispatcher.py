@@ -69,6 +69,10 @@ class Dispatcher:
             raise UnknownScene(req.scene, sorted(snap.scenes))
         idx, route = scene.route_for(req.uid)
         bucket = scene.buckets[idx]
+        variant = None
+        if scene.layers is not None:  # each other layer's bucket, the merged config
+            variant = scene.layers.resolve(bucket, route, req.uid)
+            route = variant.route
         rid = self.next_request_id()
         data = DataClient(self.backend)
         tracer = Tracer()
@@ -82,7 +86,8 @@ class Dispatcher:
         if items is None:
             items = self._fallback(scene, size, data, tracer)
             strategy_json: Any = {"name": FALLBACK_NAME, "version": FALLBACK_VERSION}
-            prefix = acm_prefix_for(scene.name, bucket, FALLBACK_NAME, FALLBACK_VERSION)
+            layers = variant.layers if variant is not None else ()
+            prefix = acm_prefix_for(scene.name, bucket, FALLBACK_NAME, FALLBACK_VERSION, layers)
             name, version = FALLBACK_NAME, FALLBACK_VERSION
             self.metrics.fallbacks.inc((scene.name, error or "unknown"))
         else:
@@ -113,7 +118,11 @@ class Dispatcher:
             "request_id": rid,
             "scene": scene.name,
             "items": out,
-            "experiment": {"name": scene.experiment, "bucket": bucket},
+            "experiment": (
+                variant.experiment
+                if variant is not None
+                else {"name": scene.experiment, "bucket": bucket}
+            ),
             "strategy": strategy_json,
             "degraded": degraded,
         }
@@ -132,7 +141,10 @@ class Dispatcher:
                 },
                 "ms": round(elapsed * 1000.0, 3),
                 "snapshot": snap.generation,
+                "params": None if route is None else route.config.model_dump(mode="json"),
             }
+            if variant is not None:
+                body["trace"]["overrides"] = variant.params
         return body
 
     async def _run(

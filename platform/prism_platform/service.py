@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from prism_sdk import DataBackend, Read, StrategyConfig
@@ -20,6 +19,7 @@ from .builder import WORKTREE, SnapshotBuilder
 from .coordination import Coordinator, LocalCoordinator, NodeReport, Published, wait_converged
 from .db import MetadataStore
 from .errors import Invalid, NotFound
+from .experiments import ExperimentOps
 from .gate import MIN_RECORDED, SAMPLE_SIZE, GateResult, sample_requests, smoke_run
 from .gitsource import GitRepo
 from .loader import load_strategy
@@ -42,7 +42,7 @@ class GateRejected(Invalid):
     """The deploy gate's smoke run failed; the message lists every reason."""
 
 
-class Platform:
+class Platform(ExperimentOps):
     def __init__(
         self,
         store: MetadataStore,
@@ -147,6 +147,8 @@ class Platform:
             for b, c in zip(sc.buckets, sc.canaries, strict=False):
                 if c is not None:
                     serving[f"{sc.name}/{b}~canary"] = f"{_served(c.route)} {c.percent:g}%"
+            for layer in sc.layers.layers if sc.layers is not None else ():
+                serving[f"{sc.name}+{layer.name}"] = layer.experiment
         return NodeReport(
             node=self.node,
             host=socket.gethostname(),
@@ -187,19 +189,6 @@ class Platform:
         scene = self.store.update_scene(name, actor=actor, **fields)
         self.reload()
         return scene
-
-    def start_experiment(
-        self,
-        scene: str,
-        name: str,
-        buckets: Sequence[tuple[str, float]],
-        *,
-        salt: str | None = None,
-        actor: str = "system",
-    ) -> Any:
-        exp = self.store.start_experiment(scene, name, list(buckets), salt=salt, actor=actor)
-        self.reload()
-        return exp
 
     # -- scripts and configs -------------------------------------------------------------
     def load_worktree(self, path: str) -> Strategy:
@@ -246,7 +235,9 @@ class Platform:
         strategy = self.builder.strategy(path, version)
         self._ensure_script(path, actor)
         cfg = self.store.get_config(path, config)
-        gate = self.gate(scene, bucket, strategy, strategy.make_config(cfg.params, config), actor)
+        validated = strategy.make_config(cfg.params, config)
+        self._check_layers(scene, strategy, validated)
+        gate = self.gate(scene, bucket, strategy, validated, actor)
         dep = self.store.deploy(
             scene,
             bucket,

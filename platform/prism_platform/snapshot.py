@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prism_sdk import SLOTS, StrategyConfig, acm_prefix_for, bucket_index, slot_of
 
 from .strategy import Strategy
+
+if TYPE_CHECKING:
+    from .layers import LayerSet
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,11 +67,24 @@ class SceneRuntime:
     routes: tuple[Route | None, ...]
     canaries: tuple[Canary | None, ...] = ()
     """Per bucket (aligned with ``buckets``): the canary serving part of it, if any."""
+    whitelist: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """User id -> bucket index, forced (QA)."""
+    layers: LayerSet | None = None
+    """The scene's other layers (parameter overrides), if it runs any."""
 
     def assign(self, user_id: str) -> int:
+        if self.whitelist:
+            forced = self.whitelist.get(user_id)
+            if forced is not None:
+                return forced
         if len(self.bounds) == 1:
             return 0
         return bucket_index(user_id, self.salt, self.bounds)
+
+    def served_routes(self) -> list[Route]:
+        """Every route of the scene: primaries and canaries."""
+        canaries = (c.route for c in self.canaries if c is not None)
+        return [r for r in (*self.routes, *canaries) if r is not None]
 
     def route_for(self, user_id: str) -> tuple[int, Route | None]:
         """The user's bucket index and the route serving them (the canary or the primary)."""
@@ -125,6 +141,8 @@ class Snapshot:
                 "deadline_ms": round(sc.deadline_s * 1000),
                 "buckets": buckets,
             }
+            if sc.layers is not None:
+                scenes[name]["layers"] = sc.layers.describe(self.errors)
         return {"generation": self.generation, "scenes": scenes}
 
 

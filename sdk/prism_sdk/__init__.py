@@ -16,7 +16,7 @@ from ._acm import (
     parse_acm,
     verify_acm,
 )
-from ._assign import SLOTS, bucket_index, slot_of, slot_table
+from ._assign import SLOTS, assign_layers, bucket_index, slot_of, slot_table
 from ._config import StrategyConfig
 from ._context import Context
 from ._errors import DeadlineExceeded, PrismError, StrategyError
@@ -65,6 +65,7 @@ __all__ = [
     "Tracer",
     "acm_prefix_for",
     "acm_suffix",
+    "assign_layers",
     "bucket_index",
     "channel_name",
     "extra_token",

@@ -4,7 +4,9 @@ Format (version 2, signed), fields joined by ``.``::
 
     2.<scene>.<bucket>.<strategy>@<version>.<channels>.<position>.<request_id>.<extra>.<tag>
 
-* ``scene`` and ``bucket`` match ``[a-z][a-z0-9_]*``;
+* ``scene`` and ``bucket`` match ``[a-z][a-z0-9_]*``; with layered experiments the
+  bucket field names the main layer's bucket, then ``+<layer>:<bucket>`` for each other
+  active layer (e.g. ``base+rank:b+rerank:holdout``; layer names match the same pattern);
 * ``strategy`` is the script path without ``.py``, ``/`` written as ``:``;
 * ``version`` is a commit or working-tree hash (``[0-9a-z-]+``);
 * ``channels`` are the recall channels joined by ``+`` (``-`` when unknown);
@@ -59,16 +61,18 @@ class Acm(NamedTuple):
     position: int
     request_id: str
     extra: tuple[tuple[str, str], ...] = ()
+    layers: tuple[tuple[str, str], ...] = ()
+    """(layer, bucket) of every layer but main, in token order (``dict(acm.layers)``)."""
 
     def sign(self, key: bytes | str) -> str:
         """The signed version-2 token."""
-        prefix = acm_prefix_for(self.scene, self.bucket, self.strategy, self.version)
+        prefix = acm_prefix_for(self.scene, self.bucket, self.strategy, self.version, self.layers)
         rest = acm_suffix(self.channels, self.position, self.request_id, self.extra)
         return AcmSigner(key).for_prefix(prefix)(rest)
 
     def encode(self) -> str:
         """The unsigned version-1 token (legacy; it cannot carry ``extra``)."""
-        prefix = acm_prefix_for(self.scene, self.bucket, self.strategy, self.version)
+        prefix = acm_prefix_for(self.scene, self.bucket, self.strategy, self.version, self.layers)
         rest = acm_suffix(self.channels, self.position, self.request_id)
         return "1" + prefix[len(ACM_VERSION) :] + rest[: rest.rindex(".")]
 
@@ -100,9 +104,16 @@ class AcmSigner:
         return sign
 
 
-def acm_prefix_for(scene: str, bucket: str, strategy: str, version: str) -> str:
-    """The per-route part of a token (computed once per deployment)."""
-    return f"{ACM_VERSION}.{scene}.{bucket}.{strategy.replace('/', ':')}@{version}."
+def acm_prefix_for(
+    scene: str,
+    bucket: str,
+    strategy: str,
+    version: str,
+    layers: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """The per-route part of a token (computed once per deployment and layer buckets)."""
+    field = bucket + "".join(f"+{layer}:{b}" for layer, b in layers)
+    return f"{ACM_VERSION}.{scene}.{field}.{strategy.replace('/', ':')}@{version}."
 
 
 def acm_suffix(
@@ -178,16 +189,22 @@ def _fields(f: list[str], extra: tuple[tuple[str, str], ...]) -> Acm:
     if not scene or not bucket or not rid:
         raise AcmError("malformed", "acm scene, bucket and request id must not be empty")
     chans = () if channels == "-" else tuple(channels.split("+"))
-    return Acm(scene, bucket, name.replace(":", "/"), version, chans, int(pos), rid, extra)
+    main, *others = bucket.split("+")
+    if not main:
+        raise AcmError("malformed", f"acm bucket field {bucket!r} has no main bucket")
+    layers = tuple(_pair(o, "layer bucket", "layer:bucket") for o in others)
+    strategy = name.replace(":", "/")
+    return Acm(scene, main, strategy, version, chans, int(pos), rid, extra, layers)
+
+
+def _pair(text: str, what: str, shape: str) -> tuple[str, str]:
+    k, sep, v = text.partition(":")
+    if not sep or not k or not v:
+        raise AcmError("malformed", f"acm {what} {text!r} is not {shape}")
+    return k, v
 
 
 def _parse_extra(text: str) -> tuple[tuple[str, str], ...]:
     if text == "-":
         return ()
-    pairs = []
-    for pair in text.split("+"):
-        k, sep, v = pair.partition(":")
-        if not sep or not k or not v:
-            raise AcmError("malformed", f"acm extra field {pair!r} is not key:value")
-        pairs.append((k, v))
-    return tuple(pairs)
+    return tuple(_pair(pair, "extra field", "key:value") for pair in text.split("+"))

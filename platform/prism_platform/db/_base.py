@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import Conflict, NotFound
 from ._engine import SQLITE_BEGIN
 from .models import AuditEntry, Config, Experiment, Scene, Script
+from .records import MAIN_LAYER
 
 
 def utcnow() -> datetime:
@@ -64,9 +65,11 @@ class StoreBase:
         return row
 
     @staticmethod
-    def _running(s: Session, scene: str) -> Experiment | None:
+    def _running(s: Session, scene: str, layer: str = MAIN_LAYER) -> Experiment | None:
         return s.scalar(
-            select(Experiment).where(Experiment.scene == scene, Experiment.status == "running")
+            select(Experiment).where(
+                Experiment.scene == scene, Experiment.layer == layer, Experiment.status == "running"
+            )
         )
 
     @staticmethod

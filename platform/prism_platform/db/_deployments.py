@@ -12,7 +12,7 @@ from ..errors import Invalid, NotFound
 from . import _validate as v
 from ._base import StoreBase, utcnow
 from .models import AuditEntry, Deployment, Experiment, Scene
-from .records import AuditRecord, DeploymentRecord, SceneState
+from .records import MAIN_LAYER, AuditRecord, DeploymentRecord, ExperimentRecord, SceneState
 
 
 def _limit(limit: object) -> int:
@@ -187,14 +187,19 @@ class DeploymentOps(StoreBase):
             return row.to_record()
 
     def serving_state(self) -> list[SceneState]:
-        """Every scene with its running experiment and active deployments (by bucket),
-        read in one transaction so the routing snapshot built from it is consistent."""
+        """Every scene with its running experiment, active deployments (by bucket) and
+        running experiments of its other layers (by layer name), read in one transaction
+        so the routing snapshot built from it is consistent."""
         with self._tx(write=False) as s:
             scenes = s.scalars(select(Scene).order_by(Scene.name)).all()
-            running = {
-                e.scene: e.to_record()
-                for e in s.scalars(select(Experiment).where(Experiment.status == "running"))
-            }
+            running: dict[str, ExperimentRecord] = {}
+            layers: dict[str, list[ExperimentRecord]] = {}
+            stmt = select(Experiment).where(Experiment.status == "running")
+            for e in s.scalars(stmt.order_by(Experiment.layer)):
+                if e.layer == MAIN_LAYER:
+                    running[e.scene] = e.to_record()
+                else:
+                    layers.setdefault(e.scene, []).append(e.to_record())
             active: dict[str, dict[str, DeploymentRecord]] = {}
             canaries: dict[str, dict[str, DeploymentRecord]] = {}
             for d in s.scalars(select(Deployment).where(Deployment.active)):
@@ -206,6 +211,7 @@ class DeploymentOps(StoreBase):
                     running.get(sc.name),
                     active.get(sc.name, {}),
                     canaries.get(sc.name, {}),
+                    tuple(layers.get(sc.name, ())),
                 )
                 for sc in scenes
             ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..errors import Invalid
@@ -159,3 +160,41 @@ def percent(value: object, *, field: str) -> float:
     if abs(value * 10 - round(value * 10)) > 1e-6:
         raise Invalid(f"{field} {value!r} has more than one decimal place", field=field)
     return round(value * 10) / 10
+
+
+def layer_name(value: object, *, field: str = "layer") -> str:
+    return _name(value, BUCKET_RE, "layer name", field)
+
+
+def whitelist(value: object, names: Sequence[str], *, field: str = "whitelist") -> dict[str, str]:
+    """User id -> one of the layer's bucket ``names`` (at most 10,000 users)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise Invalid("whitelist must be an object of user id -> bucket", field=field)
+    if len(value) > 10_000:
+        raise Invalid("whitelist holds more than 10,000 users", field=field)
+    out: dict[str, str] = {}
+    for user, bucket in value.items():
+        at = f"{field}.{user}"
+        line(user, field=at, max_len=256)
+        if bucket not in names:
+            raise Invalid(
+                f"whitelist bucket {bucket!r} is not one of: {', '.join(names)}", field=at
+            )
+        out[user] = bucket
+    return out
+
+
+def window(
+    starts_at: datetime | None, ends_at: datetime | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """An optional ``[starts_at, ends_at)`` window (timezone-aware, not over already)."""
+    for name, at in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
+            raise Invalid(f"{name} must be a datetime with a timezone", field=name)
+    if ends_at is not None and ends_at <= now:
+        raise Invalid(f"ends_at {ends_at.isoformat()} is in the past", field="ends_at")
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        raise Invalid("ends_at must be after starts_at", field="ends_at")
+    return starts_at, ends_at

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .records import (
+    MAIN_LAYER,
     AuditRecord,
     BucketRecord,
     ConfigRecord,
@@ -81,10 +82,11 @@ class Experiment(Base):
     __table_args__ = (
         sa.CheckConstraint("status IN ('running', 'stopped')", name="status"),
         sa.Index("ix_experiments_scene", "scene"),
-        # at most one running experiment per scene, whatever the callers do
+        # at most one running experiment per (scene, layer), whatever the callers do
         sa.Index(
             "uq_experiments_running",
             "scene",
+            "layer",
             unique=True,
             sqlite_where=sa.text("status = 'running'"),
             postgresql_where=sa.text("status = 'running'"),
@@ -98,6 +100,10 @@ class Experiment(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     stopped_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    layer: Mapped[str] = mapped_column(sa.String(32), server_default=MAIN_LAYER)
+    whitelist: Mapped[dict[str, str] | None] = mapped_column(JSONType)
+    starts_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ends_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     buckets: Mapped[list[Bucket]] = relationship(
         order_by="Bucket.position", lazy="selectin", cascade="all, delete-orphan"
@@ -113,8 +119,18 @@ class Experiment(Base):
             created_at=utc(self.created_at),
             stopped_at=_utc_or_none(self.stopped_at),
             buckets=tuple(
-                BucketRecord(b.name, round(b.percent, 1), b.position) for b in self.buckets
+                BucketRecord(
+                    b.name,
+                    round(b.percent, 1),
+                    b.position,
+                    None if b.params is None else dict(b.params),
+                )
+                for b in self.buckets
             ),
+            layer=self.layer,
+            whitelist=dict(self.whitelist or {}),
+            starts_at=_utc_or_none(self.starts_at),
+            ends_at=_utc_or_none(self.ends_at),
         )
 
 
@@ -130,6 +146,7 @@ class Bucket(Base):
     name: Mapped[str] = mapped_column(sa.String(32))
     percent: Mapped[float] = mapped_column(sa.Float)
     position: Mapped[int]
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class Script(Base):

@@ -8,6 +8,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 ExperimentStatus = Literal["running", "stopped"]
+MAIN_LAYER = "main"
+"""The layer whose buckets are served by deployments; other layers override parameters."""
+HOLDOUT = "holdout"
+"""The bucket of a layer's holdout: its users get no override from that layer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,9 @@ class BucketRecord:
     name: str
     percent: float
     position: int
+    params: dict[str, Any] | None = None
+    """Parameter overrides (layers other than ``main``); ``None`` on the main layer and
+    on a holdout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,12 @@ class ExperimentRecord:
     created_at: datetime
     stopped_at: datetime | None
     buckets: tuple[BucketRecord, ...]
+    layer: str = MAIN_LAYER
+    whitelist: Mapping[str, str] = field(default_factory=dict)
+    """User id -> bucket name: forced assignments (QA)."""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    """Outside ``[starts_at, ends_at)`` the layer is inactive (layers other than main)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +108,11 @@ class AuditRecord:
 
 @dataclass(frozen=True, slots=True)
 class SceneState:
-    """A scene as served: its running experiment and active deployments by bucket name."""
+    """A scene as served: its running experiment (main layer), active deployments by
+    bucket name, and the running experiments of its other layers (by layer name)."""
 
     scene: SceneRecord
     experiment: ExperimentRecord | None
     deployments: Mapping[str, DeploymentRecord]
     canaries: Mapping[str, DeploymentRecord] = field(default_factory=dict)
+    layers: tuple[ExperimentRecord, ...] = ()
