@@ -1,11 +1,13 @@
 """Model versions on disk: ``<root>/<name>/<version>/`` holds the model (LightGBM text
-or logistic JSON), ``spec.json``, ``meta.json`` and ``probe.json``; ``<root>/<name>/current``
-names the serving version. Versions are written to a temporary folder and renamed into
-place; the pointer is replaced atomically. Nothing here is ever unpickled.
+or logistic JSON), ``spec.json``, ``meta.json`` (with the model file's sha256, checked
+on every read) and ``probe.json``; ``<root>/<name>/current`` names the serving version.
+Versions are written to a temporary folder and renamed into place; the pointer is
+replaced atomically. Nothing here is ever unpickled.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -107,7 +109,7 @@ class ModelStore:
         (tmp / MODEL_FILE[kind]).write_text(model)
         (tmp / "spec.json").write_bytes(spec.to_json())
         (tmp / "probe.json").write_text(json.dumps({"rows": _rows(probe)}))
-        full_meta = {"kind": kind, "created": time.time(), **(meta or {})}
+        full_meta = {"kind": kind, "created": time.time(), "sha256": _sha256(model), **(meta or {})}
         (tmp / "meta.json").write_text(json.dumps(full_meta, indent=2, sort_keys=True))
         while True:  # another writer may take a number first: retry with the next
             existing = self.versions(name)
@@ -131,6 +133,12 @@ class ModelStore:
             if kind not in MODEL_FILE:
                 raise Invalid(f"{where}: meta.json: unknown kind {kind!r}", field="kind")
             model = (folder / MODEL_FILE[kind]).read_text()
+            if meta.get("sha256", _sha256(model)) != _sha256(model):
+                raise Invalid(
+                    f"{where}: {MODEL_FILE[kind]} does not match the sha256 in meta.json "
+                    "(corrupt or partly written)",
+                    field="version",
+                )
             spec = (folder / "spec.json").read_text()
             probe = np.array(json.loads((folder / "probe.json").read_text())["rows"], np.float64)
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -153,6 +161,10 @@ def check_version(version: str) -> str:
 def _version_number(version: str) -> int:
     m = VERSION_RE.match(version)
     return int(m.group(1)) if m else 0
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _rows(x: npt.NDArray[np.float32]) -> list[list[float | None]]:

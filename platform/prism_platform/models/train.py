@@ -30,6 +30,7 @@ LGB_PARAMS: dict[str, Any] = {
     "verbose": -1,
     "deterministic": True,
     "seed": 7,
+    "num_threads": 1,  # OpenMP spin-waits crawl when the cores are busy serving
 }
 PROBE_ROWS = 256
 

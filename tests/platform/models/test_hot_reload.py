@@ -3,6 +3,8 @@ one, and the reason shows in GET /admin/models."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -33,10 +35,15 @@ def store(trained: tuple[Path, TrainReport], tmp_path: Path) -> ModelStore:
 def _break(store: ModelStore, version: str, how: str) -> None:
     model = store.root / NAME / version / "model.txt"
     text = model.read_text()
-    if how == "truncated":  # LightGBM segfaults on this one: only the child process dies
+    if how == "truncated":  # caught by the sha256 in meta.json
         model.write_text(text[: int(len(text) * 0.99)])
-    elif how == "garbage":
-        model.write_text("not a model")
+    elif how in ("crash", "garbage"):  # a bad file registered as such (checksum matches)
+        # LightGBM aborts on the half file: only the child process that loads it first dies
+        model.write_text(text[: len(text) // 2] if how == "crash" else "not a model")
+        meta_path = store.root / NAME / version / "meta.json"
+        meta = json.loads(meta_path.read_text())
+        meta["sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
+        meta_path.write_text(json.dumps(meta))
     elif how == "spec":
         (store.root / NAME / version / "spec.json").write_text('{"features": [{"name": 1}]}')
     else:
@@ -57,7 +64,8 @@ def test_refresh_follows_the_current_pointer(store: ModelStore) -> None:
 @pytest.mark.parametrize(
     ("how", "reason"),
     [
-        ("truncated", "crashed the interpreter"),
+        ("truncated", "model.txt does not match the sha256 in meta.json"),
+        ("crash", "crashed the interpreter"),
         ("garbage", "cannot parse the LightGBM model"),
         ("spec", "spec: Expected `str`, got `int` - at `$.features[0].name`"),
         ("probe", "unreadable: FileNotFoundError"),
