@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,13 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
+from prism_platform.coordination.base import decode_payload, encode_payload
 from prism_platform.db import MetadataStore, downgrade, upgrade
 from prism_platform.errors import Invalid, NotFound, PrismPlatformError
 
 
-def _raises(error: type[PrismPlatformError], field: str, call: object) -> str:
+def _raises(error: type[PrismPlatformError], field: str, call: Callable[[], object]) -> str:
     with pytest.raises(error) as info:
-        call()  # type: ignore[operator]
+        call()
     assert info.value.field == field, info.value.message
     return info.value.message
 
@@ -75,6 +77,9 @@ def test_holdout_whitelist_and_window(home: MetadataStore) -> None:
     assert exp.whitelist == {"42": "b", "7": "holdout"}
     assert exp.ends_at is not None and abs((exp.ends_at - now).total_seconds() - 86400) < 1
     assert home.audit(1)[0].detail["whitelist"] == {"42": "b", "7": "holdout"}
+    states = home.serving_state()  # as published to the other nodes
+    assert states[0].layers == (exp,)
+    assert decode_payload(encode_payload(states, 7, "node")).states == states
 
 
 @pytest.mark.parametrize(
