@@ -29,7 +29,7 @@ DISABLED = "data API disabled (set PRISM_DATA_API_TOKEN)"
 class ReadIn(msgspec.Struct, forbid_unknown_fields=True):
     """One read of the request body (the wire form of :class:`prism_sdk.Read`)."""
 
-    kind: Literal["features", "table", "items", "events"]
+    kind: Literal["features", "table", "items", "events", "unclicked"]
     keys: list[str]
     name: str = ""
     limit: Annotated[int, msgspec.Meta(ge=0)] | None = None

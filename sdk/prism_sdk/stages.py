@@ -68,6 +68,28 @@ def drop_ids(items: Sequence[Item], ids: Collection[str], reason: str) -> Filter
     return keep_if(items, lambda it: it.id not in ids, reason)
 
 
+def downweight(
+    items: Sequence[Item],
+    counts: Mapping[str, int],
+    *,
+    factor: float = 0.5,
+    id: str = "downweight",  # noqa: A002 - the component id shown in traces
+) -> list[Item]:
+    """A scorer: multiply the score of each item in ``counts`` by ``factor ** count``
+    (e.g. ``ctx.data.unclicked(uid, 6 * 3600)``: exposed n times, never clicked) and note
+    the count in the item's trace under ``id``. Input order is kept; sort with :func:`top`.
+    To drop such items instead: ``drop_ids(items, counts, reason)``.
+    """
+    out: list[Item] = []
+    for it in items:
+        n = counts.get(it.id)
+        if n:
+            trace = {**(it.trace or {}), id: n}
+            it = Item(it.id, it.score * factor**n, it.channels, trace, it.acm_extra)
+        out.append(it)
+    return out
+
+
 def top(items: Iterable[Item], n: int) -> list[Item]:
     """The ``n`` best-scored items, best first."""
     return sorted(items, key=_score, reverse=True)[:n]

@@ -26,6 +26,19 @@ from prism_sdk import (
 from prism_sdk.data import DataWriter
 
 NOW = 1_700_000_000.0
+REAL = time.time()
+U3 = [  # (seconds ago, item, type): the unclicked read's user
+    (7200, "a", "exposure"),
+    (7100, "b", "click"),
+    (3000, "a", "exposure"),
+    (2900, "b", "exposure"),
+    (2000, "c", "exposure"),
+    (1000, "a", "exposure"),
+    (900, "c", "click"),
+    (500, "d", "exposure"),
+    (400, "e", "cart"),
+    (100, "d", "view"),
+]
 W = TypeVar("W", bound=DataWriter)
 
 
@@ -35,6 +48,7 @@ def _fill(b: W) -> W:
     b.upsert_features("user", {"u1": {"age": 30}})
     b.append_events("u1", [Event(NOW - 100, "1", "click"), Event(NOW - 10, "2", "order")])
     b.append_events("u1", [Event(NOW - 50, "3", "view")])  # out of order: kept sorted
+    b.append_events("u3", [Event(REAL - ago, i, t) for ago, i, t in U3])
     return b
 
 
@@ -125,6 +139,24 @@ def test_events_newest_first_filtered_by_type_time_and_limit(backend: DataBacken
     assert [e.item_id for e in one] == ["2"] and list(none) == []
 
 
+def test_unclicked_counts_exposures_without_a_click_in_the_window(backend: DataBackend) -> None:
+    [hour, none] = backend.read([Read("unclicked", ["u3", "u9"], since=REAL - 3600)])[0]
+    assert list(hour.items()) == [("d", 1), ("a", 2), ("b", 1)]  # most recently exposed first
+    assert none == {}
+    [[longer]] = backend.read([Read("unclicked", ["u3"], since=REAL - 8000, limit=1)])
+    assert longer == {"d": 1, "a": 3}  # b was clicked in this window; limit is ignored
+
+
+def test_client_unclicked_stays_in_the_batch_round_trip(backend: DataBackend) -> None:
+    client = DataClient(backend)
+    with client.batch() as b:
+        t = b.tables("i2i", ["1"], 1)
+        seen = b.unclicked(["u3"], within_s=3600)
+    assert client.round_trips == 1 and t.value == [[("2", 0.9)]]
+    assert seen.value == [{"d": 1, "a": 2, "b": 1}]
+    assert client.unclicked("u3", within_s=1200) == {"d": 1, "a": 1}
+
+
 def test_client_batches_reads_into_one_round_trip(backend: DataBackend) -> None:
     client = DataClient(backend)
     with client.batch() as b:
@@ -148,6 +180,7 @@ def test_a_failing_backend_degrades_to_empty_values_and_flags_it() -> None:
     client = DataClient(_Broken())
     assert client.table("i2i", "1") == []
     assert client.items(["1", "2"]) == [None, None]
+    assert client.unclicked("u1", 3600) == {}
     assert not client.ok and "ConnectionError" in client.errors[0]
 
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
-ReadKind = Literal["features", "table", "items", "events"]
+ReadKind = Literal["features", "table", "items", "events", "unclicked"]
+
+EXPOSURE = "exposure"
+ENGAGED = frozenset({"click", "cart", "order"})
+"""Event types that count as a reaction to an exposure (the ``unclicked`` read)."""
 
 Scored = tuple[str, float]
 """An (item id, score) pair of a result table, best first."""
@@ -33,6 +37,9 @@ class Read(NamedTuple):
     * ``items``: the forward index; one ``dict | None`` per item id.
     * ``events``: one ``list[Event]`` per user id, newest first, of ``types`` (all when
       ``None``) not older than ``since`` (unix seconds), cut to ``limit``.
+    * ``unclicked``: one ``dict[item id, exposure count]`` per user id: the items exposed
+      since ``since`` and not clicked, carted or ordered since then, most recently exposed
+      first (see :func:`unclicked`); ``limit`` and ``types`` are ignored.
     """
 
     kind: ReadKind
@@ -41,6 +48,20 @@ class Read(NamedTuple):
     limit: int | None = None
     since: float | None = None
     types: tuple[str, ...] | None = None
+
+
+def unclicked(newest_first: Iterable[Event]) -> dict[str, int]:
+    """Exposure count per item exposed in ``newest_first`` and never engaged with there."""
+    counts: dict[str, int] = {}
+    engaged: set[str] = set()
+    for e in newest_first:
+        if e.type == EXPOSURE:
+            counts[e.item_id] = counts.get(e.item_id, 0) + 1
+        elif e.type in ENGAGED:
+            engaged.add(e.item_id)
+    if not engaged:
+        return counts
+    return {i: n for i, n in counts.items() if i not in engaged}
 
 
 @runtime_checkable

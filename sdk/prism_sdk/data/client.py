@@ -63,7 +63,7 @@ class DataClient:
             return self._backend.read(reads)
         except Exception as exc:  # a data failure degrades, it never breaks the request
             self.errors.append(f"{self._backend.name}: {type(exc).__name__}: {exc}")
-            return [[_empty(r.kind)] * len(r.keys) for r in reads]
+            return [[_empty(r.kind) for _ in r.keys] for r in reads]
 
     def _one(self, read: Read) -> list[Any]:
         if self._batch is not None:
@@ -105,6 +105,11 @@ class DataClient:
         limit: int | None = None,
     ) -> list[Event]:
         return list(self._one(_events_read((user_id,), types, within_s, limit))[0])
+
+    def unclicked(self, user_id: str, within_s: float) -> dict[str, int]:
+        """Items exposed to the user in the last ``within_s`` seconds and not clicked,
+        carted or ordered since: item id -> exposure count (to down-weight them)."""
+        return self._one(_unclicked_read((user_id,), within_s))[0]  # type: ignore[no-any-return]
 
 
 class Batch:
@@ -155,6 +160,10 @@ class Batch:
     ) -> Pending[list[list[Event]]]:
         return self._add(_events_read(user_ids, types, within_s, limit))
 
+    def unclicked(self, user_ids: Sequence[str], within_s: float) -> Pending[list[dict[str, int]]]:
+        """:meth:`DataClient.unclicked` for many users, in the batch's round trip."""
+        return self._add(_unclicked_read(user_ids, within_s))
+
 
 def _events_read(
     user_ids: Sequence[str], types: Sequence[str] | None, within_s: float | None, limit: int | None
@@ -164,5 +173,9 @@ def _events_read(
     return Read("events", user_ids, limit=limit, since=since, types=kinds)
 
 
+def _unclicked_read(user_ids: Sequence[str], within_s: float) -> Read:
+    return Read("unclicked", user_ids, since=time.time() - within_s)
+
+
 def _empty(kind: str) -> Any:
-    return _EMPTY_BY_KIND.get(kind)
+    return {} if kind == "unclicked" else _EMPTY_BY_KIND.get(kind)

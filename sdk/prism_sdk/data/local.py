@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from ._base import Event, Read, Scored
+from ._base import Event, Read, Scored, unclicked
 
 _FORMAT = 1
 _State = tuple[
@@ -57,6 +57,9 @@ class LocalBackend:
             return [ns.get(k) for k in r.keys]
         if r.kind == "events":
             return [self._events(k, r) for k in r.keys]
+        if r.kind == "unclicked":
+            window = r._replace(limit=None, types=None)
+            return [unclicked(self._events(k, window)) for k in r.keys]
         raise ValueError(f"unknown read kind {r.kind!r}")
 
     def _events(self, user_id: str, r: Read) -> list[Event]:

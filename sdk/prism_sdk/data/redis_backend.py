@@ -14,7 +14,9 @@ Layout (``P`` is the key prefix, default ``prism:``; every value is msgspec msgp
 Scores live inside packed blobs because parsing zset scores dominates client time.
 
 **One round trip per ``read``.** Every read of a batch goes into one pipeline: one
-MGET per table/items/features read, one ZREVRANGEBYSCORE per user of an events read.
+MGET per table/items/features read, one ZREVRANGEBYSCORE per user of an events or
+unclicked read (the window's events; exposures minus clicks are counted client-side,
+which costs less than a Lua script decoding msgpack on the server).
 Table versions are cached; the pipeline ends with a GET of the pointer of every
 table it read. When a pointer differs from the cached version (first read, or the
 table was replaced) the cache is updated and only those table reads are sent again.
@@ -33,50 +35,38 @@ its flip leaves its unreferenced version behind (no reader ever sees it).
 and data in one slot, so the pipeline stays valid and the ordering argument holds
 per node (a table, the item index, and each feature namespace sit on one node
 each). A cluster pipeline costs one round trip per node involved.
+
+**Failures.** With ``timeout_ms`` reads use their own client: that socket timeout,
+no retries. A connection error or timeout opens a :class:`CircuitBreaker` for
+``breaker_s``: reads then fail at once (the DataClient returns empty values and
+flags them), one read probes when it ends, and the pool reconnects by itself.
 """
 
 from __future__ import annotations
 
-import struct
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from ._base import Event, Read, Scored
+from ._base import Event, Read, Scored, unclicked
+from .breaker import CircuitBreaker
+from .redis_io import (
+    CHUNK,
+    SEQ,
+    chunks,
+    connect,
+    connection_errors,
+    decode_any,
+    decode_event,
+    decode_rows,
+    encode,
+)
 
 if TYPE_CHECKING:
-    from redis import Redis
-    from redis.cluster import RedisCluster
+    from .redis_io import Client
 
-    Client = Redis | RedisCluster
-
-T = TypeVar("T")
-
-_CHUNK = 1000
 _MAX_ROUNDS = 8
-_SEQ = struct.Struct(">Q")
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
-
-
-def _enc_hook(obj: Any) -> Any:
-    if hasattr(obj, "item"):  # numpy scalars
-        return obj.item()
-    raise NotImplementedError(f"cannot store {type(obj).__name__}")
-
-
-_encode = msgspec.msgpack.Encoder(enc_hook=_enc_hook).encode
-_decode_any = msgspec.msgpack.Decoder().decode
-_decode_rows = msgspec.msgpack.Decoder(list[tuple[str, float]]).decode
-_decode_event = msgspec.msgpack.Decoder(Event).decode
-
-
-def _chunks(it: Iterable[T], n: int = _CHUNK) -> Iterator[list[T]]:
-    iterator = iter(it)
-    while chunk := list(islice(iterator, n)):
-        yield chunk
 
 
 class RedisBackend:
@@ -88,8 +78,19 @@ class RedisBackend:
 
     name = "redis"
 
-    def __init__(self, client: Client, prefix: str = "prism:", events_cap: int = 1000) -> None:
+    def __init__(
+        self,
+        client: Client,
+        prefix: str = "prism:",
+        events_cap: int = 1000,
+        *,
+        reader: Client | None = None,
+        breaker_s: float = 1.0,
+    ) -> None:
         self._client = client
+        self._reader = reader or client
+        self._down = connection_errors()
+        self.breaker = CircuitBreaker(breaker_s)
         self.prefix = prefix
         self.events_cap = events_cap
         self.round_trips = 0
@@ -104,23 +105,13 @@ class RedisBackend:
         *,
         cluster: bool = False,
         events_cap: int = 1000,
+        timeout_ms: float | None = None,
+        breaker_s: float = 1.0,
         **kwargs: Any,
     ) -> RedisBackend:
-        """Connect with RESP2; ``redis+cluster://`` (or ``cluster=True``) uses RedisCluster."""
-        scheme, sep, rest = url.partition("://")
-        if scheme.endswith("+cluster"):
-            url, cluster = f"{scheme.removesuffix('+cluster')}{sep}{rest}", True
-        kwargs.setdefault("protocol", 2)
-        client: Client
-        if cluster:
-            from redis.cluster import RedisCluster
-
-            client = RedisCluster.from_url(url, **kwargs)
-        else:
-            from redis import Redis
-
-            client = Redis.from_url(url, **kwargs)
-        return cls(client, prefix, events_cap)
+        """Connect (see :func:`.redis_io.connect`); writes keep redis-py's defaults."""
+        client, reader = connect(url, cluster=cluster, timeout_ms=timeout_ms, **kwargs)
+        return cls(client, prefix, events_cap, reader=reader, breaker_s=breaker_s)
 
     @property
     def client(self) -> Client:
@@ -141,6 +132,16 @@ class RedisBackend:
 
     # -- reads -----------------------------------------------------------------
     def read(self, reads: Sequence[Read]) -> list[list[Any]]:
+        self.breaker.check()
+        try:
+            out = self._read(reads)
+        except self._down as exc:
+            self.breaker.failure(exc)
+            raise
+        self.breaker.success()
+        return out
+
+    def _read(self, reads: Sequence[Read]) -> list[list[Any]]:
         out: list[list[Any]] = [[] for _ in reads]
         todo = [i for i, r in enumerate(reads) if r.keys]
         for _ in range(_MAX_ROUNDS):
@@ -153,7 +154,7 @@ class RedisBackend:
         self, reads: Sequence[Read], todo: list[int], out: list[list[Any]]
     ) -> list[int]:
         """Send one pipeline for ``todo``; fill ``out``; return the reads to send again."""
-        pipe = self._client.pipeline(transaction=False)
+        pipe = self._reader.pipeline(transaction=False)
         sent: list[tuple[int, int, str | None]] = []  # (read, commands issued, version read)
         tables: dict[str, int] = {}  # table -> index of its pointer GET
         for i in todo:
@@ -171,7 +172,7 @@ class RedisBackend:
                 base = self._items() if r.kind == "items" else self._features(r.name)
                 pipe.execute_command("MGET", *[base + k for k in r.keys])
                 sent.append((i, 1, None))
-            elif r.kind == "events":
+            elif r.kind == "events" or r.kind == "unclicked":
                 self._queue_events(pipe, r)
                 sent.append((i, len(r.keys), None))
             else:
@@ -199,14 +200,16 @@ class RedisBackend:
                     out[i] = self._decode_table(values[0], r.limit)
             elif r.kind == "events":
                 out[i] = [self._decode_events(r, members) for members in values]
+            elif r.kind == "unclicked":
+                out[i] = [unclicked(self._decode_events(None, members)) for members in values]
             else:
-                out[i] = [None if v is None else _decode_any(v) for v in values[0]]
+                out[i] = [None if v is None else decode_any(v) for v in values[0]]
         return stale
 
     def _queue_events(self, pipe: Any, r: Read) -> None:
         low: float | str = "-inf" if r.since is None else r.since
         page: tuple[Any, ...] = ()
-        if r.limit is not None and r.types is None:
+        if r.limit is not None and r.types is None and r.kind == "events":
             page = ("LIMIT", 0, max(r.limit, 1))
         for k in r.keys:
             pipe.execute_command("ZREVRANGEBYSCORE", self._events(k), "+inf", low, *page)
@@ -214,13 +217,15 @@ class RedisBackend:
     @staticmethod
     def _decode_table(values: list[bytes | None], limit: int | None) -> list[list[Scored]]:
         if limit is None:
-            return [[] if v is None else _decode_rows(v) for v in values]
-        return [[] if v is None else _decode_rows(v)[:limit] for v in values]
+            return [[] if v is None else decode_rows(v) for v in values]
+        return [[] if v is None else decode_rows(v)[:limit] for v in values]
 
     @staticmethod
-    def _decode_events(r: Read, members: list[bytes]) -> list[Event]:
+    def _decode_events(r: Read | None, members: list[bytes]) -> list[Event]:
         """Same semantics as the local backend: a limit below 1 still yields one event."""
-        events = [_decode_event(memoryview(m)[_SEQ.size :]) for m in members]
+        events = [decode_event(memoryview(m)[SEQ.size :]) for m in members]
+        if r is None:
+            return events
         if r.types is not None:
             types = r.types
             events = [e for e in events if e.type in types]
@@ -229,6 +234,8 @@ class RedisBackend:
         return events
 
     def close(self) -> None:
+        if self._reader is not self._client:
+            self._reader.close()
         self._client.close()
 
     # -- writes ----------------------------------------------------------------
@@ -236,15 +243,15 @@ class RedisBackend:
         head = self._table(name)
         version = str(self._client.incr(head + "n"))
         base = f"{head}{version}:"
-        for chunk in _chunks(rows.items()):
-            self._client.mset({base + k: _encode(list(v)) for k, v in chunk})
+        for chunk in chunks(rows.items()):
+            self._client.mset({base + k: encode(list(v)) for k, v in chunk})
         old = self._client.set(head + "p", version, get=True)
         self._versions[name] = version
         if isinstance(old, bytes):
             self._unlink_matching(f"{head}{old.decode()}:".translate(_GLOB_SPECIAL) + "*")
 
     def _unlink_matching(self, pattern: str) -> None:
-        for keys in _chunks(self._client.scan_iter(match=pattern, count=_CHUNK)):
+        for keys in chunks(self._client.scan_iter(match=pattern, count=CHUNK)):
             self._client.unlink(*keys)
 
     def upsert_items(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
@@ -252,7 +259,7 @@ class RedisBackend:
 
     def delete_items(self, ids: Iterable[str]) -> None:
         base = self._items()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             self._client.unlink(*[base + k for k in chunk])
 
     def upsert_features(self, namespace: str, rows: Mapping[str, Mapping[str, Any]]) -> None:
@@ -263,11 +270,11 @@ class RedisBackend:
 
         Concurrent writers of the same key are last-writer-wins for the whole blob.
         """
-        for chunk in _chunks(rows.items()):
+        for chunk in chunks(rows.items()):
             keys = [base + k for k, _ in chunk]
             old: list[Any] = self._client.mget(keys)
             merged = {
-                key: _encode(new if prev is None else {**_decode_any(prev), **new})
+                key: encode(new if prev is None else {**decode_any(prev), **new})
                 for key, (_, new), prev in zip(keys, chunk, old, strict=True)
             }
             self._client.mset(merged)
@@ -276,7 +283,7 @@ class RedisBackend:
         members: dict[bytes, float] = {}
         for e in events:
             ts = float(e.ts)
-            members[_SEQ.pack(self._next_seq()) + _encode((ts, e.item_id, e.type))] = ts
+            members[SEQ.pack(self._next_seq()) + encode((ts, e.item_id, e.type))] = ts
         if not members:
             return
         key = self._events(user_id)

@@ -87,6 +87,8 @@ def _typed(kind: str, values: list[Any]) -> list[Any]:
         return [[(str(i), float(s)) for i, s in row] for row in values]
     if kind == "events":
         return [[Event(float(t), str(i), str(k)) for t, i, k in evs] for evs in values]
+    if kind == "unclicked":
+        return [{str(i): int(n) for i, n in counts.items()} for counts in values]
     return values
 
 
