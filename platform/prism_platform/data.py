@@ -18,7 +18,9 @@ def local_data_path(settings: Settings) -> str:
 
 def open_backend(settings: Settings) -> DataBackend:
     if settings.data_backend == "redis":
-        return RedisBackend.from_url(settings.redis_url, prefix=settings.redis_prefix)
+        return RedisBackend.from_url(
+            settings.redis_url, prefix=settings.redis_prefix, timeout_ms=settings.redis_timeout_ms
+        )
     if settings.data_backend == "remote":
         if not settings.remote_url:
             raise Invalid("set PRISM_REMOTE_URL for the remote backend", field="PRISM_REMOTE_URL")

@@ -25,6 +25,9 @@ class Settings:
         default_factory=lambda: _env("PRISM_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     redis_prefix: str = field(default_factory=lambda: _env("PRISM_REDIS_PREFIX", "prism:"))
+    redis_timeout_ms: float = field(
+        default_factory=lambda: float(_env("PRISM_REDIS_TIMEOUT_MS", "30"))
+    )
     remote_url: str = field(default_factory=lambda: _env("PRISM_REMOTE_URL", ""))
     data_api_token: str = field(default_factory=lambda: _env("PRISM_DATA_API_TOKEN", ""))
     demo: bool = field(default_factory=lambda: _env("PRISM_DEMO", "1") not in ("0", "false", "no"))

@@ -36,12 +36,14 @@ def free_port() -> int:
 
 @dataclass
 class RedisServer:
-    """A private ``redis-server`` with no persistence; ``stop()`` ends it."""
+    """A private ``redis-server`` with no persistence; ``stop()`` ends it, ``restart()``
+    brings it back on the same port (an outage, as clients see one)."""
 
     port: int
     process: subprocess.Popen[bytes]
     workdir: Path
     cluster: bool = False
+    binary: str = REDIS_SERVER
 
     @property
     def url(self) -> str:
@@ -49,9 +51,23 @@ class RedisServer:
         scheme = "redis+cluster" if self.cluster else "redis"
         return f"{scheme}://127.0.0.1:{self.port}/0"
 
-    def stop(self) -> None:
+    def stop(self, *, keep_data: bool = False) -> None:
+        """End the server; ``keep_data`` snapshots it first (``SAVE``) for :meth:`restart`."""
+        if keep_data and self.process.poll() is None:
+            _poll(self, b"SAVE", b"+OK", 10)
         stop_process(self.process)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if not keep_data:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def restart(self, timeout: float = 10.0) -> None:
+        """Start again on the same port, with the data of a ``stop(keep_data=True)``
+        (a running server is stopped that way first); wait until it answers PING."""
+        if self.process.poll() is None:
+            self.stop(keep_data=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = _launch(self.binary, self.port, self.workdir, self.cluster)
+        if not _wait_for_ping(self, timeout):
+            raise ServiceUnavailable(f"redis-server did not restart on port {self.port}")
 
 
 def start_redis(
@@ -69,20 +85,23 @@ def start_redis(
     for _ in range(attempts):  # another process may grab the free port first
         port = free_port()
         workdir = Path(tempfile.mkdtemp(prefix="prism-redis-"))
-        args = [path, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"]
-        if cluster:
-            args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-        log = workdir / "redis.log"
-        with log.open("wb") as out:  # the child keeps its own descriptor
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        server = RedisServer(port, proc, workdir, cluster)
+        proc = _launch(path, port, workdir, cluster)
+        server = RedisServer(port, proc, workdir, cluster, path)
         if _wait_for_ping(server, timeout) and (not cluster or _own_all_slots(server, timeout)):
             return server
-        output = log.read_text(errors="replace").strip()
+        output = (workdir / "redis.log").read_text(errors="replace").strip()
         server.stop()
         error = f"no PONG on port {port} within {timeout}s; log: {output[-500:]}"
     raise ServiceUnavailable(f"redis-server did not start: {error}")
+
+
+def _launch(path: str, port: int, workdir: Path, cluster: bool) -> subprocess.Popen[bytes]:
+    args = [path, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"]
+    if cluster:
+        args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+    with (workdir / "redis.log").open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _wait_for_ping(server: RedisServer, timeout: float) -> bool:
