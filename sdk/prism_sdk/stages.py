@@ -37,9 +37,7 @@ def merge(
             prev = merged.get(it.id)
             score = it.score * w
             if prev is None:
-                merged[it.id] = Item(
-                    it.id, score, it.channels or (name,), it.trace, it.acm_extra
-                )
+                merged[it.id] = Item(it.id, score, it.channels or (name,), it.trace, it.acm_extra)
             else:
                 prev.score += score
                 for ch in it.channels or (name,):
