@@ -25,6 +25,7 @@ from .sources import SourceTree
 from .strategy import Strategy
 
 DEFAULT_BUCKET = "base"
+KEEP_IDLE = 8  # unused strategy versions kept loaded, most recently used first
 WORKTREE = "worktree"
 
 
@@ -39,10 +40,10 @@ class SnapshotBuilder:
         tree = self.tree_for(version)
         effective = tree.version_of(path)
         key = (path, effective)
-        s = self._strategies.get(key)
+        s = self._strategies.pop(key, None)
         if s is None:
             s = load_strategy(tree, path, effective)
-            self._strategies[key] = s
+        self._strategies[key] = s  # most recently used last
         return s
 
     def config(self, strategy: Strategy, params: dict[str, Any], name: str) -> StrategyConfig:
@@ -124,12 +125,15 @@ class SnapshotBuilder:
         return Canary(route, dep.canary_percent, f"{salt}:{bucket}:canary")
 
     def _forget_unused(self, scenes: dict[str, SceneRuntime]) -> None:
+        """Drop strategies no route serves, but keep the most recently used few: a
+        rollback (or a redeploy of a recent version) then swaps without re-importing."""
         live = {
             (r.strategy.path, r.strategy.version)
             for sc in scenes.values()
             for r in sc.served_routes()
         }
-        for skey in [k for k in self._strategies if k not in live]:
+        idle = [k for k in self._strategies if k not in live]
+        for skey in idle[: max(0, len(idle) - KEEP_IDLE)]:
             del self._strategies[skey]
         ids = {id(s) for s in self._strategies.values()}
         for ckey in [k for k in self._configs if k[0] not in ids]:
