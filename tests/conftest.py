@@ -6,6 +6,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -48,13 +49,16 @@ def make_app(
 ) -> Iterator[AppFactory]:
     stores: list[MetadataStore] = []
 
-    def make(*, demo: bool = True, db_url: str | None = None, watch: bool = False) -> PrismApp:
+    def make(
+        *, demo: bool = True, db_url: str | None = None, watch: bool = False, **extra: Any
+    ) -> PrismApp:
         settings = Settings(
             var_dir=tmp_path / "var",
             strategies_dir=strategies_dir,
             database_url=db_url or f"sqlite:///{tmp_path}/prism.db",
             demo=demo,
             watch=watch,
+            **extra,
         )
         app = create_app(settings, backend=demo_backend)
         stores.append(app.platform.store)

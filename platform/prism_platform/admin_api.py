@@ -93,6 +93,10 @@ class DeploymentIn(_Body):
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
 
 
+class FetchIn(_Body):
+    remote: str = "origin"
+
+
 class RollbackIn(_Body):
     note: str = ""
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
@@ -245,6 +249,14 @@ def build_router(platform: Platform) -> APIRouter:
     def script_versions(path: Annotated[str, Query()], limit: int = 50) -> Any:
         """Commits of the strategies repository that changed the script."""
         return as_json(platform.git.history(check_script_path(path), limit=limit))
+
+    @r.post("/scripts/fetch")
+    def fetch(who: Actor, body: FetchIn | None = None) -> Any:
+        """Fetch the strategies repository's remote, so its new commits can be deployed."""
+        remote = (body or FetchIn()).remote
+        output = platform.git.fetch(remote)
+        platform.store.record_event(who, "fetch", "repository", remote, {"output": output})
+        return {"remote": remote, "output": output}
 
     @r.get("/audit")
     def audit(limit: int = 100) -> Any:

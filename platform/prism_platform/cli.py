@@ -289,6 +289,14 @@ def rollback(
 
 @main.command()
 @url_option
+@click.option("--remote", default="origin", show_default=True)
+def fetch(url: str, remote: str) -> None:
+    """Fetch the strategies repository's remote: its new commits become deployable."""
+    _echo(_call(url, "POST", "/admin/scripts/fetch", json={"remote": remote}))
+
+
+@main.command()
+@url_option
 @click.argument("script")
 @click.option("--limit", default=20, type=int, show_default=True)
 def versions(url: str, script: str, limit: int) -> None:

@@ -26,17 +26,42 @@ class ScriptCommit:
 
 
 class GitRepo:
-    """The git repository that holds the strategies folder."""
+    """The strategies repository: by default the git repository that holds the strategies
+    folder; with ``repo`` (``PRISM_STRATEGIES_REPO``) any clone, whose ``strategies/``
+    folder holds the scripts when it has one (its root otherwise)."""
 
-    def __init__(self, strategies_dir: str | Path) -> None:
-        d = Path(strategies_dir).resolve()
+    def __init__(self, strategies_dir: str | Path, repo: str | Path | None = None) -> None:
+        d = Path(repo or strategies_dir).resolve()
         try:
             top = _git(d, "rev-parse", "--show-toplevel").decode().strip()
         except (subprocess.CalledProcessError, FileNotFoundError) as exc:
             raise NotFound(f"{d} is not inside a git repository: {exc}", field="repo") from None
         self.root = Path(top)
-        rel = d.relative_to(self.root).as_posix()
-        self.prefix = "" if rel == "." else rel + "/"
+        if repo is None:
+            rel = d.relative_to(self.root).as_posix()
+            self.prefix = "" if rel == "." else rel + "/"
+        else:
+            has_folder = _git(self.root, "ls-tree", "HEAD", "--", "strategies").strip()
+            self.prefix = "strategies/" if has_folder else ""
+
+    def fetch(self, remote: str = "origin") -> str:
+        """``git fetch --prune REMOTE``: new commits become deployable (``origin/main``…)."""
+        if not remote or remote.startswith("-") or "/" in remote:
+            raise Invalid(f"bad remote name {remote!r}", field="remote")
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(self.root), "fetch", "--prune", remote],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            )
+        except subprocess.CalledProcessError as exc:
+            msg = (exc.stderr or "").strip().splitlines()[-1:] or ["git fetch failed"]
+            raise Invalid(f"fetch from {remote!r} failed: {msg[0]}", field="remote") from None
+        except subprocess.TimeoutExpired:
+            raise Invalid(f"fetch from {remote!r} timed out", field="remote") from None
+        return done.stderr.strip()
 
     def resolve(self, ref: str) -> str:
         """The full commit id of ``ref`` (a sha, branch or tag)."""

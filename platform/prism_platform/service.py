@@ -62,6 +62,9 @@ class Platform(ExperimentOps):
         self.builder = SnapshotBuilder(self._tree_for)
         self._lock = threading.RLock()
         self._git: GitRepo | None = None
+        self.strategies_repo: str | None = None
+        """``PRISM_STRATEGIES_REPO``: a clone to deploy commits from (default: the repo
+        that holds the strategies folder)."""
         self._git_trees: dict[str, SourceTree] = {}
 
     def _tree_for(self, version: str) -> SourceTree:
@@ -79,7 +82,7 @@ class Platform(ExperimentOps):
     def git(self) -> GitRepo:
         """The strategies git repository (resolved on first use)."""
         if self._git is None:
-            self._git = GitRepo(self.worktree.root)
+            self._git = GitRepo(self.worktree.root, self.strategies_repo)
         return self._git
 
     # -- snapshots ---------------------------------------------------------------

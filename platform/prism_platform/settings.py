@@ -19,6 +19,7 @@ class Settings:
     strategies_dir: Path = field(
         default_factory=lambda: Path(_env("PRISM_STRATEGIES_DIR", str(REPO_ROOT / "strategies")))
     )
+    strategies_repo: str = field(default_factory=lambda: _env("PRISM_STRATEGIES_REPO", ""))
     database_url: str = field(default_factory=lambda: _env("PRISM_DATABASE_URL", ""))
     data_backend: str = field(default_factory=lambda: _env("PRISM_DATA_BACKEND", "local"))
     redis_url: str = field(

@@ -3,12 +3,17 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from prism_platform.errors import NotFound, StrategyLoadError
 from prism_platform.gitsource import GitRepo
 from prism_platform.loader import load_strategy
+from prism_testkit.repo import strategies_repo
+
+STRATEGIES_SRC = Path(__file__).resolve().parents[2] / "strategies"
 
 MAIN = (
     "from . import helper\nfrom prism_sdk import Item\n\n\n"
@@ -75,3 +80,30 @@ def test_a_committed_symlink_is_not_followed(repo: Path) -> None:
     git(repo, "commit", "-qm", "link")
     with pytest.raises(StrategyLoadError, match="no such script"):
         load_strategy(GitRepo(repo / "strategies").tree("main"), "link.py")
+
+
+def test_a_named_clone_is_fetched_and_its_new_commits_deploy(tmp_path: Path, make_app: Any) -> None:
+    upstream = tmp_path / "upstream"
+    first, second = strategies_repo(STRATEGIES_SRC, upstream / "strategies")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(upstream / "strategies"), str(clone)], check=True)
+    feed = upstream / "strategies" / "home_feed.py"
+    feed.write_text(feed.read_text() + "\nREVISION = 3\n")
+    git(upstream / "strategies", "commit", "-qam", "third")
+    third = git(upstream / "strategies", "rev-parse", "HEAD")
+
+    app = make_app(strategies_repo=str(clone))
+    with TestClient(app, headers={"X-Prism-Actor": "tester"}) as client:
+        body = {"scene": "home_feed", "script": "home_feed.py", "version": third}
+        r = client.post("/admin/deployments", json=body)
+        assert r.status_code == 404 and r.json()["field"] == "version"  # not fetched yet
+        r = client.post("/admin/scripts/fetch", json={"remote": "origin"})
+        assert r.status_code == 200, r.text
+        r = client.post("/admin/deployments", json={**body, "version": "origin/HEAD"})
+        assert r.status_code == 201, r.text
+        assert r.json()["deployment"]["version"] == third
+        served = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": "1"})
+        assert served.json()["strategy"]["version"] == third[:12]
+        r = client.post("/admin/scripts/fetch", json={"remote": "nowhere"})
+        assert r.status_code == 422 and r.json()["field"] == "remote"
+    assert second != third and first != third
