@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from prism_platform.app import PrismApp, create_app
 from prism_platform.db import MetadataStore
 from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
+from prism_testkit.services import RedisServer, ServiceUnavailable, start_redis
 
 REPO = Path(__file__).resolve().parents[1]
 STRATEGIES = REPO / "strategies"
@@ -78,3 +81,28 @@ def app(make_app: AppFactory) -> PrismApp:
 def client(app: PrismApp) -> Iterator[TestClient]:
     with TestClient(app, headers={"X-Prism-Actor": "tester"}) as c:
         yield c
+
+
+def start_redis_or_fail(**kwargs: Any) -> RedisServer:
+    try:
+        return start_redis(**kwargs)
+    except ServiceUnavailable as exc:
+        pytest.fail(f"the Redis tests need a local redis-server: {exc}")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A private ``redis-server`` shared by the session (tests use their own key prefixes)."""
+    server = start_redis_or_fail()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    """A ``redis-server`` of one test's own, which the test may freeze, stop or restart."""
+    server = start_redis_or_fail()
+    yield server
+    if server.process.poll() is None:
+        os.kill(server.process.pid, signal.SIGCONT)  # a frozen server must be able to exit
+    server.stop()

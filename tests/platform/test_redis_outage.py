@@ -18,22 +18,15 @@ from prism_platform.demo.seed import build_demo_data
 from prism_platform.demo.world import generate_world
 from prism_platform.settings import Settings
 from prism_sdk import RedisBackend
-from prism_testkit.services import RedisServer, ServiceUnavailable, start_redis
+from prism_testkit.services import RedisServer
 
 BREAKER_S = 0.2
 DEADLINE_MS = 80  # the demo scenes' deadline
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    try:
-        s = start_redis()
-    except ServiceUnavailable as exc:
-        pytest.fail(f"the Redis tests need a local redis-server: {exc}")
-    yield s
-    if s.process.poll() is None:
-        os.kill(s.process.pid, signal.SIGCONT)
-    s.stop()
+def server(private_redis: RedisServer) -> RedisServer:
+    return private_redis
 
 
 @pytest.fixture

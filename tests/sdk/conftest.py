@@ -7,24 +7,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from prism_testkit.services import ServiceUnavailable, start_redis
+from prism_testkit.services import RedisServer
+
+from ..conftest import start_redis_or_fail
 
 REDIS_URL_ENV = "PRISM_TEST_REDIS_URL"
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """The URL of a ``redis-server`` started for this session (exported as PRISM_TEST_REDIS_URL)."""
-    try:
-        server = start_redis()
-    except ServiceUnavailable as exc:
-        pytest.fail(f"the Redis tests need a local redis-server: {exc}")
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The URL of the session's ``redis-server`` (exported as PRISM_TEST_REDIS_URL)."""
     previous = os.environ.get(REDIS_URL_ENV)
-    os.environ[REDIS_URL_ENV] = server.url
+    os.environ[REDIS_URL_ENV] = redis_server.url
     try:
-        yield server.url
+        yield redis_server.url
     finally:
-        server.stop()
         if previous is None:
             os.environ.pop(REDIS_URL_ENV, None)
         else:
@@ -34,10 +31,7 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_cluster_url() -> Iterator[str]:
     """The ``redis+cluster://`` URL of a one-node Redis Cluster started for this session."""
-    try:
-        server = start_redis(cluster=True)
-    except ServiceUnavailable as exc:
-        pytest.fail(f"the Redis Cluster tests need a local redis-server: {exc}")
+    server = start_redis_or_fail(cluster=True)
     try:
         yield server.url
     finally:

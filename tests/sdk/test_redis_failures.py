@@ -10,22 +10,15 @@ from collections.abc import Iterator
 import pytest
 
 from prism_sdk import DataClient, Event, RedisBackend
-from prism_testkit.services import RedisServer, ServiceUnavailable, start_redis
+from prism_testkit.services import RedisServer
 
 TIMEOUT_MS = 30
 BREAKER_S = 0.2
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    try:
-        s = start_redis()
-    except ServiceUnavailable as exc:
-        pytest.fail(f"the Redis tests need a local redis-server: {exc}")
-    yield s
-    if s.process.poll() is None:
-        os.kill(s.process.pid, signal.SIGCONT)
-    s.stop()
+def server(private_redis: RedisServer) -> RedisServer:
+    return private_redis
 
 
 @pytest.fixture

@@ -31,6 +31,9 @@ def _post(c: TestClient) -> Any:
 
 
 def _experiment(c: TestClient, control: str, treatment: str) -> None:
+    # a loaded test machine must not push requests into the fallback: that would make the
+    # outcome depend on timing instead of on the strategies and the seeded click model
+    c.patch("/admin/scenes/home_feed", json={"deadline_ms": 5000}).raise_for_status()
     for script in {control, treatment}:
         c.post("/admin/configs", json={"script": script, "name": "default"}).raise_for_status()
     buckets = [{"name": "control", "percent": 50}, {"name": "treatment", "percent": 50}]

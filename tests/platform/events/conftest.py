@@ -11,19 +11,9 @@ import pytest
 from prism_platform.events.redis_sink import RedisSink
 from prism_platform.events.sink import EventSink
 from prism_platform.events.sqlite_sink import SqliteSink
-from prism_testkit.services import RedisServer, ServiceUnavailable, start_redis
+from prism_testkit.services import RedisServer
 
 SinkFactory = Callable[[], EventSink]
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = start_redis()
-    except ServiceUnavailable as exc:
-        pytest.fail(f"the Redis event-log tests need a local redis-server: {exc}")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "redis"])
