@@ -122,11 +122,13 @@ class LocalCoordinator:
 def wait_converged(
     coordinator: Coordinator, generation: int, timeout_s: float, poll_s: float = 0.02
 ) -> tuple[bool, list[NodeReport]]:
-    """Wait until every live node reports ``generation`` or later (or the timeout)."""
+    """Wait until every live node reports ``generation`` or later (or the timeout). A
+    change still waiting to be published (the coordinator was unreachable) is not done."""
     deadline = time.monotonic() + timeout_s
     while True:
         nodes = coordinator.nodes()
-        done = bool(nodes) and all(n.generation >= generation for n in nodes)
+        published = not coordinator.info().get("pending_publish", False)
+        done = published and bool(nodes) and all(n.generation >= generation for n in nodes)
         if done or time.monotonic() >= deadline:
             return done, nodes
         time.sleep(poll_s)

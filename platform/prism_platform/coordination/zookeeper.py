@@ -2,8 +2,8 @@
 
 Layout under the chroot::
 
-    /serving        the published serving state (JSON ``Published``); its znode
-                    version orders publications: generation = version + 1
+    /serving        the published serving state (JSON ``Published``) with its
+                    generation: one more than the highest the publisher has seen
     /nodes/<node>   one ephemeral znode per live node: its latest ``NodeReport``
 
 Publishing is optimistic: read the znode's version, read the store, write with
@@ -66,6 +66,15 @@ def parse_zk_url(url: str) -> tuple[str, str]:
     return parts.netloc, root
 
 
+def _generation_of(data: bytes | None) -> int:
+    if not data:
+        return 0
+    try:
+        return decode_payload(data).generation
+    except ValueError:
+        return 0
+
+
 class ZkCoordinator:
     kind = "zookeeper"
 
@@ -124,7 +133,9 @@ class ZkCoordinator:
                 try:
                     self._call(self.client.ensure_path_async, self.nodes_path)
                     if self._pending and self._read_state is not None:
-                        self._publish_now(self._read_state)
+                        pub = self._publish_now(self._read_state)
+                        if self._apply is not None:  # our watch skipped it while pending
+                            self._apply(pub)
                     if self._watch is None:
                         self._watch = DataWatch(self.client, self.state_path, self._on_data)
                     if self._report is not None:
@@ -177,22 +188,22 @@ class ZkCoordinator:
     def _publish_now(self, read_state: ReadState) -> Published:
         with self._lock:
             while True:
-                stat = self._call(self.client.exists_async, self.state_path)
-                states = read_state()
-                if stat is None:
-                    pub = Published(1, states, self.node, time.time())
-                    data = encode_payload(pub.states, pub.generation, self.node)
-                    try:
+                try:
+                    current, stat = self._call(self.client.get_async, self.state_path)
+                except NoNodeError:
+                    current, stat = None, None
+                # generations only grow, even if ZooKeeper lost its data: nodes ignore
+                # publications older than what they serve
+                generation = max(self._generation, _generation_of(current)) + 1
+                pub = Published(generation, read_state(), self.node, time.time())
+                data = encode_payload(pub.states, pub.generation, self.node)
+                try:
+                    if stat is None:
                         self._call(self.client.create_async, self.state_path, data)
-                    except NodeExistsError:
-                        continue
-                else:
-                    pub = Published(stat.version + 2, states, self.node, time.time())
-                    data = encode_payload(pub.states, pub.generation, self.node)
-                    try:
+                    else:
                         self._call(self.client.set_async, self.state_path, data, stat.version)
-                    except (BadVersionError, NoNodeError):
-                        continue
+                except (NodeExistsError, BadVersionError, NoNodeError):
+                    continue  # another node published meanwhile: read the store again
                 self._generation = max(self._generation, pub.generation)
                 self._pending = False
                 log.info("event=zk_published generation=%d", pub.generation)

@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from kazoo.client import KazooClient
 from starlette.testclient import TestClient
 
 from prism_platform.app import create_app
@@ -20,10 +21,15 @@ from prism_testkit.zookeeper import ZooKeeperServer
 
 
 @pytest.fixture
+def zk_url(zookeeper: ZooKeeperServer) -> str:
+    """A chroot of this test's own."""
+    return zookeeper.url(f"/t{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
 def nodes(
-    tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path, zookeeper: ZooKeeperServer
+    tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path, zk_url: str
 ) -> Iterator[list[TestClient]]:
-    url = zookeeper.url(f"/t{uuid.uuid4().hex[:8]}")
     with ExitStack() as stack:
         clients = []
         for name in ("n1", "n2"):
@@ -31,7 +37,7 @@ def nodes(
                 var_dir=tmp_path / "var",
                 strategies_dir=strategies_dir,
                 database_url=f"sqlite:///{tmp_path}/prism.db",
-                coordinator=url,
+                coordinator=zk_url,
                 node_name=name,
             )
             app = create_app(settings, backend=demo_backend)
@@ -93,3 +99,25 @@ def test_coordinator_url_is_validated() -> None:
     with pytest.raises(Invalid) as exc:
         parse_zk_url("redis://h:1")
     assert exc.value.field == "PRISM_COORDINATOR"
+
+
+def test_generations_keep_growing_when_zookeeper_loses_its_data(
+    nodes: list[TestClient], zk_url: str
+) -> None:
+    a, b = nodes
+    _wait_nodes(a, 2)
+    a.post("/admin/configs", json={"script": "noop.py", "name": "default"})
+    body = {"scene": "home_feed", "script": "noop.py", "wait_s": 5}
+    before = a.post("/admin/deployments", json=body).json()["rollout"]["generation"]
+    hosts, root = parse_zk_url(zk_url)
+    zk = KazooClient(hosts=hosts)
+    zk.start(timeout=5)
+    try:
+        zk.delete(f"{root}/serving")  # as if ZooKeeper had been rebuilt empty
+    finally:
+        zk.stop()
+        zk.close()
+    r = b.post("/admin/scenes/home_feed/buckets/base/rollback", json={"wait_s": 5})
+    rollout = r.json()["rollout"]
+    assert rollout["generation"] > before and rollout["complete"], rollout
+    assert _served(a) == _served(b) == "home_feed"
