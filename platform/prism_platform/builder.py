@@ -19,7 +19,7 @@ from prism_sdk import SLOTS, StrategyConfig, slot_table
 
 from .errors import PrismPlatformError
 from .layers import build_layers, whitelist_index
-from .loader import load_strategy
+from .loader import load_strategy, unload_version
 from .snapshot import Canary, Route, SceneRuntime, Snapshot, make_route
 from .sources import SourceTree
 from .strategy import Strategy
@@ -133,8 +133,12 @@ class SnapshotBuilder:
             for r in sc.served_routes()
         }
         idle = [k for k in self._strategies if k not in live]
-        for skey in idle[: max(0, len(idle) - KEEP_IDLE)]:
+        dropped = idle[: max(0, len(idle) - KEEP_IDLE)]
+        for skey in dropped:
             del self._strategies[skey]
+        kept_versions = {version for _, version in self._strategies}
+        for version in {version for _, version in dropped} - kept_versions:
+            unload_version(version)  # requests still running keep their module objects
         ids = {id(s) for s in self._strategies.values()}
         for ckey in [k for k in self._configs if k[0] not in ids]:
             del self._configs[ckey]

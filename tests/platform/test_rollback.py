@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from starlette.testclient import TestClient
+
+from prism_platform.builder import KEEP_IDLE
+from prism_platform.loader import PKG_PREFIX
 
 
 def served(client: TestClient) -> dict[str, str]:
@@ -110,3 +114,25 @@ def test_a_commit_and_the_working_tree_serve_two_buckets_side_by_side(
         )
     assert seen["a"] == (commit[:12], "committed")
     assert seen["b"][0].startswith("wt-") and seen["b"][1] == "working"
+
+
+def test_old_versions_are_unloaded_beyond_the_recent_few(
+    client: TestClient, strategies_dir: Path
+) -> None:
+    def loaded() -> set[str]:
+        return {n.split(".")[0] for n in sys.modules if n.startswith(PKG_PREFIX)}
+
+    script = strategies_dir / "churn.py"
+    client.post("/admin/configs", json={"script": "noop.py", "name": "default"})
+    before = loaded()
+    for i in range(KEEP_IDLE + 5):
+        script.write_text(
+            f"from prism_sdk import Item\n\ndef recommend(ctx):\n    return [Item('{i}')]\n"
+        )
+        client.post("/admin/configs", json={"script": "churn.py", "name": "default"})
+        r = client.post("/admin/deployments", json={"scene": "cart", "script": "churn.py"})
+        assert r.status_code == 201, r.text
+    new = loaded() - before
+    assert len(new) <= KEEP_IDLE + 1 + 1  # idle versions + the live one (+ the config check)
+    body = client.post("/v1/recommend", json={"scene": "cart", "user_id": "1"}).json()
+    assert body["items"][0]["item_id"] == str(KEEP_IDLE + 4)
