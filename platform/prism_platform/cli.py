@@ -318,6 +318,7 @@ def history(url: str, scene: str | None, limit: int) -> None:
 
 
 from .cli_data import data  # noqa: E402  (the `prism data` commands)
+from .cli_eval import eval_  # noqa: E402  (`prism eval`)
 from .cli_events import events, experiments  # noqa: E402  (`prism events`, `prism experiments`)
 from .cli_experiments import experiment, stop_layer  # noqa: E402  (`prism experiment`)
 from .cli_models import job, models  # noqa: E402  (`prism models`, `prism job`)
@@ -329,3 +330,4 @@ main.add_command(events)
 main.add_command(experiments)
 main.add_command(experiment)
 main.add_command(stop_layer)
+main.add_command(eval_)

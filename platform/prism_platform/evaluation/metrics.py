@@ -1,0 +1,78 @@
+"""Top-K metrics over many users at once.
+
+Recommendations are a ``(users, K)`` matrix of item numbers, ``-1`` where a list is
+shorter than K; relevant items are ``(user row, item number)`` pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def hits(recs: IntArray, rel_rows: IntArray, rel_items: IntArray, n_items: int) -> BoolArray:
+    """``(users, K)``: whether each recommended item is relevant to its row's user."""
+    rows = np.broadcast_to(np.arange(recs.shape[0], dtype=np.int64)[:, None], recs.shape)
+    keys = rows * (n_items + 1) + recs
+    rel_keys = rel_rows * (n_items + 1) + rel_items
+    return np.isin(keys, rel_keys) & (recs >= 0)
+
+
+def precision_at_k(hit: BoolArray, k: int) -> FloatArray:
+    """Relevant items among the top K, over K (a shorter list is not excused)."""
+    out: FloatArray = hit[:, :k].sum(axis=1) / k
+    return out
+
+
+def recall_at_k(hit: BoolArray, n_relevant: IntArray, k: int) -> FloatArray:
+    """Relevant items among the top K, over the user's relevant items."""
+    out: FloatArray = hit[:, :k].sum(axis=1) / np.maximum(n_relevant, 1)
+    return out
+
+
+def ndcg_at_k(hit: BoolArray, n_relevant: IntArray, k: int) -> FloatArray:
+    """Binary-gain DCG@K over the DCG of a perfect list (all relevant items first)."""
+    discount = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+    dcg = (hit[:, :k] * discount[: hit[:, :k].shape[1]]).sum(axis=1)
+    ideal = np.concatenate(([0.0], np.cumsum(discount)))[np.minimum(n_relevant, k)]
+    out: FloatArray = np.divide(dcg, ideal, out=np.zeros_like(dcg), where=ideal > 0)
+    return out
+
+
+def coverage_at_k(recs: IntArray, n_items: int, k: int) -> float:
+    """Share of the catalogue that appears in at least one user's top K."""
+    top = recs[:, :k]
+    return len(np.unique(top[top >= 0])) / n_items if n_items else 0.0
+
+
+def score_lists(
+    lists: Sequence[Sequence[str]],
+    relevant: Sequence[set[str]],
+    item_pos: Mapping[str, int],
+    k: int,
+) -> dict[str, float]:
+    """Mean precision, recall and NDCG at K over the users, and catalogue coverage.
+
+    ``lists[u]`` is user ``u``'s ranking (item ids, best first); ids outside
+    ``item_pos`` (the catalogue) never count as hits.
+    """
+    recs = np.full((len(lists), k), -1, np.int64)
+    for u, ranked in enumerate(lists):
+        pos = [item_pos.get(i, -1) for i in ranked[:k]]
+        recs[u, : len(pos)] = pos
+    rel_rows = np.array([u for u, rel in enumerate(relevant) for _ in rel], np.int64)
+    rel_items = np.array([item_pos[i] for rel in relevant for i in rel], np.int64)
+    n_rel = np.array([len(rel) for rel in relevant], np.int64)
+    hit = hits(recs, rel_rows, rel_items, len(item_pos))
+    return {
+        "precision": float(precision_at_k(hit, k).mean()) if len(lists) else 0.0,
+        "recall": float(recall_at_k(hit, n_rel, k).mean()) if len(lists) else 0.0,
+        "ndcg": float(ndcg_at_k(hit, n_rel, k).mean()) if len(lists) else 0.0,
+        "coverage": coverage_at_k(recs, len(item_pos), k),
+    }

@@ -1,0 +1,104 @@
+"""What is evaluated, each a function ``user id -> ranked item ids`` over the training
+backend: recall channels on their own, the most-popular baseline, whole strategies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterable
+from itertools import chain, zip_longest
+from time import monotonic
+from typing import Any
+
+from prism_sdk import Context, DataClient, LocalBackend, Request
+
+from ..jobs.tables import ENGAGED
+from ..loading.logs import RawLog
+from ..strategy import Strategy
+
+Recommender = Callable[[str], list[str]]
+SEEDS = 20  # the user's most recent positive training items that seed item-to-item recall
+
+
+def _seeds(data: DataClient, user_id: str) -> list[str]:
+    """The user's most recent distinct positive items, newest first."""
+    events = data.events(user_id, ENGAGED)
+    return list(dict.fromkeys(ev.item_id for ev in events))[:SEEDS]
+
+
+def i2i_channel(backend: LocalBackend, k: int) -> Recommender:
+    """Items most similar (summed ItemCF cosine) to the user's recent positive items."""
+    data = DataClient(backend)
+
+    def recommend(user_id: str) -> list[str]:
+        seeds = _seeds(data, user_id)
+        scores: dict[str, float] = {}
+        for rows in data.tables("i2i", seeds):
+            for item_id, score in rows:
+                scores[item_id] = scores.get(item_id, 0.0) + score
+        for seed in seeds:
+            scores.pop(seed, None)
+        return sorted(scores, key=lambda i: -scores[i])[:k]
+
+    return recommend
+
+
+def popular_channel(backend: LocalBackend, k: int) -> Recommender:
+    """The ``popular`` table (time-decayed, weighted by event type): the same list for all."""
+    top = [i for i, _ in DataClient(backend).table("popular", "all", k)]
+    return lambda user_id: top
+
+
+def category_channel(backend: LocalBackend, k: int) -> Recommender:
+    """``popular_cat`` of the user's top categories (from training events), interleaved."""
+    data = DataClient(backend)
+
+    def recommend(user_id: str) -> list[str]:
+        cats = list((data.features("user", user_id) or {}).get("top_categories", []))[:3]
+        rows = data.tables("popular_cat", cats, k)
+        mixed = chain.from_iterable(zip_longest(*([i for i, _ in r] for r in rows)))
+        return list(dict.fromkeys(i for i in mixed if i is not None))[:k]
+
+    return recommend
+
+
+def most_popular(train: RawLog, k: int) -> Recommender:
+    """The baseline: the items with the most distinct users engaging with them in
+    training (no decay, no personalisation)."""
+    rows = zip(train.users, train.items, train.types, strict=True)
+    pairs = dict.fromkeys((u, i) for u, i, t in rows if t in ENGAGED)  # ordered: stable ties
+    top = [i for i, _ in Counter(i for _, i in pairs).most_common(k)]
+    return lambda user_id: top
+
+
+def strategy_recommender(
+    strategy: Strategy, config: Any, backend: LocalBackend, k: int
+) -> Recommender:
+    """A strategy script called in-process as a node calls it (``size`` K). The context
+    names the user's latest positive training item as ``item_id`` / ``cart_items``
+    so item-page and cart strategies have something to work from."""
+    scene = strategy.name.split("/")[-1]
+
+    def recommend(user_id: str) -> list[str]:
+        data = DataClient(backend)
+        last = _seeds(data, user_id)[:1]
+        context = {"item_id": last[0], "cart_items": last} if last else {}
+        req = Request(scene=scene, user_id=user_id, size=k, context=context)
+        ctx: Context[Any] = Context(req, config, data, deadline=monotonic() + 10.0)
+        result = asyncio.run(strategy.call(ctx)) if strategy.is_async else strategy.call(ctx)
+        return list(dict.fromkeys(it.id for it in strategy.check_result(result)))[:k]
+
+    return recommend
+
+
+def run_all(recommend: Recommender, users: Iterable[str]) -> tuple[list[list[str]], list[str]]:
+    """Every user's list, and the errors (a failing user gets an empty list)."""
+    lists: list[list[str]] = []
+    errors: list[str] = []
+    for uid in users:
+        try:
+            lists.append(recommend(uid))
+        except Exception as exc:
+            errors.append(f"user {uid}: {type(exc).__name__}: {exc}")
+            lists.append([])
+    return lists, errors
