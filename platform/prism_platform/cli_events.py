@@ -43,6 +43,7 @@ def experiments() -> None:
 
 @experiments.command("report")
 @click.argument("scene")
+@click.option("--layer", default="main", show_default=True, help="experiment layer")
 @click.option("--experiment", default=None, help="default: the running (else newest) one")
 @click.option("--control", default=None, help="default: bucket 'control', else the first")
 @click.option("--mde", default=0.05, show_default=True, help="relative lift to detect")
@@ -54,6 +55,7 @@ def experiments() -> None:
 )
 def experiments_report(
     scene: str,
+    layer: str,
     experiment: str | None,
     control: str | None,
     mde: float,
@@ -62,10 +64,11 @@ def experiments_report(
     as_json: bool,
     url: str,
 ) -> None:
-    """Lift of each bucket of SCENE's experiment against the control, with significance."""
+    """Lift of each bucket of SCENE's experiment on a layer against the control, with
+    significance."""
     from .cli import _call, _echo
 
-    params: dict[str, Any] = {"mde": mde, "alpha": alpha, "power": power}
+    params: dict[str, Any] = {"layer": layer, "mde": mde, "alpha": alpha, "power": power}
     params |= {k: v for k, v in (("experiment", experiment), ("control", control)) if v}
     report = _call(url, "GET", f"/admin/experiments/{scene}/report", params=params)
     if as_json:
@@ -91,8 +94,9 @@ def _lift(cmp: dict[str, Any] | None) -> str:
 def render(r: dict[str, Any]) -> str:
     """The report as a table (``*`` marks significance at alpha)."""
     exp = r["experiment"]
+    layer = "" if r.get("layer", "main") == "main" else f" [{r['layer']}]"
     lines = [
-        f"{r['scene']} / {exp['name']} ({exp['status']}, since {exp['started']}), "
+        f"{r['scene']}{layer} / {exp['name']} ({exp['status']}, since {exp['started']}), "
         f"control {r['control']}, alpha {r['params']['alpha']}",
         f"{'bucket':<12}{'%':>6}{'requests':>10}{'exposures':>11}{'clicks':>8}{'orders':>8}"
         f"{'CTR':>8}{'CVR':>8}  CTR lift vs control [CI]",

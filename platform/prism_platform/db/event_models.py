@@ -14,16 +14,18 @@ COUNT_COLUMNS = ("exposures", "requests", "clicks", "carts", "orders")
 
 
 class EventCount(Base):
-    """Events of one (scene, bucket, strategy@version, primary channel, hour).
+    """Events of one (scene, layer, bucket, strategy@version, primary channel, hour).
 
-    ``requests`` counts exposures at position 1 (one per response that was seen);
-    ``order_value`` sums the ``value`` of orders.
+    Every event counts once for the main layer and once for each other layer its acm
+    token names (with that layer's bucket). ``requests`` counts exposures at position 1
+    (one per response that was seen); ``order_value`` sums the ``value`` of orders.
     """
 
     __tablename__ = "event_counts"
     __table_args__ = (sa.Index("ix_event_counts_scene_hour", "scene", "hour"),)
 
     scene: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    layer: Mapped[str] = mapped_column(sa.String(32), primary_key=True, server_default="main")
     bucket: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     strategy: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
     version: Mapped[str] = mapped_column(sa.String(128), primary_key=True)

@@ -1,7 +1,8 @@
 """Attribution: fold the durable event log into hourly counts in SQL.
 
 Each run reads the log from the offset stored for it, attributes every event to the
-(scene, bucket, strategy@version, primary channel, hour) its acm token names, and adds
+(scene, layer, bucket, strategy@version, primary channel, hour) its acm token names (once
+for the main layer and once for every other layer in the token), and adds
 the counts and the new offset in one transaction: a crash before the commit re-reads the
 same events, after it never counts them twice, and two aggregators of one log (two
 nodes sharing a Redis stream) serialise on the offset row.
@@ -19,22 +20,28 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
-from prism_sdk import AcmError, parse_acm
+from prism_sdk import Acm, AcmError, parse_acm
 
 from ..db._engine import SQLITE_BEGIN
 from ..db.event_models import COUNT_COLUMNS, EventCount, EventOffset
+from ..db.records import MAIN_LAYER
 from .model import StoredEvent
 from .sink import EventSink
 
 log = logging.getLogger("prism.events")
 
-KEY = ("scene", "bucket", "strategy", "version", "channel", "hour")
+KEY = ("scene", "layer", "bucket", "strategy", "version", "channel", "hour")
 _TYPE_COLUMN = {"exposure": "exposures", "click": "clicks", "cart": "carts", "order": "orders"}
 PAGE = 10_000
 
 
 def hour_of(ts: float) -> datetime:
     return datetime.fromtimestamp(ts - ts % 3600, UTC)
+
+
+def layer_buckets(acm: Acm) -> dict[str, str]:
+    """Layer -> bucket of every layer a token names, the main layer first."""
+    return {MAIN_LAYER: acm.bucket} | {la: b for la, b in acm.layers if la != MAIN_LAYER}
 
 
 def count_events(events: Iterable[StoredEvent]) -> dict[tuple[Any, ...], dict[str, float]]:
@@ -47,15 +54,17 @@ def count_events(events: Iterable[StoredEvent]) -> dict[tuple[Any, ...], dict[st
             log.warning("event=unparsable_acm event_id=%s", ev.event_id)
             continue
         channel = acm.channels[0] if acm.channels else "-"
-        key = (acm.scene, acm.bucket, acm.strategy, acm.version, channel, hour_of(ev.ts))
-        row = out.get(key)
-        if row is None:
-            row = out[key] = dict.fromkeys((*COUNT_COLUMNS, "order_value"), 0.0)
-        row[_TYPE_COLUMN[ev.type]] += 1
-        if ev.type == "exposure" and acm.position == 1:
-            row["requests"] += 1
-        elif ev.type == "order":
-            row["order_value"] += ev.value or 0.0
+        hour = hour_of(ev.ts)
+        for layer, bucket in layer_buckets(acm).items():
+            key = (acm.scene, layer, bucket, acm.strategy, acm.version, channel, hour)
+            row = out.get(key)
+            if row is None:
+                row = out[key] = dict.fromkeys((*COUNT_COLUMNS, "order_value"), 0.0)
+            row[_TYPE_COLUMN[ev.type]] += 1
+            if ev.type == "exposure" and acm.position == 1:
+                row["requests"] += 1
+            elif ev.type == "order":
+                row["order_value"] += ev.value or 0.0
     return out
 
 

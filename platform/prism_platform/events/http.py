@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from prism_sdk import AcmSigner, DataBackend
 
 from ..db import MetadataStore
+from ..db.records import MAIN_LAYER
 from ..settings import Settings
 from .aggregate import run_forever
 from .ingest import EventIngest
@@ -77,14 +78,16 @@ def build_events_router(
     @r.get("/admin/experiments/{scene}/report", tags=["admin"])
     def report(
         scene: str,
+        layer: Annotated[str, Query(description="experiment layer")] = MAIN_LAYER,
         experiment: str | None = None,
         control: str | None = None,
         mde: Annotated[float, Query(gt=0, le=10, description="relative lift to detect")] = 0.05,
         alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.05,
         power: Annotated[float, Query(gt=0.5, lt=1)] = 0.8,
     ) -> Any:
-        """Lift of each bucket against the control, sample size and sample-ratio check."""
-        params = ReportParams(experiment, control, mde, alpha, power)
+        """Lift of each bucket of a layer against its control, sample size and
+        sample-ratio check."""
+        params = ReportParams(experiment, control, mde, alpha, power, layer)
         return experiment_report(store, scene, params)
 
     return r

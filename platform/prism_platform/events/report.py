@@ -1,10 +1,11 @@
-"""The report of one experiment: per bucket counts, CTR and CVR, lift of every bucket
+"""The report of one experiment on one layer: per bucket counts, CTR and CVR, lift of every bucket
 against the control with its confidence interval and p-value, the sample size needed
 for the chosen detectable lift, and a sample-ratio-mismatch check.
 
-CTR = clicks / exposures, CVR = orders / clicks. Counts are taken from the hour the
-experiment started (whole hours) to the hour it stopped; the SRM check compares the
-requests (exposures at position 1) of each bucket with the configured percentages.
+CTR = clicks / exposures, CVR = orders / clicks. Counts are those of the experiment's
+layer, taken from the hour the experiment started (or its ``starts_at``, whole hours) to
+the hour it stopped (or its ``ends_at``); the SRM check compares the requests (exposures
+at position 1) of each bucket with the layer's configured percentages, holdout included.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from ..db import ExperimentRecord, MetadataStore
 from ..db.event_models import COUNT_COLUMNS, EventCount
+from ..db.records import MAIN_LAYER
 from ..errors import Invalid, NotFound
 from .aggregate import hour_of
 from .stats import compare, sample_size, srm
@@ -28,10 +30,11 @@ class ReportParams:
     mde: float = 0.05
     alpha: float = 0.05
     power: float = 0.8
+    layer: str = MAIN_LAYER
 
 
 def experiment_report(store: MetadataStore, scene: str, params: ReportParams) -> dict[str, Any]:
-    exp = _experiment(store, scene, params.experiment)
+    exp = _experiment(store, scene, params.layer, params.experiment)
     names = [b.name for b in exp.buckets]
     control = params.control or ("control" if "control" in names else names[0])
     if control not in names:
@@ -65,6 +68,7 @@ def experiment_report(store: MetadataStore, scene: str, params: ReportParams) ->
     least = min(int(totals[b]["exposures"]) for b in names)
     return {
         "scene": scene,
+        "layer": exp.layer,
         "experiment": {
             "name": exp.name,
             "status": exp.status,
@@ -83,32 +87,35 @@ def experiment_report(store: MetadataStore, scene: str, params: ReportParams) ->
     }
 
 
-def _experiment(store: MetadataStore, scene: str, name: str | None) -> ExperimentRecord:
-    experiments = store.list_experiments(scene)  # newest first; NotFound names the scene
+def _experiment(store: MetadataStore, scene: str, layer: str, name: str | None) -> ExperimentRecord:
+    experiments = store.list_experiments(scene, layer)  # newest first; errors name the field
+    where = f"scene {scene!r}" if layer == MAIN_LAYER else f"layer {layer!r} of {scene!r}"
     if name is not None:
         for e in experiments:
             if e.name == name:
                 return e
-        raise NotFound(f"scene {scene!r} has no experiment {name!r}", field="experiment")
+        raise NotFound(f"{where} has no experiment {name!r}", field="experiment")
     running = [e for e in experiments if e.status == "running"]
     if running or experiments:
         return (running or experiments)[0]
-    raise NotFound(f"scene {scene!r} has no experiment", field="scene")
+    raise NotFound(f"{where} has no experiment", field="scene" if layer == MAIN_LAYER else "layer")
 
 
 def _counts(store: MetadataStore, exp: ExperimentRecord, names: list[str]) -> list[dict[str, Any]]:
     t = EventCount
     dims = (t.bucket, t.strategy, t.version, t.channel)
     sums = [sa.func.sum(getattr(t, c)).label(c) for c in (*COUNT_COLUMNS, "order_value")]
+    start = exp.created_at if exp.starts_at is None else max(exp.created_at, exp.starts_at)
     stmt = (
         sa.select(*dims, *sums)
-        .where(t.scene == exp.scene, t.bucket.in_(names))
-        .where(t.hour >= hour_of(exp.created_at.timestamp()))
+        .where(t.scene == exp.scene, t.layer == exp.layer, t.bucket.in_(names))
+        .where(t.hour >= hour_of(start.timestamp()))
         .group_by(*dims)
         .order_by(*dims)
     )
-    if exp.stopped_at is not None:
-        stmt = stmt.where(t.hour <= exp.stopped_at)
+    ends = [d for d in (exp.stopped_at, exp.ends_at) if d is not None]
+    if ends:
+        stmt = stmt.where(t.hour <= min(ends))
     with store.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(stmt)]
     for r in rows:  # SUM comes back as Decimal on some dialects

@@ -24,7 +24,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_there_is_one_head() -> None:
-    assert head() == "0004"
+    assert head() == "0005"
 
 
 def test_upgrade_from_empty_to_head_and_back(empty_db_url: str) -> None:
@@ -81,3 +81,31 @@ def test_in_memory_sqlite_store() -> None:
         assert [s.name for s in store.list_scenes()] == ["mem"]
     finally:
         store.dispose()
+
+
+def test_0005_moves_existing_counts_to_the_main_layer(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0004")
+    engine = create_engine(empty_db_url, poolclass=NullPool)
+    row = "'s', 'b', 'st', 'v', 'c', '2026-11-27 10:00:00+00:00', 3, 1, 1, 0, 0, 0.0"
+    insert = f"INSERT INTO event_counts VALUES ({row})"
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(insert)
+        upgrade(empty_db_url)
+        assert inspect(engine).get_pk_constraint("event_counts")["constrained_columns"] == [
+            "scene", "layer", "bucket", "strategy", "version", "channel", "hour"
+        ]  # fmt: skip
+        with engine.begin() as conn:
+            layer = conn.exec_driver_sql("SELECT layer, exposures FROM event_counts").one()
+            assert tuple(layer) == ("main", 3)
+            cols = "scene, bucket, strategy, version, channel, hour, exposures, requests, clicks"
+            cols += ", carts, orders, order_value"
+            conn.exec_driver_sql(
+                f"INSERT INTO event_counts ({cols}, layer) SELECT {cols}, 'rank' FROM event_counts"
+            )
+        downgrade(empty_db_url, "0004")  # the other layers' counts go
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT exposures FROM event_counts").all() == [(3,)]
+        assert "layer" not in {c["name"] for c in inspect(engine).get_columns("event_counts")}
+    finally:
+        engine.dispose()

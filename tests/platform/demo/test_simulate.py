@@ -3,12 +3,18 @@ does not, and A/A false positives happen at about the rate alpha."""
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from prism_platform import cli
+from prism_platform.db.event_models import EventCount
 from prism_platform.demo.simulate import ClickModel, TrafficSimulator, aa_split_p_values
 from prism_platform.demo.world import World, generate_world
 from prism_platform.events.aggregate import aggregate_all
@@ -89,3 +95,68 @@ def test_aa_false_positive_rate_is_near_alpha(client: TestClient, world: World) 
     p_values = aa_split_p_values(ClickModel(world), lists, runs=runs, seed=5)
     rate = sum(p < 0.05 for p in p_values) / runs
     assert 0.025 <= rate <= 0.08, rate  # alpha = 0.05; ±3 standard errors is 0.03-0.07
+
+
+def _per_layer(engine: Any) -> dict[tuple[str, str], tuple[int, int]]:
+    t = EventCount
+    stmt = sa.select(t.layer, t.bucket, sa.func.sum(t.exposures), sa.func.sum(t.requests))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt.group_by(t.layer, t.bucket)).all()
+    return {(la, b): (int(e), int(r)) for la, b, e, r in rows}
+
+
+def test_every_event_counts_once_per_layer(
+    make_app: Any, tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    with TestClient(app, headers={"X-Prism-Actor": "sim"}) as c:
+        _experiment(c, "home_feed.py", "home_feed.py")
+        b = {"name": "b", "percent": 45, "params": {"weight_popular": 2.0}}
+        rank = {"name": "r1", "layer": "rank", "buckets": [{"name": "a", "percent": 45}, b]}
+        rank["holdout_percent"] = 10
+        c.post("/admin/scenes/home_feed/experiments", json=rank).raise_for_status()
+        rank_of: Counter[str] = Counter()  # requests per rank bucket, from the responses
+        post = _post(c)
+
+        def recording(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = post(path, body)
+            if path == "/v1/recommend":
+                rank_of[out["experiment"]["layers"]["rank"]] += 1
+            return out
+
+        sim = TrafficSimulator(world, recording, seed=4).run("home_feed", users=400, size=10)
+        assert sim.rejected == 0 and set(rank_of) == {"a", "b", "holdout"}
+        log = SqliteSink(tmp_path / "var" / "events.db")
+        try:
+            aggregate_all(log, app.platform.store.engine)
+        finally:
+            log.close()
+        counts = _per_layer(app.platform.store.engine)
+        for layer in ("main", "rank"):  # each event once per layer
+            mine = [v for k, v in counts.items() if k[0] == layer]
+            assert sum(e for e, _ in mine) == sim.exposures
+            assert sum(r for _, r in mine) == sim.requests
+        assert {b: counts[("rank", b)][1] for b in rank_of} == dict(rank_of)
+        assert {b: counts[("main", b)][1] for b in sim.by_bucket} == sim.by_bucket
+
+        report = c.get("/admin/experiments/home_feed/report", params={"layer": "rank"}).json()
+        assert report["layer"] == "rank" and report["control"] == "a"
+        assert [x["bucket"] for x in report["buckets"]] == ["a", "b", "holdout"]
+        assert [x["percent"] for x in report["buckets"]] == [45, 45, 10]
+        assert sum(x["requests"] for x in report["buckets"]) == sim.requests
+        assert report["buckets"][1]["ctr_vs_control"]["p_value"] is not None
+        assert report["srm"]["expected"] == pytest.approx(
+            [0.45 * sim.requests] * 2 + [0.1 * sim.requests]
+        )
+        assert not report["srm"]["warning"]
+        bad = c.get("/admin/experiments/home_feed/report", params={"layer": "Bad!"})
+        assert bad.status_code == 422 and bad.json()["field"] == "layer"
+        missing = c.get("/admin/experiments/home_feed/report", params={"layer": "rerank"})
+        assert missing.status_code == 404 and missing.json()["field"] == "layer"
+
+        monkeypatch.setattr(cli, "_client", lambda url: contextlib.nullcontext(c))
+        out = CliRunner().invoke(
+            cli.main, ["experiments", "report", "home_feed", "--layer", "rank"]
+        )
+        assert out.exit_code == 0, out.output
+        assert out.output.startswith("home_feed [rank] / r1") and "control a" in out.output
