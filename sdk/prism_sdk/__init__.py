@@ -3,7 +3,7 @@
 A strategy imports only this package (plus numpy, scikit-learn and the like).
 """
 
-from . import ranking, stages
+from . import bandit, diversity, ranking, rules, stages
 from ._acm import (
     ACM_VERSION,
     Acm,
@@ -66,11 +66,14 @@ __all__ = [
     "acm_prefix_for",
     "acm_suffix",
     "assign_layers",
+    "bandit",
     "bucket_index",
     "channel_name",
+    "diversity",
     "extra_token",
     "parse_acm",
     "ranking",
+    "rules",
     "slot_of",
     "slot_table",
     "stages",

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
+from ._attrs import KindOf, Rows, kind_fn
+from ._attrs import item_rows as item_rows  # re-exported: stages.item_rows(ctx.data, items)
 from ._items import FilterResult, Item
+from ._trace import Stage
+from ._window import arrange
 from .data import Scored
 
 
@@ -95,31 +99,33 @@ def top(items: Iterable[Item], n: int) -> list[Item]:
 
 def scatter(
     items: Sequence[Item],
-    kind_of: Callable[[Item], str | None],
+    kind_of: KindOf,
     *,
     window: int = 5,
     max_per_window: int = 2,
     limit: int | None = None,
+    rows: Rows | None = None,
+    id: str = "scatter",  # noqa: A002 - the component id shown in traces
+    stage: Stage | None = None,
 ) -> list[Item]:
     """Rerank so no more than ``max_per_window`` items of a kind appear in any window of
-    ``window`` consecutive positions, keeping the input order otherwise (greedy). When no
-    remaining item fits, the best remaining one is placed anyway (the list never shrinks).
+    ``window`` consecutive positions, keeping the input order as far as possible.
+
+    ``kind_of`` is a function or an attribute key of the forward-index ``rows`` (or of the
+    item trace), e.g. ``"category"``; items of kind None are unconstrained. Greedy: each
+    position takes the first item that fits and still leaves a valid completion, so the
+    constraint holds in every window whenever it can. When it cannot, the first remaining
+    item is placed anyway (the list never shrinks) and counted as a violation: noted in
+    ``stage`` as ``{id: {"violations": [item ids]}}``.
     """
+    if window < 1 or max_per_window < 1:
+        raise ValueError(f"scatter {id!r}: window and max_per_window must be >= 1")
     n = len(items) if limit is None else min(limit, len(items))
-    remaining = list(items)
-    kinds = [kind_of(it) for it in remaining]
-    out: list[Item] = []
-    out_kinds: list[str | None] = []
-    while len(out) < n and remaining:
-        recent = out_kinds[-(window - 1) :] if window > 1 else []
-        pick = 0
-        for j, k in enumerate(kinds):
-            if k is None or recent.count(k) < max_per_window:
-                pick = j
-                break
-        out.append(remaining.pop(pick))
-        out_kinds.append(kinds.pop(pick))
-    return out
+    kind = kind_fn(kind_of, rows)
+    order, bad = arrange([kind(it) for it in items], n, window, max_per_window)
+    if stage is not None:
+        stage.note(**{id: {"violations": [items[i].id for i in bad]}})
+    return [items[i] for i in order]
 
 
 def _score(it: Item) -> float:
