@@ -1,10 +1,12 @@
 """Guess-you-like: items similar to what the user just did, plus what is popular in
 the user's favourite categories and overall, merged with quotas, ranked by the ``ctr``
-model when one is active (`prism job train-ranker --activate`), and scattered."""
+model when one is active (`prism job train-ranker --activate`), with the config's business
+rules applied and at most ``scatter_max`` of a category in any ``scatter_window``."""
 
 from __future__ import annotations
 
-from prism_sdk import Context, Item, StrategyConfig, ranking, stages
+from prism_sdk import Context, Item, StrategyConfig, ranking, rules, stages
+from prism_sdk.rules import Rules
 
 ranker = ranking.model("ctr")
 
@@ -22,6 +24,7 @@ class Config(StrategyConfig):
     rank_candidates: int = 300  # how many merged candidates the model scores
     scatter_window: int = 5
     scatter_max: int = 2
+    rules: Rules = []  # business rules: pin / boost / block (see prism_sdk.rules)
 
 
 EVENT_WEIGHT = {"order": 3.0, "cart": 2.0, "click": 1.0}
@@ -78,14 +81,21 @@ def recommend(ctx: Context[Config]) -> list[Item]:
 
     with ctx.stage("rerank.scatter") as st:
         head = kept[: ctx.size * 4]
-        info = ctx.data.items([it.id for it in head])
-        category = {it.id: (row or {}).get("category") for it, row in zip(head, info, strict=True)}
-        out = stages.scatter(
+        rows = stages.item_rows(ctx.data, head)
+        out = rules.apply(
             head,
-            lambda it: category.get(it.id),
-            window=cfg.scatter_window,
-            max_per_window=cfg.scatter_max,
-            limit=ctx.size * 2,
+            cfg.rules,
+            rows,
+            rerank=lambda items: stages.scatter(
+                items,
+                "category",
+                rows=rows,
+                window=cfg.scatter_window,
+                max_per_window=cfg.scatter_max,
+                limit=ctx.size * 2,
+                stage=st,
+            ),
+            stage=st,
         )
         st.counts(len(head), len(out))
     return out
