@@ -17,11 +17,12 @@ def events() -> None:
 
 @events.command("aggregate")
 def events_aggregate() -> None:
-    """Fold every event not yet counted into the hourly counts (one-shot; a running
-    node does the same in the background)."""
+    """Fold every event not yet counted into the hourly counts, then drop counted events
+    older than the retention from the log (one-shot; a running node does the same in
+    the background)."""
     from .db import MetadataStore
-    from .events.aggregate import aggregate_all
-    from .events.sink import open_sink
+    from .events.aggregate import aggregate_all, trim_log
+    from .events.sink import open_sink, retention_s
     from .settings import Settings
 
     settings = Settings()
@@ -30,10 +31,11 @@ def events_aggregate() -> None:
     try:
         store.upgrade()
         n = aggregate_all(sink, store.engine)
+        gone = trim_log(sink, store.engine, retention_s(settings.events_max_age_s))
     finally:
         sink.close()
         store.dispose()
-    click.echo(f"aggregated {n} events from {sink.name}")
+    click.echo(f"aggregated {n} events from {sink.name}; trimmed {gone} old ones")
 
 
 @click.group()

@@ -5,13 +5,15 @@ Each run reads the log from the offset stored for it, attributes every event to 
 for the main layer and once for every other layer in the token), and adds
 the counts and the new offset in one transaction: a crash before the commit re-reads the
 same events, after it never counts them twice, and two aggregators of one log (two
-nodes sharing a Redis stream) serialise on the offset row.
+nodes sharing a Redis stream) serialise on the offset row. :func:`trim_log` then drops
+what the committed offset covers once it is older than the retention.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -95,13 +97,30 @@ def aggregate_all(sink: EventSink, engine: Engine, limit: int = PAGE) -> int:
             return done
 
 
-async def run_forever(sink: EventSink, engine: Engine, interval_s: float) -> None:
-    """The app's background aggregator: catch up every ``interval_s`` (errors are logged)."""
+def trim_log(sink: EventSink, engine: Engine, keep_s: float, now: float | None = None) -> int:
+    """Drop the log's events that the committed offset covers and that were received
+    more than ``keep_s`` ago (see :func:`~.sink.retention_s`); how many."""
+    stmt = sa.select(EventOffset.offset).where(EventOffset.sink == sink.name)
+    with engine.connect() as conn:
+        offset = conn.execute(stmt).scalar()
+    if not offset:
+        return 0
+    return sink.trim(offset, (time.time() if now is None else now) - keep_s)
+
+
+async def run_forever(
+    sink: EventSink, engine: Engine, interval_s: float, keep_s: float | None = None
+) -> None:
+    """The app's background aggregator: catch up every ``interval_s``, then trim the log
+    to ``keep_s`` (``None``: never); errors are logged."""
     while True:
         try:
             n = await asyncio.to_thread(aggregate_all, sink, engine)
             if n:
                 log.info("event=aggregated events=%d sink=%s", n, sink.name)
+            gone = 0 if keep_s is None else await asyncio.to_thread(trim_log, sink, engine, keep_s)
+            if gone:
+                log.info("event=trimmed events=%d sink=%s", gone, sink.name)
         except Exception:
             log.exception("event=aggregation_failed sink=%s", sink.name)
         await asyncio.sleep(interval_s)

@@ -23,7 +23,7 @@ from .aggregate import run_forever
 from .ingest import EventIngest
 from .model import MAX_BATCH
 from .report import ReportParams, experiment_report
-from .sink import open_sink
+from .sink import open_sink, retention_s
 
 MAX_BODY = 4 * 1024 * 1024
 _JSON = "application/json"
@@ -39,7 +39,8 @@ def build_events_router(
         task = None
         if settings.events_aggregate_s > 0:
             interval = settings.events_aggregate_s
-            task = asyncio.create_task(run_forever(ingest.sink, store.engine, interval))
+            keep = retention_s(settings.events_max_age_s)
+            task = asyncio.create_task(run_forever(ingest.sink, store.engine, interval, keep))
         yield
         if task is not None:
             task.cancel()

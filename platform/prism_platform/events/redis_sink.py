@@ -73,5 +73,17 @@ class RedisSink:
         entries = self.client.xrange(self.stream, min=f"({after}" if after else "-", count=limit)
         return [(eid.decode(), _decode(fields[b"e"])) for eid, fields in entries]
 
+    def trim(self, before: str, older_than: float) -> int:
+        """``XTRIM MINID``: stream ids are ``<ms>-<seq>`` of the time Redis added them, so
+        the entries below both ``before`` + 1 and ``older_than`` go. The id set forgets
+        ids on its own (on each append, after ``keep_ids_s``)."""
+        if not before:
+            return 0
+        ms, _, seq = before.partition("-")
+        minid = min((int(ms), int(seq or 0) + 1), (max(0, int(older_than * 1000)), 0))
+        return int(
+            self.client.xtrim(self.stream, minid="-".join(map(str, minid)), approximate=False)
+        )
+
     def close(self) -> None:
         self.client.close()

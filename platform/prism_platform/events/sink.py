@@ -7,7 +7,9 @@
 ``append`` returns only once the batch is durable, and is idempotent by ``event_id``:
 an id seen before (within the staleness window) is reported as a duplicate and not
 stored again. ``read`` pages through the log in order from an offset (``""`` = the
-start); offsets are opaque strings that only grow.
+start); offsets are opaque strings that only grow. ``trim`` drops entries the aggregator
+has counted once they are older than :func:`retention_s`: by then a resent copy is
+rejected as stale, so forgetting their ids keeps ingestion idempotent.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Protocol
 
 from ..errors import Invalid
 from ..settings import Settings
-from .model import StoredEvent
+from .model import FUTURE_S, StoredEvent
 
 
 class EventSink(Protocol):
@@ -32,7 +34,18 @@ class EventSink(Protocol):
         """Up to ``limit`` events after offset ``after``, oldest first, with their offsets."""
         ...
 
+    def trim(self, before: str, older_than: float) -> int:
+        """Drop entries at or before offset ``before`` that were received before unix time
+        ``older_than`` (their ids may be forgotten); how many were dropped."""
+        ...
+
     def close(self) -> None: ...
+
+
+def retention_s(max_age_s: float) -> float:
+    """How long an accepted event (and its id) is kept: the staleness window plus the
+    clock skew tolerated for events stamped in the future."""
+    return max_age_s + FUTURE_S
 
 
 def events_backend(settings: Settings) -> str:
@@ -49,7 +62,7 @@ def open_sink(settings: Settings) -> EventSink:
         from .redis_sink import RedisSink
 
         return RedisSink.from_url(
-            settings.redis_url, settings.redis_prefix, settings.events_max_age_s
+            settings.redis_url, settings.redis_prefix, retention_s(settings.events_max_age_s)
         )
     raise Invalid(
         f"unknown events backend {kind!r} (available: sqlite, redis)", field="PRISM_EVENTS_BACKEND"

@@ -4,7 +4,9 @@ Why FULL: with WAL, ``NORMAL`` skips the fsync at commit, so a committed batch s
 a crash of the process but not of the machine (power loss, kernel panic). An accepted
 event must survive both, so every batch commit fsyncs the WAL (``FULL``); batching
 amortises that one fsync over up to 1,000 events. Readers (the aggregator) use their
-own connection and never block the writer.
+own connection and never block the writer. ``seq`` is ``AUTOINCREMENT``, so offsets keep
+growing after :meth:`SqliteSink.trim` deletes the oldest rows (in batches, between
+appends).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .model import StoredEvent
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(StoredEvent).decode
+TRIM_BATCH = 5000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -74,7 +77,32 @@ class SqliteSink:
             ).fetchall()
         return [(str(seq), _decode(body)) for seq, body in rows]
 
+    def trim(self, before: str, older_than: float) -> int:
+        """Delete the oldest rows up to ``before`` while they were received before
+        ``older_than`` (stopping at the first younger one)."""
+        last, done = int(before) if before else 0, 0
+        sql = "SELECT seq, body FROM events WHERE seq <= ? ORDER BY seq LIMIT ?"
+        while True:
+            with self._wlock:
+                rows = self._writer.execute(sql, (last, TRIM_BATCH)).fetchall()
+                upto = _old_prefix(rows, older_than)
+                if upto:
+                    cur = self._writer.execute("DELETE FROM events WHERE seq <= ?", (upto,))
+                    done += cur.rowcount
+            if len(rows) < TRIM_BATCH or upto != rows[-1][0]:
+                return done
+
     def close(self) -> None:
         with self._wlock, self._rlock:
             self._writer.close()
             self._reader.close()
+
+
+def _old_prefix(rows: list[tuple[int, bytes]], older_than: float) -> int:
+    """The seq of the last row of the leading run received before ``older_than`` (0: none)."""
+    upto = 0
+    for seq, body in rows:
+        if _decode(body).received >= older_than:
+            break
+        upto = seq
+    return upto

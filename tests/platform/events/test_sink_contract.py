@@ -1,4 +1,5 @@
-"""One contract, every event log: durable, idempotent by id, read in order by offset."""
+"""One contract, every event log: durable, idempotent by id, read in order by offset,
+trimmed only where counted and old."""
 
 from __future__ import annotations
 
@@ -53,3 +54,25 @@ def test_offsets_grow(open_sink: SinkFactory) -> None:
     (o1, _), (o2, _) = sink.read("", 10)
     assert sink.read(o1, 10)[0][0] == o2 and sink.read(o2, 10) == []
     assert sink.name and isinstance(o1, str)
+
+
+def test_trim_drops_only_old_entries_up_to_the_offset(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    sink.append([ev(f"old{i}") for i in range(3)])
+    time.sleep(0.02)
+    cut = time.time()  # old* were received before, new* after
+    time.sleep(0.02)
+    sink.append([ev("new0"), ev("new1")])
+    offsets = [o for o, _ in sink.read("", 10)]
+    assert sink.trim("", cut) == 0  # nothing aggregated yet
+    assert sink.trim(offsets[1], cut) == 2  # old2 not aggregated: kept
+    assert [e.event_id for _, e in sink.read("", 10)] == ["old2", "new0", "new1"]
+    assert sink.trim(offsets[-1], cut) == 1  # new* are too young
+    assert sink.trim(offsets[-1], cut) == 0
+    assert [e.event_id for _, e in sink.read("", 10)] == ["new0", "new1"]
+    assert sink.read(offsets[1], 10)[0][0] == offsets[3]  # old offsets still page on
+    assert sink.append([ev("new1"), ev("new2")]) == [False, True]  # untrimmed ids: duplicates
+    assert sink.trim(sink.read("", 10)[-1][0], time.time() + 1) == 3  # all counted and old
+    assert sink.read("", 10) == []
+    sink.append([ev("later")])
+    assert [e.event_id for _, e in sink.read(offsets[-1], 10)] == ["later"]  # offsets grow
