@@ -28,6 +28,11 @@ class ExperimentOps:
     def reload(self) -> Snapshot:
         raise NotImplementedError
 
+    def gate(
+        self, scene: str, bucket: str, strategy: Strategy, config: StrategyConfig, actor: str
+    ) -> Any:
+        raise NotImplementedError
+
     def start_experiment(
         self,
         scene: str,
@@ -42,10 +47,11 @@ class ExperimentOps:
     ) -> Any:
         """Start an experiment on a layer (``options``: ``whitelist``, ``holdout_percent``,
         ``starts_at``, ``ends_at``; see the store). Parameter overrides must validate
-        against the config of every script the scene's main layer serves."""
+        against the config of every script the scene's main layer serves, and pass the
+        deploy gate with it (a smoke run of each served script with the overrides)."""
         if params and layer != MAIN_LAYER:
             names = [b[0] if isinstance(b, Sequence) and b else "" for b in buckets]
-            self._check_overrides(scene, names, params)
+            self._check_overrides(scene, names, params, actor)
         exp = self.store.start_experiment(
             scene,
             name,
@@ -64,15 +70,21 @@ class ExperimentOps:
         self.reload()
         return exp
 
-    def _check_overrides(self, scene: str, names: Sequence[str], params: Mapping[str, Any]) -> None:
-        """Each bucket's overrides on the config of every route the scene serves now."""
+    def _check_overrides(
+        self, scene: str, names: Sequence[str], params: Mapping[str, Any], actor: str
+    ) -> None:
+        """Each bucket's overrides on the config of every route the scene serves now:
+        valid for the script's schema, then gated like a deployment."""
         sc = self.state.snapshot.scenes.get(scene)
         routes = sc.served_routes() if sc is not None else []
         for i, name in enumerate(names):
             override = params.get(name) if isinstance(params, Mapping) else None
             if isinstance(override, Mapping):
                 for r in routes:
-                    merged_config(r.strategy, r.config, override, field=f"buckets[{i}].params")
+                    config = merged_config(
+                        r.strategy, r.config, override, field=f"buckets[{i}].params"
+                    )
+                    self.gate(scene, r.bucket, r.strategy, config, actor)
 
     def _check_layers(self, scene: str, strategy: Strategy, config: StrategyConfig) -> None:
         """The scene's running layers' overrides must validate against a new deployment."""

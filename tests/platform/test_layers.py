@@ -297,3 +297,32 @@ def test_cli_starts_and_stops_a_layer(echo: TestClient, monkeypatch: pytest.Monk
     assert r.exit_code == 1 and "422: echo.py: nope" in r.output
     r = run(cli.main, ["stop-layer", "home_feed", "rank"])
     assert r.exit_code == 0 and json.loads(r.output)["status"] == "stopped"
+
+
+def test_overrides_pass_the_deploy_gate_before_a_layer_starts(
+    client: TestClient, strategies_dir: Path
+) -> None:
+    (strategies_dir / "fragile.py").write_text(
+        "from prism_sdk import Item, StrategyConfig\n\n\n"
+        "class Config(StrategyConfig):\n    depth: int = 1\n\n\n"
+        "def recommend(ctx, config: Config):\n"
+        "    if config.depth > 5:\n        raise RuntimeError('too deep')\n"
+        "    return [Item('1')]\n"
+    )
+    client.post("/admin/configs", json={"script": "fragile.py", "name": "default"})
+    r = client.post("/admin/deployments", json={"scene": "cart", "script": "fragile.py"})
+    assert r.status_code == 201, r.text
+    layer = {
+        "name": "depth",
+        "layer": "rank",
+        "buckets": [
+            {"name": "a", "percent": 50},
+            {"name": "b", "percent": 50, "params": {"depth": 9}},
+        ],
+    }
+    r = client.post("/admin/scenes/cart/experiments", json=layer)
+    assert r.status_code == 422 and "RuntimeError: too deep" in r.json()["message"], r.text
+    running = client.get("/admin/scenes/cart/experiments").json()
+    assert not [e for e in running if e["layer"] == "rank" and e["status"] == "running"]
+    layer["buckets"][1]["params"] = {"depth": 3}  # type: ignore[index]
+    assert client.post("/admin/scenes/cart/experiments", json=layer).status_code == 201

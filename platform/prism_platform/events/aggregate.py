@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from prism_sdk import Acm, AcmError, parse_acm
+from prism_sdk.data import DataWriter
 
 from ..db._engine import SQLITE_BEGIN
 from ..db.event_models import COUNT_COLUMNS, EventCount, EventOffset
@@ -109,15 +110,24 @@ def trim_log(sink: EventSink, engine: Engine, keep_s: float, now: float | None =
 
 
 async def run_forever(
-    sink: EventSink, engine: Engine, interval_s: float, keep_s: float | None = None
+    sink: EventSink,
+    engine: Engine,
+    interval_s: float,
+    keep_s: float | None = None,
+    writer: DataWriter | None = None,
 ) -> None:
-    """The app's background aggregator: catch up every ``interval_s``, then trim the log
-    to ``keep_s`` (``None``: never); errors are logged."""
+    """The app's background aggregator: catch up every ``interval_s``, feed the scenes'
+    explore/exploit pools through ``writer``, then trim the log to ``keep_s`` (``None``:
+    never); errors are logged."""
+    from .bandit_feed import feed_bandits
+
     while True:
         try:
             n = await asyncio.to_thread(aggregate_all, sink, engine)
             if n:
                 log.info("event=aggregated events=%d sink=%s", n, sink.name)
+                if writer is not None:
+                    await asyncio.to_thread(feed_bandits, engine, writer)
             gone = 0 if keep_s is None else await asyncio.to_thread(trim_log, sink, engine, keep_s)
             if gone:
                 log.info("event=trimmed events=%d sink=%s", gone, sink.name)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 
 from prism_sdk import AcmSigner, DataBackend
+from prism_sdk.data import DataWriter
 
 from ..db import MetadataStore
 from ..db.records import MAIN_LAYER
@@ -40,7 +41,10 @@ def build_events_router(
         if settings.events_aggregate_s > 0:
             interval = settings.events_aggregate_s
             keep = retention_s(settings.events_max_age_s)
-            task = asyncio.create_task(run_forever(ingest.sink, store.engine, interval, keep))
+            writer = backend if isinstance(backend, DataWriter) else None
+            task = asyncio.create_task(
+                run_forever(ingest.sink, store.engine, interval, keep, writer)
+            )
         yield
         if task is not None:
             task.cancel()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from sqlalchemy import create_engine
 from starlette.testclient import TestClient
 
 from prism_platform import cli
@@ -18,7 +19,9 @@ from prism_platform.db.event_models import EventCount
 from prism_platform.demo.simulate import ClickModel, TrafficSimulator, aa_split_p_values
 from prism_platform.demo.world import World, generate_world
 from prism_platform.events.aggregate import aggregate_all
+from prism_platform.events.bandit_feed import feed_bandits
 from prism_platform.events.sqlite_sink import SqliteSink
+from prism_sdk import LocalBackend, bandit
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +163,21 @@ def test_every_event_counts_once_per_layer(
         )
         assert out.exit_code == 0, out.output
         assert out.output.startswith("home_feed [rank] / r1") and "control a" in out.output
+
+
+def test_aggregated_events_feed_the_scene_explore_exploit_pool(
+    make_app: Any, tmp_path: Path, world: World
+) -> None:
+    report = _simulate_and_report(make_app, tmp_path, world, "home_feed.py", "popular_only.py")
+    engine = create_engine(f"sqlite:///{tmp_path}/prism.db")
+    writer = LocalBackend()
+    try:
+        assert feed_bandits(engine, writer) == 1
+    finally:
+        engine.dispose()
+    state = writer.features[bandit.namespace("home_feed")]
+    assert {"popular"} <= set(state) and len(state) >= 2
+    assert sum(s["exposures"] for s in state.values()) == sum(
+        b["exposures"] for b in report["buckets"]
+    )
+    assert all(0 <= s["clicks"] <= s["exposures"] for s in state.values())
