@@ -121,3 +121,27 @@ def test_generations_keep_growing_when_zookeeper_loses_its_data(
     rollout = r.json()["rollout"]
     assert rollout["generation"] > before and rollout["complete"], rollout
     assert _served(a) == _served(b) == "home_feed"
+
+
+def test_an_experiment_layer_reaches_every_node_within_a_second(
+    nodes: list[TestClient],
+) -> None:
+    a, b = nodes
+    _wait_nodes(a, 2)
+    layer = {
+        "name": "deeper",
+        "layer": "rank",
+        "buckets": [
+            {"name": "x", "percent": 50},
+            {"name": "y", "percent": 50, "params": {"quota_i2i": 10}},
+        ],
+    }
+    t0 = time.monotonic()
+    assert a.post("/admin/scenes/home_feed/experiments", json=layer).status_code == 201
+    while True:
+        body = {"scene": "home_feed", "user_id": "7"}
+        exp = b.post("/v1/recommend", json=body).json()["experiment"]
+        if exp.get("layers", {}).get("rank") in ("x", "y"):
+            break
+        assert time.monotonic() - t0 < 1.0, exp
+        time.sleep(0.01)
