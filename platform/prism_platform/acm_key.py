@@ -15,6 +15,7 @@ from pathlib import Path
 
 from prism_sdk import AcmSigner
 
+from .errors import Invalid
 from .settings import Settings
 
 log = logging.getLogger("prism.acm")
@@ -49,7 +50,10 @@ def acm_key(settings: Settings) -> bytes:
 
 
 def acm_signer(settings: Settings) -> AcmSigner:
-    return AcmSigner(acm_key(settings))
+    try:
+        return AcmSigner(acm_key(settings), settings.acm_mac)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="PRISM_ACM_MAC") from None
 
 
 def _read(path: Path) -> bytes:

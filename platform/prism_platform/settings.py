@@ -41,6 +41,7 @@ class Settings:
     node_name: str = field(default_factory=lambda: _env("PRISM_NODE_NAME", ""))
     log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
     acm_key: str = field(default_factory=lambda: _env("PRISM_ACM_KEY", ""))
+    acm_mac: str = field(default_factory=lambda: _env("PRISM_ACM_MAC", "blake2s"))
     events_backend: str = field(default_factory=lambda: _env("PRISM_EVENTS_BACKEND", ""))
     events_max_age_s: float = field(
         default_factory=lambda: float(_env("PRISM_EVENTS_MAX_AGE_S", str(7 * 86400)))

@@ -108,3 +108,24 @@ def test_extra_fields_are_normalised_sorted_and_cut() -> None:
         acm_suffix(("c",), 1, "r")[:-1] + extra_token({"m": "v.3"})
     )
     assert verify_acm(token, KEY).extra == (("m", "v_3"),)
+
+
+def test_hmac_sha256_tokens_verify_only_with_the_same_mac() -> None:
+    from prism_sdk import AcmError, AcmSigner, verify_acm
+
+    hmac_signer = AcmSigner(b"k3y", "hmac-sha256")
+    token = hmac_signer.for_prefix("2.home_feed.base.home_feed@wt-1.")("i2i.1.r1.-")
+    assert len(token.rsplit(".", 1)[1]) == 12
+    assert verify_acm(token, hmac_signer).channels == ("i2i",)
+    try:
+        verify_acm(token, AcmSigner(b"k3y"))
+    except AcmError as exc:
+        assert exc.reason == "bad_signature"
+    else:
+        raise AssertionError("a blake2s verifier accepted an HMAC tag")
+    try:
+        AcmSigner(b"k3y", "md5")
+    except ValueError as exc:
+        assert "hmac-sha256" in str(exc)
+    else:
+        raise AssertionError("an unknown MAC was accepted")
