@@ -67,12 +67,8 @@ class Dispatcher:
         scene = snap.scenes.get(req.scene)
         if scene is None:
             raise UnknownScene(req.scene, sorted(snap.scenes))
-        idx, route = scene.route_for(req.uid)
+        idx, route, variant = scene.route_for(req.uid)
         bucket = scene.buckets[idx]
-        variant = None
-        if scene.layers is not None:  # each other layer's bucket, the merged config
-            variant = scene.layers.resolve(bucket, route, req.uid)
-            route = variant.route
         rid = self.next_request_id()
         data = DataClient(self.backend)
         tracer = Tracer()

@@ -17,7 +17,7 @@ from prism_sdk import SLOTS, StrategyConfig, acm_prefix_for, bucket_index, slot_
 from .strategy import Strategy
 
 if TYPE_CHECKING:
-    from .layers import LayerSet
+    from .layers import LayerSet, Variant
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,13 +86,19 @@ class SceneRuntime:
         canaries = (c.route for c in self.canaries if c is not None)
         return [r for r in (*self.routes, *canaries) if r is not None]
 
-    def route_for(self, user_id: str) -> tuple[int, Route | None]:
-        """The user's bucket index and the route serving them (the canary or the primary)."""
+    def route_for(self, user_id: str) -> tuple[int, Route | None, Variant | None]:
+        """The user's bucket index, the route serving them (the bucket's canary or its
+        primary, with the other layers' overrides applied) and, when the scene runs other
+        layers, the variant those chose."""
         idx = self.assign(user_id)
         canary = self.canaries[idx] if self.canaries else None
+        route = self.routes[idx]
         if canary is not None and slot_of(user_id, canary.salt) < canary.slots:
-            return idx, canary.route
-        return idx, self.routes[idx]
+            route = canary.route
+        if self.layers is None:
+            return idx, route, None
+        variant = self.layers.resolve(self.buckets[idx], route, user_id)
+        return idx, variant.route, variant
 
 
 @dataclass(frozen=True, eq=False)

@@ -121,8 +121,8 @@ def test_layers_are_independent_of_each_other_and_of_main(echo: TestClient) -> N
     joint: Counter[tuple[str, ...]] = Counter()
     n = 2000
     for u in map(str, range(n)):
-        idx, route = scene.route_for(u)
-        variant = scene.layers.resolve(scene.buckets[idx], route, u)
+        idx, _, variant = scene.route_for(u)
+        assert variant is not None
         layers = variant.experiment["layers"]
         joint[(scene.buckets[idx], layers["rank"], layers["rerank"])] += 1
     for x, y in ((0, 1), (0, 2), (1, 2)):  # every pair of layers: chi-square, 1 dof
