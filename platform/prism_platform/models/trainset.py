@@ -15,7 +15,8 @@ import numpy.typing as npt
 from prism_sdk import Context, DataBackend, DataClient, Event, Item, Request, StrategyConfig
 from prism_sdk.ranking import Assembler, Feature, FeatureSpec
 
-POSITIVE = ("click", "cart", "order")
+from ..jobs.tables import ENGAGED
+
 EXPOSURE = "view"
 
 
@@ -67,7 +68,7 @@ def label_exposures(events: Sequence[Event], window_s: float) -> tuple[list[Even
     within ``window_s`` seconds."""
     positive: dict[str, list[float]] = {}
     for ev in events:
-        if ev.type in POSITIVE:
+        if ev.type in ENGAGED:
             positive.setdefault(ev.item_id, []).append(ev.ts)
     views = [ev for ev in events if ev.type == EXPOSURE]
     labels = [
