@@ -35,6 +35,16 @@ JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 Timestamp = sa.DateTime(timezone=True)
 
 
+_CANARY = "canary_percent"
+_BUCKET = ("scene", "bucket")
+
+
+def unique_where(name: str, where: str, *columns: str) -> sa.Index:
+    """A partial unique index (SQLite and PostgreSQL): ``columns`` unique where ``where``."""
+    cond = sa.text(where)
+    return sa.Index(name, *columns, unique=True, sqlite_where=cond, postgresql_where=cond)
+
+
 def utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; every timestamp stored here is UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -83,14 +93,7 @@ class Experiment(Base):
         sa.CheckConstraint("status IN ('running', 'stopped')", name="status"),
         sa.Index("ix_experiments_scene", "scene"),
         # at most one running experiment per (scene, layer), whatever the callers do
-        sa.Index(
-            "uq_experiments_running",
-            "scene",
-            "layer",
-            unique=True,
-            sqlite_where=sa.text("status = 'running'"),
-            postgresql_where=sa.text("status = 'running'"),
-        ),
+        unique_where("uq_experiments_running", "status = 'running'", "scene", "layer"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -192,21 +195,11 @@ class Deployment(Base):
     __table_args__ = (
         sa.Index("ix_deployments_scene_bucket_active", "scene", "bucket", "active"),
         # at most one active primary and one active canary per (scene, bucket)
-        sa.Index(
-            "uq_deployments_active",
-            "scene",
-            "bucket",
-            unique=True,
-            sqlite_where=sa.text("active AND canary_percent IS NULL"),
-            postgresql_where=sa.text("active AND canary_percent IS NULL"),
+        unique_where(
+            "uq_deployments_active", "active AND canary_percent IS NULL", "scene", "bucket"
         ),
-        sa.Index(
-            "uq_deployments_canary",
-            "scene",
-            "bucket",
-            unique=True,
-            sqlite_where=sa.text("active AND canary_percent IS NOT NULL"),
-            postgresql_where=sa.text("active AND canary_percent IS NOT NULL"),
+        unique_where(
+            "uq_deployments_canary", "active AND canary_percent IS NOT NULL", "scene", "bucket"
         ),
     )
 
