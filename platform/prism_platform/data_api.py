@@ -10,7 +10,6 @@ is required; without one configured the API is disabled. There is no write route
 from __future__ import annotations
 
 import hmac
-import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -19,6 +18,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from prism_sdk import DataBackend, Read
+
+from .errors import msgspec_field
 
 MSGPACK = "application/msgpack"
 MAX_KEYS = 10_000
@@ -41,10 +42,6 @@ class ReadIn(msgspec.Struct, forbid_unknown_fields=True):
         return Read(self.kind, self.keys, self.name, self.limit, self.since, types)
 
 
-_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_NAMED = re.compile(r"field `(?P<name>[^`]+)`")
-
-
 def error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {"error": code, "message": message}
     if field is not None:
@@ -53,21 +50,14 @@ def error(status: int, code: str, message: str, field: str | None = None) -> JSO
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def field_of(message: str) -> str:
-    """``reads[0].limit`` from msgspec's ``... - at `$[0].limit```."""
-    at = _AT.search(message)
-    path = "reads" + (at.group("path") if at else "")
-    named = _NAMED.search(message)
-    return f"{path}.{named.group('name')}" if named else path
-
-
 def parse_reads(body: bytes, msgpack: bool) -> list[ReadIn] | JSONResponse:
     """The reads of a body, or the 422 answer naming the bad field."""
     codec: Any = msgspec.msgpack if msgpack else msgspec.json
     try:
         reads: list[ReadIn] = codec.decode(body, type=list[ReadIn])
     except msgspec.ValidationError as exc:
-        return error(422, "invalid_request", f"{field_of(str(exc))}: {exc}", field_of(str(exc)))
+        field = msgspec_field(str(exc), "reads")
+        return error(422, "invalid_request", f"{field}: {exc}", field)
     except msgspec.DecodeError as exc:
         kind = "msgpack" if msgpack else "JSON"
         return error(422, "invalid_request", f"body is not {kind}: {exc}", "(body)")

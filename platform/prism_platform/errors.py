@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
+_AT = re.compile(r"at `\$([^`]*)`")
+_NAMED = re.compile(r"(?:required|unknown) field `([^`]*)`")
+
+
+def msgspec_field(message: str, root: str = "") -> str:
+    """The culprit of a msgspec validation message as a dotted path under ``root``:
+    ``… - at `$.size``` → ``size``; ``… - at `$[0].limit``` under ``reads`` →
+    ``reads[0].limit``; a missing or unknown field is appended; ``(body)`` when the
+    message names nothing."""
+    at = _AT.search(message)
+    named = _NAMED.search(message)
+    path = root + (at.group(1) if at else "") + (f".{named.group(1)}" if named else "")
+    return path.lstrip(".") or "(body)"
+
 
 class PrismPlatformError(Exception):
     """Base class. ``status`` is the HTTP status the admin API answers with."""

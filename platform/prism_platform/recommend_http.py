@@ -7,7 +7,6 @@ whole platform overhead); FastAPI still documents it and serves everything else.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -17,6 +16,7 @@ import orjson
 from prism_sdk import MAX_SIZE, Request
 
 from .dispatcher import Dispatcher, UnknownScene
+from .errors import msgspec_field
 from .metrics import Metrics
 from .traffic import TrafficRecorder
 
@@ -28,21 +28,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _decoder = msgspec.json.Decoder(Request)
-_FIELD_RE = re.compile(r"at `\$\.?([^`]*)`")
-_NAMED_RE = re.compile(r"(?:required|unknown) field `([^`]*)`")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 def error_body(status: int, error: str, message: str, **extra: Any) -> tuple[int, bytes]:
     return status, orjson.dumps({"error": error, "message": message, **extra})
-
-
-def _field_of(message: str) -> str:
-    """The culprit field of a msgspec validation message (dotted path)."""
-    at = _FIELD_RE.search(message)
-    named = _NAMED_RE.search(message)
-    parts = [p for p in ((at.group(1) if at else ""), (named.group(1) if named else "")) if p]
-    return ".".join(parts) or "(body)"
 
 
 class RecommendHandler:
@@ -64,7 +54,7 @@ class RecommendHandler:
             req = _decoder.decode(body)
         except msgspec.ValidationError as exc:
             msg = str(exc)
-            field = _field_of(msg)
+            field = msgspec_field(msg)
             if "size" == field and "<=" in msg:
                 msg += f" (size is at most {MAX_SIZE}; a scene may cap it lower)"
             return self._reject(error_body(422, "invalid_request", msg, field=field))

@@ -8,7 +8,6 @@ each event is checked on its own, so one bad event never rejects its neighbours.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 import msgspec
 
 from prism_sdk import AcmError, AcmSigner, verify_acm
+
+from ..errors import msgspec_field
 
 EVENT_TYPES = ("exposure", "click", "cart", "order")
 MAX_BATCH = 1000
@@ -75,7 +76,6 @@ class BatchError(ValueError):
 _decode_batch = msgspec.json.Decoder(Batch).decode
 _decode_event = msgspec.json.Decoder(EventIn).decode
 _decode_any = msgspec.json.Decoder().decode
-_FIELD_RE = re.compile(r"at `\$\.?([^`]*)`|(?:required|unknown) field `([^`]*)`")
 
 
 def decode_batch(body: bytes) -> Sequence[msgspec.Raw]:
@@ -83,7 +83,7 @@ def decode_batch(body: bytes) -> Sequence[msgspec.Raw]:
     try:
         events = _decode_batch(body).events
     except msgspec.ValidationError as exc:
-        raise BatchError(422, "invalid_request", str(exc), _field(str(exc), "")) from None
+        raise BatchError(422, "invalid_request", str(exc), msgspec_field(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise BatchError(400, "invalid_json", f"body is not valid JSON: {exc}", "(body)") from None
     if len(events) > MAX_BATCH:
@@ -100,7 +100,8 @@ def check_event(
     try:
         ev = _decode_event(raw)
     except msgspec.ValidationError as exc:
-        return None, _event_id_of(raw), Rejection("malformed", str(exc), _field(str(exc), where))
+        why = Rejection("malformed", str(exc), msgspec_field(str(exc), where))
+        return None, _event_id_of(raw), why
     for name in ("event_id", "user_id", "item_id"):
         text = getattr(ev, name)
         if not text or len(text) > MAX_ID:
@@ -124,16 +125,6 @@ def check_event(
         return None, ev.event_id, Rejection(exc.reason, str(exc), f"{where}.acm")
     stored = StoredEvent(ev.event_id, ev.type, ev.acm, ev.user_id, ev.item_id, ev.ts, ev.value, now)
     return stored, ev.event_id, None
-
-
-def _field(message: str, where: str) -> str:
-    m = _FIELD_RE.search(message)
-    parts = [where] if where else []
-    if m:
-        path = m.group(1) if m.group(1) is not None else m.group(2)
-        if path:
-            parts.append(path)
-    return ".".join(parts) or "(body)"
 
 
 def _event_id_of(raw: msgspec.Raw) -> str | None:
