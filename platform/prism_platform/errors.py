@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import orjson
 
 _AT = re.compile(r"at `\$([^`]*)`")
 _NAMED = re.compile(r"(?:required|unknown) field `([^`]*)`")
+
+
+def error_body(status: int, error: str, message: str, **extra: Any) -> tuple[int, bytes]:
+    """A JSON error answer of the bare (non-FastAPI) endpoints: ``(status, body)``."""
+    return status, orjson.dumps({"error": error, "message": message, **extra})
 
 
 def msgspec_field(message: str, root: str = "") -> str:

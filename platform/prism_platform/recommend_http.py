@@ -16,7 +16,7 @@ import orjson
 from prism_sdk import MAX_SIZE, Request
 
 from .dispatcher import Dispatcher, UnknownScene
-from .errors import msgspec_field
+from .errors import error_body, msgspec_field
 from .metrics import Metrics
 from .traffic import TrafficRecorder
 
@@ -29,10 +29,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 _decoder = msgspec.json.Decoder(Request)
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-def error_body(status: int, error: str, message: str, **extra: Any) -> tuple[int, bytes]:
-    return status, orjson.dumps({"error": error, "message": message, **extra})
 
 
 class RecommendHandler:

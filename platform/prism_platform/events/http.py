@@ -19,6 +19,7 @@ from prism_sdk.data import DataWriter
 
 from ..db import MetadataStore
 from ..db.records import MAIN_LAYER
+from ..errors import error_body
 from ..settings import Settings
 from .aggregate import run_forever
 from .ingest import EventIngest
@@ -73,9 +74,9 @@ def build_events_router(
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_BODY:
-                body = b'{"error":"body_too_large","message":"request body exceeds %d bytes",'
-                body = body % MAX_BODY + b'"field":"(body)"}'
-                return Response(body, status_code=413, media_type=_JSON)
+                msg = f"request body exceeds {MAX_BODY} bytes"
+                status, body = error_body(413, "body_too_large", msg, field="(body)")
+                return Response(body, status_code=status, media_type=_JSON)
             chunks.append(chunk)
         status, payload = await ingest.handle(b"".join(chunks))
         return Response(payload, status_code=status, media_type=_JSON)

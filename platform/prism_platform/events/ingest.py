@@ -20,6 +20,7 @@ import orjson
 from prism_sdk import AcmSigner, DataBackend, Event
 from prism_sdk.data import DataWriter
 
+from ..errors import error_body
 from .model import BatchError, StoredEvent, check_event, decode_batch
 from .sink import EventSink
 
@@ -42,8 +43,7 @@ class EventIngest:
         try:
             raws = decode_batch(body)
         except BatchError as exc:
-            err = {"error": exc.error, "message": str(exc), "field": exc.field}
-            return exc.status, orjson.dumps(err)
+            return error_body(exc.status, exc.error, str(exc), field=exc.field)
         now = time.time()
         results: list[dict[str, Any]] = []
         fresh: list[StoredEvent] = []
@@ -68,7 +68,7 @@ class EventIngest:
             except Exception as exc:
                 log.exception("event=events_store_failed sink=%s", self.sink.name)
                 msg = f"events could not be stored durably ({type(exc).__name__}); retry"
-                return 503, orjson.dumps({"error": "unavailable", "message": msg})
+                return error_body(503, "unavailable", msg)
             for slot, is_new in zip(slots, new, strict=True):
                 if not is_new:
                     results[slot]["duplicate"] = True
