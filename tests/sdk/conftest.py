@@ -1,17 +1,30 @@
-"""SDK test fixtures: private Redis servers for the Redis data backend."""
+"""SDK test fixtures: private Redis servers for the Redis data backend, and every data
+backend holding the same data (``make_backend``)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 
+from prism_platform.data_api import build_data_router
+from prism_sdk import DataBackend, LocalBackend, MockBackend, RedisBackend, RemoteBackend
+from prism_sdk.data import DataWriter
 from prism_testkit.services import RedisServer
 
 from ..conftest import start_redis_or_fail
 
 REDIS_URL_ENV = "PRISM_TEST_REDIS_URL"
+BACKEND_KINDS = ("local", "local-persisted", "mock", "redis", "remote")
+Fill = Callable[[DataWriter], object]
+MakeBackend = Callable[[str, Fill], DataBackend]
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +49,64 @@ def redis_cluster_url() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture
+def make_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MakeBackend]:
+    """``make_backend(kind, fill)``: a backend of ``kind`` (see ``BACKEND_KINDS``) holding
+    what ``fill`` writes, closed after the test. ``local-persisted`` is saved and loaded
+    again, ``mock`` answers from a local backend, ``redis`` uses a fresh key prefix on the
+    session's Redis, ``remote`` is a local backend behind the real data API (uvicorn)."""
+    made: list[DataBackend] = []
+
+    def make(kind: str, fill: Fill) -> DataBackend:
+        if kind == "redis":
+            url = request.getfixturevalue("redis_url")
+            redis = RedisBackend.from_url(url, prefix=f"test-{uuid.uuid4().hex}:")
+            fill(redis)
+            backend: DataBackend = redis
+        else:
+            local = LocalBackend()
+            fill(local)
+            if kind == "local-persisted":
+                path = tmp_path_factory.mktemp("local") / "data.msgpack"
+                local.save(path)
+                backend = LocalBackend.load(path)
+            elif kind == "mock":
+                backend = MockBackend(lambda r: local.read([r])[0])
+            elif kind == "remote":
+                backend = _served(local)
+            else:
+                backend = local
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        backend.close()
+
+
+def _served(local: LocalBackend) -> RemoteBackend:
+    """``local`` served through the real data API by uvicorn on a free port."""
+    api = FastAPI()
+    api.include_router(build_data_router(local, "s3cret"))
+    server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="off"))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    remote = RemoteBackend(f"http://127.0.0.1:{sock.getsockname()[1]}", "s3cret")
+
+    def close() -> None:
+        RemoteBackend.close(remote)
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+    remote.close = close  # type: ignore[method-assign]
+    return remote

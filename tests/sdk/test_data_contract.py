@@ -1,29 +1,14 @@
 """One contract suite for every data backend."""
 
-import os
-import socket
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from prism_platform.data_api import build_data_router
-from prism_sdk import (
-    DataBackend,
-    DataClient,
-    Event,
-    LocalBackend,
-    MockBackend,
-    Read,
-    RedisBackend,
-    RemoteBackend,
-)
+from prism_sdk import DataBackend, DataClient, Event, MockBackend, Read
 from prism_sdk.data import DataWriter
+
+from .conftest import BACKEND_KINDS, MakeBackend
 
 NOW = 1_700_000_000.0
 REAL = time.time()
@@ -52,69 +37,9 @@ def _fill(b: W) -> W:
     return b
 
 
-def _local() -> DataBackend:
-    return _fill(LocalBackend())
-
-
-def _local_reloaded(tmp_path_factory: pytest.TempPathFactory) -> DataBackend:
-    path = tmp_path_factory.mktemp("local") / "data.msgpack"
-    _fill(LocalBackend()).save(path)
-    return LocalBackend.load(path)
-
-
-def _mock() -> DataBackend:
-    source = _fill(LocalBackend())
-    return MockBackend(lambda r: source.read([r])[0])
-
-
-def _redis() -> DataBackend:
-    """A fresh key prefix on the session's Redis (see the ``redis_url`` fixture)."""
-    url = os.environ["PRISM_TEST_REDIS_URL"]
-    return _fill(RedisBackend.from_url(url, prefix=f"contract-{uuid.uuid4().hex}:"))
-
-
-def _remote() -> DataBackend:
-    """A filled local backend served through the real data API by uvicorn on a free port."""
-    api = FastAPI()
-    api.include_router(build_data_router(_fill(LocalBackend()), "s3cret"))
-    server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="off"))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    remote = RemoteBackend(f"http://127.0.0.1:{sock.getsockname()[1]}", "s3cret")
-
-    def close() -> None:
-        RemoteBackend.close(remote)
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-    remote.close = close  # type: ignore[method-assign]
-    return remote
-
-
-BACKENDS: dict[str, Callable[[pytest.TempPathFactory], DataBackend]] = {
-    "local": lambda f: _local(),
-    "local-persisted": _local_reloaded,
-    "mock": lambda f: _mock(),
-    "redis": lambda f: _redis(),
-    "remote": lambda f: _remote(),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DataBackend]:
-    if request.param == "redis":
-        request.getfixturevalue("redis_url")  # starts the server, exports its URL
-    b = BACKENDS[request.param](tmp_path_factory)
-    yield b
-    b.close()
+@pytest.fixture(params=BACKEND_KINDS)
+def backend(request: pytest.FixtureRequest, make_backend: MakeBackend) -> DataBackend:
+    return make_backend(request.param, _fill)
 
 
 def test_tables_read_many_keys_with_limit(backend: DataBackend) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from ._base import DataBackend, Event, Read, Scored
+from .columns import ColumnarBackend, Gathered, Table
 
 T = TypeVar("T")
 
@@ -78,6 +79,15 @@ class DataClient:
     def ok(self) -> bool:
         """False when any read of this request failed (its values came back empty)."""
         return not self.errors
+
+    def columns(self, tables: Sequence[Table], ids: Sequence[str]) -> list[Gathered] | None:
+        """The backend's in-process columns of ``tables`` (forward index, item feature
+        namespaces) and the rows of ``ids`` in them (the local backend; see
+        ``data.columns``); None when rows must be read (Redis, remote, mock)."""
+        backend = self._backend
+        if isinstance(backend, ColumnarBackend):
+            return backend.columns(tables, ids)
+        return None
 
     # -- conveniences ----------------------------------------------------------
     def table(self, name: str, key: str, limit: int | None = None) -> list[Scored]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from bisect import insort
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import msgspec
 
 from ._base import Event, Read, Scored, unclicked
+from .columns import ColumnView, Gathered, IdKeys, Row, Table
 
 _FORMAT = 1
 _State = tuple[
@@ -27,6 +29,10 @@ class LocalBackend:
     """Plain dicts in this process. Tables are swapped by one assignment when replaced.
 
     Events per user are kept sorted by time (oldest first) and read newest first.
+    :meth:`columns` serves the forward index and feature namespaces as columns (for
+    feature assembly); once a table has a view, every write to it publishes a new view,
+    copying the columns built so far: write in batches, and only through the writer
+    methods.
     """
 
     name = "local"
@@ -36,6 +42,9 @@ class LocalBackend:
         self.tables: dict[str, dict[str, list[Scored]]] = {}
         self.items: dict[str, dict[str, Any]] = {}
         self.events: dict[str, list[Event]] = {}
+        self._keys = IdKeys()
+        self._views: dict[Table, ColumnView] = {}
+        self._write_lock = threading.Lock()
 
     # -- reads -----------------------------------------------------------------
     def read(self, reads: Sequence[Read]) -> list[list[Any]]:
@@ -76,6 +85,20 @@ class LocalBackend:
                     break
         return out
 
+    def columns(self, tables: Sequence[Table], ids: Sequence[str]) -> list[Gathered]:
+        views = [self._views.get(t) or self._view(t) for t in tables]
+        keys = self._keys.of(ids)  # after building views: they add their ids
+        return [(view, view.at(keys)) for view in views]
+
+    def _view(self, table: Table) -> ColumnView:
+        with self._write_lock:
+            view = self._views.get(table)
+            if view is None:
+                rows = self.items if table[0] == "items" else self.features.get(table[1], {})
+                self._keys.add(rows)
+                view = self._views[table] = ColumnView.of(self._keys, rows)
+        return view
+
     def close(self) -> None:
         return None
 
@@ -84,17 +107,24 @@ class LocalBackend:
         self.tables[name] = {k: list(v) for k, v in rows.items()}
 
     def upsert_items(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
-        for k, v in rows.items():
-            self.items[k] = {**self.items.get(k, {}), **v}
+        with self._write_lock:
+            self._publish(("items", ""), _merge(self.items, rows))
 
     def delete_items(self, ids: Iterable[str]) -> None:
-        for k in ids:
-            self.items.pop(k, None)
+        with self._write_lock:
+            gone: dict[str, Row] = {k: None for k in ids if self.items.pop(k, None) is not None}
+            self._publish(("items", ""), gone)
 
     def upsert_features(self, namespace: str, rows: Mapping[str, Mapping[str, Any]]) -> None:
-        ns = self.features.setdefault(namespace, {})
-        for k, v in rows.items():
-            ns[k] = {**ns.get(k, {}), **v}
+        with self._write_lock:
+            ns = self.features.setdefault(namespace, {})
+            self._publish(("features", namespace), _merge(ns, rows))
+
+    def _publish(self, table: Table, changed: Mapping[str, Row]) -> None:
+        view = self._views.get(table)
+        if view is not None and changed:
+            self._keys.add(changed)
+            self._views[table] = view.updated({self._keys[k]: r for k, r in changed.items()})
 
     def append_events(self, user_id: str, events: Iterable[Event]) -> None:
         bucket = self.events.setdefault(user_id, [])
@@ -126,3 +156,13 @@ class LocalBackend:
         backend.features, backend.tables, backend.items = features, tables, items
         backend.events = {k: [Event(*e) for e in v] for k, v in events.items()}
         return backend
+
+
+def _merge(
+    table: dict[str, dict[str, Any]], rows: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Row]:
+    """Merge ``rows`` into ``table`` field by field; the new rows by id."""
+    merged: dict[str, Row] = {}
+    for k, v in rows.items():
+        merged[k] = table[k] = {**table.get(k, {}), **v}
+    return merged

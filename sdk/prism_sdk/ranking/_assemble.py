@@ -1,181 +1,206 @@
-"""Vectorised feature assembly: one batched read, then one numpy column per feature.
+"""Vectorised feature assembly: per-item fields come as columns, gathered for the whole
+batch with numpy fancy indexing; no Python loop per item and field.
 
 :meth:`Assembler.assemble` is the only path from (ctx, candidates) to a model's input
-matrix; offline training calls the same method, so training matches serving.
+matrix; offline training calls the same method, so training matches serving. An
+in-process backend (local) hands out its columnar views; any other backend is read in
+ONE batch and its rows are turned into a view of the batch, so both give the same
+matrix bit for bit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
-from typing import Any
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from .._context import Context
 from .._items import Item
+from ..data.columns import ColumnView, Gathered, Table, lookup
 from ._spec import Feature, FeatureSpec
 
-Row = Mapping[str, Any] | None
 Matrix = npt.NDArray[np.float32]
+Row = Mapping[str, Any] | None
 USER_NAMESPACE = "user"
+FORWARD_INDEX: Table = ("items", "")
+_ID, _SCORE, _CHANNELS = attrgetter("id"), attrgetter("score"), attrgetter("channels")
+
+
+class _Numeric(NamedTuple):
+    """The plain numeric fields one table feeds, gathered as one block."""
+
+    fields: tuple[str, ...]
+    columns: slice | list[int]  # where they go in the matrix
+    defaults: list[tuple[int, float]]  # columns whose default is not NaN
+
+
+class _Coded(NamedTuple):
+    """A categorical (vocab) or affinity feature: codes of an item field → numbers."""
+
+    column: int
+    table: Table
+    feature: Feature
+    vocab: dict[str, float] | None
+    default: float
 
 
 class Assembler:
     """Builds the float32 input matrix of one feature spec (rows = candidates)."""
 
     __slots__ = (
-        "_defaults",
-        "_features",
-        "_item_namespaces",
+        "_channels",
+        "_coded",
         "_numeric",
+        "_scalars",
+        "_scores",
+        "_tables",
         "_user_namespaces",
-        "_vocabs",
-        "_wants_items",
+        "_width",
     )
 
     def __init__(self, spec: FeatureSpec) -> None:
-        self._features = spec.features
-        self._defaults = [np.nan if f.default is None else float(f.default) for f in spec.features]
-        self._vocabs = [
-            {v: float(i) for i, v in enumerate(f.vocab)} if f.vocab is not None else None
-            for f in spec.features
-        ]
+        self._width = len(spec.features)
+        self._scalars: list[tuple[int, Feature, dict[str, float] | None, float]] = []
+        self._coded: list[_Coded] = []
+        self._scores: list[int] = []
+        self._channels: list[tuple[int, str]] = []
+        numeric: dict[Table, list[tuple[int, str, float]]] = {}
+        for j, f in enumerate(spec.features):
+            default = np.nan if f.default is None else float(f.default)
+            vocab = {v: float(i) for i, v in enumerate(f.vocab)} if f.vocab is not None else None
+            table = _table(f)
+            if table is not None and vocab is None and f.op is None:
+                numeric.setdefault(table, []).append((j, f.field, default))
+            elif table is not None:
+                self._coded.append(_Coded(j, table, f, vocab, default))
+            elif f.source in ("user", "context"):
+                self._scalars.append((j, f, vocab, default))
+            elif f.op == "score":
+                self._scores.append(j)
+            else:
+                self._channels.append((j, f.value))
+        self._numeric = {
+            t: _Numeric(
+                tuple(field for _, field, _ in cols),
+                _columns([j for j, _, _ in cols]),
+                [(j, d) for j, _, d in cols if d == d],
+            )
+            for t, cols in numeric.items()
+        }
+        self._tables = sorted({*self._numeric, *(c.table for c in self._coded)})
         self._user_namespaces = sorted(
             {_user_ns(f) for f in spec.features if f.source == "user" or f.op == "affinity"}
         )
-        self._item_namespaces = sorted(
-            {f.namespace for f in spec.features if f.source == "item_feature"}
-        )
-        self._wants_items = any(f.source == "item" or f.op == "affinity" for f in spec.features)
-        # numeric per-item fields by row source ("" = forward index), read as one block
-        blocks: dict[str, _Block] = {}
-        for j, f in enumerate(spec.features):
-            if f.source in ("item", "item_feature") and f.vocab is None:
-                ns = f.namespace if f.source == "item_feature" else ""
-                blocks.setdefault(ns, _Block()).add(j, f.field, self._defaults[j])
-        self._numeric = {ns: b.done() for ns, b in blocks.items()}
 
     @property
     def width(self) -> int:
-        return len(self._features)
+        return self._width
 
     def assemble(self, ctx: Context[Any], items: Sequence[Item]) -> Matrix:
-        """Read what the spec needs in ONE batch (user features, item rows, item
-        features) and build the matrix."""
-        ids = [it.id for it in items]
-        with ctx.data.batch() as b:
-            users = {ns: b.features_many(ns, (ctx.user_id,)) for ns in self._user_namespaces}
-            rows = b.items(ids) if self._wants_items and ids else None
-            feats = {ns: b.features_many(ns, ids) for ns in self._item_namespaces if ids}
-        return self.matrix(
-            items,
-            {ns: p.value[0] for ns, p in users.items()},
-            rows.value if rows is not None else [None] * len(ids),
-            {ns: p.value for ns, p in feats.items()},
-            ctx.context,
-        )
-
-    def matrix(
-        self,
-        items: Sequence[Item],
-        users: Mapping[str, Row],
-        item_rows: Sequence[Row],
-        item_features: Mapping[str, Sequence[Row]],
-        context: Mapping[str, Any],
-    ) -> Matrix:
-        """The matrix from already-read rows (aligned with ``items``)."""
+        """Read what the spec needs (the user's features, and the candidates' rows when
+        the backend has no columns) in ONE batch and build the matrix."""
         n = len(items)
-        out = np.empty((n, len(self._features)), np.float32)
+        out = np.empty((n, self._width), np.float32)
         if n == 0:
             return out
-        columns: dict[tuple[str, str], list[Any]] = {}
-
-        def rows_of(ns: str) -> Sequence[Row]:
-            return (item_rows if not ns else item_features.get(ns, ())) or [None] * n
-
-        filled: set[int] = set()
-        for ns, nb in self._numeric.items():
-            if nb.fill(out, rows_of(ns)):
-                filled.update(nb.out_cols)
-
-        def column(ns: str | None, field: str) -> list[Any]:
-            key = (ns or "", field)
-            col = columns.get(key)
-            if col is None:
-                col = [r.get(field) if r is not None else None for r in rows_of(ns or "")]
-                columns[key] = col
-            return col
-
-        channels: list[tuple[str, ...]] | None = None
-        for j, f in enumerate(self._features):
-            if j in filled:
-                continue
-            default, vocab = self._defaults[j], self._vocabs[j]
-            src = f.source
-            if src == "user" or src == "context":
-                row = users.get(_user_ns(f)) if src == "user" else context
-                value = row.get(f.field) if row is not None else None
-                out[:, j] = _scalar(value, vocab, default)
-            elif src == "item" or src == "item_feature":
-                col = column(None if src == "item" else f.namespace, f.field)
-                out[:, j] = _encode(col, vocab, default)
-            elif f.op == "affinity":
-                user = users.get(_user_ns(f))
-                weights = _weights(user.get(f.user_field) if user is not None else None)
-                if weights is None:
-                    out[:, j] = default
-                else:
-                    out[:, j] = [weights.get(v, 0.0) for v in column(None, f.field)]
-            elif f.op == "score":
-                out[:, j] = np.fromiter((it.score for it in items), np.float64, n)
-            else:
-                if channels is None:
-                    channels = [it.channels for it in items]
-                ch = f.value
-                out[:, j] = np.fromiter((ch in c for c in channels), np.bool_, n)
+        ids = list(map(_ID, items))
+        columns = ctx.data.columns(self._tables, ids) if self._tables else []
+        gathered: dict[Table, Gathered] = {}
+        to_read = self._tables
+        if columns is not None:
+            gathered, to_read = dict(zip(self._tables, columns, strict=True)), []
+        users: dict[str, Row] = {}
+        if self._user_namespaces or to_read:
+            with ctx.data.batch() as b:
+                user_rows = {
+                    ns: b.features_many(ns, (ctx.user_id,)) for ns in self._user_namespaces
+                }
+                item_rows = {
+                    t: b.items(ids) if t == FORWARD_INDEX else b.features_many(t[1], ids)
+                    for t in to_read
+                }
+            users = {ns: p.value[0] for ns, p in user_rows.items()}
+            batch = np.arange(n, dtype=np.intp)
+            for t, p in item_rows.items():
+                gathered[t] = (ColumnView(list(p.value)), batch)
+        self._fill_request(out, users, ctx.context)
+        self._fill_items(out, gathered, users)
+        self._fill_candidates(out, items)
         return out
 
+    def _fill_request(
+        self, out: Matrix, users: Mapping[str, Row], context: Mapping[str, Any]
+    ) -> None:
+        """User and context features: one value for every row."""
+        if not self._scalars:
+            return
+        values = []
+        for _, f, vocab, default in self._scalars:
+            row = users.get(_user_ns(f)) if f.source == "user" else context
+            values.append(_scalar(row.get(f.field) if row is not None else None, vocab, default))
+        out[:, [j for j, _, _, _ in self._scalars]] = np.array(values, np.float64)
 
-class _Block:
-    """The numeric fields one row source feeds, copied into the matrix in one step."""
-
-    def __init__(self) -> None:
-        self.fields: list[str] = []
-        self.src_cols: list[int] = []
-        self.out_cols: list[int] = []
-        self.fix: list[tuple[int, float]] = []  # columns whose default is not NaN
-        self.getter: Callable[[Any], Any] = itemgetter("")
-
-    def add(self, j: int, field: str, default: float) -> None:
-        if field not in self.fields:
-            self.fields.append(field)
-        self.src_cols.append(self.fields.index(field))
-        self.out_cols.append(j)
-        if default == default:
-            self.fix.append((j, default))
-
-    def done(self) -> _Block:
-        self.getter = itemgetter(*self.fields)
-        return self
-
-    def fill(self, out: Matrix, rows: Sequence[Row]) -> bool:
-        """Copy every row's fields into ``out`` (missing: the default); False, leaving
-        ``out`` alone, when a row lacks a field or holds a non-number."""
-        get, none = self.getter, (None,) * len(self.fields)
-        try:
-            if len(self.fields) == 1:
-                block = np.array([[get(r)] if r is not None else none for r in rows], np.float32)
+    def _fill_items(
+        self,
+        out: Matrix,
+        gathered: Mapping[Table, Gathered],
+        users: Mapping[str, Row],
+    ) -> None:
+        """Per-item fields: numbers as one block per table, vocab and affinity by code."""
+        for table, numeric in self._numeric.items():
+            view, at = gathered[table]
+            out[:, numeric.columns] = view.block(numeric.fields)[at]
+            for j, default in numeric.defaults:
+                col = out[:, j]
+                col[np.isnan(col)] = default
+        for c in self._coded:
+            view, at = gathered[c.table]
+            codes, levels = view.codes(c.feature.field)
+            if c.vocab is not None:
+                out[:, c.column] = lookup(levels, c.vocab.items(), c.default)[codes[at]]
+                continue
+            user = users.get(_user_ns(c.feature))
+            weights = _weights(user.get(c.feature.user_field) if user is not None else None)
+            if weights is None:
+                out[:, c.column] = c.default
             else:
-                block = np.array([get(r) if r is not None else none for r in rows], np.float32)
-        except (KeyError, TypeError, ValueError):
-            return False
-        out[:, self.out_cols] = block[:, self.src_cols]
-        for j, default in self.fix:
-            col = out[:, j]
-            col[np.isnan(col)] = default
-        return True
+                out[:, c.column] = lookup(levels, weights.items(), 0.0)[codes[at]]
+
+    def _fill_candidates(self, out: Matrix, items: Sequence[Item]) -> None:
+        """Recall score and channel one-hots, from the candidates themselves."""
+        n = len(items)
+        if self._scores:
+            scores = np.fromiter(map(_SCORE, items), np.float64, n)
+            for j in self._scores:
+                out[:, j] = scores
+        if self._channels:
+            kinds = _Codes()  # each distinct channels tuple → a code
+            codes = np.fromiter(map(kinds.__getitem__, map(_CHANNELS, items)), np.intp, n)
+            for j, ch in self._channels:
+                out[:, j] = np.array([ch in k for k in kinds], np.bool_)[codes]
+
+
+class _Codes(dict[tuple[str, ...], int]):
+    def __missing__(self, key: tuple[str, ...]) -> int:
+        code = self[key] = len(self)
+        return code
+
+
+def _columns(js: list[int]) -> slice | list[int]:
+    """Matrix columns as a slice when they are adjacent (a cheaper assignment)."""
+    return slice(js[0], js[-1] + 1) if js == list(range(js[0], js[-1] + 1)) else js
+
+
+def _table(f: Feature) -> Table | None:
+    """The per-item table a feature reads, None for user, context and request values."""
+    if f.source == "item" or f.op == "affinity":
+        return FORWARD_INDEX
+    if f.source == "item_feature":
+        return ("features", f.namespace)
+    return None
 
 
 def _user_ns(f: Feature) -> str:
@@ -189,23 +214,17 @@ def _scalar(value: Any, vocab: dict[str, float] | None, default: float) -> float
         return vocab.get(value, default) if isinstance(value, str) else default
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
-
-
-def _encode(col: list[Any], vocab: dict[str, float] | None, default: float) -> Any:
-    if vocab is not None:
-        return [vocab.get(v, default) if isinstance(v, str) else default for v in col]
-    try:  # fast path: numbers and None
-        return np.array([default if v is None else v for v in col], np.float64)
-    except (TypeError, ValueError):
-        return [_scalar(v, None, default) for v in col]
 
 
 def _weights(value: Any) -> dict[Any, float] | None:
     """A user's affinity field as value → weight: a ranked list or a mapping."""
-    if isinstance(value, Mapping):
-        return {k: _scalar(w, None, 0.0) for k, w in value.items()}
-    if isinstance(value, list | tuple):
-        return {v: 1.0 / (1.0 + r) for r, v in reversed(list(enumerate(value)))}
+    try:
+        if isinstance(value, Mapping):
+            return {k: _scalar(w, None, 0.0) for k, w in value.items()}
+        if isinstance(value, list | tuple):
+            return {v: 1.0 / (1.0 + r) for r, v in reversed(list(enumerate(value)))}
+    except TypeError:  # an unhashable value in the list
+        pass
     return None

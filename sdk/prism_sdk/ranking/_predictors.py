@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._errors import ModelError
+from ._lightgbm_call import direct_predict
 
 Scores = npt.NDArray[np.float64]
 KINDS = ("lightgbm", "logistic")
@@ -40,6 +41,7 @@ class LightGBMPredictor:
         self.booster = booster
         self.classifier = classifier
         self.n_features = int(booster.num_feature())
+        self._direct = direct_predict(booster)
 
     @classmethod
     def from_text(cls, text: str, where: str) -> LightGBMPredictor:
@@ -58,6 +60,15 @@ class LightGBMPredictor:
         return list(self.booster.feature_name())
 
     def predict(self, x: npt.NDArray[np.float32]) -> Scores:
+        direct = self._direct
+        if (
+            direct is not None
+            and x.dtype == np.float32
+            and x.ndim == 2
+            and x.shape[1] == self.n_features
+            and x.flags.c_contiguous
+        ):
+            return direct(x)
         return np.asarray(self.booster.predict(x), np.float64)
 
 
