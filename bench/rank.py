@@ -1,13 +1,16 @@
 """Ranking 500 candidates: the SDK path vs LightGBM's own predict, same model, one run.
 
-(a) SDK: ``ranking.model("bench").score(ctx, items)``: one batched read (user
-    features, forward-index rows, item features), vectorised float32 assembly of 52
-    features (user, item, item features, context, cross: affinity, recall score,
-    channel one-hots), ``Booster.predict``, re-scored items sorted best first;
-(b) raw: ``Booster.predict`` on the prebuilt 500 x 52 matrix.
+(a) SDK: ``ranking.model("bench").score(ctx, items)``: the user's features read, the
+    candidates' forward-index rows and item features gathered from the local backend's
+    columns, float32 assembly of 53 features (user, item, item features, context,
+    cross: affinity, recall score, channel one-hots), one predict, re-scored items
+    sorted best first;
+(b) raw: ``Booster.predict`` on the prebuilt 500 x 53 matrix (the one (a) builds);
+(c) naive, as a per-item model server does it: for each candidate read its rows,
+    build its feature list in Python, ``Booster.predict`` that one row.
 
-Model: binary LightGBM, 200 trees, 31 leaves. Interleaved; medians of ``--runs``.
-The target is (a) <= 1.2 x (b).
+Model: binary LightGBM, 200 trees, 31 leaves. Interleaved; medians of ``--runs``
+((c): ``--naive-runs``). The target is (a) <= 1.2 x (b).
 """
 
 from __future__ import annotations
@@ -58,6 +61,33 @@ def backend(rng: np.random.Generator) -> LocalBackend:
     return b
 
 
+def naive_score(ctx: Context[Any], items: list[Item], fs: FeatureSpec, booster: Any) -> list[Item]:
+    """The per-item loop: per candidate, its reads, its feature list, one predict."""
+    user = ctx.data.features("user", ctx.user_id) or {}
+    top = {v: 1.0 / (1.0 + r) for r, v in reversed(list(enumerate(user.get("top", ()))))}
+    out = []
+    for it in items:
+        row = ctx.data.items([it.id])[0] or {}
+        feats = ctx.data.features("item", it.id) or {}
+        values: list[float] = []
+        for f in fs.features:
+            if f.source == "cross":
+                if f.op == "affinity":
+                    values.append(top.get(row.get(f.field), 0.0))
+                else:
+                    values.append(it.score if f.op == "score" else float(f.value in it.channels))
+                continue
+            source = {"user": user, "item": row, "item_feature": feats}.get(f.source, ctx.context)
+            value = source.get(f.field)
+            if f.vocab is not None:
+                values.append(f.vocab.index(value) if value in f.vocab else np.nan)
+            else:
+                values.append(np.nan if value is None else float(value))
+        score = float(booster.predict(np.array([values], np.float32))[0])
+        out.append(Item(it.id, score, it.channels))
+    return sorted(out, key=lambda i: -i.score)
+
+
 def timed(fn: Callable[[], Any], results: list[float]) -> None:
     """Run ``fn`` once and append its wall time in µs to ``results``."""
     t0 = time.perf_counter()
@@ -68,6 +98,7 @@ def timed(fn: Callable[[], Any], results: list[float]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--naive-runs", type=int, default=10)
     args = ap.parse_args()
     rng = np.random.default_rng(1)
     fs, data = spec(), backend(rng)
@@ -94,9 +125,13 @@ def main() -> None:
         np.sort([it.score for it in handle.score(ctx(), items)]), np.sort(booster.predict(x))
     ), "the SDK path must score exactly as Booster.predict"
 
+    naive_scores = sorted(it.score for it in naive_score(ctx(), items, fs, booster))
+    assert np.allclose(naive_scores, sorted(booster.predict(x))), "(c) must score as (a)"
+
     sdk: list[float] = []
     raw: list[float] = []
     asm: list[float] = []
+    naive: list[float] = []
     for _ in range(20):  # warm-up
         handle.score(ctx(), items)
         booster.predict(x)
@@ -106,12 +141,18 @@ def main() -> None:
         timed(lambda: booster.predict(x), raw)
         c = ctx()
         timed(lambda: model.assembler.assemble(c, items), asm)  # noqa: B023
+    for _ in range(args.naive_runs):
+        c = ctx()
+        timed(lambda: naive_score(c, items, fs, booster), naive)  # noqa: B023
     s, r, a = statistics.median(sdk), statistics.median(raw), statistics.median(asm)
+    nv = statistics.median(naive)
     print(f"rank {N_CANDIDATES} candidates x {len(fs.features)} features, 200 trees x 31 leaves")
     print(f"  SDK score (read + assemble + predict + sort): {s:9.0f} us")
     print(f"  raw Booster.predict on a prebuilt matrix:     {r:9.0f} us")
     print(f"  of which feature assembly (incl. the read):   {a:9.0f} us")
     print(f"  ratio SDK / raw: {s / r:.2f}x (target <= 1.2x)")
+    print(f"  naive per-item loop (reads, list, predict per row): {nv:9.0f} us")
+    print(f"  speed-up SDK vs naive: {nv / s:.1f}x")
 
 
 if __name__ == "__main__":
