@@ -6,9 +6,10 @@ import os
 import shutil
 import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from starlette.testclient import TestClient
@@ -106,3 +107,46 @@ def private_redis() -> Iterator[RedisServer]:
     if server.process.poll() is None:
         os.kill(server.process.pid, signal.SIGCONT)  # a frozen server must be able to exit
     server.stop()
+
+
+def json_post(c: TestClient) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """``post(path, body) -> reply`` through a test client, asserting 200 (the traffic
+    simulator's way of talking to the app)."""
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = c.post(path, json=body)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    return post
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closeable)
+
+
+def sqlite_or_redis(
+    request: pytest.FixtureRequest,
+    sqlite: Callable[[], C],
+    redis: Callable[[str, str], C],
+) -> Iterator[Callable[[], C]]:
+    """For a fixture parametrised ``["sqlite", "redis"]``: a factory opening (and
+    re-opening) one store, each call a fresh connection to the same data; ``redis``
+    gets the session server's URL and a key prefix of this test's own."""
+    opened: list[C] = []
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+
+    def make() -> C:
+        if request.param == "sqlite":
+            store = sqlite()
+        else:
+            store = redis(request.getfixturevalue("redis_server").url, prefix)
+        opened.append(store)
+        return store
+
+    yield make
+    for s in opened:
+        s.close()

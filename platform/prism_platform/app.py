@@ -26,6 +26,7 @@ from .db import MetadataStore
 from .dispatcher import Dispatcher
 from .errors import PrismPlatformError
 from .events import build_events_router
+from .feature_log import open_feature_log
 from .metrics import Metrics
 from .models.admin import models_router
 from .recommend_http import Receive, RecommendHandler, Scope, Send
@@ -88,12 +89,15 @@ def create_app(
 
         seed_demo_metadata(platform)
     metrics = Metrics()
-    dispatcher = Dispatcher(state, backend, metrics, acm_signer(settings))
+    feature_log = open_feature_log(settings, metrics)
+    dispatcher = Dispatcher(state, backend, metrics, acm_signer(settings), feature_log)
     handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes, platform.traffic)
     api = _build_api(platform, handler, metrics, backend, watch=settings.watch)
     api.include_router(build_data_router(backend, settings.data_api_token))
     api.include_router(models_router(settings))
-    api.include_router(build_events_router(settings, backend, store, dispatcher.signer))
+    api.include_router(
+        build_events_router(settings, backend, store, dispatcher.signer, feature_log)
+    )
     # Move the long-lived data (the embedded tables, loaded modules) out of the cyclic
     # GC's sight: full collections over millions of objects otherwise stall requests.
     gc.collect()

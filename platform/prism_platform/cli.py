@@ -126,9 +126,14 @@ def _client(url: str) -> httpx.Client:
 
 
 def _call(url: str, method: str, path: str, **kw: Any) -> Any:
+    with _client(url) as c:
+        return _request(c, url, method, path, **kw)
+
+
+def _request(c: httpx.Client, url: str, method: str, path: str, **kw: Any) -> Any:
+    """One call on an open client: the JSON body, or a ClickException saying what failed."""
     try:
-        with _client(url) as c:
-            r = c.request(method, path, **kw)
+        r = c.request(method, path, **kw)
     except httpx.HTTPError as exc:
         raise click.ClickException(f"cannot reach {url}: {exc}") from None
     body = r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
@@ -315,6 +320,30 @@ def history(url: str, scene: str | None, limit: int) -> None:
     if scene:
         params["scene"] = scene
     _echo(_call(url, "GET", "/admin/deployments", params=params))
+
+
+@demo.command("simulate")
+@click.option("--users", default=1000, show_default=True, help="distinct simulated users")
+@click.option("--scene", default="home_feed", show_default=True)
+@click.option("--size", default=10, show_default=True, help="items per request")
+@click.option("--seed", default=0, show_default=True, help="seed of the users' choices")
+@url_option
+def demo_simulate(users: int, scene: str, size: int, seed: int, url: str) -> None:
+    """Demo users request SCENE from the node at --url, click by their latent tastes and
+    report exposures, clicks, carts and orders to /v1/events (the node logs the features
+    its models scored: `prism job train-ranker` then trains on them)."""
+    import dataclasses
+
+    from .demo.simulate import TrafficSimulator
+    from .demo.world import generate_world
+    from .settings import Settings
+
+    world = generate_world(**Settings().demo_sizes)  # the world `prism demo seed` built
+    with _client(url) as c:
+        result = TrafficSimulator(
+            world, lambda path, body: _request(c, url, "POST", path, json=body), seed=seed
+        ).run(scene, users, size)
+    _echo(dataclasses.asdict(result))
 
 
 from .cli_data import data  # noqa: E402  (the `prism data` commands)

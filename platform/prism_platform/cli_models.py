@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from prism_sdk import LocalBackend
+from prism_sdk.ranking import ModelError
 
 from .errors import PrismPlatformError
 from .settings import Settings
@@ -69,37 +69,42 @@ def job() -> None:
 @click.option("--kind", type=click.Choice(("lightgbm", "logistic")), default="lightgbm")
 @click.option("--rounds", default=100, show_default=True, help="LightGBM boosting rounds")
 @click.option("--test-fraction", default=0.2, show_default=True, help="latest rows held out")
+@click.option(
+    "--features",
+    type=click.Choice(("auto", "served", "reassembled")),
+    default="auto",
+    show_default=True,
+    help="served: the feature log joined with the events; reassembled: built now from the "
+    "local data's history; auto: served when enough rows were logged",
+)
+@click.option("--window-s", default=600.0, show_default=True, help="a click this soon after counts")
 @click.option("--activate", is_flag=True, help="validate and point `current` at the version")
 def train_ranker_cmd(
-    name: str, kind: str, rounds: int, test_fraction: float, activate: bool
+    name: str,
+    kind: str,
+    rounds: int,
+    test_fraction: float,
+    features: str,
+    window_s: float,
+    activate: bool,
 ) -> None:
-    """Train a ranker on the logged exposures (views; clicks, carts and orders are the
-    positives) of the local data, report AUC and NDCG@10 on a time split and register
-    the version under var/models (running nodes load it once it is activated)."""
-    from .data import open_backend
+    """Train a ranker (clicks, carts and orders are the positives), report AUC and
+    NDCG@10 on a time split and register the version under var/models (running nodes
+    load it once it is activated)."""
     from .models import ModelService, ModelStore
-    from .models.train import train_ranker
-    from .models.trainset import default_spec
+    from .models.train_job import TrainJob, run_train_job
 
-    settings = Settings()
-    backend = open_backend(settings)
-    if not isinstance(backend, LocalBackend):
-        raise click.ClickException(
-            f"train-ranker reads the event log of the local backend, not {backend.name!r}"
-        )
-    spec = default_spec(str(r.get("category", "")) for r in backend.items.values())
-    store = ModelStore(settings.var_dir / "models")
     try:
-        report = train_ranker(
-            backend, backend.events, spec, store,
-            name=name, kind=kind, rounds=rounds, test_fraction=test_fraction,
-        )  # fmt: skip
-    except ValueError as exc:
+        settings = Settings()
+        report = run_train_job(
+            settings, TrainJob(name, kind, rounds, test_fraction, features, window_s)
+        )
+    except (ValueError, PrismPlatformError, ModelError) as exc:
         raise click.ClickException(str(exc)) from None
     out = dataclasses.asdict(report)
     if activate:
         try:
-            ModelService(store).activate(name, report.version)
+            ModelService(ModelStore(settings.var_dir / "models")).activate(name, report.version)
         except PrismPlatformError as exc:
             raise click.ClickException(
                 f"{report.version} registered, not activated: {exc}"

@@ -23,7 +23,9 @@ from prism_sdk import (
     StrategyError,
     Tracer,
     acm_prefix_for,
+    ranking,
 )
+from prism_sdk.ranking import FeatureLog, ScoredBatch, ServedFeatures, sampled
 
 from .finalize import finalize
 from .metrics import Metrics
@@ -47,12 +49,18 @@ class UnknownScene(Exception):
 
 class Dispatcher:
     def __init__(
-        self, state: ServingState, backend: DataBackend, metrics: Metrics, signer: AcmSigner
+        self,
+        state: ServingState,
+        backend: DataBackend,
+        metrics: Metrics,
+        signer: AcmSigner,
+        feature_log: FeatureLog | None = None,
     ) -> None:
         self.state = state
         self.backend = backend
         self.metrics = metrics
         self.signer = signer
+        self.feature_log = feature_log if feature_log is not None else ranking.feature_log()
         self._prefix = os.urandom(3).hex()
         self._ids = itertools.count(1)
         self._last_logged: dict[tuple[str, str], float] = {}
@@ -75,10 +83,12 @@ class Dispatcher:
         size = req.size if req.size <= scene.max_size else scene.max_size
         error: str | None = None
         items: list[Item] | None = None
+        flog = self.feature_log
+        scored: list[ScoredBatch] | None = [] if sampled(rid, flog.rate) else None
         if route is None:
             error = "no_deployment"
         else:
-            items, error = await self._run(route, scene, req, data, tracer, rid, bucket)
+            items, error = await self._run(route, scene, req, data, tracer, rid, bucket, scored)
         if items is None:
             items = self._fallback(scene, size, data, tracer)
             strategy_json: Any = {"name": FALLBACK_NAME, "version": FALLBACK_VERSION}
@@ -103,6 +113,11 @@ class Dispatcher:
             signer=self.signer,
             removed=removed,
         )
+        if scored and error is None:  # what the models scored for the returned items
+            returned = tuple([it["item_id"] for it in out])
+            flog.submit(
+                ServedFeatures(rid, scene.name, req.uid, time.time(), returned, tuple(scored))
+            )
         degraded = error is not None or not data.ok
         elapsed = perf_counter() - t0
         key = (scene.name, bucket, name, version)
@@ -152,6 +167,7 @@ class Dispatcher:
         tracer: Tracer,
         rid: str,
         bucket: str,
+        scored: list[ScoredBatch] | None,
     ) -> tuple[list[Item] | None, str | None]:
         strategy = route.strategy
         ctx: Context[Any] = Context(
@@ -162,6 +178,7 @@ class Dispatcher:
             bucket=bucket,
             deadline=monotonic() + scene.deadline_s,
             trace=tracer,
+            scored=scored,
         )
         stage = tracer.stage(f"strategy.{strategy.name}") if req.debug else None
         kind = "exception"

@@ -84,6 +84,14 @@ class Metrics:
         self.rejected = Counter(
             "prism_rejected_requests_total", "Recommend requests refused (4xx).", ("status",)
         )
+        self.feature_rows_logged = Counter(
+            "prism_feature_log_rows_total", "Served feature rows stored, by model.", ("model",)
+        )
+        self.feature_log_dropped = Counter(
+            "prism_feature_log_dropped_total",
+            "Sampled requests whose served features were not stored.",
+            ("reason",),
+        )
         self._all: tuple[Counter | Histogram, ...] = (
             self.requests,
             self.latency,
@@ -91,6 +99,8 @@ class Metrics:
             self.fallbacks,
             self.data_errors,
             self.rejected,
+            self.feature_rows_logged,
+            self.feature_log_dropped,
         )
 
     def render(self) -> str:

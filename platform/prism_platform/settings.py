@@ -13,6 +13,14 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _float_env(name: str, default: str) -> float:
+    raw = _env(name, default)
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path = field(default_factory=lambda: Path(_env("PRISM_VAR_DIR", "var")).resolve())
@@ -48,6 +56,9 @@ class Settings:
     )
     events_aggregate_s: float = field(
         default_factory=lambda: float(_env("PRISM_EVENTS_AGGREGATE_S", "5"))
+    )
+    feature_log_rate: float = field(
+        default_factory=lambda: _float_env("PRISM_FEATURE_LOG_RATE", "1")
     )
 
     @property

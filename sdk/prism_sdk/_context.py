@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from time import monotonic
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._config import StrategyConfig
 from ._errors import DeadlineExceeded
 from ._request import Request
 from ._trace import Stage, Tracer
 from .data.client import DataClient
+
+if TYPE_CHECKING:
+    from .ranking._feature_log import ScoredBatch
 
 C = TypeVar("C", bound=StrategyConfig)
 _STRATEGY_LOG = logging.getLogger("prism.strategy")
@@ -20,7 +23,9 @@ class Context(Generic[C]):
     """One request as a strategy sees it.
 
     ``config`` is the bucket's validated config (an instance of the script's
-    ``Config``); ``params`` are the raw parameters it was built from.
+    ``Config``); ``params`` are the raw parameters it was built from. ``scored`` is a
+    list only in a request sampled for feature logging: model handles append what they
+    scored to it.
     """
 
     __slots__ = (
@@ -31,6 +36,7 @@ class Context(Generic[C]):
         "log",
         "request",
         "request_id",
+        "scored",
         "trace",
     )
 
@@ -45,6 +51,7 @@ class Context(Generic[C]):
         deadline: float = float("inf"),
         log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
         trace: Tracer | None = None,
+        scored: list[ScoredBatch] | None = None,
     ) -> None:
         self.request = request
         self.config = config
@@ -54,6 +61,7 @@ class Context(Generic[C]):
         self.deadline = deadline
         self.log = log if log is not None else _STRATEGY_LOG
         self.trace = trace if trace is not None else Tracer()
+        self.scored = scored
 
     # -- the request, flattened for convenience -----------------------------------
     @property

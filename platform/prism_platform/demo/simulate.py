@@ -25,12 +25,14 @@ import numpy.typing as npt
 from prism_sdk import slot_of, slot_table
 
 from ..events.stats import compare
-from .world import World
+from .world import EVENT_DELAY_S, EVENT_TYPES, World
 
 Post = Callable[[str, dict[str, Any]], dict[str, Any]]
 """``post(path, json_body) -> json reply`` against the app (TestClient, httpx…)."""
 
 P_CLICK, P_CART, P_ORDER, POSITION_DECAY = 0.15, 0.3, 0.5, 0.15
+DELAY_S = dict(zip(("exposure", *EVENT_TYPES[1:]), EVENT_DELAY_S, strict=True))
+"""When each event happens after the request (as in the world's history)."""
 
 
 @dataclass
@@ -74,7 +76,6 @@ class TrafficSimulator:
     def run(self, scene: str, users: int, size: int = 10) -> SimulationResult:
         """One request by each of ``users`` random distinct users; events posted back."""
         out = SimulationResult()
-        now = time.time()
         pending: list[dict[str, Any]] = []
         chosen = self.rng.choice(self.world.n_users, min(users, self.world.n_users), replace=False)
         for u in chosen.tolist():
@@ -84,7 +85,7 @@ class TrafficSimulator:
             out.requests += 1
             bucket = reply["experiment"]["bucket"]
             out.by_bucket[bucket] = out.by_bucket.get(bucket, 0) + 1
-            pending += self._events(u, uid, items, now, out)
+            pending += self._events(u, uid, items, time.time(), out)
             if len(pending) >= self.batch:
                 self._flush(pending, out)
         self._flush(pending, out)
@@ -109,7 +110,7 @@ class TrafficSimulator:
                         kinds.append("order")
             for kind in kinds:
                 ev = {"event_id": uuid.uuid4().hex, "type": kind, "acm": it["acm"]}
-                ev |= {"user_id": uid, "item_id": it["item_id"], "ts": now}
+                ev |= {"user_id": uid, "item_id": it["item_id"], "ts": now + DELAY_S[kind]}
                 if kind == "order":
                     ev["value"] = float(it["fields"].get("price", 0.0))
                 events.append(ev)

@@ -95,6 +95,7 @@ BRANDS = (
     "Tide",
 )
 EVENT_TYPES = ("view", "click", "cart", "order")
+EVENT_DELAY_S = (0.0, 5.0, 40.0, 120.0)  # each type's time after the view it follows
 DAY = 86400.0
 
 
@@ -257,7 +258,9 @@ def generate_world(
     )
     cart = click & (rng.random(n_views) < p_cart * (0.5 + quality[v_item]))
     order = cart & (rng.random(n_views) < p_order)
-    parts = [(np.ones(n_views, bool), 0, 0.0), (click, 1, 5.0), (cart, 2, 40.0), (order, 3, 120.0)]
+    parts = [
+        (m, k, EVENT_DELAY_S[k]) for k, m in enumerate((np.ones(n_views, bool), click, cart, order))
+    ]
     ev_user = np.concatenate([v_user[m] for m, _, _ in parts])
     ev_item = np.concatenate([v_item[m] for m, _, _ in parts])
     ev_type = np.concatenate([np.full(int(m.sum()), k, np.int8) for m, k, _ in parts])

@@ -20,6 +20,7 @@ from prism_sdk.data import DataWriter
 from ..db import MetadataStore
 from ..db.records import MAIN_LAYER
 from ..errors import error_body
+from ..feature_log import FeatureLogWriter
 from ..settings import Settings
 from .aggregate import run_forever
 from .ingest import EventIngest
@@ -32,8 +33,14 @@ _JSON = "application/json"
 
 
 def build_events_router(
-    settings: Settings, backend: DataBackend, store: MetadataStore, signer: AcmSigner
+    settings: Settings,
+    backend: DataBackend,
+    store: MetadataStore,
+    signer: AcmSigner,
+    feature_log: FeatureLogWriter | None = None,
 ) -> APIRouter:
+    """The events routes; the lifespan also closes ``feature_log`` (flushing it), the
+    feature rows stored beside the events."""
     ingest = EventIngest(open_sink(settings), signer, backend, settings.events_max_age_s)
 
     @contextlib.asynccontextmanager
@@ -52,6 +59,8 @@ def build_events_router(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         ingest.close()
+        if feature_log is not None:
+            feature_log.close()
 
     r = APIRouter(lifespan=lifespan)
 

@@ -37,6 +37,19 @@ return out
 """
 
 
+def redis_client(url: str) -> Any:
+    """A client for ``redis://`` or ``redis+cluster://`` (as :meth:`RedisBackend.from_url`
+    reads)."""
+    scheme, sep, rest = url.partition("://")
+    if scheme.endswith("+cluster"):
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(f"{scheme.removesuffix('+cluster')}{sep}{rest}")
+    from redis import Redis
+
+    return Redis.from_url(url)
+
+
 class RedisSink:
     def __init__(self, client: Any, prefix: str = "prism:", keep_ids_s: float = 7 * 86400) -> None:
         self.client = client
@@ -48,17 +61,7 @@ class RedisSink:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "prism:", keep_ids_s: float = 7 * 86400) -> RedisSink:
-        """``redis://`` or ``redis+cluster://`` (as :meth:`RedisBackend.from_url` reads)."""
-        scheme, sep, rest = url.partition("://")
-        if scheme.endswith("+cluster"):
-            from redis.cluster import RedisCluster
-
-            client: Any = RedisCluster.from_url(f"{scheme.removesuffix('+cluster')}{sep}{rest}")
-        else:
-            from redis import Redis
-
-            client = Redis.from_url(url)
-        return cls(client, prefix, keep_ids_s)
+        return cls(redis_client(url), prefix, keep_ids_s)
 
     def append(self, events: Sequence[StoredEvent]) -> list[bool]:
         if not events:

@@ -14,12 +14,15 @@ rejected as stale, so forgetting their ids keeps ingestion idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol, TypeVar
 
 from ..errors import Invalid
 from ..settings import Settings
 from .model import FUTURE_S, StoredEvent
+
+T = TypeVar("T")
+PAGE = 10_000
 
 
 class EventSink(Protocol):
@@ -42,6 +45,16 @@ class EventSink(Protocol):
     def close(self) -> None: ...
 
 
+def read_all(read: Callable[[str, int], list[tuple[str, T]]], page: int = PAGE) -> Iterator[T]:
+    """Every entry of a log read page by page with ``read(after, limit)``, oldest first."""
+    offset = ""
+    while entries := read(offset, page):
+        yield from (entry for _, entry in entries)
+        if len(entries) < page:
+            return
+        offset = entries[-1][0]
+
+
 def retention_s(max_age_s: float) -> float:
     """How long an accepted event (and its id) is kept: the staleness window plus the
     clock skew tolerated for events stamped in the future."""
@@ -49,21 +62,23 @@ def retention_s(max_age_s: float) -> float:
 
 
 def events_backend(settings: Settings) -> str:
-    return settings.events_backend or ("redis" if settings.data_backend == "redis" else "sqlite")
+    """``sqlite`` or ``redis``: where the event log (and the feature log beside it) live."""
+    kind = settings.events_backend or ("redis" if settings.data_backend == "redis" else "sqlite")
+    if kind not in ("sqlite", "redis"):
+        raise Invalid(
+            f"unknown events backend {kind!r} (available: sqlite, redis)",
+            field="PRISM_EVENTS_BACKEND",
+        )
+    return kind
 
 
 def open_sink(settings: Settings) -> EventSink:
-    kind = events_backend(settings)
-    if kind == "sqlite":
+    if events_backend(settings) == "sqlite":
         from .sqlite_sink import SqliteSink
 
         return SqliteSink(settings.var_dir / "events.db")
-    if kind == "redis":
-        from .redis_sink import RedisSink
+    from .redis_sink import RedisSink
 
-        return RedisSink.from_url(
-            settings.redis_url, settings.redis_prefix, retention_s(settings.events_max_age_s)
-        )
-    raise Invalid(
-        f"unknown events backend {kind!r} (available: sqlite, redis)", field="PRISM_EVENTS_BACKEND"
+    return RedisSink.from_url(
+        settings.redis_url, settings.redis_prefix, retention_s(settings.events_max_age_s)
     )

@@ -33,6 +33,15 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+def connect_wal(path: Path, synchronous: str) -> sqlite3.Connection:
+    """An autocommit connection in WAL mode, usable from any thread (callers lock)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
 class SqliteSink:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).resolve()
@@ -45,11 +54,7 @@ class SqliteSink:
         self._rlock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=10000")
-        return conn
+        return connect_wal(self.path, "FULL")
 
     def append(self, events: Sequence[StoredEvent]) -> list[bool]:
         if not events:

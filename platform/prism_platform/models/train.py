@@ -1,11 +1,11 @@
-"""``prism job train-ranker``: train a ranking model on logged exposures, report AUC and
-NDCG@10 on a time split, register the version (and optionally serve it)."""
+"""Train a ranking model on a training set, report AUC and NDCG@10 on a time split and
+register the version (``prism job train-ranker``; see ``train_job`` for where the
+training set comes from)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
@@ -13,11 +13,10 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from prism_sdk import DataBackend, Event
 from prism_sdk.ranking import FeatureSpec, LogisticModel, load_model
 
 from .store import ModelStore
-from .trainset import TrainingSet, build_training_set
+from .trainset import TrainingSet
 
 log = logging.getLogger("prism.models")
 
@@ -43,6 +42,9 @@ class TrainReport:
     metrics: dict[str, float]
     rows: dict[str, int]
     seconds: float
+    features: str = "reassembled"
+    trainset: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
 
 
 def fit_lightgbm(data: TrainingSet, spec: FeatureSpec, rounds: int = 100) -> str:
@@ -93,8 +95,7 @@ def ndcg_at(
 
 
 def train_ranker(
-    backend: DataBackend,
-    events: Mapping[str, Sequence[Event]],
+    data: TrainingSet,
     spec: FeatureSpec,
     store: ModelStore,
     *,
@@ -102,11 +103,12 @@ def train_ranker(
     kind: str = "lightgbm",
     rounds: int = 100,
     test_fraction: float = 0.2,
+    features: str = "reassembled",
+    trainset: dict[str, Any] | None = None,
 ) -> TrainReport:
-    """Build the training set, fit on the earlier rows, evaluate on the later ones and
-    register the version (not activated)."""
+    """Fit on the rows before the time split, evaluate on the rows after it and register
+    the version (not activated); ``features`` and ``trainset`` are recorded in its meta."""
     t0 = perf_counter()
-    data = build_training_set(backend, events, spec)
     train, test = data.split(test_fraction)
     if len(train) == 0 or len(test) == 0 or train.y.min() == train.y.max():
         raise ValueError(
@@ -128,8 +130,10 @@ def train_ranker(
         "positive_rate": round(float(test.y.mean()), 4),
     }
     rows = {"train": len(train), "test": len(test)}
-    meta = {"metrics": metrics, "rows": rows}
+    meta = {"metrics": metrics, "rows": rows, "features": features, "trainset": trainset or {}}
     version = store.register(name, kind=kind, model=model, spec=spec, probe=probe, meta=meta)
     seconds = perf_counter() - t0
     log.info("event=ranker_trained model=%s version=%s metrics=%s", name, version, metrics)
-    return TrainReport(name, version, kind, metrics, rows, round(seconds, 2))
+    return TrainReport(
+        name, version, kind, metrics, rows, round(seconds, 2), features, trainset or {}
+    )

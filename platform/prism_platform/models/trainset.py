@@ -1,7 +1,10 @@
-"""A ranking training set from logged behaviour: every view is an exposure, labelled 1
-when the user clicked (or carted, ordered) the item soon after. Features come from
-:meth:`prism_sdk.ranking.Assembler.assemble`, the very code that serves, one batched read
-per user, so training matches serving."""
+"""A ranking training set from logged behaviour, features RE-ASSEMBLED now (the
+``--features reassembled`` path): every view is an exposure, labelled 1 when the user
+clicked (or carted, ordered) the item soon after. Features come from
+:meth:`prism_sdk.ranking.Assembler.assemble`, the code that serves, one batched read per
+user; but from today's data, not the request's, so they may differ from what was served
+(see ``served_trainset`` for the features as served). For data with no feature log, such
+as the demo world's history or an imported MovieLens set."""
 
 from __future__ import annotations
 
@@ -63,6 +66,11 @@ def default_spec(categories: Iterable[str]) -> FeatureSpec:
     )
 
 
+def followed(times: Iterable[float], ts: float, window_s: float) -> bool:
+    """Whether one of ``times`` is at ``ts`` or up to ``window_s`` seconds after it."""
+    return any(0.0 <= t - ts <= window_s for t in times)
+
+
 def label_exposures(events: Sequence[Event], window_s: float) -> tuple[list[Event], list[int]]:
     """A user's views and, for each, 1 when a positive event on that item followed it
     within ``window_s`` seconds."""
@@ -71,9 +79,7 @@ def label_exposures(events: Sequence[Event], window_s: float) -> tuple[list[Even
         if ev.type in ENGAGED:
             positive.setdefault(ev.item_id, []).append(ev.ts)
     views = [ev for ev in events if ev.type == EXPOSURE]
-    labels = [
-        int(any(0.0 <= t - v.ts <= window_s for t in positive.get(v.item_id, ()))) for v in views
-    ]
+    labels = [int(followed(positive.get(v.item_id, ()), v.ts, window_s)) for v in views]
     return views, labels
 
 

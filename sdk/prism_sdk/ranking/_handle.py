@@ -13,6 +13,7 @@ import numpy as np
 from .._context import Context
 from .._items import Item
 from ._errors import ModelUnavailable
+from ._feature_log import ScoredBatch
 from ._model import LoadedModel
 
 
@@ -44,7 +45,8 @@ class ModelHandle:
         """A scorer: the items re-scored by the model, best first.
 
         Traced as stage ``stage`` (default ``scorer.<name>``) with the model version and
-        the time spent assembling features and predicting. Raises
+        the time spent assembling features and predicting. In a request sampled for
+        feature logging the matrix is kept in ``ctx.scored`` (see ``_feature_log``). Raises
         :class:`ModelUnavailable` when no version is loaded (check :attr:`ready`).
         """
         model = self.current
@@ -58,6 +60,9 @@ class ModelHandle:
             x = model.assembler.assemble(ctx, items)
             t1 = perf_counter()
             predicted = model.predict(x)
+            if ctx.scored is not None:  # a sampled request: keep what was scored
+                batch = ScoredBatch(model.name, model.version, model.spec_hash, tuple(items), x)
+                ctx.scored.append(batch)
             st.note(
                 model=model.id,
                 assemble_ms=round((t1 - t0) * 1000, 3),

@@ -18,6 +18,7 @@ unknown values become ``default`` (NaN when unset).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 import msgspec
@@ -71,6 +72,11 @@ class FeatureSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     def to_json(self) -> bytes:
         return msgspec.json.encode(self)
+
+    def digest(self) -> str:
+        """16 hex characters of the SHA-256 of the whole spec (names, sources,
+        vocabularies, defaults): rows logged under one digest mean the same columns."""
+        return hashlib.sha256(self.to_json()).hexdigest()[:16]
 
 
 def parse_spec(raw: bytes | str, where: str) -> FeatureSpec:

@@ -23,20 +23,13 @@ from prism_platform.events.bandit_feed import feed_bandits
 from prism_platform.events.sqlite_sink import SqliteSink
 from prism_sdk import LocalBackend, bandit
 
+from ...conftest import json_post
+
 
 @pytest.fixture(scope="module")
 def world() -> World:
     """The world behind the ``demo_backend`` fixture (same seed and sizes)."""
     return generate_world(seed=11, n_users=400, n_items=3000, n_events=40_000)
-
-
-def _post(c: TestClient) -> Any:
-    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        r = c.post(path, json=body)
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    return post
 
 
 def _experiment(c: TestClient, control: str, treatment: str) -> None:
@@ -59,7 +52,7 @@ def _simulate_and_report(
     app = make_app()
     with TestClient(app, headers={"X-Prism-Actor": "sim"}) as c:
         _experiment(c, control, treatment)
-        sim = TrafficSimulator(world, _post(c), seed=3).run("home_feed", users=400, size=10)
+        sim = TrafficSimulator(world, json_post(c), seed=3).run("home_feed", users=400, size=10)
         assert sim.rejected == 0 and sim.accepted > sim.exposures
         assert set(sim.by_bucket) == {"control", "treatment"}
         log = SqliteSink(tmp_path / "var" / "events.db")
@@ -119,7 +112,7 @@ def test_every_event_counts_once_per_layer(
         rank["holdout_percent"] = 10
         c.post("/admin/scenes/home_feed/experiments", json=rank).raise_for_status()
         rank_of: Counter[str] = Counter()  # requests per rank bucket, from the responses
-        post = _post(c)
+        post = json_post(c)
 
         def recording(path: str, body: dict[str, Any]) -> dict[str, Any]:
             out: dict[str, Any] = post(path, body)

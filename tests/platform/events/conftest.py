@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,7 +10,8 @@ import pytest
 from prism_platform.events.redis_sink import RedisSink
 from prism_platform.events.sink import EventSink
 from prism_platform.events.sqlite_sink import SqliteSink
-from prism_testkit.services import RedisServer
+
+from ...conftest import sqlite_or_redis
 
 SinkFactory = Callable[[], EventSink]
 
@@ -19,19 +19,6 @@ SinkFactory = Callable[[], EventSink]
 @pytest.fixture(params=["sqlite", "redis"])
 def open_sink(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkFactory]:
     """Opens (and re-opens) one log: each call is a fresh connection to the same data."""
-    opened: list[EventSink] = []
-    prefix = f"t{uuid.uuid4().hex[:8]}:"
-
-    def make() -> EventSink:
-        sink: EventSink
-        if request.param == "sqlite":
-            sink = SqliteSink(tmp_path / "events.db")
-        else:
-            server: RedisServer = request.getfixturevalue("redis_server")
-            sink = RedisSink.from_url(server.url, prefix)
-        opened.append(sink)
-        return sink
-
-    yield make
-    for s in opened:
-        s.close()
+    yield from sqlite_or_redis(
+        request, lambda: SqliteSink(tmp_path / "events.db"), RedisSink.from_url
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from prism_platform.models import ModelStore
 from prism_platform.models.train import TrainReport, train_ranker
-from prism_platform.models.trainset import default_spec
+from prism_platform.models.trainset import build_training_set, default_spec
 from prism_sdk import LocalBackend, ranking
 from prism_sdk.ranking import FeatureSpec
 
@@ -28,7 +28,12 @@ def trained(
 ) -> tuple[Path, TrainReport]:
     """The models folder holding NAME@v1 (LightGBM, not activated) and its report."""
     root = tmp_path_factory.mktemp("models")
-    report = train_ranker(demo_backend, demo_backend.events, demo_spec, ModelStore(root), name=NAME)
+    report = train_ranker(
+        build_training_set(demo_backend, demo_backend.events, demo_spec),
+        demo_spec,
+        ModelStore(root),
+        name=NAME,
+    )
     return root, report
 
 

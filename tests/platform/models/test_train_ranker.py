@@ -64,9 +64,8 @@ def test_training_features_are_the_served_features(
 def test_logistic_regression_trains_too(
     demo_backend: LocalBackend, demo_spec: FeatureSpec, tmp_path: Path
 ) -> None:
-    report = train_ranker(
-        demo_backend, demo_backend.events, demo_spec, ModelStore(tmp_path), kind="logistic"
-    )
+    data = build_training_set(demo_backend, demo_backend.events, demo_spec)
+    report = train_ranker(data, demo_spec, ModelStore(tmp_path), kind="logistic")
     assert report.metrics["auc"] > 0.6
     assert ModelStore(tmp_path).read("ctr", report.version).load().predictor.kind == "logistic"
 
@@ -75,16 +74,28 @@ def test_too_little_data_is_refused(
     demo_backend: LocalBackend, demo_spec: FeatureSpec, tmp_path: Path
 ) -> None:
     with pytest.raises(ValueError, match="model ctr: not enough labelled exposures"):
-        train_ranker(demo_backend, {}, demo_spec, ModelStore(tmp_path))
+        train_ranker(
+            build_training_set(demo_backend, {}, demo_spec), demo_spec, ModelStore(tmp_path)
+        )
 
 
 def test_cli_trains_and_activates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first version, with no feature log yet: ``--features served`` says why not,
+    the default falls back to re-assembled features and says so."""
     monkeypatch.setenv("PRISM_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("PRISM_DEMO_SCALE", "0.08")
     t0 = time.perf_counter()
+    served = CliRunner().invoke(
+        main, ["job", "train-ranker", "--name", NAME, "--features", "served"]
+    )
+    assert served.exit_code == 1
+    assert f"model {NAME}: only 0 exposures have logged features" in served.output
+    assert "--features reassembled" in served.output and "Traceback" not in served.output
     result = CliRunner().invoke(main, ["job", "train-ranker", "--name", NAME, "--activate"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["version"] == "v1" and out["activated"] and out["metrics"]["auc"] > 0.6
+    assert out["features"] == "reassembled"
+    assert out["note"].startswith("only 0 exposures have logged features of this spec")
     assert ModelStore(tmp_path / "models").current(NAME) == "v1"
     assert time.perf_counter() - t0 < 30
