@@ -22,14 +22,15 @@ log = logging.getLogger("prism.demo")
 REALTIME_DAYS = 7
 DATA_FILE = "data.msgpack"
 META_FILE = "meta.json"
-FORMAT = 1
+FORMAT = 2  # 2: u2i_usercf and content_sim
 
 
 def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, int]:
     """Write everything the demo strategies read; returns row counts per table."""
     t0 = perf_counter()
     ids = world.item_ids()
-    writer.upsert_items(world.item_rows())
+    items = world.item_rows()
+    writer.upsert_items(items)
     writer.upsert_features("user", world.user_feature_rows())
     n_users_with_events = 0
     for uid, events in world.iter_user_events(now, since=now - REALTIME_DAYS * DAY):
@@ -43,12 +44,12 @@ def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, i
         item_idx=world.ev_item,
         ts=world.ev_ts,
         types=np.array(EVENT_TYPES)[world.ev_type],
-        n_users=world.n_users,
+        user_ids=[str(u + 1) for u in range(world.n_users)],
         item_ids=ids,
         item_categories=[world.categories[c] for c in world.item_category.tolist()],
         eligible=world.item_on_shelf,
     )
-    tables = build_tables(writer, inter, now=0.0)  # world timestamps are relative to now
+    tables = build_tables(writer, inter, now=0.0, items=items)  # world ts: relative to now
     counts = {
         "items": world.n_items,
         "users": world.n_users,

@@ -1,9 +1,31 @@
-"""Top-k selection over the rows of a dense score block."""
+"""Top-k selection over sparse score rows, and the chunk loop every similarity job runs.
+
+A chunk's scores come from a sparse product (``left[chunk] @ right``) and are never
+densified to the full width: each row's non-zeros are packed left into a block as wide
+as the chunk's fullest row, and argpartition runs over that. Rows are visited in order
+of their estimated non-zeros, so a chunk's rows are alike in width, and chunks are cut so
+that ``rows × width`` stays within the memory budget.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
+
+from .progress import Progress
+
+Table = dict[str, list[tuple[str, float]]]
+Rows = npt.NDArray[np.int64]
+
+BUDGET_MB = 16.0
+"""Default memory for one chunk's scores (smaller chunks also stay in cache: faster)."""
+CELL_BYTES = 40
+"""Peak bytes per score of a chunk: the sparse product (value, column and its share of
+scipy's work arrays, ~16), the packed block (4), its negation (4), argpartition (8) and
+the column lookup (8)."""
 
 
 def topk_rows(
@@ -17,7 +39,7 @@ def topk_rows(
     if k == 0:
         empty = np.zeros((block.shape[0], 0))
         return empty.astype(np.int64), empty.astype(np.float32)
-    idx = np.argpartition(-block, k - 1, axis=1)[:, :k]
+    idx = np.argpartition(-block, k - 1, axis=1)[:, :k]  # (much faster than kth = n - k)
     part = np.take_along_axis(block, idx, axis=1)
     order = np.argsort(-part, axis=1, kind="stable")
     idx = np.take_along_axis(idx, order, axis=1)
@@ -25,16 +47,103 @@ def topk_rows(
     return idx.astype(np.int64), np.maximum(scores, 0).astype(np.float32)
 
 
+def topk_sparse(
+    scores: sparse.csr_matrix, k: int, *, exclude: Rows | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """:func:`topk_rows` of a sparse score matrix; row ``r`` never selects column
+    ``exclude[r]`` (an item is not similar to itself)."""
+    scores = scores.tocsr()
+    n_rows, n_cols = scores.shape
+    counts = np.diff(scores.indptr)
+    data = scores.data.astype(np.float32)
+    row_of = np.repeat(np.arange(n_rows), counts)
+    if exclude is not None:
+        data[scores.indices == exclude[row_of]] = 0.0
+    width = max(int(counts.max(initial=0)), 1)
+    if 2 * width > n_cols:  # packing would save little: the plain dense block
+        dense = sparse.csr_matrix((data, scores.indices, scores.indptr), shape=scores.shape)
+        return topk_rows(dense.toarray(), k)
+    slots = np.arange(scores.nnz) - scores.indptr[row_of]
+    packed = sparse.csr_matrix((data, slots, scores.indptr), shape=(n_rows, width)).toarray()
+    slot, best = topk_rows(packed, k)
+    flat = np.minimum(scores.indptr[:-1, None] + slot, max(scores.nnz - 1, 0))
+    cols = scores.indices[flat] if scores.nnz else np.zeros_like(flat)
+    return cols.astype(np.int64), best
+
+
 def rows_to_table(
-    keys: list[str],
+    keys: Sequence[str],
     idx: npt.NDArray[np.int64],
     scores: npt.NDArray[np.float32],
-    ids: list[str],
-) -> dict[str, list[tuple[str, float]]]:
-    """Turn top-k arrays into result-table rows, dropping non-positive scores."""
-    table: dict[str, list[tuple[str, float]]] = {}
-    for key, row_idx, row_s in zip(keys, idx.tolist(), scores.tolist(), strict=True):
-        row = [(ids[j], round(s, 6)) for j, s in zip(row_idx, row_s, strict=True) if s > 0]
-        if row:
-            table[key] = row
+    ids: Sequence[str] | npt.NDArray[np.object_],
+) -> Table:
+    """Turn top-k arrays (rows best first) into result-table rows, dropping scores ``<= 0``."""
+    names = np.asarray(ids, dtype=object)[idx].tolist()
+    rounded = np.round(scores.astype(np.float64), 6)
+    kept = (rounded > 0).sum(axis=1).tolist()
+    table: Table = {}
+    for key, row_names, row_s, n in zip(keys, names, rounded.tolist(), kept, strict=True):
+        if n:
+            table[key] = list(zip(row_names[:n], row_s[:n], strict=True))
+    return table
+
+
+def product_widths(left: sparse.csr_matrix, right: sparse.csr_matrix) -> npt.NDArray[np.int64]:
+    """An upper bound of the non-zeros of each row of ``left @ right``."""
+    pattern = left.copy()
+    pattern.data = np.ones_like(pattern.data)
+    per_row = np.diff(right.indptr).astype(np.float64)
+    widths: npt.NDArray[np.float64] = np.asarray(pattern @ per_row)
+    bounded: npt.NDArray[np.int64] = np.minimum(widths, right.shape[1]).astype(np.int64)
+    return bounded
+
+
+def chunks(
+    rows: Rows,
+    widths: npt.NDArray[np.int64],
+    *,
+    budget_mb: float,
+    job: str,
+    size: int | None = None,
+) -> Iterator[Rows]:
+    """``rows`` in chunks, narrowest first, each within ``budget_mb`` at ``CELL_BYTES`` a
+    score (``size``: a fixed number of rows instead); progress reported as ``job``."""
+    order = rows[np.argsort(widths[rows], kind="stable")]
+    w = np.maximum(widths[order], 1)
+    cells = max(int(budget_mb * 2**20 / CELL_BYTES), 1)
+    with Progress(job, len(order)) as progress:
+        start = 0
+        while start < len(order):
+            n = size
+            if n is None:  # the most rows whose block (rows × widest) fits: widths ascend
+                ahead = w[start : start + cells]
+                n = max(
+                    int(np.searchsorted(np.arange(1, len(ahead) + 1) * ahead, cells, "right")), 1
+                )
+            yield order[start : start + n]
+            progress.advance(len(order[start : start + n]))
+            start += n
+
+
+def similar_items(
+    left: sparse.csr_matrix,
+    right: sparse.csr_matrix,
+    ids: Sequence[str],
+    *,
+    top_k: int,
+    job: str,
+    rows: Rows | None = None,
+    chunk: int | None = None,
+    budget_mb: float = BUDGET_MB,
+) -> Table:
+    """``id -> [(id, score)]``: the ``top_k`` best of ``left[i] @ right`` for each row
+    ``i`` of ``rows`` (default: all), the row's own column excluded."""
+    left, right = left.tocsr(), right.tocsr()  # csr @ csc would convert ``right`` per chunk
+    rows = np.arange(left.shape[0], dtype=np.int64) if rows is None else rows
+    id_arr = np.asarray(ids, dtype=object)
+    table: Table = {}
+    widths = product_widths(left, right)
+    for part in chunks(rows, widths, budget_mb=budget_mb, job=job, size=chunk):
+        idx, scores = topk_sparse(left[part] @ right, top_k, exclude=part)
+        table.update(rows_to_table(id_arr[part].tolist(), idx, scores, id_arr))
     return table

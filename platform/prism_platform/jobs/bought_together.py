@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ._topk import rows_to_table, topk_rows
+from ._topk import similar_items
 
 
 def bought_together(
@@ -18,7 +18,7 @@ def bought_together(
     *,
     window_s: float = 3 * 86400.0,
     top_k: int = 30,
-    chunk_items: int = 500,
+    chunk_items: int | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """``item -> [(item, score)]``: co-purchase counts normalised by ``sqrt(n_i × n_j)``.
 
@@ -37,16 +37,8 @@ def bought_together(
     b.sum_duplicates()
     b.data = np.minimum(b.data, 1.0)
     counts = np.asarray(b.sum(axis=0)).ravel().astype(np.float32)
-    bt = b.T.tocsr()
-    bc = b.tocsc()
-    inv = 1.0 / np.sqrt(np.maximum(counts, 1.0))
-    table: dict[str, list[tuple[str, float]]] = {}
-    active = np.flatnonzero(counts > 0)
-    for start in range(0, len(active), chunk_items):
-        chunk = active[start : start + chunk_items]
-        block = (bt[chunk] @ bc).toarray()
-        block[np.arange(len(chunk)), chunk] = 0.0
-        block *= inv[chunk][:, None] * inv[None, :]
-        idx, scores = topk_rows(block.astype(np.float32), top_k)
-        table.update(rows_to_table([item_ids[i] for i in chunk], idx, scores, item_ids))
-    return table
+    inv = sparse.diags(1.0 / np.sqrt(np.maximum(counts, 1.0)))
+    return similar_items(
+        inv @ b.T, b @ inv, item_ids, top_k=top_k, job="bought_together",
+        rows=np.flatnonzero(counts > 0), chunk=chunk_items,
+    )  # fmt: skip

@@ -1,8 +1,7 @@
 """ItemCF: item-to-item cosine similarity with inverse user frequency, top-k per item.
 
 The similarity matrix is never built whole: items are processed in chunks
-(``Xnᵀ[chunk] @ Xn`` densified one chunk at a time), so memory stays bounded by
-``chunk_items × n_items`` floats.
+(``Xnᵀ[chunk] @ Xn`` densified one chunk at a time) sized to fit ``budget_mb``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ._topk import rows_to_table, topk_rows
+from ._topk import BUDGET_MB, similar_items
 
 log = logging.getLogger("prism.jobs.itemcf")
 
@@ -29,7 +28,8 @@ def itemcf(
     item_ids: Sequence[str] | None = None,
     weights: npt.NDArray[np.float32] | None = None,
     top_k: int = 50,
-    chunk_items: int = 250,
+    chunk_items: int | None = None,
+    budget_mb: float = BUDGET_MB,
     iuf: bool = True,
 ) -> dict[str, list[tuple[str, float]]]:
     """Result table ``item id -> [(similar item id, cosine)]``, best first, self excluded.
@@ -49,15 +49,10 @@ def itemcf(
         x = sparse.diags(scale.astype(np.float32)) @ x
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel()).astype(np.float32)
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    xn = (x @ sparse.diags(inv)).tocsc().astype(np.float32)
-    xt = xn.T.tocsr()
-    table: dict[str, list[tuple[str, float]]] = {}
-    active = np.flatnonzero(norms > 0)
-    for start in range(0, len(active), chunk_items):
-        chunk = active[start : start + chunk_items]
-        block = (xt[chunk] @ xn).toarray()
-        block[np.arange(len(chunk)), chunk] = 0.0  # an item is not similar to itself
-        idx, scores = topk_rows(block, top_k)
-        table.update(rows_to_table([ids[i] for i in chunk], idx, scores, ids))
+    xn = (x @ sparse.diags(inv)).astype(np.float32).tocsr()
+    table = similar_items(
+        xn.T.tocsr(), xn, ids, top_k=top_k, job="itemcf", rows=np.flatnonzero(norms > 0),
+        chunk=chunk_items, budget_mb=budget_mb,
+    )  # fmt: skip
     log.info("event=itemcf items=%d rows=%d seconds=%.2f", n_items, len(table), perf_counter() - t0)
     return table

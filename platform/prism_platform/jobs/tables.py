@@ -1,13 +1,17 @@
-"""Run every offline job over an interaction log and write the result tables.
+"""Run the offline jobs over an interaction log and write their result tables, each
+replaced atomically (``DataWriter.replace_table``).
 
-Shared by the demo world (``demo/seed.py``) and real-data imports (``loading/``).
+Shared by the demo world (``demo/seed.py``), real-data imports (``loading/``) and
+``prism job``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from time import perf_counter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,60 +19,137 @@ import numpy.typing as npt
 from prism_sdk.data import DataWriter
 
 from .bought_together import bought_together
+from .content import content_similarity
 from .itemcf import itemcf
 from .popular import decayed_scores, popular_tables
+from .usercf import usercf
 
 log = logging.getLogger("prism.jobs")
 
 ENGAGED = ("click", "cart", "order")
-"""Event types that feed item-to-item similarity."""
+"""Event types that feed item-to-item and user-to-user similarity."""
 BOUGHT = ("cart", "order")
 """Event types that feed bought-together."""
+COLD_NEIGHBOURS = 10
+"""Items with fewer ``i2i`` neighbours than this get ``content_sim`` rows from
+:func:`build_tables` (``prism job content`` covers every item)."""
+
+Counts = dict[str, int]
+Table = dict[str, list[tuple[str, float]]]
 
 
 @dataclass(frozen=True, eq=False)
 class Interactions:
-    """An interaction log as parallel arrays, plus the item catalogue's ids and categories."""
+    """An interaction log as parallel arrays, the users' ids, and the item catalogue's
+    ids and categories."""
 
     user_idx: npt.NDArray[np.int64]
     item_idx: npt.NDArray[np.int64]
     ts: npt.NDArray[np.float64]
     types: npt.NDArray[np.str_]
-    n_users: int
+    user_ids: list[str]
     item_ids: list[str]
     item_categories: list[str]
     eligible: npt.NDArray[np.bool_] | None = None  # items popular tables may list (on shelf)
 
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
 
-def build_tables(
-    writer: DataWriter, inter: Interactions, *, now: float, half_life_s: float = 3 * 86400.0
-) -> dict[str, int]:
-    """Write ``i2i``, ``popular``, ``popular_cat`` and ``bought_together``; row counts."""
-    t0 = perf_counter()
-    ids, n_items = inter.item_ids, len(inter.item_ids)
-    engaged = np.isin(inter.types, ENGAGED)
-    i2i = itemcf(
-        inter.user_idx[engaged], inter.item_idx[engaged], inter.n_users, n_items, item_ids=ids
+    def of_types(self, types: tuple[str, ...]) -> npt.NDArray[np.bool_]:
+        return np.isin(self.types, types)
+
+
+def write_itemcf(writer: DataWriter, inter: Interactions, *, top_k: int = 50) -> Table:
+    """``i2i``: ItemCF over the engaged events; the table."""
+    m = inter.of_types(ENGAGED)
+    ids = inter.item_ids
+    table = itemcf(
+        inter.user_idx[m], inter.item_idx[m], inter.n_users, len(ids), item_ids=ids, top_k=top_k
     )
-    writer.replace_table("i2i", i2i)
+    writer.replace_table("i2i", table)
+    return table
+
+
+def write_usercf(writer: DataWriter, inter: Interactions, *, top_k: int = 100) -> Counts:
+    """``u2i_usercf``: UserCF over the engaged events."""
+    m = inter.of_types(ENGAGED)
+    table = usercf(
+        inter.user_idx[m], inter.item_idx[m], inter.user_ids, inter.item_ids, top_n=top_k
+    )
+    writer.replace_table("u2i_usercf", table)
+    return {"u2i_usercf": len(table)}
+
+
+def write_popular(
+    writer: DataWriter,
+    inter: Interactions,
+    *,
+    now: float,
+    half_life_s: float = 3 * 86400.0,
+    top_k: int = 500,
+    top_per_category: int = 200,
+) -> Counts:
+    """``popular`` (key ``all``) and ``popular_cat`` (key: category), decayed scores."""
     scores = decayed_scores(
-        inter.item_idx, inter.ts, inter.types, n_items, now=now, half_life_s=half_life_s
+        inter.item_idx, inter.ts, inter.types, len(inter.item_ids), now=now, half_life_s=half_life_s
     )
-    overall, per_cat = popular_tables(scores, ids, inter.item_categories, eligible=inter.eligible)
+    overall, per_cat = popular_tables(
+        scores, inter.item_ids, inter.item_categories,
+        top_overall=top_k, top_per_category=top_per_category, eligible=inter.eligible,
+    )  # fmt: skip
     writer.replace_table("popular", overall)
     writer.replace_table("popular_cat", per_cat)
-    bought = np.isin(inter.types, BOUGHT)
-    together: dict[str, list[tuple[str, float]]] = {}
-    if bought.any():
-        together = bought_together(
-            inter.user_idx[bought], inter.item_idx[bought], inter.ts[bought], n_items, ids
+    return {"popular": len(overall["all"]), "popular_cat": len(per_cat)}
+
+
+def write_bought_together(writer: DataWriter, inter: Interactions) -> Counts:
+    """``bought_together``: items carted or ordered together."""
+    m = inter.of_types(BOUGHT)
+    table: Table = {}
+    if m.any():
+        table = bought_together(
+            inter.user_idx[m], inter.item_idx[m], inter.ts[m], len(inter.item_ids), inter.item_ids
         )
-    writer.replace_table("bought_together", together)
-    counts = {
-        "i2i": len(i2i),
-        "popular": len(overall["all"]),
-        "popular_cat": len(per_cat),
-        "bought_together": len(together),
-    }
+    writer.replace_table("bought_together", table)
+    return {"bought_together": len(table)}
+
+
+def write_content(
+    writer: DataWriter,
+    items: Mapping[str, Mapping[str, Any]],
+    *,
+    top_k: int = 50,
+    cold_in: Mapping[str, list[tuple[str, float]]] | None = None,
+) -> Counts:
+    """``content_sim`` for every item, or only for the items with fewer than
+    :data:`COLD_NEIGHBOURS` neighbours in the item-to-item table ``cold_in``."""
+    only = None
+    if cold_in is not None:
+        only = [i for i in items if len(cold_in.get(i, ())) < COLD_NEIGHBOURS]
+    table = content_similarity(items, top_k=top_k, only=only)
+    writer.replace_table("content_sim", table)
+    return {"content_sim": len(table)}
+
+
+def build_tables(
+    writer: DataWriter,
+    inter: Interactions,
+    *,
+    now: float,
+    half_life_s: float = 3 * 86400.0,
+    items: Mapping[str, Mapping[str, Any]] | None = None,
+    content: str = "cold",
+) -> Counts:
+    """Write ``i2i``, ``u2i_usercf``, ``popular``, ``popular_cat``, ``bought_together``
+    and, given the item rows, ``content_sim`` (``content``: ``"cold"`` items only, see
+    :data:`COLD_NEIGHBOURS`, or ``"all"``); row counts."""
+    t0 = perf_counter()
+    i2i = write_itemcf(writer, inter)
+    counts = {"i2i": len(i2i)} | write_usercf(writer, inter)
+    counts |= write_popular(writer, inter, now=now, half_life_s=half_life_s)
+    counts |= write_bought_together(writer, inter)
+    if items is not None:
+        counts |= write_content(writer, items, cold_in=i2i if content == "cold" else None)
     log.info("event=tables_built seconds=%.2f counts=%s", perf_counter() - t0, counts)
     return counts

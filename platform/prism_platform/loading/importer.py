@@ -6,6 +6,7 @@ the forward index, user features, recent events and the offline result tables
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,46 +50,53 @@ def import_log(
     if catalogue is None:
         catalogue = {i: {"title": i} for i in dict.fromkeys(log.items)}
     items = {k: {"status": "on", "category": UNKNOWN, **v} for k, v in catalogue.items()}
-    item_ids = list(items)
-    item_pos = {k: n for n, k in enumerate(item_ids)}
-    keep = [n for n, i in enumerate(log.items) if i in item_pos]
-    if not keep:
+    inter = log_interactions(log, items)
+    if not len(inter.ts):
         raise ValueError("no event refers to an item of the catalogue")
-    user_ids = list(dict.fromkeys(log.users[n] for n in keep))
-    user_pos = {u: n for n, u in enumerate(user_ids)}
-    ts = np.array([log.ts[n] for n in keep], np.float64)
     now = time.time() if opts.now is None else opts.now
-    newest = float(ts.max())
+    newest = float(inter.ts.max())
     if opts.shift_to_now:
-        ts += now - newest
+        inter.ts[:] += now - newest
         newest = now
-    categories = [_category(row) for row in items.values()]
-    inter = Interactions(
-        user_idx=np.array([user_pos[log.users[n]] for n in keep], np.int64),
-        item_idx=np.array([item_pos[log.items[n]] for n in keep], np.int64),
-        ts=ts,
-        types=np.array([log.types[n] for n in keep], np.str_),
-        n_users=len(user_ids),
-        item_ids=item_ids,
-        item_categories=categories,
-        eligible=np.array([row.get("status") == "on" for row in items.values()]),
-    )
+    user_ids = inter.user_ids
     writer.upsert_items(items)
     writer.upsert_features("user", user_features(inter, user_ids, opts.top_categories))
     since = newest - opts.realtime_days * DAY if opts.realtime_days > 0 else -np.inf
     recent = write_events(writer, inter, user_ids, since)
-    tables = build_tables(writer, inter, now=newest, half_life_s=opts.half_life_days * DAY)
+    tables = build_tables(
+        writer, inter, now=newest, half_life_s=opts.half_life_days * DAY, items=items
+    )
     counts = {
         "items": len(items),
         "users": len(user_ids),
-        "events": len(keep),
-        "skipped_events": len(log.items) - len(keep),
+        "events": len(inter.ts),
+        "skipped_events": len(log.items) - len(inter.ts),
         "realtime_events": recent,
     }
     return {**counts, **tables}
 
 
-def _category(row: dict[str, Any]) -> str:
+def log_interactions(log: RawLog, items: Mapping[str, Mapping[str, Any]]) -> Interactions:
+    """The events of ``log`` on items of ``items`` as arrays (the others are skipped);
+    users numbered in order of appearance, ``eligible``: items with status ``on``."""
+    item_ids = list(items)
+    item_pos = {k: n for n, k in enumerate(item_ids)}
+    keep = [n for n, i in enumerate(log.items) if i in item_pos]
+    user_ids = list(dict.fromkeys(log.users[n] for n in keep))
+    user_pos = {u: n for n, u in enumerate(user_ids)}
+    return Interactions(
+        user_idx=np.array([user_pos[log.users[n]] for n in keep], np.int64),
+        item_idx=np.array([item_pos[log.items[n]] for n in keep], np.int64),
+        ts=np.array([log.ts[n] for n in keep], np.float64),
+        types=np.array([log.types[n] for n in keep], np.str_),
+        user_ids=user_ids,
+        item_ids=item_ids,
+        item_categories=[_category(row) for row in items.values()],
+        eligible=np.array([row.get("status") == "on" for row in items.values()], bool),
+    )
+
+
+def _category(row: Mapping[str, Any]) -> str:
     cat = row.get("category")
     if isinstance(cat, list):
         cat = cat[0] if cat else None

@@ -8,9 +8,13 @@ anything lower → ``view`` (MovieLens: 5 → order, 4 → click, 1-3 → view).
 from __future__ import annotations
 
 import csv
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from prism_sdk import Event
 
 from .readers import LoadError, infer_columns, need_id, need_number, need_ts, open_text, split_rows
 
@@ -45,6 +49,19 @@ class RawLog:
     items: list[str] = field(default_factory=list)
     ts: list[float] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
+
+
+def events_log(events: Mapping[str, Sequence[Event]], since: float = -math.inf) -> RawLog:
+    """Stored behaviour events (``user id -> events``) not older than ``since``, as a log."""
+    log = RawLog()
+    for user, evs in events.items():
+        for ev in evs:
+            if ev.ts >= since:
+                log.users.append(user)
+                log.items.append(ev.item_id)
+                log.ts.append(ev.ts)
+                log.types.append(ev.type)
+    return log
 
 
 @dataclass(frozen=True)

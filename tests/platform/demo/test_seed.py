@@ -9,7 +9,9 @@ from prism_sdk import LocalBackend
 
 
 def test_demo_data_has_every_table_the_strategies_read(demo_backend: LocalBackend) -> None:
-    assert set(demo_backend.tables) == {"i2i", "popular", "popular_cat", "bought_together"}
+    assert set(demo_backend.tables) == {
+        *("i2i", "u2i_usercf", "content_sim", "popular", "popular_cat", "bought_together")
+    }
     assert len(demo_backend.tables["popular"]["all"]) > 100
     assert all(
         demo_backend.items[i]["status"] == "on" for i, _ in demo_backend.tables["popular"]["all"]

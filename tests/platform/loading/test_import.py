@@ -31,7 +31,9 @@ def test_movielens_preset_imports_items_tables_and_features(
         "action",
         "drama",
     ]
-    assert set(data.tables) == {"i2i", "popular", "popular_cat", "bought_together"}
+    assert set(data.tables) == {
+        *("i2i", "u2i_usercf", "content_sim", "popular", "popular_cat", "bought_together")
+    }
     assert {"action", "comedy"} <= set(data.tables["popular_cat"])
     # action fans' positive ratings make action movies similar to action movies
     similar = [i for i, _ in data.tables["i2i"]["1"][:5]]
@@ -137,9 +139,10 @@ def test_the_import_builds_the_same_tables_as_the_shared_job_runner(movielens: P
         item_idx=np.array([ids.index(i) for i in log.items]),
         ts=np.array(log.ts) + (1e9 - max(log.ts)),
         types=np.array(log.types),
-        n_users=len(users),
+        user_ids=users,
         item_ids=ids,
         item_categories=[str(catalogue[i]["category"]) for i in ids],
     )
-    build_tables(direct, inter, now=1e9, half_life_s=30 * 86400.0)
+    items = {k: {"status": "on", **v} for k, v in catalogue.items()}
+    build_tables(direct, inter, now=1e9, half_life_s=30 * 86400.0, items=items)
     assert direct.tables == imported.tables
