@@ -7,7 +7,8 @@
     sorted best first;
 (b) raw: ``Booster.predict`` on the prebuilt 500 x 53 matrix (the one (a) builds);
 (c) naive, as a per-item model server does it: for each candidate read its rows,
-    build its feature list in Python, ``Booster.predict`` that one row.
+    build its feature list in Python, ``Booster.predict`` that one row;
+(d) (a) with the model compiled by lleaves (``compiled=True``), when it is installed.
 
 Model: binary LightGBM, 200 trees, 31 leaves. Interleaved; medians of ``--runs``
 ((c): ``--naive-runs``). The target is (a) <= 1.2 x (b).
@@ -25,7 +26,7 @@ import lightgbm
 import numpy as np
 
 from prism_sdk import Context, DataClient, Item, LocalBackend, Request, StrategyConfig, ranking
-from prism_sdk.ranking import Assembler, Feature, FeatureSpec, load_model
+from prism_sdk.ranking import Assembler, Feature, FeatureSpec, ModelError, load_model
 
 N_ITEMS, N_CANDIDATES = 20_000, 500
 CATS = tuple(f"c{i}" for i in range(40))
@@ -88,6 +89,19 @@ def naive_score(ctx: Context[Any], items: list[Item], fs: FeatureSpec, booster: 
     return sorted(out, key=lambda i: -i.score)
 
 
+def compiled_handle(text: str, fs: FeatureSpec, probe: Any) -> ranking.ModelHandle | None:
+    """The model compiled by lleaves as ``bench_compiled``; None when lleaves is missing."""
+    try:
+        model = load_model(
+            "bench_compiled", "v1", kind="lightgbm", model=text, spec=fs, probe=probe, compiled=True
+        )
+    except ModelError as exc:
+        print(f"  (d) skipped: {exc}")
+        return None
+    ranking.install(model)
+    return ranking.model("bench_compiled")
+
+
 def timed(fn: Callable[[], Any], results: list[float]) -> None:
     """Run ``fn`` once and append its wall time in µs to ``results``."""
     t0 = time.perf_counter()
@@ -132,6 +146,8 @@ def main() -> None:
     raw: list[float] = []
     asm: list[float] = []
     naive: list[float] = []
+    comp: list[float] = []
+    fast = compiled_handle(text, fs, x_train[:256])
     for _ in range(20):  # warm-up
         handle.score(ctx(), items)
         booster.predict(x)
@@ -141,6 +157,9 @@ def main() -> None:
         timed(lambda: booster.predict(x), raw)
         c = ctx()
         timed(lambda: model.assembler.assemble(c, items), asm)  # noqa: B023
+        if fast is not None:
+            c = ctx()
+            timed(lambda: fast.score(c, items), comp)  # noqa: B023
     for _ in range(args.naive_runs):
         c = ctx()
         timed(lambda: naive_score(c, items, fs, booster), naive)  # noqa: B023
@@ -153,6 +172,9 @@ def main() -> None:
     print(f"  ratio SDK / raw: {s / r:.2f}x (target <= 1.2x)")
     print(f"  naive per-item loop (reads, list, predict per row): {nv:9.0f} us")
     print(f"  speed-up SDK vs naive: {nv / s:.1f}x")
+    if comp:
+        cs = statistics.median(comp)
+        print(f"  (d) SDK score, compiled by lleaves:           {cs:9.0f} us  ({cs / r:.2f}x raw)")
 
 
 if __name__ == "__main__":

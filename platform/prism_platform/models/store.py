@@ -28,6 +28,8 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 VERSION_RE = re.compile(r"^v(\d{1,9})$")
 MODEL_FILE = {"lightgbm": "model.txt", "logistic": "model.json"}
 CURRENT = "current"
+COMPILED_ENV = "PRISM_LIGHTGBM_COMPILED"
+"""``1``: LightGBM versions are compiled by lleaves (object code under ``.compiled/``)."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,11 @@ class VersionFiles:
     spec: str
     meta: dict[str, Any]
     probe: npt.NDArray[np.float32]
+    compiled_cache: Path | None = None
 
     def load(self) -> LoadedModel:
-        """Parse and validate (raises ``ModelError`` naming the culprit)."""
+        """Parse and validate (raises ``ModelError`` naming the culprit); compiled by
+        lleaves when ``PRISM_LIGHTGBM_COMPILED=1``."""
         return load_model(
             self.name,
             self.version,
@@ -52,6 +56,8 @@ class VersionFiles:
             spec=self.spec,
             probe=self.probe,
             meta=self.meta,
+            compiled=os.environ.get(COMPILED_ENV, "0") == "1",
+            cache_dir=self.compiled_cache,
         )
 
 
@@ -143,7 +149,10 @@ class ModelStore:
             probe = np.array(json.loads((folder / "probe.json").read_text())["rows"], np.float64)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise Invalid(f"{where}: unreadable: {type(exc).__name__}: {exc}") from None
-        return VersionFiles(name, version, kind, model, spec, meta, probe.astype(np.float32))
+        probe32 = probe.astype(np.float32)
+        return VersionFiles(
+            name, version, kind, model, spec, meta, probe32, self.root / ".compiled"
+        )
 
 
 def check_name(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,12 +53,15 @@ def load_model(
     spec: str | bytes | FeatureSpec,
     probe: npt.NDArray[np.float32],
     meta: Mapping[str, Any] | None = None,
+    compiled: bool = False,
+    cache_dir: Path | None = None,
 ) -> LoadedModel:
     """Parse, check against the spec and validate on ``probe``; raises :class:`ModelError`
-    naming ``name@version`` and the culprit."""
+    naming ``name@version`` and the culprit. ``compiled``: a LightGBM model compiled by
+    lleaves, its object code cached in ``cache_dir`` (see ``_compiled``)."""
     where = f"model {name}@{version}"
     fs = spec if isinstance(spec, FeatureSpec) else parse_spec(spec, where)
-    predictor = parse_predictor(kind, model, where)
+    predictor = parse_predictor(kind, model, where, compiled=compiled, cache_dir=cache_dir)
     if predictor.n_features != len(fs.features):
         raise ModelError(
             f"{where}: the model takes {predictor.n_features} features, "

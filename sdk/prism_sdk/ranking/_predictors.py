@@ -3,12 +3,14 @@ and logistic regression as coefficients + intercept JSON."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from ._compiled import CompiledLightGBMPredictor
 from ._errors import ModelError
 from ._lightgbm_call import direct_predict
 
@@ -51,10 +53,7 @@ class LightGBMPredictor:
             booster = lightgbm.Booster(model_str=text)
         except Exception as exc:  # LightGBMError, or worse on garbage input
             raise ModelError(f"{where}: cannot parse the LightGBM model: {exc}") from None
-        objective = next(
-            (ln.split("=", 1)[1] for ln in text.splitlines() if ln.startswith("objective=")), ""
-        )
-        return cls(booster, objective.startswith(("binary", "cross_entropy")))
+        return cls(booster, is_classifier(text))
 
     def feature_names(self) -> list[str] | None:
         return list(self.booster.feature_name())
@@ -112,9 +111,32 @@ class LogisticPredictor:
         return out
 
 
-def parse_predictor(kind: str, text: str | bytes, where: str) -> Predictor:
+def is_classifier(lightgbm_text: str) -> bool:
+    """Whether a LightGBM text model's objective outputs probabilities."""
+    objective = next(
+        (ln.split("=", 1)[1] for ln in lightgbm_text.splitlines() if ln.startswith("objective=")),
+        "",
+    )
+    return objective.startswith(("binary", "cross_entropy"))
+
+
+def parse_predictor(
+    kind: str,
+    text: str | bytes,
+    where: str,
+    *,
+    compiled: bool = False,
+    cache_dir: Path | None = None,
+) -> Predictor:
+    """``compiled``: a LightGBM model compiled by lleaves (see ``_compiled``), its object
+    code cached in ``cache_dir``."""
     if kind == "lightgbm":
         raw = text.decode() if isinstance(text, bytes) else text
+        if compiled:
+            LightGBMPredictor.from_text(raw, where)  # LightGBM's own parse checks the text
+            return CompiledLightGBMPredictor.from_text(
+                raw, where, classifier=is_classifier(raw), cache_dir=cache_dir
+            )
         return LightGBMPredictor.from_text(raw, where)
     if kind == "logistic":
         return LogisticPredictor.from_json(text, where)
