@@ -350,7 +350,11 @@ from .cli_data import data  # noqa: E402  (the `prism data` commands)
 from .cli_eval import eval_  # noqa: E402  (`prism eval`)
 from .cli_events import events, experiments  # noqa: E402  (`prism events`, `prism experiments`)
 from .cli_experiments import experiment, stop_layer  # noqa: E402  (`prism experiment`)
+from .cli_jobs import JOB_COMMANDS  # noqa: E402  (`prism job itemcf|usercf|popular|content|all`)
 from .cli_models import job, models  # noqa: E402  (`prism models`, `prism job`)
+
+for _command in JOB_COMMANDS:
+    job.add_command(_command)
 
 main.add_command(data)
 main.add_command(models)

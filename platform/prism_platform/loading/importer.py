@@ -78,7 +78,8 @@ def import_log(
 
 def log_interactions(log: RawLog, items: Mapping[str, Mapping[str, Any]]) -> Interactions:
     """The events of ``log`` on items of ``items`` as arrays (the others are skipped);
-    users numbered in order of appearance, ``eligible``: items with status ``on``."""
+    users numbered in order of appearance; ``eligible``: items not off shelf (status
+    ``on`` or none)."""
     item_ids = list(items)
     item_pos = {k: n for n, k in enumerate(item_ids)}
     keep = [n for n, i in enumerate(log.items) if i in item_pos]
@@ -92,7 +93,7 @@ def log_interactions(log: RawLog, items: Mapping[str, Mapping[str, Any]]) -> Int
         user_ids=user_ids,
         item_ids=item_ids,
         item_categories=[_category(row) for row in items.values()],
-        eligible=np.array([row.get("status") == "on" for row in items.values()], bool),
+        eligible=np.array([row.get("status", "on") == "on" for row in items.values()], bool),
     )
 
 
