@@ -1,7 +1,8 @@
-"""Guess-you-like: items similar to what the user just did, plus what is popular in
-the user's favourite categories and overall, merged with quotas, ranked by the ``ctr``
-model when one is active (`prism job train-ranker --activate`), with the config's business
-rules applied and at most ``scatter_max`` of a category in any ``scatter_window``."""
+"""Guess-you-like: items similar to what the user just did, items of similar users, and
+what is popular in the user's favourite categories and overall, merged with quotas,
+ranked by the ``ctr`` model when one is active (`prism job train-ranker --activate`), with
+the config's business rules applied and at most ``scatter_max`` of a category in any
+``scatter_window``."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ class Config(StrategyConfig):
     recent_window_h: float = 72.0
     i2i_per_seed: int = 30
     quota_i2i: int = 300
+    quota_usercf: int = 100  # items of the most similar users (table u2i_usercf)
     quota_category: int = 100
     quota_popular: int = 100
     weight_i2i: float = 1.0
+    weight_usercf: float = 0.05  # higher weights cost recall on the demo (README)
     weight_category: float = 0.3
     weight_popular: float = 0.1
     rank_candidates: int = 300  # how many merged candidates the model scores
@@ -45,6 +48,7 @@ def recommend(ctx: Context[Config]) -> list[Item]:
 
     with ctx.stage("source.tables") as st, ctx.data.batch() as b:
         i2i = b.tables("i2i", list(seeds), cfg.i2i_per_seed)
+        usercf = b.tables("u2i_usercf", [ctx.user_id], cfg.quota_usercf)
         cats = b.tables("popular_cat", list(profile.get("top_categories", []))[:3], 50)
         pop = b.tables("popular", ["all"], cfg.quota_popular)
     similar: dict[str, float] = {}
@@ -53,6 +57,7 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             similar[item_id] = similar.get(item_id, 0.0) + w * score
     channels = {
         "i2i": stages.top((Item(i, s, "i2i") for i, s in similar.items()), cfg.quota_i2i),
+        "usercf": stages.from_scored(usercf.value[0], "usercf"),
         "category": [it for rows in cats.value for it in stages.from_scored(rows, "category")],
         "popular": stages.from_scored(pop.value[0], "popular"),
     }
@@ -61,11 +66,13 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             {k: _normalised(v) for k, v in channels.items()},
             quotas={
                 "i2i": cfg.quota_i2i,
+                "usercf": cfg.quota_usercf,
                 "category": cfg.quota_category,
                 "popular": cfg.quota_popular,
             },
             weights={
                 "i2i": cfg.weight_i2i,
+                "usercf": cfg.weight_usercf,
                 "category": cfg.weight_category,
                 "popular": cfg.weight_popular,
             },

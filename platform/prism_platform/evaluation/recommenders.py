@@ -43,6 +43,12 @@ def i2i_channel(backend: LocalBackend, k: int) -> Recommender:
     return recommend
 
 
+def usercf_channel(backend: LocalBackend, k: int) -> Recommender:
+    """The user's ``u2i_usercf`` row: what the most similar users engaged with."""
+    data = DataClient(backend)
+    return lambda user_id: [i for i, _ in data.table("u2i_usercf", user_id, k)]
+
+
 def popular_channel(backend: LocalBackend, k: int) -> Recommender:
     """The ``popular`` table (time-decayed, weighted by event type): the same list for all."""
     top = [i for i, _ in DataClient(backend).table("popular", "all", k)]

@@ -84,6 +84,7 @@ def evaluate(
     log.info("event=eval_backend seconds=%.2f", perf_counter() - t0)
     candidates: list[tuple[str, str, rec.Recommender]] = [
         ("i2i", "channel", rec.i2i_channel(backend, k)),
+        ("usercf", "channel", rec.usercf_channel(backend, k)),
         ("popular", "channel", rec.popular_channel(backend, k)),
         ("category", "channel", rec.category_channel(backend, k)),
         *(

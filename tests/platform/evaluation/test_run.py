@@ -22,7 +22,7 @@ def report() -> Report:
 
 def test_every_channel_strategy_and_the_baseline_is_scored(report: Report) -> None:
     rows = {r.name: r for r in report.rows}
-    assert list(rows) == ["i2i", "popular", "category", "home_feed", "most_popular"]
+    assert list(rows) == ["i2i", "usercf", "popular", "category", "home_feed", "most_popular"]
     assert report.users == report.test_users > 100
     for r in report.rows:
         assert r.errors == 0, r.first_error
