@@ -10,6 +10,7 @@ that ``rows × width`` stays within the memory budget.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 
 import numpy as np
 import numpy.typing as npt
@@ -111,7 +112,7 @@ def chunks(
     order = rows[np.argsort(widths[rows], kind="stable")]
     w = np.maximum(widths[order], 1)
     cells = max(int(budget_mb * 2**20 / CELL_BYTES), 1)
-    with Progress(job, len(order)) as progress:
+    with closing(Progress(job, len(order))) as progress:
         start = 0
         while start < len(order):
             n = size

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from time import monotonic
-from types import TracebackType
 from typing import TextIO
 
 log = logging.getLogger("prism.jobs")
@@ -18,7 +17,8 @@ class Progress:
 
     On a TTY (``stream``, default stderr) a one-line bar is redrawn at most every
     ``bar_every_s``; elsewhere an ``event=progress`` line is logged at most every
-    ``log_every_s``, and at the end unless the last line said it all.
+    ``log_every_s``, and at :meth:`close` unless the last line said it all (use it
+    as ``with contextlib.closing(Progress(...)) as progress``).
     """
 
     def __init__(
@@ -35,17 +35,6 @@ class Progress:
         self.tty = self.stream.isatty()
         self.every_s = bar_every_s if self.tty else log_every_s
         self.t0 = self.last = monotonic()
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def advance(self, n: int = 1) -> None:
         self.done += n

@@ -60,6 +60,12 @@ class Interactions:
         return np.isin(self.types, types)
 
 
+def _replace(writer: DataWriter, name: str, table: Table) -> Counts:
+    """One atomic replacement of table ``name``; its row count."""
+    writer.replace_table(name, table)
+    return {name: len(table)}
+
+
 def write_itemcf(writer: DataWriter, inter: Interactions, *, top_k: int = 50) -> Table:
     """``i2i``: ItemCF over the engaged events; the table."""
     m = inter.of_types(ENGAGED)
@@ -67,7 +73,7 @@ def write_itemcf(writer: DataWriter, inter: Interactions, *, top_k: int = 50) ->
     table = itemcf(
         inter.user_idx[m], inter.item_idx[m], inter.n_users, len(ids), item_ids=ids, top_k=top_k
     )
-    writer.replace_table("i2i", table)
+    _replace(writer, "i2i", table)
     return table
 
 
@@ -77,8 +83,7 @@ def write_usercf(writer: DataWriter, inter: Interactions, *, top_k: int = 100) -
     table = usercf(
         inter.user_idx[m], inter.item_idx[m], inter.user_ids, inter.item_ids, top_n=top_k
     )
-    writer.replace_table("u2i_usercf", table)
-    return {"u2i_usercf": len(table)}
+    return _replace(writer, "u2i_usercf", table)
 
 
 def write_popular(
@@ -90,7 +95,8 @@ def write_popular(
     top_k: int = 500,
     top_per_category: int = 200,
 ) -> Counts:
-    """``popular`` (key ``all``) and ``popular_cat`` (key: category), decayed scores."""
+    """``popular`` (key ``all``: counted by its items) and ``popular_cat`` (key:
+    category), decayed scores."""
     scores = decayed_scores(
         inter.item_idx, inter.ts, inter.types, len(inter.item_ids), now=now, half_life_s=half_life_s
     )
@@ -98,9 +104,8 @@ def write_popular(
         scores, inter.item_ids, inter.item_categories,
         top_overall=top_k, top_per_category=top_per_category, eligible=inter.eligible,
     )  # fmt: skip
-    writer.replace_table("popular", overall)
-    writer.replace_table("popular_cat", per_cat)
-    return {"popular": len(overall["all"]), "popular_cat": len(per_cat)}
+    _replace(writer, "popular", overall)
+    return {"popular": len(overall["all"]), **_replace(writer, "popular_cat", per_cat)}
 
 
 def write_bought_together(writer: DataWriter, inter: Interactions) -> Counts:
@@ -111,8 +116,7 @@ def write_bought_together(writer: DataWriter, inter: Interactions) -> Counts:
         table = bought_together(
             inter.user_idx[m], inter.item_idx[m], inter.ts[m], len(inter.item_ids), inter.item_ids
         )
-    writer.replace_table("bought_together", table)
-    return {"bought_together": len(table)}
+    return _replace(writer, "bought_together", table)
 
 
 def write_content(
@@ -128,8 +132,7 @@ def write_content(
     if cold_in is not None:
         only = [i for i in items if len(cold_in.get(i, ())) < COLD_NEIGHBOURS]
     table = content_similarity(items, top_k=top_k, only=only)
-    writer.replace_table("content_sim", table)
-    return {"content_sim": len(table)}
+    return _replace(writer, "content_sim", table)
 
 
 def build_tables(

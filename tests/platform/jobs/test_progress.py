@@ -1,5 +1,6 @@
 import io
 import logging
+from contextlib import closing
 
 import pytest
 
@@ -13,7 +14,7 @@ class Terminal(io.StringIO):
 
 def test_a_terminal_gets_a_bar_redrawn_in_place() -> None:
     term = Terminal()
-    with Progress("itemcf", 4, stream=term, bar_every_s=0.0) as p:
+    with closing(Progress("itemcf", 4, stream=term, bar_every_s=0.0)) as p:
         p.advance(1)
         p.advance(3)
     frames = term.getvalue().split("\r")[1:]
@@ -25,10 +26,10 @@ def test_a_terminal_gets_a_bar_redrawn_in_place() -> None:
 def test_elsewhere_progress_lines_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     stream = io.StringIO()
     with caplog.at_level(logging.INFO, "prism.jobs"):
-        with Progress("usercf", 10, stream=stream, log_every_s=0.0) as p:
+        with closing(Progress("usercf", 10, stream=stream, log_every_s=0.0)) as p:
             for _ in range(2):
                 p.advance(5)
-        with Progress("content", 3, stream=stream) as p:  # every 5 s: only the final line
+        with closing(Progress("content", 3, stream=stream)) as p:  # every 5 s: only the final line
             p.advance(3)
     lines = [r.getMessage() for r in caplog.records]
     assert [m.split(" seconds=")[0] for m in lines] == [
