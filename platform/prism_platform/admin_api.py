@@ -31,6 +31,9 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+READ_TIMEOUT = "budget of a request's data reads in ms (default: PRISM_REDIS_TIMEOUT_MS)"
+
+
 class SceneIn(_Body):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     description: str = ""
@@ -38,6 +41,9 @@ class SceneIn(_Body):
     max_size: int = Field(100, ge=1, le=200)
     fallback_table: str = "popular"
     fallback_key: str = "all"
+    read_timeout_ms: int | None = Field(
+        None, ge=1, le=10_000, strict=True, description=READ_TIMEOUT
+    )
 
 
 class ScenePatch(_Body):
@@ -46,6 +52,9 @@ class ScenePatch(_Body):
     max_size: int | None = Field(None, ge=1, le=200)
     fallback_table: str | None = None
     fallback_key: str | None = None
+    read_timeout_ms: int | None = Field(
+        None, ge=1, le=10_000, strict=True, description=f"{READ_TIMEOUT}; null: the default"
+    )
 
 
 class BucketIn(_Body):
@@ -156,6 +165,8 @@ def build_router(platform: Platform) -> APIRouter:
     @r.patch("/scenes/{name}")
     def patch_scene(name: str, body: ScenePatch, who: Actor) -> Any:
         fields = body.model_dump(exclude_none=True)
+        if "read_timeout_ms" in body.model_fields_set:  # null resets it
+            fields["read_timeout_ms"] = body.read_timeout_ms
         return as_json(platform.update_scene(name, actor=who, **fields))
 
     @r.get("/scenes/{name}/experiments")

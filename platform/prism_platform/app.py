@@ -83,6 +83,7 @@ def create_app(
     coordinator = open_coordinator(settings.coordinator, settings.node_name or None)
     platform = Platform(store, WorkTree(settings.strategies_dir), state, backend, coordinator)
     platform.strategies_repo = settings.strategies_repo or None
+    platform.builder.default_read_timeout_ms = settings.redis_timeout_ms
     platform.load()
     if settings.demo and not store.list_scenes():
         from .demo.setup import seed_demo_metadata

@@ -32,6 +32,8 @@ WORKTREE = "worktree"
 class SnapshotBuilder:
     def __init__(self, tree_for: Callable[[str], SourceTree]) -> None:
         self.tree_for = tree_for
+        self.default_read_timeout_ms: float | None = None
+        """The read budget of scenes without one (``PRISM_REDIS_TIMEOUT_MS`` when serving)."""
         self._strategies: dict[tuple[str, str], Strategy] = {}
         self._configs: dict[tuple[int, str], StrategyConfig] = {}
 
@@ -86,6 +88,11 @@ class SnapshotBuilder:
             runtime = SceneRuntime(
                 name=sc.name,
                 deadline_s=sc.deadline_ms / 1000.0,
+                read_timeout_ms=(
+                    self.default_read_timeout_ms
+                    if sc.read_timeout_ms is None
+                    else float(sc.read_timeout_ms)
+                ),
                 max_size=sc.max_size,
                 fallback_table=sc.fallback_table,
                 fallback_key=sc.fallback_key,

@@ -239,15 +239,46 @@ def config_cmd(url: str, script: str, name: str, params: str) -> None:
     _echo(_call(url, "POST", "/admin/configs", json=body))
 
 
+read_timeout_option = click.option(
+    "--read-timeout-ms",
+    type=int,
+    default=None,
+    help="budget of a request's data reads [default: PRISM_REDIS_TIMEOUT_MS]",
+)
+
+
 @main.command()
 @url_option
 @click.option("--name", required=True)
 @click.option("--description", default="")
 @click.option("--deadline-ms", default=80, type=int, show_default=True)
-def scene(url: str, name: str, description: str, deadline_ms: int) -> None:
+@read_timeout_option
+def scene(
+    url: str, name: str, description: str, deadline_ms: int, read_timeout_ms: int | None
+) -> None:
     """Create a scene (with a default experiment of one bucket, `base`)."""
     body = {"name": name, "description": description, "deadline_ms": deadline_ms}
+    if read_timeout_ms is not None:
+        body["read_timeout_ms"] = read_timeout_ms
     _echo(_call(url, "POST", "/admin/scenes", json=body))
+
+
+@main.command("scene-set")
+@url_option
+@click.argument("name")
+@click.option("--description", default=None)
+@click.option("--deadline-ms", type=int, default=None)
+@click.option("--max-size", type=int, default=None)
+@read_timeout_option
+@click.option("--default-read-timeout", is_flag=True, help="back to PRISM_REDIS_TIMEOUT_MS")
+def scene_set(url: str, name: str, default_read_timeout: bool, **changes: Any) -> None:
+    """Change settings of the scene NAME (only the options given)."""
+    body = {k: v for k, v in changes.items() if v is not None}
+    if default_read_timeout:
+        body["read_timeout_ms"] = None
+    if not body:
+        raise click.UsageError("nothing to change: give at least one option")
+    _echo(_call(url, "PATCH", f"/admin/scenes/{name}", json=body))
 
 
 @main.command()

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from prism_sdk import DataBackend, Read
+from prism_sdk.data import ScoredRows
 
 from .errors import msgspec_field
 
@@ -40,6 +41,17 @@ class ReadIn(msgspec.Struct, forbid_unknown_fields=True):
     def to_read(self) -> Read:
         types = None if self.types is None else tuple(self.types)
         return Read(self.kind, self.keys, self.name, self.limit, self.since, types)
+
+
+def _as_pairs(obj: Any) -> Any:
+    """A result table's rows from Redis travel as ``[[item, score], ...]``."""
+    if isinstance(obj, ScoredRows):
+        return list(zip(obj.ids, obj.scores, strict=True))
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+_MSGPACK = msgspec.msgpack.Encoder(enc_hook=_as_pairs)
+_JSON = msgspec.json.Encoder(enc_hook=_as_pairs)
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -100,7 +112,7 @@ def build_data_router(backend: DataBackend, token: str, *, max_keys: int = MAX_K
         except Exception as exc:  # the backend is down: say so, never a traceback
             return error(503, "backend_failed", f"{backend.name}: {type(exc).__name__}: {exc}")
         if msgpack or request.headers.get("accept", "").startswith(MSGPACK):
-            return Response(msgspec.msgpack.encode(results), media_type=MSGPACK)
-        return Response(msgspec.json.encode(results), media_type="application/json")
+            return Response(_MSGPACK.encode(results), media_type=MSGPACK)
+        return Response(_JSON.encode(results), media_type="application/json")
 
     return r

@@ -78,7 +78,7 @@ class Dispatcher:
         idx, route, variant = scene.route_for(req.uid)
         bucket = scene.buckets[idx]
         rid = self.next_request_id()
-        data = DataClient(self.backend)
+        data = DataClient(self.backend, scene.read_timeout_ms)
         tracer = Tracer()
         size = req.size if req.size <= scene.max_size else scene.max_size
         error: str | None = None

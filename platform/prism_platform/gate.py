@@ -50,7 +50,7 @@ def sample_requests(
     backend: DataBackend, scene: str, fallback: Read, n: int = SAMPLE_SIZE
 ) -> list[Request]:
     users = list(getattr(backend, "events", {}) or {})[:n] or [str(i) for i in range(1, n + 1)]
-    rows = backend.read([fallback])[0][0]
+    rows = DataClient(backend).execute([fallback])[0][0]  # empty if the backend fails
     items = [i for i, _ in rows][:n] or ["1"]
     return [
         Request(

@@ -71,6 +71,9 @@ class SceneRuntime:
     """User id -> bucket index, forced (QA)."""
     layers: LayerSet | None = None
     """The scene's other layers (parameter overrides), if it runs any."""
+    read_timeout_ms: float | None = None
+    """The budget of a request's data reads (the scene's, else the node's default);
+    ``None``: each read waits as long as the backend's own timeout."""
 
     def assign(self, user_id: str) -> int:
         if self.whitelist:
@@ -145,6 +148,7 @@ class Snapshot:
             scenes[name] = {
                 "experiment": sc.experiment,
                 "deadline_ms": round(sc.deadline_s * 1000),
+                "read_timeout_ms": sc.read_timeout_ms,
                 "buckets": buckets,
             }
             if sc.layers is not None:

@@ -31,13 +31,16 @@ def server(private_redis: RedisServer) -> RedisServer:
 
 @pytest.fixture
 def client(server: RedisServer, tmp_path: Path, strategies_dir: Path) -> Iterator[TestClient]:
-    backend = RedisBackend.from_url(server.url, timeout_ms=30, breaker_s=BREAKER_S)
+    # requests read within their scene's budget (30 ms unless set); the client's own
+    # timeout, for reads outside requests (the deploy gate), is generous on a busy machine
+    backend = RedisBackend.from_url(server.url, timeout_ms=1000, breaker_s=BREAKER_S)
     world = generate_world(seed=11, n_users=150, n_items=1500, n_events=12_000)
     build_demo_data(backend, world, now=time.time())
     settings = Settings(
         var_dir=tmp_path / "var",
         strategies_dir=strategies_dir,
         database_url=f"sqlite:///{tmp_path}/prism.db",
+        redis_timeout_ms=30,
     )
     app = create_app(settings, backend=backend)
     with TestClient(app) as c:
@@ -90,7 +93,50 @@ def test_a_frozen_redis_costs_one_timeout_then_nothing(
     slow = rec(client)
     assert slow["degraded"] is True
     errors = slow["trace"]["data"]["errors"]
-    assert errors[0].startswith("redis: TimeoutError") and "circuit open" in errors[-1]
+    assert errors[0].startswith("redis: TimeoutError")  # the scene's budget, spent at once
+    assert all("budget is spent" in e for e in errors[1:])
+    again = rec(client)  # the breaker is open: every read fails at once
+    assert all("circuit open" in e for e in again["trace"]["data"]["errors"])
     os.kill(server.process.pid, signal.SIGCONT)
     time.sleep(BREAKER_S + 0.05)
     assert_served(rec(client))
+
+
+def _request(client: TestClient, scene: str) -> dict[str, Any]:
+    body = {"scene": scene, "user_id": "7", "size": 10, "debug": True}
+    body["context"] = {"item_id": "5"}
+    r = client.post("/v1/recommend", json=body)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_two_scenes_on_a_frozen_redis_wait_their_own_read_budgets(
+    server: RedisServer, client: TestClient
+) -> None:
+    """A scene's ``read_timeout_ms`` bounds its requests' data reads; the breaker a
+    short budget opens does not stop a scene allowed to wait longer."""
+    for scene, budget in (("home_feed", 40), ("item_detail", 250)):
+        patch = {"read_timeout_ms": budget, "deadline_ms": 1000}  # the reads end first
+        assert client.patch(f"/admin/scenes/{scene}", json=patch).status_code == 200
+    for scene in ("home_feed", "item_detail"):
+        assert _request(client, scene)["degraded"] is False
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        quick = _request(client, "home_feed")
+        patient = _request(client, "item_detail")
+        refused = _request(client, "home_feed")
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    for body, low, high in ((quick, 40, 150), (patient, 250, 400)):
+        assert body["degraded"] is True and low <= body["trace"]["ms"] < high, body["trace"]
+        assert body["trace"]["data"]["errors"][0].startswith("redis: TimeoutError")
+    assert "circuit open" in refused["trace"]["data"]["errors"][0]
+    lines = client.get("/metrics").text.splitlines()
+    counted = {ln for ln in lines if ln.startswith("prism_data_errors_total{")}
+    assert counted == {
+        'prism_data_errors_total{scene="home_feed"} 2',
+        'prism_data_errors_total{scene="item_detail"} 1',
+    }
+    time.sleep(BREAKER_S + 0.05)
+    for scene in ("home_feed", "item_detail"):  # recovered by itself
+        assert _request(client, scene)["degraded"] is False

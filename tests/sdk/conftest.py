@@ -22,7 +22,7 @@ from prism_testkit.services import RedisServer
 from ..conftest import start_redis_or_fail
 
 REDIS_URL_ENV = "PRISM_TEST_REDIS_URL"
-BACKEND_KINDS = ("local", "local-persisted", "mock", "redis", "remote")
+BACKEND_KINDS = ("local", "local-persisted", "mock", "redis", "remote", "remote-over-redis")
 Fill = Callable[[DataWriter], object]
 MakeBackend = Callable[[str, Fill], DataBackend]
 
@@ -58,15 +58,19 @@ def make_backend(
     """``make_backend(kind, fill)``: a backend of ``kind`` (see ``BACKEND_KINDS``) holding
     what ``fill`` writes, closed after the test. ``local-persisted`` is saved and loaded
     again, ``mock`` answers from a local backend, ``redis`` uses a fresh key prefix on the
-    session's Redis, ``remote`` is a local backend behind the real data API (uvicorn)."""
+    session's Redis, ``remote`` is a local backend behind the real data API (uvicorn),
+    ``remote-over-redis`` such a ``redis`` one."""
     made: list[DataBackend] = []
 
     def make(kind: str, fill: Fill) -> DataBackend:
-        if kind == "redis":
+        if kind in ("redis", "remote-over-redis"):
             url = request.getfixturevalue("redis_url")
             redis = RedisBackend.from_url(url, prefix=f"test-{uuid.uuid4().hex}:")
             fill(redis)
             backend: DataBackend = redis
+            if kind == "remote-over-redis":
+                made.append(redis)
+                backend = serve_backend(redis)
         else:
             local = LocalBackend()
             fill(local)
@@ -77,7 +81,7 @@ def make_backend(
             elif kind == "mock":
                 backend = MockBackend(lambda r: local.read([r])[0])
             elif kind == "remote":
-                backend = _served(local)
+                backend = serve_backend(local)
             else:
                 backend = local
         made.append(backend)
@@ -88,10 +92,10 @@ def make_backend(
         backend.close()
 
 
-def _served(local: LocalBackend) -> RemoteBackend:
-    """``local`` served through the real data API by uvicorn on a free port."""
+def serve_backend(served: DataBackend) -> RemoteBackend:
+    """``served`` through the real data API by uvicorn on a free port."""
     api = FastAPI()
-    api.include_router(build_data_router(local, "s3cret"))
+    api.include_router(build_data_router(served, "s3cret"))
     server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="off"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -15,6 +15,7 @@ import redis.utils
 from prism_platform.data import open_backend
 from prism_platform.settings import Settings
 from prism_sdk import DataClient, Event, LocalBackend, Read, RedisBackend
+from prism_sdk.data.redis_io import encode
 
 Make = Callable[..., RedisBackend]
 
@@ -214,3 +215,28 @@ def test_answers_random_reads_exactly_like_the_local_backend(make: Make) -> None
             ),
         ]
         assert redis_b.read(reads) == local.read(reads)
+
+
+def test_a_table_loaded_in_the_first_format_still_reads(make: Make) -> None:
+    """Values written before the columnar format (``[[item, score], ...]``) keep serving;
+    a reload writes the current format."""
+    b = make()
+    head = f"{b.prefix}{{t:i2i}}:"
+    b.client.set(head + "1:1", encode([["2", 0.5], ["3", 0.25]]))
+    b.client.set(head + "n", "1")
+    b.client.set(head + "p", "1")
+    assert b.read([Read("table", ["1", "2"], "i2i", limit=1)]) == [[[("2", 0.5)], []]]
+    b.replace_table("i2i", {"1": [("4", 1.0)]})
+    assert b.client.get(head + "2:1")[:1] == b"\xc1"  # type: ignore[index]
+    assert b.read([Read("table", ["1"], "i2i")]) == [[[("4", 1.0)]]]
+
+
+def test_a_read_budget_applies_on_plain_and_cluster_clients(make: Make) -> None:
+    b = make(timeout_ms=30)
+    b.replace_table("i2i", {"1": [("2", 0.5)]})
+    assert b.read_within([Read("table", ["1"], "i2i")], 1.0) == [[[("2", 0.5)]]]
+    refused = (redis.exceptions.TimeoutError, redis.exceptions.RedisClusterException)
+    with pytest.raises(refused, match="read budget spent"):
+        b.read_within([Read("items", ["1"])], 0.0)  # nothing left: never sent
+    assert b.read([Read("table", ["1"], "i2i")]) == [[[("2", 0.5)]]]  # a larger budget tries
+    assert b.read_within([Read("table", ["1"], "i2i")], 1.0) == [[[("2", 0.5)]]]

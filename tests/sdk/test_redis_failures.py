@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from prism_sdk import DataClient, Event, RedisBackend
+from prism_sdk import DataBackend, DataClient, Event, RedisBackend
 from prism_testkit.services import RedisServer
+
+from .conftest import serve_backend
 
 TIMEOUT_MS = 30
 BREAKER_S = 0.2
@@ -77,3 +80,73 @@ def test_writes_keep_their_own_client_without_the_read_budget(backend: RedisBack
     writer = backend.client.get_connection_kwargs()  # type: ignore[union-attr]
     assert reader["socket_timeout"] == TIMEOUT_MS / 1000
     assert writer.get("socket_timeout") is None
+
+
+def _budgeted(b: DataBackend, budget_ms: float) -> tuple[DataClient, float]:
+    """One read of a DataClient with a read budget; elapsed ms."""
+    client = DataClient(b, read_budget_ms=budget_ms)
+    t0 = time.perf_counter()
+    client.table("i2i", "1")
+    return client, (time.perf_counter() - t0) * 1000
+
+
+def test_a_frozen_redis_times_out_at_each_callers_own_budget(
+    server: RedisServer, backend: RedisBackend
+) -> None:
+    """Budgets shorter and longer than the client's own timeout (30 ms); a timeout opens
+    the breaker only for reads that may not wait longer than the one that timed out."""
+    assert _budgeted(backend, 1000)[0].ok
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        short, short_ms = _budgeted(backend, 40)
+        long_, long_ms = _budgeted(backend, 250)  # may wait longer: still tries
+        again, again_ms = _budgeted(backend, 250)
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    assert short.errors[0].startswith("redis: TimeoutError") and 40 <= short_ms < 150
+    assert long_.errors[0].startswith("redis: TimeoutError") and 250 <= long_ms < 400
+    assert "circuit open" in again.errors[0] and again_ms < 5
+    time.sleep(BREAKER_S + 0.05)
+    assert _budgeted(backend, 1000)[0].ok
+
+
+def test_a_request_spends_one_budget_over_its_round_trips(
+    server: RedisServer, backend: RedisBackend
+) -> None:
+    """A slow but successful round trip leaves the next one only what is left."""
+    client = DataClient(backend, read_budget_ms=400)
+    os.kill(server.process.pid, signal.SIGSTOP)
+    thaw = threading.Timer(0.1, os.kill, (server.process.pid, signal.SIGCONT))
+    thaw.start()
+    t0 = time.perf_counter()
+    try:
+        assert client.table("i2i", "1") == [("2", 0.9)]  # waited for the thaw
+        first_ms = (time.perf_counter() - t0) * 1000
+        os.kill(server.process.pid, signal.SIGSTOP)
+        client.items(["1"])
+        total_ms = (time.perf_counter() - t0) * 1000
+        client.features("user", "u1")  # nothing left: not sent
+    finally:
+        thaw.join()
+        os.kill(server.process.pid, signal.SIGCONT)
+    assert 100 <= first_ms < 400 and 400 <= total_ms < 550
+    assert client.errors[0].startswith("redis: TimeoutError")
+    assert "budget" in client.errors[1] and client.round_trips == 2
+
+
+def test_a_remote_read_gives_up_at_its_budget(server: RedisServer) -> None:
+    """A node whose own reads may wait 1 s, read remotely within 60 ms."""
+    node = RedisBackend.from_url(server.url, timeout_ms=1000, breaker_s=BREAKER_S)
+    node.replace_table("i2i", {"1": [("2", 0.9)]})
+    remote = serve_backend(node)
+    try:
+        assert _budgeted(remote, 1000)[0].ok
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            slow, ms = _budgeted(remote, 60)
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        assert slow.errors[0].startswith("remote: ReadTimeout") and 60 <= ms < 200
+    finally:
+        remote.close()
+        node.close()

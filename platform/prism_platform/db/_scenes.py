@@ -14,7 +14,14 @@ from ._base import StoreBase, utcnow
 from .models import Bucket, Experiment, Scene
 from .records import HOLDOUT, MAIN_LAYER, ExperimentRecord, SceneRecord
 
-SCENE_FIELDS = ("description", "deadline_ms", "max_size", "fallback_table", "fallback_key")
+SCENE_FIELDS = (
+    "description",
+    "deadline_ms",
+    "max_size",
+    "fallback_table",
+    "fallback_key",
+    "read_timeout_ms",
+)
 
 
 def _scene_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -30,6 +37,8 @@ def _scene_fields(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = v.table(value, field=key)
         elif key == "fallback_key":
             out[key] = v.line(value, field=key, max_len=256)
+        elif key == "read_timeout_ms":  # None: the node's default
+            out[key] = None if value is None else v.integer(value, field=key, low=1, high=10_000)
         else:
             raise Invalid(
                 f"unknown scene field {key!r} (one of: {', '.join(SCENE_FIELDS)})", field=key
@@ -48,6 +57,7 @@ class SceneOps(StoreBase):
         max_size: int = 100,
         fallback_table: str = "popular",
         fallback_key: str = "all",
+        read_timeout_ms: int | None = None,
         actor: str = "system",
     ) -> SceneRecord:
         name = v.scene_name(name, field="name")
@@ -58,6 +68,7 @@ class SceneOps(StoreBase):
                 "max_size": max_size,
                 "fallback_table": fallback_table,
                 "fallback_key": fallback_key,
+                "read_timeout_ms": read_timeout_ms,
             }
         )
         actor = v.actor(actor)
@@ -72,7 +83,7 @@ class SceneOps(StoreBase):
             return row.to_record()
 
     def update_scene(self, name: str, *, actor: str, **fields: Any) -> SceneRecord:
-        """Change some of ``description, deadline_ms, max_size, fallback_table, fallback_key``."""
+        """Change some of :data:`SCENE_FIELDS` (``read_timeout_ms=None``: back to the default)."""
         name = v.scene_name(name, field="name")
         values = _scene_fields(fields)
         actor = v.actor(actor)

@@ -63,6 +63,7 @@ class Scene(Base):
     __table_args__ = (
         sa.CheckConstraint("deadline_ms BETWEEN 1 AND 10000", name="deadline_ms"),
         sa.CheckConstraint("max_size BETWEEN 1 AND 200", name="max_size"),
+        sa.CheckConstraint("read_timeout_ms BETWEEN 1 AND 10000", name="read_timeout_ms"),
     )
 
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
@@ -73,6 +74,7 @@ class Scene(Base):
     fallback_key: Mapped[str] = mapped_column(sa.String(256))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    read_timeout_ms: Mapped[int | None]
 
     def to_record(self) -> SceneRecord:
         return SceneRecord(
@@ -84,6 +86,7 @@ class Scene(Base):
             fallback_key=self.fallback_key,
             created_at=utc(self.created_at),
             updated_at=utc(self.updated_at),
+            read_timeout_ms=self.read_timeout_ms,
         )
 
 

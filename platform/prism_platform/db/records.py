@@ -24,6 +24,8 @@ class SceneRecord:
     fallback_key: str
     created_at: datetime
     updated_at: datetime
+    read_timeout_ms: int | None = None
+    """The budget of a request's data reads; ``None``: the node's ``PRISM_REDIS_TIMEOUT_MS``."""
 
 
 @dataclass(frozen=True, slots=True)

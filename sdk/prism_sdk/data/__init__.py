@@ -6,6 +6,7 @@ from .local import LocalBackend
 from .mock import MockBackend
 from .redis_backend import RedisBackend
 from .remote import RemoteBackend, RemoteError
+from .scored import ScoredRows
 
 __all__ = [
     "Batch",
@@ -21,4 +22,5 @@ __all__ = [
     "RemoteBackend",
     "RemoteError",
     "Scored",
+    "ScoredRows",
 ]

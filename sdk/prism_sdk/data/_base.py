@@ -32,8 +32,9 @@ class Read(NamedTuple):
     """One batched read.
 
     * ``features``: ``name`` is the namespace (``user``, ``item``); one ``dict | None`` per key.
-    * ``table``: ``name`` is the result table (``i2i``, ``popular``…); one ``list[Scored]``
-      per key, best first, cut to ``limit``.
+    * ``table``: ``name`` is the result table (``i2i``, ``popular``…); one sequence of
+      :data:`Scored` rows per key (a list, or a :class:`ScoredRows`), best first, cut
+      to ``limit``.
     * ``items``: the forward index; one ``dict | None`` per item id.
     * ``events``: one ``list[Event]`` per user id, newest first, of ``types`` (all when
       ``None``) not older than ``since`` (unix seconds), cut to ``limit``.
@@ -75,6 +76,9 @@ class DataBackend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # A backend with a network hop may also offer ``read_within(reads, budget_s)``:
+    # ``read`` giving up after ``budget_s`` seconds (see DataClient's read budget).
 
 
 @runtime_checkable

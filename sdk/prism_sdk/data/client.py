@@ -10,13 +10,20 @@ why, and the platform flags the response.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from ._base import DataBackend, Event, Read, Scored
 from .columns import ColumnarBackend, Gathered, Table
 
 T = TypeVar("T")
+ReadWithin = Callable[[Sequence[Read], float], list[list[Any]]]
+"""A backend's ``read_within(reads, budget_s)``: a read that gives up after the budget."""
+
+
+class ReadBudgetSpent(TimeoutError):
+    """The request's read budget is spent: the read was not sent."""
+
 
 _EMPTY_BY_KIND: dict[str, Any] = {"features": None, "items": None, "table": (), "events": ()}
 
@@ -42,15 +49,22 @@ class Pending(Generic[T]):
 
 
 class DataClient:
-    """The data sources of one request."""
+    """The data sources of one request.
 
-    __slots__ = ("_backend", "_batch", "errors", "round_trips")
+    ``read_budget_ms`` bounds the time all of its reads may wait on a backend with a
+    network hop: each round trip gets what the earlier ones left; once it is spent,
+    reads fail (empty values, an error) without being sent.
+    """
 
-    def __init__(self, backend: DataBackend) -> None:
+    __slots__ = ("_backend", "_batch", "_budget_left_s", "_read_within", "errors", "round_trips")
+
+    def __init__(self, backend: DataBackend, read_budget_ms: float | None = None) -> None:
         self._backend = backend
         self._batch: list[tuple[Read, Pending[Any]]] | None = None
         self.round_trips = 0
         self.errors: list[str] = []
+        self._budget_left_s = None if read_budget_ms is None else read_budget_ms / 1000
+        self._read_within: ReadWithin | None = getattr(backend, "read_within", None)
 
     @property
     def backend_name(self) -> str:
@@ -59,12 +73,26 @@ class DataClient:
     # -- the core --------------------------------------------------------------
     def execute(self, reads: Sequence[Read]) -> list[list[Any]]:
         """Send reads to the backend in one round trip; empty values on failure."""
-        self.round_trips += 1
         try:
-            return self._backend.read(reads)
+            if self._budget_left_s is None or self._read_within is None:
+                self.round_trips += 1
+                return self._backend.read(reads)
+            return self._execute_within(reads, self._read_within, self._budget_left_s)
         except Exception as exc:  # a data failure degrades, it never breaks the request
             self.errors.append(f"{self._backend.name}: {type(exc).__name__}: {exc}")
             return [[_empty(r.kind) for _ in r.keys] for r in reads]
+
+    def _execute_within(
+        self, reads: Sequence[Read], read_within: ReadWithin, budget_s: float
+    ) -> list[list[Any]]:
+        if budget_s <= 0:
+            raise ReadBudgetSpent("the request's read budget is spent: read not sent")
+        self.round_trips += 1
+        t0 = time.monotonic()
+        try:
+            return read_within(reads, budget_s)
+        finally:
+            self._budget_left_s = budget_s - (time.monotonic() - t0)
 
     def _one(self, read: Read) -> list[Any]:
         if self._batch is not None:
@@ -150,7 +178,8 @@ class Batch:
 
     def tables(
         self, name: str, keys: Sequence[str], limit: int | None = None
-    ) -> Pending[list[list[Scored]]]:
+    ) -> Pending[list[Sequence[Scored]]]:
+        """One sequence of rows per key (a list, or from Redis a :class:`ScoredRows`)."""
         return self._add(Read("table", keys, name, limit))
 
     def features_many(

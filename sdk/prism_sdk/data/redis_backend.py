@@ -2,9 +2,10 @@
 
 Layout (``P`` is the key prefix, default ``prism:``; every value is msgspec msgpack):
 
-* ``P{t:NAME}:V:KEY`` one blob ``[[item, score], ...]`` per key of version ``V`` of
-  result table ``NAME``; ``P{t:NAME}:p`` holds the current version, ``P{t:NAME}:n``
-  the version counter.
+* ``P{t:NAME}:V:KEY`` one blob per key of version ``V`` of result table ``NAME``:
+  its item ids and their scores as packed doubles, behind a format byte (see
+  :mod:`.redis_io`), read back as a :class:`ScoredRows`; ``P{t:NAME}:p`` holds the current
+  version, ``P{t:NAME}:n`` the version counter.
 * ``P{i}:ID`` an item of the forward index; ``P{f:NS}:KEY`` the features of ``KEY``.
 * ``Pe:USER`` a ZSET of the user's events scored by ``ts``; members are an 8-byte
   big-endian write sequence (ties in ``ts`` read newest-written first, and equal
@@ -13,11 +14,11 @@ Layout (``P`` is the key prefix, default ``prism:``; every value is msgspec msgp
 
 Scores live inside packed blobs because parsing zset scores dominates client time.
 
-**One round trip per ``read``.** Every read of a batch goes into one pipeline: one
+**One round trip per ``read``.** Every read of a batch goes into one write: one
 MGET per table/items/features read, one ZREVRANGEBYSCORE per user of an events or
 unclicked read (the window's events; exposures minus clicks are counted client-side,
 which costs less than a Lua script decoding msgpack on the server).
-Table versions are cached; the pipeline ends with a GET of the pointer of every
+Table versions are cached; the round trip ends with a GET of the pointer of every
 table it read. When a pointer differs from the cached version (first read, or the
 table was replaced) the cache is updated and only those table reads are sent again.
 
@@ -37,19 +38,24 @@ per node (a table, the item index, and each feature namespace sit on one node
 each). A cluster pipeline costs one round trip per node involved.
 
 **Failures.** With ``timeout_ms`` reads use their own client: that socket timeout,
-no retries. A connection error or timeout opens a :class:`CircuitBreaker` for
-``breaker_s``: reads then fail at once (the DataClient returns empty values and
-flags them), one read probes when it ends, and the pool reconnects by itself.
+no retries; :meth:`RedisBackend.read_within` replaces the timeout with a budget for
+the whole round trip (a scene's read budget, see :mod:`.redis_budget`). A connection
+error or timeout opens a :class:`CircuitBreaker` for ``breaker_s``: reads then fail
+at once (the DataClient returns empty values and flags them), except that after a
+timeout a read with a larger budget still tries; one read probes when the cooldown
+ends, and the pool reconnects by itself.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from math import inf
 from typing import TYPE_CHECKING, Any
 
 from ._base import Event, Read, Scored, unclicked
 from .breaker import CircuitBreaker
+from .redis_budget import deadline
 from .redis_io import (
     CHUNK,
     SEQ,
@@ -60,7 +66,11 @@ from .redis_io import (
     decode_event,
     decode_rows,
     encode,
+    encode_rows,
+    round_trip,
+    timed_out,
 )
+from .scored import ScoredRows
 
 if TYPE_CHECKING:
     from .redis_io import Client
@@ -72,8 +82,9 @@ _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 class RedisBackend:
     """``RedisBackend.from_url("redis://host:6379/0", prefix="prism:")``.
 
-    ``round_trips`` counts the pipelines sent by :meth:`read` (one per call in the
-    steady state).
+    ``round_trips`` counts the round trips sent by :meth:`read` (one per call in the
+    steady state). ``timeout_ms`` is the read client's own timeout (``reader``'s), what
+    a read without a budget may wait.
     """
 
     name = "redis"
@@ -86,9 +97,11 @@ class RedisBackend:
         *,
         reader: Client | None = None,
         breaker_s: float = 1.0,
+        timeout_ms: float | None = None,
     ) -> None:
         self._client = client
         self._reader = reader or client
+        self._own_budget_s = inf if timeout_ms is None else timeout_ms / 1000
         self._down = connection_errors()
         self.breaker = CircuitBreaker(breaker_s)
         self.prefix = prefix
@@ -111,7 +124,9 @@ class RedisBackend:
     ) -> RedisBackend:
         """Connect (see :func:`.redis_io.connect`); writes keep redis-py's defaults."""
         client, reader = connect(url, cluster=cluster, timeout_ms=timeout_ms, **kwargs)
-        return cls(client, prefix, events_cap, reader=reader, breaker_s=breaker_s)
+        return cls(
+            client, prefix, events_cap, reader=reader, breaker_s=breaker_s, timeout_ms=timeout_ms
+        )
 
     @property
     def client(self) -> Client:
@@ -132,11 +147,20 @@ class RedisBackend:
 
     # -- reads -----------------------------------------------------------------
     def read(self, reads: Sequence[Read]) -> list[list[Any]]:
-        self.breaker.check()
+        return self._guarded(reads, self._own_budget_s)
+
+    def read_within(self, reads: Sequence[Read], budget_s: float) -> list[list[Any]]:
+        """:meth:`read`, giving up ``budget_s`` from now (connecting, sending and every
+        reply together) instead of after the read client's own timeout."""
+        with deadline(budget_s):
+            return self._guarded(reads, budget_s)
+
+    def _guarded(self, reads: Sequence[Read], budget_s: float) -> list[list[Any]]:
+        self.breaker.check(budget_s)
         try:
             out = self._read(reads)
         except self._down as exc:
-            self.breaker.failure(exc)
+            self.breaker.failure(exc, budget_s if timed_out(exc) else inf)
             raise
         self.breaker.success()
         return out
@@ -153,8 +177,8 @@ class RedisBackend:
     def _read_round(
         self, reads: Sequence[Read], todo: list[int], out: list[list[Any]]
     ) -> list[int]:
-        """Send one pipeline for ``todo``; fill ``out``; return the reads to send again."""
-        pipe = self._reader.pipeline(transaction=False)
+        """Send ``todo`` in one round trip; fill ``out``; return the reads to send again."""
+        commands: list[tuple[Any, ...]] = []
         sent: list[tuple[int, int, str | None]] = []  # (read, commands issued, version read)
         tables: dict[str, int] = {}  # table -> index of its pointer GET
         for i in todo:
@@ -166,21 +190,20 @@ class RedisBackend:
                     sent.append((i, 0, None))
                     continue
                 base = f"{self._table(r.name)}{ver}:"
-                pipe.execute_command("MGET", *[base + k for k in r.keys])
+                commands.append(("MGET", *[base + k for k in r.keys]))
                 sent.append((i, 1, ver))
             elif r.kind == "items" or r.kind == "features":
                 base = self._items() if r.kind == "items" else self._features(r.name)
-                pipe.execute_command("MGET", *[base + k for k in r.keys])
+                commands.append(("MGET", *[base + k for k in r.keys]))
                 sent.append((i, 1, None))
             elif r.kind == "events" or r.kind == "unclicked":
-                self._queue_events(pipe, r)
+                commands.extend(self._events_commands(r))
                 sent.append((i, len(r.keys), None))
             else:
                 raise ValueError(f"unknown read kind {r.kind!r}")
-        for name in tables:
-            pipe.execute_command("GET", self._table(name) + "p")
+        commands.extend(("GET", self._table(name) + "p") for name in tables)
         self.round_trips += 1
-        res = pipe.execute()
+        res = round_trip(self._reader, commands)
         pointers = res[len(res) - len(tables) :]
         stale: list[int] = []
         pos = 0
@@ -206,19 +229,19 @@ class RedisBackend:
                 out[i] = [None if v is None else decode_any(v) for v in values[0]]
         return stale
 
-    def _queue_events(self, pipe: Any, r: Read) -> None:
+    def _events_commands(self, r: Read) -> list[tuple[Any, ...]]:
         low: float | str = "-inf" if r.since is None else r.since
         page: tuple[Any, ...] = ()
         if r.limit is not None and r.types is None and r.kind == "events":
             page = ("LIMIT", 0, max(r.limit, 1))
-        for k in r.keys:
-            pipe.execute_command("ZREVRANGEBYSCORE", self._events(k), "+inf", low, *page)
+        return [("ZREVRANGEBYSCORE", self._events(k), "+inf", low, *page) for k in r.keys]
 
     @staticmethod
-    def _decode_table(values: list[bytes | None], limit: int | None) -> list[list[Scored]]:
+    def _decode_table(values: list[bytes | None], limit: int | None) -> list[ScoredRows]:
+        out = [ScoredRows.empty() if v is None else decode_rows(v) for v in values]
         if limit is None:
-            return [[] if v is None else decode_rows(v) for v in values]
-        return [[] if v is None else decode_rows(v)[:limit] for v in values]
+            return out
+        return [r if len(r.ids) <= limit else r[:limit] for r in out]
 
     @staticmethod
     def _decode_events(r: Read | None, members: list[bytes]) -> list[Event]:
@@ -244,7 +267,7 @@ class RedisBackend:
         version = str(self._client.incr(head + "n"))
         base = f"{head}{version}:"
         for chunk in chunks(rows.items()):
-            self._client.mset({base + k: encode(list(v)) for k, v in chunk})
+            self._client.mset({base + k: encode_rows(v) for k, v in chunk})
         old = self._client.set(head + "p", version, get=True)
         self._versions[name] = version
         if isinstance(old, bytes):

@@ -54,10 +54,15 @@ class RemoteBackend:
         }
 
     def read(self, reads: Sequence[Read]) -> list[list[Any]]:
+        return self.read_within(reads, None)
+
+    def read_within(self, reads: Sequence[Read], budget_s: float | None) -> list[list[Any]]:
+        """:meth:`read` with ``budget_s`` as the request's timeout (``None``: the client's)."""
         if not reads:
             return []
         body = msgspec.msgpack.encode([_wire(r) for r in reads])
-        resp = self._client.post(self._endpoint, content=body, headers=self._headers)
+        budget: dict[str, Any] = {} if budget_s is None else {"timeout": budget_s}
+        resp = self._client.post(self._endpoint, content=body, headers=self._headers, **budget)
         if resp.status_code != 200:
             raise RemoteError(f"{self._endpoint}: {resp.status_code} {_message(resp)}")
         results = msgspec.msgpack.decode(resp.content, type=list[list[Any]])

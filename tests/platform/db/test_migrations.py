@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, make_url
+from sqlalchemy import Engine, create_engine, inspect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from prism_platform.db import MetadataStore, current, downgrade, head, upgrade
@@ -24,7 +25,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_there_is_one_head() -> None:
-    assert head() == "0005"
+    assert head() == "0006"
 
 
 def test_upgrade_from_empty_to_head_and_back(empty_db_url: str) -> None:
@@ -83,14 +84,19 @@ def test_in_memory_sqlite_store() -> None:
         store.dispose()
 
 
+def _engine_at(url: str, revision: str, insert: str) -> Engine:
+    """An engine on ``url`` migrated to ``revision``, holding the row ``insert`` adds."""
+    upgrade(url, revision)
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(insert)
+    return engine
+
+
 def test_0005_moves_existing_counts_to_the_main_layer(empty_db_url: str) -> None:
-    upgrade(empty_db_url, "0004")
-    engine = create_engine(empty_db_url, poolclass=NullPool)
     row = "'s', 'b', 'st', 'v', 'c', '2026-11-27 10:00:00+00:00', 3, 1, 1, 0, 0, 0.0"
-    insert = f"INSERT INTO event_counts VALUES ({row})"
+    engine = _engine_at(empty_db_url, "0004", f"INSERT INTO event_counts VALUES ({row})")
     try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(insert)
         upgrade(empty_db_url)
         assert inspect(engine).get_pk_constraint("event_counts")["constrained_columns"] == [
             "scene", "layer", "bucket", "strategy", "version", "channel", "hour"
@@ -107,5 +113,28 @@ def test_0005_moves_existing_counts_to_the_main_layer(empty_db_url: str) -> None
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT exposures FROM event_counts").all() == [(3,)]
         assert "layer" not in {c["name"] for c in inspect(engine).get_columns("event_counts")}
+    finally:
+        engine.dispose()
+
+
+def test_0006_gives_existing_scenes_the_default_read_budget(empty_db_url: str) -> None:
+    at = "'2026-11-25 10:00:00+00:00'"
+    insert = f"INSERT INTO scenes VALUES ('s', '', 80, 100, 'popular', 'all', {at}, {at})"
+    engine = _engine_at(empty_db_url, "0005", insert)
+    try:
+        upgrade(empty_db_url)
+        checks = {c["name"] for c in inspect(engine).get_check_constraints("scenes")}
+        assert "ck_scenes_read_timeout_ms" in checks  # named as the model names it
+        with engine.begin() as conn:
+            assert conn.exec_driver_sql("SELECT read_timeout_ms FROM scenes").all() == [(None,)]
+            conn.exec_driver_sql("UPDATE scenes SET read_timeout_ms = 25")
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE scenes SET read_timeout_ms = 0")
+        downgrade(empty_db_url, "0005")
+        assert "read_timeout_ms" not in {c["name"] for c in inspect(engine).get_columns("scenes")}
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT name, deadline_ms FROM scenes").all() == [("s", 80)]
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the other checks stay
+            conn.exec_driver_sql("UPDATE scenes SET deadline_ms = 0")
     finally:
         engine.dispose()
