@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
@@ -20,13 +20,15 @@ from prism_sdk.data import DataWriter
 from ..db import MetadataStore
 from ..db.records import MAIN_LAYER
 from ..errors import error_body
-from ..feature_log import FeatureLogWriter
 from ..settings import Settings
 from .aggregate import run_forever
 from .ingest import EventIngest
 from .model import MAX_BATCH
 from .report import ReportParams, experiment_report
 from .sink import open_sink, retention_s
+
+if TYPE_CHECKING:  # feature_log imports events.sink: no import cycle at run time
+    from ..feature_log import FeatureLogWriter
 
 MAX_BODY = 4 * 1024 * 1024
 _JSON = "application/json"

@@ -73,9 +73,11 @@ def run_train_job(settings: Settings, job: TrainJob) -> TrainReport:
     backend = backend or open_backend(settings)
     spec = spec or local_spec(backend)
     local = _local(backend)
+    data = build_training_set(local, local.events, spec)
     report = train_ranker(
-        build_training_set(local, local.events, spec), spec, store,
+        data, spec, store,
         name=job.name, kind=job.kind, rounds=job.rounds, test_fraction=job.test_fraction,
+        trainset={"rows": len(data), "positives": int(data.y.sum())},
     )  # fmt: skip
     return dataclasses.replace(report, note=note)
 

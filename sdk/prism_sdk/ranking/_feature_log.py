@@ -65,20 +65,26 @@ class ServedFeatures:
     def rows(self) -> list[ServedRows]:
         """Per model version, the row of each returned item it scored (an item scored
         twice by one version: the later call's row)."""
-        picked: dict[tuple[str, str], tuple[ScoredBatch, dict[str, Matrix]]] = {}
-        wanted = set(self.returned)
+        by_version: dict[tuple[str, str], list[ScoredBatch]] = {}
         for batch in self.batches:
-            key = (batch.model, batch.version)
-            rows = picked.setdefault(key, (batch, {}))[1]
-            for i, it in enumerate(batch.items):
-                if it.id in wanted:
-                    rows[it.id] = batch.x[i]
+            by_version.setdefault((batch.model, batch.version), []).append(batch)
+        wanted = set(self.returned)
         out = []
-        for batch, rows in picked.values():
-            ids = tuple(i for i in self.returned if i in rows)
-            if ids:
-                x = np.stack([rows[i] for i in ids]).astype(np.float32, copy=False)
-                out.append(ServedRows(batch.model, batch.version, batch.spec_hash, ids, x))
+        for batches in by_version.values():
+            where: dict[str, tuple[int, int]] = {}  # item id -> (batch, row)
+            for n, batch in enumerate(batches):
+                for i, it in enumerate(batch.items):
+                    if it.id in wanted:
+                        where[it.id] = (n, i)
+            ids = tuple(i for i in self.returned if i in where)
+            if not ids:
+                continue
+            if len(batches) == 1:
+                x = batches[0].x[[where[i][1] for i in ids]]
+            else:
+                x = np.stack([batches[where[i][0]].x[where[i][1]] for i in ids])
+            first = batches[0]
+            out.append(ServedRows(first.model, first.version, first.spec_hash, ids, x))
         return out
 
 
