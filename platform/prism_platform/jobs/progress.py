@@ -62,6 +62,6 @@ class Progress:
         share = self.done / self.total if self.total else 1.0
         filled = int(share * BAR_WIDTH)
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        line = f"{self.job} [{bar}] {share:4.0%} {self.done}/{self.total} {seconds:.1f}s"
+        line = f"{self.job} [{bar}] {int(share * 100):3d}% {self.done}/{self.total} {seconds:.1f}s"
         self.stream.write("\r" + line)
         self.stream.flush()
