@@ -58,7 +58,7 @@ def finalize(
         chunk = candidates[i : i + size - pos + _MARGIN]
         i += len(chunk)
         infos = data.execute((Read("items", [c.id for c in chunk]),))[0]
-        for it, info in zip(chunk, infos, strict=True):
+        for it, info in zip(chunk, infos):  # noqa: B905 - one row per id, by contract
             if info is None:
                 unknown += 1
                 continue
