@@ -63,8 +63,11 @@ class DataClient:
         self._batch: list[tuple[Read, Pending[Any]]] | None = None
         self.round_trips = 0
         self.errors: list[str] = []
-        self._budget_left_s = None if read_budget_ms is None else read_budget_ms / 1000
-        self._read_within: ReadWithin | None = getattr(backend, "read_within", None)
+        self._budget_left_s: float | None = None
+        self._read_within: ReadWithin | None = None
+        if read_budget_ms is not None:  # most scenes have none: no lookup per request
+            self._budget_left_s = read_budget_ms / 1000
+            self._read_within = getattr(backend, "read_within", None)
 
     @property
     def backend_name(self) -> str:
