@@ -73,7 +73,8 @@ def items(backend: LocalBackend) -> dict[str, dict[str, Any]]:
     if not backend.items:
         raise click.ClickException(
             "the local data has no items (load them with `prism data load --kind items` "
-            "or `prism data import`)"
+            "or `prism data import`; the demo world served with PRISM_DEMO=1 is not local "
+            "data: `prism demo seed` builds its tables)"
         )
     return backend.items
 
