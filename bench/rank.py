@@ -1,6 +1,7 @@
 """Ranking 500 candidates: the SDK path vs LightGBM's own predict, same model, one run.
 
-(a) SDK: ``ranking.model("bench").score(ctx, items)``: the user's features read, the
+(a) SDK: ``ranking.model("bench").score(ctx, items)`` on 500 candidates read from
+    three recall tables: the user's features read, the
     candidates' forward-index rows and item features gathered from the local backend's
     columns, float32 assembly of 53 features (user, item, item features, context,
     cross: affinity, recall score, channel one-hots), one predict, re-scored items
@@ -28,6 +29,7 @@ import numpy as np
 
 from prism_sdk import Context, DataClient, Item, LocalBackend, Request, StrategyConfig, ranking
 from prism_sdk.ranking import Assembler, Feature, FeatureSpec, ModelError, load_model
+from prism_sdk.stages import from_scored
 
 N_ITEMS, N_CANDIDATES = 20_000, 500
 CATS = tuple(f"c{i}" for i in range(40))
@@ -118,7 +120,12 @@ def main() -> None:
     rng = np.random.default_rng(1)
     fs, data = spec(), backend(rng)
     ids = rng.choice(N_ITEMS, N_CANDIDATES, replace=False).tolist()
-    items = [Item(str(k), float(rng.random()), CHANNELS[k % 3]) for k in ids]
+    # the candidates come as a strategy's do: from recall tables, read through the SDK
+    for n, channel in enumerate(CHANNELS):
+        rows = [(str(k), float(rng.random())) for k in ids if k % 3 == n]
+        data.replace_table(channel, {"u1": rows})
+    recall = DataClient(data).tables
+    items = [it for ch in CHANNELS for it in from_scored(recall(ch, ["u1"])[0], ch)]
 
     def ctx() -> Context[Any]:
         req = Request(scene="s", user_id="u1", context={"hour": 13, "device": "a"})

@@ -12,6 +12,7 @@ deterministically from its rows. Every column has one extra slot at the end, the
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -40,9 +41,11 @@ class IdKeys(dict[str, int]):
         return np.fromiter(map(self.__getitem__, ids), np.intp, len(ids))
 
     def add(self, ids: Iterable[str]) -> None:
+        """Keys for new ids; the ids are interned, so a candidate id read from an
+        interned table is found by identity, without comparing the strings."""
         for k in ids:
             if k not in self:
-                self[k] = len(self)
+                self[sys.intern(k)] = len(self)
 
 
 class ColumnView:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 from bisect import insort
@@ -104,7 +105,7 @@ class LocalBackend:
 
     # -- writes ----------------------------------------------------------------
     def replace_table(self, name: str, rows: Mapping[str, Sequence[Scored]]) -> None:
-        self.tables[name] = {k: list(v) for k, v in rows.items()}
+        self.tables[name] = _interned(rows)
 
     def upsert_items(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
         with self._write_lock:
@@ -153,7 +154,8 @@ class LocalBackend:
         if fmt != _FORMAT:
             raise ValueError(f"{path}: unsupported local data format {fmt}")
         backend = cls()
-        backend.features, backend.tables, backend.items = features, tables, items
+        backend.features, backend.items = features, items
+        backend.tables = {name: _interned(rows) for name, rows in tables.items()}
         backend.events = {k: [Event(*e) for e in v] for k, v in events.items()}
         return backend
 
@@ -166,3 +168,10 @@ def _merge(
     for k, v in rows.items():
         merged[k] = table[k] = {**table.get(k, {}), **v}
     return merged
+
+
+def _interned(rows: Mapping[str, Sequence[Scored]]) -> dict[str, list[Scored]]:
+    """A table with its item ids interned: one string object per id however many rows
+    name it (less memory), and the column keys find them by identity (faster)."""
+    intern = sys.intern
+    return {k: [(intern(i), s) for i, s in v] for k, v in rows.items()}

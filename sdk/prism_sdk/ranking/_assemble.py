@@ -33,7 +33,7 @@ class _Numeric(NamedTuple):
     """The plain numeric fields one table feeds, gathered as one block."""
 
     fields: tuple[str, ...]
-    columns: slice | list[int]  # where they go in the matrix
+    columns: slice | npt.NDArray[np.intp]  # where they go in the matrix
     defaults: list[tuple[int, float]]  # columns whose default is not NaN
 
 
@@ -51,19 +51,24 @@ class Assembler:
     """Builds the float32 input matrix of one feature spec (rows = candidates)."""
 
     __slots__ = (
+        "_channel_columns",
+        "_channel_names",
         "_channels",
         "_coded",
         "_numeric",
+        "_scalar_columns",
         "_scalars",
         "_scores",
         "_tables",
         "_user_namespaces",
+        "_vocab_tables",
         "_width",
     )
 
     def __init__(self, spec: FeatureSpec) -> None:
         self._width = len(spec.features)
-        self._scalars: list[tuple[int, Feature, dict[str, float] | None, float]] = []
+        self._scalars: list[tuple[int, str | None, str, dict[str, float] | None, float]] = []
+        self._vocab_tables: dict[int, tuple[Mapping[Any, int], npt.NDArray[np.float64]]] = {}
         self._coded: list[_Coded] = []
         self._scores: list[int] = []
         self._channels: list[tuple[int, str]] = []
@@ -76,8 +81,9 @@ class Assembler:
                 numeric.setdefault(table, []).append((j, f.field, default))
             elif table is not None:
                 self._coded.append(_Coded(j, table, f, vocab, default))
-            elif f.source in ("user", "context"):
-                self._scalars.append((j, f, vocab, default))
+            elif f.source in ("user", "context"):  # the row: a user namespace, or None
+                ns = _user_ns(f) if f.source == "user" else None
+                self._scalars.append((j, ns, f.field, vocab, default))
             elif f.op == "score":
                 self._scores.append(j)
             else:
@@ -90,6 +96,9 @@ class Assembler:
             )
             for t, cols in numeric.items()
         }
+        self._scalar_columns = _columns([j for j, *_ in self._scalars])
+        self._channel_columns = _columns([j for j, _ in self._channels])
+        self._channel_names = [ch for _, ch in self._channels]
         self._tables = sorted({*self._numeric, *(c.table for c in self._coded)})
         self._user_namespaces = sorted(
             {_user_ns(f) for f in spec.features if f.source == "user" or f.op == "affinity"}
@@ -138,10 +147,10 @@ class Assembler:
         if not self._scalars:
             return
         values = []
-        for _, f, vocab, default in self._scalars:
-            row = users.get(_user_ns(f)) if f.source == "user" else context
-            values.append(_scalar(row.get(f.field) if row is not None else None, vocab, default))
-        out[:, [j for j, _, _, _ in self._scalars]] = np.array(values, np.float64)
+        for _, ns, field, vocab, default in self._scalars:
+            row = users.get(ns) if ns is not None else context
+            values.append(_scalar(row.get(field) if row is not None else None, vocab, default))
+        out[:, self._scalar_columns] = np.array(values, np.float64)
 
     def _fill_items(
         self,
@@ -160,7 +169,8 @@ class Assembler:
             view, at = gathered[c.table]
             codes, levels = view.codes(c.feature.field)
             if c.vocab is not None:
-                out[:, c.column] = lookup(levels, c.vocab.items(), c.default)[codes[at]]
+                numbers = self._vocab_table(c.column, c.vocab, c.default, levels)
+                out[:, c.column] = numbers[codes[at]]
                 continue
             user = users.get(_user_ns(c.feature))
             weights = _weights(user.get(c.feature.user_field) if user is not None else None)
@@ -168,6 +178,17 @@ class Assembler:
                 out[:, c.column] = c.default
             else:
                 out[:, c.column] = lookup(levels, weights.items(), 0.0)[codes[at]]
+
+    def _vocab_table(
+        self, column: int, vocab: dict[str, float], default: float, levels: Mapping[Any, int]
+    ) -> npt.NDArray[np.float64]:
+        """Code → vocab number for a view's levels, rebuilt only when the view changes."""
+        cached = self._vocab_tables.get(column)
+        if cached is not None and cached[0] is levels:
+            return cached[1]
+        table = lookup(levels, vocab.items(), default)
+        self._vocab_tables[column] = (levels, table)
+        return table
 
     def _fill_candidates(self, out: Matrix, items: Sequence[Item]) -> None:
         """Recall score and channel one-hots, from the candidates themselves."""
@@ -179,8 +200,9 @@ class Assembler:
         if self._channels:
             kinds = _Codes()  # each distinct channels tuple → a code
             codes = np.fromiter(map(kinds.__getitem__, map(_CHANNELS, items)), np.intp, n)
-            for j, ch in self._channels:
-                out[:, j] = np.array([ch in k for k in kinds], np.bool_)[codes]
+            names = self._channel_names
+            one_hot = np.array([[ch in k for ch in names] for k in kinds], np.float32)
+            out[:, self._channel_columns] = one_hot[codes]
 
 
 class _Codes(dict[tuple[str, ...], int]):
@@ -189,9 +211,12 @@ class _Codes(dict[tuple[str, ...], int]):
         return code
 
 
-def _columns(js: list[int]) -> slice | list[int]:
-    """Matrix columns as a slice when they are adjacent (a cheaper assignment)."""
-    return slice(js[0], js[-1] + 1) if js == list(range(js[0], js[-1] + 1)) else js
+def _columns(js: list[int]) -> slice | npt.NDArray[np.intp]:
+    """Matrix columns as a slice when they are adjacent (a cheaper assignment), else as
+    an index array built once."""
+    if js and js == list(range(js[0], js[-1] + 1)):
+        return slice(js[0], js[-1] + 1)
+    return np.array(js, np.intp)
 
 
 def _table(f: Feature) -> Table | None:

@@ -69,8 +69,7 @@ class ModelHandle:
                 predict_ms=round((perf_counter() - t1) * 1000, 3),
             )
             order = np.argsort(-predicted, kind="stable").tolist()
-            scores = predicted.tolist()
-            out = [Item(items[i].id, scores[i], items[i].channels, items[i].trace) for i in order]
+            out = Item.rescored(items, predicted.tolist(), order)
             st.counts(count_out=len(out))
             return out
 

@@ -4,6 +4,7 @@ backend's columnar views and the row reads of the others, before and after write
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,13 +54,15 @@ def fill(b: DataWriter) -> None:
     b.upsert_features("item", ITEM_FEATURES)
 
 
-def assemble(backend: DataBackend, ids: list[str] = CANDIDATES) -> tuple[np.ndarray, int]:
+def assemble(
+    backend: DataBackend, ids: list[str] = CANDIDATES, assembler: Assembler | None = None
+) -> tuple[np.ndarray, int]:
     req = Request(scene="s", user_id="u1", context={"device": "web"})
     ctx: Context[Any] = Context(
         req, StrategyConfig(), DataClient(backend), deadline=time.monotonic() + 5
     )
     items = [Item(k, 1.0 / (1 + i), ("i2i",) if i % 2 else ("popular",)) for i, k in enumerate(ids)]
-    return Assembler(SPEC).assemble(ctx, items), ctx.data.round_trips
+    return (assembler or Assembler(SPEC)).assemble(ctx, items), ctx.data.round_trips
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -143,3 +146,37 @@ def test_a_fresh_local_backend_agrees_after_the_writes() -> None:
     fresh.upsert_items({"1": {"stock": "7"}, "12": {"price": 3}})
     ids = [*CANDIDATES, "12"]
     assert same_bits(assemble(patched, ids)[0], assemble(fresh, ids)[0])
+
+
+def test_one_assembler_follows_the_writes() -> None:
+    """A serving assembler keeps per-view lookups (vocab codes); after writes that add new
+    category values and move items between categories it builds what a new one builds."""
+    local = LocalBackend()
+    fill(local)
+    serving = Assembler(SPEC)
+    assemble(local, assembler=serving)
+    local.upsert_items(
+        {"3": {"category": "bags"}, "1": {"category": "hats"}, "13": {"category": "shoes"}}
+    )
+    ids = [*CANDIDATES, "13"]
+    got, _ = assemble(local, ids, serving)
+    assert same_bits(got, assemble(local, ids)[0])
+    category = dict(zip(SPEC.names, got.T, strict=True))["category"]
+    assert np.isnan(category[0]) and category[2] == 1 and category[-1] == 0
+
+
+def test_table_ids_are_one_object_per_id(tmp_path: Path) -> None:
+    """The local backend interns ids of result tables: a million rows naming 20k items
+    hold 20k strings, and the columns find candidates by identity."""
+    local = LocalBackend()
+    local.upsert_items({f"item-{n}": {"price": n} for n in (41, 42)})
+    assemble(local, ["item-41"])  # builds the columns: their keys are the ids
+    made = [f"item-{n}" for n in (42, 42)]  # two equal strings, two objects
+    assert made[0] is not made[1]
+    local.replace_table("i2i", {"a": [(made[0], 1.0)], "b": [(made[1], 0.5)]})
+    rows = DataClient(local).tables("i2i", ["a", "b"])
+    assert rows[0][0][0] is rows[1][0][0]
+    assert rows[0][0][0] is next(k for k in local._keys if k == "item-42")
+    local.save(tmp_path / "data.msgpack")
+    loaded = LocalBackend.load(tmp_path / "data.msgpack").tables["i2i"]
+    assert loaded["a"][0][0] is loaded["b"][0][0]

@@ -60,6 +60,28 @@ def test_sdk_scores_equal_booster_predict_on_the_assembled_matrix(
     assert ctx.data.round_trips == 1
 
 
+def test_scoring_keeps_each_candidates_trace_and_acm_fields(
+    make_ctx: CtxFactory,
+    spec: FeatureSpec,
+    cands: list[Item],
+    model_text: str,
+    probe: Probe,
+    handle: ranking.ModelHandle,
+) -> None:
+    ranking.install(
+        load_model("test_ctr", "v1", kind="lightgbm", model=model_text, spec=spec, probe=probe)
+    )
+    marked = [
+        Item(it.id, it.score, it.channels, {"n": i}, {"src": f"r{i}"}) for i, it in enumerate(cands)
+    ]
+    scored = handle.score(make_ctx("u1"), marked)
+    assert sorted(int(it.id) for it in scored) == list(range(len(cands)))
+    assert all(it.trace == {"n": int(it.id)} for it in scored)
+    assert all(it.acm_extra == {"src": f"r{it.id}"} for it in scored)
+    assert all(a is not b for a, b in zip(scored, marked, strict=False))  # copies, not edits
+    assert [it.score for it in marked] == [it.score for it in cands]
+
+
 def test_logistic_regression_matches_scikit_learn(
     make_ctx: CtxFactory, spec: FeatureSpec, cands: list[Item], handle: ranking.ModelHandle
 ) -> None:
