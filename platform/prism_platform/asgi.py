@@ -7,9 +7,10 @@ requests, costing about a fifth of the hot path's CPU.
 """
 
 import gc
-import os
 
 from .app import create_app
+from .settings import Settings
 
-app = create_app()
-gc.set_threshold(int(os.environ.get("PRISM_GC_GEN0", "50000")), 20, 100)
+settings = Settings()
+app = create_app(settings)
+gc.set_threshold(settings.gc_gen0, 20, 100)

@@ -22,7 +22,19 @@ def _setup_logging(level: str) -> None:
     )
 
 
-@click.group()
+class _Prism(click.Group):
+    """Reports a bad ``PRISM_*`` variable as a one-line error, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .settings import SettingsError
+
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Prism)
 @click.version_option(package_name="prism-rec")
 def main() -> None:
     """Prism: a scenario-scripting recommendation platform."""
@@ -34,16 +46,19 @@ def main() -> None:
     "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1"
 )
 @click.option(
-    "--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000"
+    "--port", default=lambda: os.environ.get("PORT", "8000"), type=int, show_default="8000"
 )
-@click.option("--workers", default=1, type=int, show_default=True)
+@click.option("--workers", default=1, type=click.IntRange(min=1), show_default=True)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--watch", is_flag=True, help="reload working-tree strategies when they change")
 def serve(host: str, port: int, workers: int, log_level: str, watch: bool) -> None:
     """Serve the platform (the embedded demo unless configured otherwise)."""
     import uvicorn
 
+    from .settings import Settings
+
     _setup_logging(log_level)
+    Settings()  # a bad PRISM_* variable stops here, named, before any worker starts
     if watch:
         os.environ["PRISM_WATCH"] = "1"
     os.environ.setdefault("PRISM_NODE_ADDR", f"{host}:{port}")

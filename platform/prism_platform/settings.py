@@ -9,16 +9,40 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+class SettingsError(ValueError):
+    """A ``PRISM_*`` variable whose value Prism cannot use; ``name`` is the variable."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-def _float_env(name: str, default: str) -> float:
+def float_env(name: str, default: str, *, minimum: float | None = 0.0) -> float:
+    """``name`` as a number (``default`` when unset); at least ``minimum``."""
     raw = _env(name, default)
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+        raise SettingsError(name, f"{name} must be a number, got {raw!r}") from None
+    if value != value or (minimum is not None and value < minimum):  # NaN, or too small
+        raise SettingsError(name, f"{name} must be a number >= {minimum:g}, got {raw!r}")
+    return value
+
+
+def int_env(name: str, default: str, *, minimum: int = 0) -> int:
+    """``name`` as a whole number (``default`` when unset); at least ``minimum``."""
+    raw = _env(name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(name, f"{name} must be a whole number >= {minimum}, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -35,16 +59,18 @@ class Settings:
     )
     redis_prefix: str = field(default_factory=lambda: _env("PRISM_REDIS_PREFIX", "prism:"))
     redis_timeout_ms: float = field(
-        default_factory=lambda: float(_env("PRISM_REDIS_TIMEOUT_MS", "30"))
+        default_factory=lambda: float_env("PRISM_REDIS_TIMEOUT_MS", "30", minimum=0.001)
     )
     remote_url: str = field(default_factory=lambda: _env("PRISM_REMOTE_URL", ""))
     data_api_token: str = field(default_factory=lambda: _env("PRISM_DATA_API_TOKEN", ""))
     demo: bool = field(default_factory=lambda: _env("PRISM_DEMO", "1") not in ("0", "false", "no"))
     max_body_bytes: int = field(
-        default_factory=lambda: int(_env("PRISM_MAX_BODY_BYTES", str(256 * 1024)))
+        default_factory=lambda: int_env("PRISM_MAX_BODY_BYTES", str(256 * 1024), minimum=1)
     )
     watch: bool = field(default_factory=lambda: _env("PRISM_WATCH", "0") in ("1", "true", "yes"))
-    demo_scale: float = field(default_factory=lambda: float(_env("PRISM_DEMO_SCALE", "1")))
+    demo_scale: float = field(
+        default_factory=lambda: float_env("PRISM_DEMO_SCALE", "1", minimum=0.001)
+    )
     coordinator: str = field(default_factory=lambda: _env("PRISM_COORDINATOR", ""))
     node_name: str = field(default_factory=lambda: _env("PRISM_NODE_NAME", ""))
     log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
@@ -52,13 +78,15 @@ class Settings:
     acm_mac: str = field(default_factory=lambda: _env("PRISM_ACM_MAC", "blake2s"))
     events_backend: str = field(default_factory=lambda: _env("PRISM_EVENTS_BACKEND", ""))
     events_max_age_s: float = field(
-        default_factory=lambda: float(_env("PRISM_EVENTS_MAX_AGE_S", str(7 * 86400)))
+        default_factory=lambda: float_env("PRISM_EVENTS_MAX_AGE_S", str(7 * 86400), minimum=1)
     )
     events_aggregate_s: float = field(
-        default_factory=lambda: float(_env("PRISM_EVENTS_AGGREGATE_S", "5"))
+        default_factory=lambda: float_env("PRISM_EVENTS_AGGREGATE_S", "5", minimum=0.001)
     )
+    model_poll_s: float = field(default_factory=lambda: float_env("PRISM_MODEL_POLL_S", "5"))
+    gc_gen0: int = field(default_factory=lambda: int_env("PRISM_GC_GEN0", "50000"))
     feature_log_rate: float = field(
-        default_factory=lambda: _float_env("PRISM_FEATURE_LOG_RATE", "1")
+        default_factory=lambda: float_env("PRISM_FEATURE_LOG_RATE", "1", minimum=None)
     )
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ..settings import int_env
 from .base import (
     Coordinator,
     LocalCoordinator,
@@ -20,7 +21,7 @@ def open_coordinator(url: str, node: str | None = None) -> Coordinator:
 
     Every serving process is a node: under ``prism serve --workers N`` a given node
     name gets each worker's pid appended, so the workers do not overwrite each other."""
-    if node and int(os.environ.get("PRISM_WORKERS", "1")) > 1:
+    if node and int_env("PRISM_WORKERS", "1", minimum=1) > 1:
         node = f"{node}#{os.getpid()}"
     if not url:
         return LocalCoordinator(node=node) if node else LocalCoordinator()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -57,4 +56,4 @@ def models_router(settings: Settings) -> APIRouter:
     ``PRISM_MODEL_POLL_S`` (default 5, 0: off) sets how often pointers are checked."""
     service = ModelService(ModelStore(settings.var_dir / "models"))
     service.refresh()
-    return build_models_router(service, float(os.environ.get("PRISM_MODEL_POLL_S", "5")))
+    return build_models_router(service, settings.model_poll_s)

@@ -1,0 +1,56 @@
+"""PRISM_* variables: bad values are refused up front, naming the variable; the CLI
+reports them in one line instead of a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from prism_platform.cli import main
+from prism_platform.settings import Settings, SettingsError
+
+BAD = [
+    ("PRISM_REDIS_TIMEOUT_MS", "fast", "must be a number, got 'fast'"),
+    ("PRISM_REDIS_TIMEOUT_MS", "0", "must be a number >= 0.001"),
+    ("PRISM_MAX_BODY_BYTES", "1.5", "must be a whole number, got '1.5'"),
+    ("PRISM_MAX_BODY_BYTES", "-5", "must be a whole number >= 1"),
+    ("PRISM_DEMO_SCALE", "nan", "must be a number >= 0.001, got 'nan'"),
+    ("PRISM_EVENTS_MAX_AGE_S", "a week", "must be a number"),
+    ("PRISM_EVENTS_AGGREGATE_S", "-1", "must be a number >= 0.001"),
+    ("PRISM_MODEL_POLL_S", "often", "must be a number"),
+    ("PRISM_GC_GEN0", "-1", "must be a whole number >= 0"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD)
+def test_a_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"{name} {message}") as info:
+        Settings()
+    assert info.value.name == name
+
+
+def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRISM_REDIS_TIMEOUT_MS", "12.5")
+    monkeypatch.setenv("PRISM_MAX_BODY_BYTES", "1024")
+    monkeypatch.setenv("PRISM_MODEL_POLL_S", "0")
+    s = Settings()
+    assert (s.redis_timeout_ms, s.max_body_bytes, s.model_poll_s) == (12.5, 1024, 0.0)
+
+
+def test_serve_stops_on_a_bad_variable_before_starting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRISM_REDIS_TIMEOUT_MS", "fast")
+    result = CliRunner().invoke(main, ["serve", "--port", "1"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: PRISM_REDIS_TIMEOUT_MS must be a number, got 'fast'"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_other_commands_report_it_the_same_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRISM_DEMO_SCALE", "big")
+    result = CliRunner().invoke(main, ["job", "popular"])
+    assert result.exit_code == 1
+    assert "Error: PRISM_DEMO_SCALE must be a number, got 'big'" in result.output
+    assert "Traceback" not in result.output
