@@ -88,10 +88,11 @@ class SnapshotBuilder:
             runtime = SceneRuntime(
                 name=sc.name,
                 deadline_s=sc.deadline_ms / 1000.0,
-                read_timeout_ms=(
+                read_timeout_ms=_read_budget(
                     self.default_read_timeout_ms
                     if sc.read_timeout_ms is None
-                    else float(sc.read_timeout_ms)
+                    else sc.read_timeout_ms,
+                    sc.deadline_ms,
                 ),
                 max_size=sc.max_size,
                 fallback_table=sc.fallback_table,
@@ -156,3 +157,9 @@ def _previous_route(previous: Snapshot, scene: str, bucket: str) -> Route | None
     if sc is None or bucket not in sc.buckets:
         return None
     return sc.routes[sc.buckets.index(bucket)]
+
+
+def _read_budget(budget_ms: float | None, deadline_ms: float) -> float | None:
+    """A request's read budget, at most the scene deadline: a read cannot be interrupted
+    once sent, so a larger budget would let one slow reply overrun the deadline."""
+    return None if budget_ms is None else float(min(budget_ms, deadline_ms))

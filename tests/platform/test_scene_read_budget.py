@@ -36,6 +36,21 @@ def test_set_changed_and_reset_through_the_admin_api(client: TestClient) -> None
     assert any(a["detail"] == {"read_timeout_ms": None} for a in audit)
 
 
+def test_the_served_budget_is_at_most_the_deadline(client: TestClient) -> None:
+    """A read in flight cannot be interrupted: a budget above the deadline is served as
+    the deadline (the stored value is kept, and applies again if the deadline grows)."""
+    r = client.post("/admin/scenes", json={"name": "quick", "deadline_ms": 40})
+    assert r.status_code == 201
+    assert _served_budget(client, "quick") == 30.0  # the default, under the deadline
+    client.patch("/admin/scenes/quick", json={"read_timeout_ms": 250})
+    assert _served_budget(client, "quick") == 40.0
+    assert client.get("/admin/scenes/quick").json()["read_timeout_ms"] == 250
+    client.patch("/admin/scenes/quick", json={"deadline_ms": 400})
+    assert _served_budget(client, "quick") == 250.0
+    client.patch("/admin/scenes/quick", json={"read_timeout_ms": None, "deadline_ms": 20})
+    assert _served_budget(client, "quick") == 20.0
+
+
 @pytest.mark.parametrize("bad", [0, -5, 10_001, 2.5, "20", True])
 def test_bad_budgets_are_422_naming_the_field(client: TestClient, bad: Any) -> None:
     for r in (
