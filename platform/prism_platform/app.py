@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -28,6 +29,7 @@ from .errors import PrismPlatformError
 from .events import build_events_router
 from .feature_log import open_feature_log
 from .metrics import Metrics
+from .metrics_share import SharedMetrics
 from .models.admin import models_router
 from .recommend_http import Receive, RecommendHandler, Scope, Send
 from .service import Platform
@@ -93,7 +95,8 @@ def create_app(
     feature_log = open_feature_log(settings, metrics)
     dispatcher = Dispatcher(state, backend, metrics, acm_signer(settings), feature_log)
     handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes, platform.traffic)
-    api = _build_api(platform, handler, metrics, backend, watch=settings.watch)
+    shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
+    api = _build_api(platform, handler, metrics, backend, watch=settings.watch, shared=shared)
     api.include_router(build_data_router(backend, settings.data_api_token))
     api.include_router(models_router(settings))
     api.include_router(
@@ -113,10 +116,13 @@ def _build_api(
     backend: DataBackend,
     *,
     watch: bool = False,
+    shared: SharedMetrics | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         platform.follow()
+        if shared is not None:
+            shared.start()
         watcher = None
         if watch:
             from .watch import StrategyWatcher
@@ -125,6 +131,8 @@ def _build_api(
             watcher.start()
             log.info("event=watching path=%s", platform.worktree.root)
         yield
+        if shared is not None:
+            shared.stop()
         if watcher is not None:
             watcher.stop()
         platform.coordinator.stop()
@@ -171,7 +179,8 @@ def _build_api(
 
     @api.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def prometheus() -> PlainTextResponse:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+        text = shared.render() if shared is not None else metrics.render()
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     schema = msgspec.json.schema(RecommendRequest)
     request_schema: dict[str, Any] = schema["$defs"]["Request"] if "$defs" in schema else schema

@@ -55,10 +55,13 @@ def serve(host: str, port: int, workers: int, log_level: str, watch: bool) -> No
     """Serve the platform (the embedded demo unless configured otherwise)."""
     import uvicorn
 
+    from .metrics_share import run_directory
     from .settings import Settings
 
     _setup_logging(log_level)
-    Settings()  # a bad PRISM_* variable stops here, named, before any worker starts
+    settings = Settings()  # a bad PRISM_* variable stops here, named, before any worker starts
+    if workers > 1 and not settings.metrics_dir:  # one /metrics for all the workers
+        os.environ["PRISM_METRICS_DIR"] = str(run_directory(settings.var_dir))
     if watch:
         os.environ["PRISM_WATCH"] = "1"
     os.environ.setdefault("PRISM_NODE_ADDR", f"{host}:{port}")

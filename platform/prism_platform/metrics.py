@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
+from typing import Any
 
+MetricsState = dict[str, list[list[Any]]]
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
@@ -19,6 +21,13 @@ class Counter:
 
     def inc(self, key: tuple[str, ...], amount: float = 1.0) -> None:
         self.values[key] = self.values.get(key, 0.0) + amount
+
+    def state(self) -> list[list[Any]]:
+        return [[list(k), v] for k, v in self.values.copy().items()]
+
+    def add(self, state: list[list[Any]]) -> None:
+        for key, v in state:
+            self.inc(tuple(key), float(v))
 
     def render(self) -> list[str]:
         out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
@@ -46,6 +55,20 @@ class Histogram:
             s = self.series[key] = [0.0] * (len(self.buckets) + 2)
         s[bisect_left(self.buckets, value)] += 1
         s[-1] += value
+
+    def state(self) -> list[list[Any]]:
+        return [[list(k), list(s)] for k, s in self.series.copy().items()]
+
+    def add(self, state: list[list[Any]]) -> None:
+        width = len(self.buckets) + 2
+        for key, values in state:
+            if len(values) != width:  # another bucket layout: not comparable
+                continue
+            s = self.series.get(tuple(key))
+            if s is None:
+                s = self.series[tuple(key)] = [0.0] * width
+            for i, v in enumerate(values):
+                s[i] += float(v)
 
     def render(self) -> list[str]:
         out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
@@ -102,6 +125,15 @@ class Metrics:
             self.feature_rows_logged,
             self.feature_log_dropped,
         )
+
+    def state(self) -> MetricsState:
+        """Every series' values by metric name (JSON-ready), e.g. for another process."""
+        return {m.name: m.state() for m in self._all}
+
+    def add(self, state: MetricsState) -> None:
+        """Add another process's :meth:`state` (counts and sums add up)."""
+        for m in self._all:
+            m.add(state.get(m.name, []))
 
     def render(self) -> str:
         lines: list[str] = []

@@ -73,6 +73,7 @@ class Settings:
     )
     coordinator: str = field(default_factory=lambda: _env("PRISM_COORDINATOR", ""))
     node_name: str = field(default_factory=lambda: _env("PRISM_NODE_NAME", ""))
+    metrics_dir: str = field(default_factory=lambda: _env("PRISM_METRICS_DIR", ""))
     log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
     acm_key: str = field(default_factory=lambda: _env("PRISM_ACM_KEY", ""))
     acm_mac: str = field(default_factory=lambda: _env("PRISM_ACM_MAC", "blake2s"))

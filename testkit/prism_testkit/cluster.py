@@ -56,12 +56,14 @@ class Cluster:
     env: dict[str, str]
     nodes: list[Node] = field(default_factory=list)
 
-    def start_node(self, name: str | None = None, ready_timeout: float = 60) -> Node:
+    def start_node(
+        self, name: str | None = None, ready_timeout: float = 60, workers: int = 1
+    ) -> Node:
         name = name or f"node{len(self.nodes) + 1}"
         node = Node(name, free_port(), self.workdir / f"{name}.log")
         env = {**os.environ, **self.env, "PRISM_NODE_NAME": name}
         args = [sys.executable, "-m", "prism_platform", "serve", "--port", str(node.port)]
-        args += ["--log-level", "warning"]
+        args += ["--log-level", "warning", "--workers", str(workers)]
         with node.log_path.open("ab") as out:
             node.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.nodes.append(node)

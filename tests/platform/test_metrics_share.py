@@ -1,0 +1,112 @@
+"""One /metrics for all the workers of a node: each publishes its values to a shared
+directory, the one that answers a scrape adds them up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from prism_platform.metrics import Metrics
+from prism_platform.metrics_share import SharedMetrics, run_directory
+from prism_testkit.cluster import Cluster, prism
+
+KEY = ("home_feed", "base", "home_feed", "v1")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def worker(directory: Path, name: str, requests: int, latency_s: float) -> SharedMetrics:
+    m = Metrics()
+    for _ in range(requests):
+        m.requests.inc((*KEY, "ok"))
+        m.latency.observe(KEY, latency_s)
+    m.rejected.inc(("422",))
+    return SharedMetrics(m, directory, worker=name)
+
+
+def total(text: str, series: str) -> float:
+    return sum(float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines() if ln.startswith(series))
+
+
+def test_any_worker_renders_the_sum_of_all(tmp_path: Path) -> None:
+    a = worker(tmp_path, "a", 3, 0.001)
+    b = worker(tmp_path, "b", 5, 0.3)
+    a.publish()
+    b.publish()
+    for w in (a, b):
+        text = w.render()
+        assert total(text, "prism_requests_total{") == 8
+        assert total(text, "prism_rejected_requests_total{") == 2
+        labels = 'scene="home_feed",bucket="base",strategy="home_feed",version="v1"'
+        assert f'prism_request_latency_seconds_bucket{{{labels},le="0.002"}} 3' in text
+        assert f'prism_request_latency_seconds_bucket{{{labels},le="0.5"}} 8' in text
+        assert f"prism_request_latency_seconds_count{{{labels}}} 8" in text
+    a.metrics.requests.inc((*KEY, "ok"))  # live values of the answering worker count at once
+    assert total(a.render(), "prism_requests_total{") == 9
+    assert total(b.render(), "prism_requests_total{") == 8  # a's file: until a publishes
+
+
+def test_the_thread_publishes_and_stop_writes_the_last_values(tmp_path: Path) -> None:
+    a = SharedMetrics(Metrics(), tmp_path, worker="a", interval_s=0.05).start()
+    reader = worker(tmp_path, "b", 0, 0.0)
+    try:
+        a.metrics.requests.inc((*KEY, "ok"), 4)
+        deadline = time.monotonic() + 5
+        while total(reader.render(), "prism_requests_total{") != 4:
+            assert time.monotonic() < deadline, "the worker never published"
+            time.sleep(0.02)
+    finally:
+        a.metrics.requests.inc((*KEY, "ok"))
+        a.stop()
+    assert total(reader.render(), "prism_requests_total{") == 5
+
+
+def test_unreadable_files_are_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    a = worker(tmp_path, "a", 2, 0.01)
+    (tmp_path / "torn.json").write_bytes(b'{"prism_requests_total": [[')
+    (tmp_path / "odd.json").write_bytes(b'{"prism_requests_total": [[1, "x"]]}')
+    (tmp_path / "list.json").write_bytes(b"[1, 2]")
+    assert total(a.render(), "prism_requests_total{") == 2
+    assert "metrics_file_unreadable" in caplog.text
+
+
+def test_each_serve_run_gets_a_new_directory_and_dead_runs_are_removed(tmp_path: Path) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / "metrics" / f"serve-{int(gone.stdout)}"
+    live = tmp_path / "metrics" / f"serve-{os.getppid()}"
+    for d in (dead, live):
+        d.mkdir(parents=True)
+    here = run_directory(tmp_path)
+    assert here.name == f"serve-{os.getpid()}"
+    assert not dead.exists() and live.exists()
+
+
+@pytest.mark.slow
+def test_a_two_worker_node_counts_every_request_in_every_scrape(tmp_path: Path) -> None:
+    env = {
+        "PRISM_VAR_DIR": str(tmp_path / "var"),
+        "PRISM_DATABASE_URL": f"sqlite:///{tmp_path / 'prism.db'}",
+        "PRISM_STRATEGIES_DIR": str(REPO / "strategies"),
+        "PRISM_DEMO_SCALE": "0.05",
+    }
+    prism(["demo", "seed"], env)
+    cluster = Cluster(tmp_path, env)
+    try:
+        node = cluster.start_node(workers=2)
+        for u in range(40):  # a new connection each: the kernel spreads them over workers
+            r = httpx.post(f"{node.url}/v1/recommend", json={"scene": "cart", "user_id": str(u)})
+            assert r.status_code == 200
+        files = list((tmp_path / "var" / "metrics").glob("serve-*/*.json"))
+        assert len(files) == 2, files  # one per worker
+        time.sleep(1.5)  # every worker has published since
+        for _ in range(8):
+            text = httpx.get(f"{node.url}/metrics").text
+            assert total(text, 'prism_requests_total{scene="cart"') == 40
+    finally:
+        cluster.stop()
