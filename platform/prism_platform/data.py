@@ -6,7 +6,6 @@ import logging
 
 from prism_sdk import DataBackend, LocalBackend, RedisBackend, RemoteBackend
 
-from .errors import Invalid
 from .settings import Settings
 
 log = logging.getLogger("prism.data")
@@ -21,15 +20,8 @@ def open_backend(settings: Settings) -> DataBackend:
         return RedisBackend.from_url(
             settings.redis_url, prefix=settings.redis_prefix, timeout_ms=settings.redis_timeout_ms
         )
-    if settings.data_backend == "remote":
-        if not settings.remote_url:
-            raise Invalid("set PRISM_REMOTE_URL for the remote backend", field="PRISM_REMOTE_URL")
+    if settings.data_backend == "remote":  # Settings checked the name and the URL
         return RemoteBackend(settings.remote_url, settings.data_api_token)
-    if settings.data_backend != "local":
-        raise Invalid(
-            f"unknown data backend {settings.data_backend!r} (available: local, redis, remote)",
-            field="PRISM_DATA_BACKEND",
-        )
     if settings.demo:
         from .demo.seed import load_or_build_demo
 

@@ -6,7 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prism_sdk import AcmSigner
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_BACKENDS = ("local", "redis", "remote")
+ACM_MACS = AcmSigner.MACS
 
 
 class SettingsError(ValueError):
@@ -89,6 +93,18 @@ class Settings:
     feature_log_rate: float = field(
         default_factory=lambda: float_env("PRISM_FEATURE_LOG_RATE", "1", minimum=None)
     )
+
+    def __post_init__(self) -> None:
+        for name, value, known in (
+            ("PRISM_DATA_BACKEND", self.data_backend, DATA_BACKENDS),
+            ("PRISM_ACM_MAC", self.acm_mac, ACM_MACS),
+        ):
+            if value not in known:
+                raise SettingsError(
+                    name, f"{name} must be one of {', '.join(known)}, got {value!r}"
+                )
+        if self.data_backend == "remote" and not self.remote_url:
+            raise SettingsError("PRISM_REMOTE_URL", "set PRISM_REMOTE_URL for the remote backend")
 
     @property
     def demo_sizes(self) -> dict[str, int]:

@@ -15,8 +15,7 @@ from starlette.testclient import TestClient
 from prism_platform.cli import main
 from prism_platform.data import open_backend
 from prism_platform.data_api import build_data_router
-from prism_platform.errors import Invalid
-from prism_platform.settings import Settings
+from prism_platform.settings import Settings, SettingsError
 from prism_sdk import DataClient, Event, LocalBackend, Read, RemoteBackend
 from prism_sdk.data import RemoteError
 
@@ -128,9 +127,9 @@ def test_the_remote_backend_reads_typed_values_and_reports_refusals(api: TestCli
 
 
 def test_open_backend_needs_a_url_for_remote(tmp_path: Path) -> None:
-    with pytest.raises(Invalid) as err:
-        open_backend(Settings(var_dir=tmp_path, data_backend="remote", remote_url=""))
-    assert err.value.field == "PRISM_REMOTE_URL"
+    with pytest.raises(SettingsError, match="set PRISM_REMOTE_URL") as err:
+        Settings(var_dir=tmp_path, data_backend="remote", remote_url="")
+    assert err.value.name == "PRISM_REMOTE_URL"
     remote = open_backend(Settings(data_backend="remote", remote_url="http://x:1/"))
     assert remote.name == "remote" and isinstance(remote, RemoteBackend)
     remote.close()

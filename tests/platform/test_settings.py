@@ -32,6 +32,24 @@ def test_a_bad_value_names_the_variable(
     assert info.value.name == name
 
 
+@pytest.mark.parametrize(
+    ("env", "name", "message"),
+    [
+        ({"PRISM_DATA_BACKEND": "mysql"}, "PRISM_DATA_BACKEND", "must be one of local, redis"),
+        ({"PRISM_ACM_MAC": "md5"}, "PRISM_ACM_MAC", "must be one of blake2s, hmac-sha256"),
+        ({"PRISM_DATA_BACKEND": "remote"}, "PRISM_REMOTE_URL", "set PRISM_REMOTE_URL"),
+    ],
+)
+def test_a_bad_choice_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], name: str, message: str
+) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(SettingsError, match=message) as info:
+        Settings()
+    assert info.value.name == name
+
+
 def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRISM_REDIS_TIMEOUT_MS", "12.5")
     monkeypatch.setenv("PRISM_MAX_BODY_BYTES", "1024")
