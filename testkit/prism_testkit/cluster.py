@@ -34,6 +34,17 @@ class Node:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
 
+def demo_env(work: Path, strategies: Path, scale: float = 0.05) -> dict[str, str]:
+    """The environment of nodes serving a small demo world from ``work``: data under
+    ``work/var``, metadata in ``work/prism.db``, scripts from ``strategies``."""
+    return {
+        "PRISM_VAR_DIR": str(work / "var"),
+        "PRISM_DATABASE_URL": f"sqlite:///{work / 'prism.db'}",
+        "PRISM_STRATEGIES_DIR": str(strategies),
+        "PRISM_DEMO_SCALE": str(scale),
+    }
+
+
 def prism(args: list[str], env: Mapping[str, str], timeout: float = 300) -> str:
     """Run one ``prism`` CLI command to completion; its output, or an error with it."""
     done = subprocess.run(

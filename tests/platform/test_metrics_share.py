@@ -14,7 +14,7 @@ import pytest
 
 from prism_platform.metrics import Metrics
 from prism_platform.metrics_share import SharedMetrics, run_directory
-from prism_testkit.cluster import Cluster, prism
+from prism_testkit.cluster import Cluster, demo_env, prism
 
 KEY = ("home_feed", "base", "home_feed", "v1")
 REPO = Path(__file__).resolve().parents[2]
@@ -89,12 +89,7 @@ def test_each_serve_run_gets_a_new_directory_and_dead_runs_are_removed(tmp_path:
 
 @pytest.mark.slow
 def test_a_two_worker_node_counts_every_request_in_every_scrape(tmp_path: Path) -> None:
-    env = {
-        "PRISM_VAR_DIR": str(tmp_path / "var"),
-        "PRISM_DATABASE_URL": f"sqlite:///{tmp_path / 'prism.db'}",
-        "PRISM_STRATEGIES_DIR": str(REPO / "strategies"),
-        "PRISM_DEMO_SCALE": "0.05",
-    }
+    env = demo_env(tmp_path, REPO / "strategies")
     prism(["demo", "seed"], env)
     cluster = Cluster(tmp_path, env)
     try:

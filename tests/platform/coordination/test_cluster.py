@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from prism_testkit.cluster import Cluster, prism
+from prism_testkit.cluster import Cluster, demo_env, prism
 from prism_testkit.load import LoadGenerator
 from prism_testkit.repo import strategies_repo
 from prism_testkit.zookeeper import ZooKeeperServer
@@ -36,13 +36,8 @@ def cluster(
     repo: tuple[Path, str, str],
 ) -> Iterator[Cluster]:
     work = tmp_path_factory.mktemp("cluster")
-    env = {
-        "PRISM_VAR_DIR": str(work / "var"),
-        "PRISM_DATABASE_URL": f"sqlite:///{work / 'prism.db'}",
-        "PRISM_STRATEGIES_DIR": str(repo[0]),
-        "PRISM_DEMO_SCALE": "0.06",
-        "PRISM_COORDINATOR": zookeeper.url(f"/c{uuid.uuid4().hex[:8]}"),
-    }
+    env = demo_env(work, repo[0], scale=0.06)
+    env["PRISM_COORDINATOR"] = zookeeper.url(f"/c{uuid.uuid4().hex[:8]}")
     prism(["demo", "seed"], env)  # data and metadata once, before the nodes start
     c = Cluster(work, env)
     try:

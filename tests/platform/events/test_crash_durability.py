@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from prism_platform.db.event_models import EventCount
 from prism_platform.db.store import MetadataStore
-from prism_testkit.cluster import Cluster, prism
+from prism_testkit.cluster import Cluster, demo_env, prism
 
 pytestmark = pytest.mark.slow
 
@@ -20,13 +20,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_accepted_events_survive_a_kill(tmp_path: Path) -> None:
-    env = {
-        "PRISM_VAR_DIR": str(tmp_path / "var"),
-        "PRISM_DATABASE_URL": f"sqlite:///{tmp_path / 'prism.db'}",
-        "PRISM_STRATEGIES_DIR": str(REPO / "strategies"),
-        "PRISM_DEMO_SCALE": "0.05",
-        "PRISM_EVENTS_AGGREGATE_S": "0",  # no background aggregation before the kill
-    }
+    env = demo_env(tmp_path, REPO / "strategies")
+    env["PRISM_EVENTS_AGGREGATE_S"] = "0"  # no background aggregation before the kill
     prism(["demo", "seed"], env)
     cluster = Cluster(tmp_path, env)
     try:
