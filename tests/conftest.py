@@ -24,8 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 STRATEGIES = REPO / "strategies"
 
 
-@pytest.fixture(scope="session")
-def demo_backend() -> LocalBackend:
+def build_demo_backend() -> LocalBackend:
     """A small demo world (same generator as `make run`, fewer users and items)."""
     from prism_platform.demo.seed import build_demo_data
     from prism_platform.demo.world import generate_world
@@ -34,6 +33,12 @@ def demo_backend() -> LocalBackend:
     backend = LocalBackend()
     build_demo_data(backend, world, now=time.time())
     return backend
+
+
+@pytest.fixture(scope="session")
+def demo_backend() -> LocalBackend:
+    """The demo world of the platform tests (their apps write to it)."""
+    return build_demo_backend()
 
 
 @pytest.fixture

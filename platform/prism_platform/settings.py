@@ -86,7 +86,7 @@ class Settings:
         default_factory=lambda: float_env("PRISM_EVENTS_MAX_AGE_S", str(7 * 86400), minimum=1)
     )
     events_aggregate_s: float = field(
-        default_factory=lambda: float_env("PRISM_EVENTS_AGGREGATE_S", "5", minimum=0.001)
+        default_factory=lambda: float_env("PRISM_EVENTS_AGGREGATE_S", "5")
     )
     model_poll_s: float = field(default_factory=lambda: float_env("PRISM_MODEL_POLL_S", "5"))
     gc_gen0: int = field(default_factory=lambda: int_env("PRISM_GC_GEN0", "50000"))

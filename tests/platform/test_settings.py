@@ -16,7 +16,7 @@ BAD = [
     ("PRISM_MAX_BODY_BYTES", "-5", "must be a whole number >= 1"),
     ("PRISM_DEMO_SCALE", "nan", "must be a number >= 0.001, got 'nan'"),
     ("PRISM_EVENTS_MAX_AGE_S", "a week", "must be a number"),
-    ("PRISM_EVENTS_AGGREGATE_S", "-1", "must be a number >= 0.001"),
+    ("PRISM_EVENTS_AGGREGATE_S", "-1", "must be a number >= 0, got"),
     ("PRISM_MODEL_POLL_S", "often", "must be a number"),
     ("PRISM_GC_GEN0", "-1", "must be a whole number >= 0"),
 ]
