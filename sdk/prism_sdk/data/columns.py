@@ -32,20 +32,55 @@ MISSING = -1
 
 
 class IdKeys(dict[str, int]):
-    """id → key, append-only (a key is never reused); ``MISSING`` for an unknown id."""
+    """id → key, append-only (a key is never reused); ``MISSING`` for an unknown id.
+
+    Ids are interned as they are added. :meth:`of` looks a batch up by the address of
+    each id first (numpy, no string touched): candidate ids read from the local
+    backend's tables are the very objects these keys hold. Ids that are equal but other
+    objects, and ids added since the address index was built, go through the dict.
+    """
+
+    __slots__ = ("_index",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._index: tuple[int, Keys, Keys] | None = None  # (size, sorted addresses, keys)
 
     def __missing__(self, key: str) -> int:
         return MISSING
 
     def of(self, ids: Sequence[str]) -> Keys:
-        return np.fromiter(map(self.__getitem__, ids), np.intp, len(ids))
+        n = len(ids)
+        addrs, keys = self._addresses()
+        if not len(addrs):
+            return np.fromiter(map(self.__getitem__, ids), np.intp, n)
+        want = np.fromiter(map(id, ids), np.intp, n)
+        pos = np.searchsorted(addrs, want)
+        pos[pos == len(addrs)] = 0
+        found = addrs[pos] == want
+        out = np.where(found, keys[pos], MISSING)
+        if not found.all():
+            miss = np.flatnonzero(~found)
+            rest = [ids[i] for i in miss.tolist()]
+            out[miss] = np.fromiter(map(self.__getitem__, rest), np.intp, len(rest))
+        return out
 
     def add(self, ids: Iterable[str]) -> None:
         """Keys for new ids; the ids are interned, so a candidate id read from an
-        interned table is found by identity, without comparing the strings."""
+        interned table is the key's own object."""
         for k in ids:
             if k not in self:
                 self[sys.intern(k)] = len(self)
+
+    def _addresses(self) -> tuple[Keys, Keys]:
+        """The address index, rebuilt once an eighth of the keys are newer than it."""
+        index = self._index
+        size = len(self)
+        if index is None or size - index[0] > index[0] // 8:
+            addrs = np.fromiter(map(id, list(self)), np.intp, size)  # key k is the k-th id
+            order = np.argsort(addrs).astype(np.intp)
+            index = self._index = (size, addrs[order], order)
+        return index[1], index[2]
 
 
 class ColumnView:

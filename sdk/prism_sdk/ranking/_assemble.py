@@ -20,6 +20,7 @@ import numpy.typing as npt
 from .._context import Context
 from .._items import Item
 from ..data.columns import ColumnView, Gathered, Table, lookup
+from ._item_matrix import ItemMatrix, Layout, Numeric, Vocab, build
 from ._spec import Feature, FeatureSpec
 
 Matrix = npt.NDArray[np.float32]
@@ -51,24 +52,26 @@ class Assembler:
     """Builds the float32 input matrix of one feature spec (rows = candidates)."""
 
     __slots__ = (
+        "_affinity",
         "_channel_columns",
         "_channel_names",
         "_channels",
         "_coded",
+        "_layout",
+        "_matrix",
         "_numeric",
         "_scalar_columns",
         "_scalars",
         "_scores",
         "_tables",
+        "_targets",
         "_user_namespaces",
-        "_vocab_tables",
         "_width",
     )
 
     def __init__(self, spec: FeatureSpec) -> None:
         self._width = len(spec.features)
         self._scalars: list[tuple[int, str | None, str, dict[str, float] | None, float]] = []
-        self._vocab_tables: dict[int, tuple[Mapping[Any, int], npt.NDArray[np.float64]]] = {}
         self._coded: list[_Coded] = []
         self._scores: list[int] = []
         self._channels: list[tuple[int, str]] = []
@@ -100,6 +103,10 @@ class Assembler:
         self._channel_columns = _columns([j for j, _ in self._channels])
         self._channel_names = [ch for _, ch in self._channels]
         self._tables = sorted({*self._numeric, *(c.table for c in self._coded)})
+        self._affinity = [c for c in self._coded if c.vocab is None]
+        self._layout, targets = _layout(numeric, self._coded)
+        self._targets = _columns(targets)
+        self._matrix: ItemMatrix | None = None
         self._user_namespaces = sorted(
             {_user_ns(f) for f in spec.features if f.source == "user" or f.op == "affinity"}
         )
@@ -121,6 +128,8 @@ class Assembler:
         to_read = self._tables
         if columns is not None:
             gathered, to_read = dict(zip(self._tables, columns, strict=True)), []
+            if columns:
+                self._fill_joined(out, columns)
         users: dict[str, Row] = {}
         if self._user_namespaces or to_read:
             with ctx.data.batch() as b:
@@ -136,7 +145,9 @@ class Assembler:
             for t, p in item_rows.items():
                 gathered[t] = (ColumnView(list(p.value)), batch)
         self._fill_request(out, users, ctx.context)
-        self._fill_items(out, gathered, users)
+        if to_read:
+            self._fill_items(out, gathered)
+        self._fill_affinity(out, gathered, users)
         self._fill_candidates(out, items)
         return out
 
@@ -152,13 +163,21 @@ class Assembler:
             values.append(_scalar(row.get(field) if row is not None else None, vocab, default))
         out[:, self._scalar_columns] = np.array(values, np.float64)
 
-    def _fill_items(
-        self,
-        out: Matrix,
-        gathered: Mapping[Table, Gathered],
-        users: Mapping[str, Row],
-    ) -> None:
-        """Per-item fields: numbers as one block per table, vocab and affinity by code."""
+    def _fill_joined(self, out: Matrix, columns: Sequence[Gathered]) -> None:
+        """Numeric and vocab item features from the pre-joined matrix of these views:
+        one gather (see ``_item_matrix``)."""
+        if not self._layout.width:
+            return
+        views = tuple(view for view, _ in columns)
+        m = self._matrix
+        if m is None or m.views != views:  # a write published new views: rebuild
+            m = self._matrix = build(self._layout, self._tables, views)
+        at = max(columns, key=_length)[1]  # the longest view's rows are the matrix's
+        out[:, self._targets] = m.values[at]
+
+    def _fill_items(self, out: Matrix, gathered: Mapping[Table, Gathered]) -> None:
+        """Numeric and vocab item features from rows read for this batch: one block per
+        table, vocab by code."""
         for table, numeric in self._numeric.items():
             view, at = gathered[table]
             out[:, numeric.columns] = view.block(numeric.fields)[at]
@@ -166,29 +185,24 @@ class Assembler:
                 col = out[:, j]
                 col[np.isnan(col)] = default
         for c in self._coded:
-            view, at = gathered[c.table]
-            codes, levels = view.codes(c.feature.field)
             if c.vocab is not None:
-                numbers = self._vocab_table(c.column, c.vocab, c.default, levels)
-                out[:, c.column] = numbers[codes[at]]
-                continue
+                view, at = gathered[c.table]
+                codes, levels = view.codes(c.feature.field)
+                out[:, c.column] = lookup(levels, c.vocab.items(), c.default)[codes[at]]
+
+    def _fill_affinity(
+        self, out: Matrix, gathered: Mapping[Table, Gathered], users: Mapping[str, Row]
+    ) -> None:
+        """Cross features: the user's weight for each candidate's value of a field."""
+        for c in self._affinity:
             user = users.get(_user_ns(c.feature))
             weights = _weights(user.get(c.feature.user_field) if user is not None else None)
             if weights is None:
                 out[:, c.column] = c.default
-            else:
-                out[:, c.column] = lookup(levels, weights.items(), 0.0)[codes[at]]
-
-    def _vocab_table(
-        self, column: int, vocab: dict[str, float], default: float, levels: Mapping[Any, int]
-    ) -> npt.NDArray[np.float64]:
-        """Code → vocab number for a view's levels, rebuilt only when the view changes."""
-        cached = self._vocab_tables.get(column)
-        if cached is not None and cached[0] is levels:
-            return cached[1]
-        table = lookup(levels, vocab.items(), default)
-        self._vocab_tables[column] = (levels, table)
-        return table
+                continue
+            view, at = gathered[c.table]
+            codes, levels = view.codes(c.feature.field)
+            out[:, c.column] = lookup(levels, weights.items(), 0.0)[codes[at]]
 
     def _fill_candidates(self, out: Matrix, items: Sequence[Item]) -> None:
         """Recall score and channel one-hots, from the candidates themselves."""
@@ -209,6 +223,31 @@ class _Codes(dict[tuple[str, ...], int]):
     def __missing__(self, key: tuple[str, ...]) -> int:
         code = self[key] = len(self)
         return code
+
+
+def _layout(
+    numeric: Mapping[Table, list[tuple[int, str, float]]], coded: Sequence[_Coded]
+) -> tuple[Layout, list[int]]:
+    """The pre-joined row of a spec and the matrix column of each of its columns."""
+    targets: list[int] = []
+    defaults: list[tuple[int, float]] = []
+    blocks: list[Numeric] = []
+    for table, cols in numeric.items():
+        blocks.append(Numeric(table, tuple(field for _, field, _ in cols)))
+        for j, _, default in cols:
+            if default == default:  # not NaN
+                defaults.append((len(targets), default))
+            targets.append(j)
+    vocab = [
+        Vocab(c.table, c.feature.field, c.vocab, c.default) for c in coded if c.vocab is not None
+    ]
+    targets += [c.column for c in coded if c.vocab is not None]
+    order = sorted(range(len(targets)), key=targets.__getitem__)
+    return Layout(blocks, vocab, defaults, order), sorted(targets)
+
+
+def _length(gathered: Gathered) -> int:
+    return len(gathered[0].rows)
 
 
 def _columns(js: list[int]) -> slice | npt.NDArray[np.intp]:
