@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -62,6 +63,13 @@ def serve(host: str, port: int, workers: int, log_level: str, watch: bool) -> No
     settings = Settings()  # a bad PRISM_* variable stops here, named, before any worker starts
     if workers > 1 and not settings.metrics_dir:  # one /metrics for all the workers
         os.environ["PRISM_METRICS_DIR"] = str(run_directory(settings.var_dir))
+    if workers > 1 and settings.demo and settings.data_backend == "local":
+        from .demo.seed import demo_cached
+
+        if not demo_cached(settings.var_dir, **settings.demo_sizes):  # build it once, not N times
+            cmd = [sys.executable, "-m", "prism_platform", "demo", "seed"]
+            if subprocess.run(cmd, check=False).returncode:
+                raise click.ClickException("building the demo data failed (see above)")
     if watch:
         os.environ["PRISM_WATCH"] = "1"
     os.environ.setdefault("PRISM_NODE_ADDR", f"{host}:{port}")

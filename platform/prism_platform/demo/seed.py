@@ -60,19 +60,29 @@ def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, i
     return counts
 
 
+def demo_cached(var_dir: Path, seed: int = 7, **sizes: int) -> bool:
+    """Whether ``var/demo`` holds the demo data built with these parameters."""
+    folder = Path(var_dir) / "demo"
+    meta_path, data_path = folder / META_FILE, folder / DATA_FILE
+    try:
+        params = json.loads(meta_path.read_text()).get("params")
+    except (ValueError, OSError):
+        return False
+    return data_path.exists() and params == {"format": FORMAT, "seed": seed, **sizes}
+
+
 def load_or_build_demo(var_dir: Path, seed: int = 7, **sizes: int) -> LocalBackend:
     """The demo backend: loaded from ``var/demo`` when built before with the same
     parameters, otherwise generated, built and saved there."""
     folder = Path(var_dir) / "demo"
     meta = {"format": FORMAT, "seed": seed, **sizes}
     meta_path, data_path = folder / META_FILE, folder / DATA_FILE
-    if meta_path.exists() and data_path.exists():
+    if demo_cached(var_dir, seed, **sizes):
         try:
-            if json.loads(meta_path.read_text()).get("params") == meta:
-                t0 = perf_counter()
-                backend = LocalBackend.load(data_path)
-                log.info("event=demo_loaded path=%s seconds=%.2f", data_path, perf_counter() - t0)
-                return backend
+            t0 = perf_counter()
+            backend = LocalBackend.load(data_path)
+            log.info("event=demo_loaded path=%s seconds=%.2f", data_path, perf_counter() - t0)
+            return backend
         except (ValueError, OSError) as exc:
             log.warning("event=demo_cache_unusable path=%s error=%s", data_path, exc)
     t0 = perf_counter()

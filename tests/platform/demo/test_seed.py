@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from prism_platform.demo.seed import load_or_build_demo
+from prism_platform.demo.seed import demo_cached, load_or_build_demo
 from prism_sdk import LocalBackend
 
 
@@ -24,7 +24,10 @@ def test_demo_data_has_every_table_the_strategies_read(demo_backend: LocalBacken
 
 def test_the_cache_is_reused_and_rebuilt_when_parameters_change(tmp_path: Path) -> None:
     sizes = {"n_users": 100, "n_items": 500, "n_events": 5000}
+    assert not demo_cached(tmp_path, seed=2, **sizes)
     first = load_or_build_demo(tmp_path, seed=2, **sizes)
+    assert demo_cached(tmp_path, seed=2, **sizes)  # what `prism serve --workers N` checks
+    assert not demo_cached(tmp_path, seed=2, **{**sizes, "n_users": 101})
     meta = json.loads((tmp_path / "demo" / "meta.json").read_text())
     assert meta["params"]["seed"] == 2 and meta["counts"]["items"] == 500
     again = load_or_build_demo(tmp_path, seed=2, **sizes)
