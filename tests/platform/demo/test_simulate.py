@@ -23,7 +23,15 @@ from prism_platform.events.bandit_feed import feed_bandits
 from prism_platform.events.sqlite_sink import SqliteSink
 from prism_sdk import LocalBackend, bandit
 
-from ...conftest import json_post
+from ...conftest import build_demo_backend, json_post
+
+
+@pytest.fixture
+def demo_backend() -> LocalBackend:
+    """A world of its own per test: the simulator posts events into it, and in the shared
+    one a test's clicks (``popular_only`` shuffles by request id) would change the next
+    test's recommendations."""
+    return build_demo_backend()
 
 
 @pytest.fixture(scope="module")
