@@ -98,7 +98,7 @@ def create_app(
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
     api = _build_api(platform, handler, metrics, backend, watch=settings.watch, shared=shared)
     api.include_router(build_data_router(backend, settings.data_api_token))
-    api.include_router(models_router(settings))
+    api.include_router(models_router(settings, backend))
     api.include_router(
         build_events_router(settings, backend, store, dispatcher.signer, feature_log)
     )

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
+from prism_sdk import DataBackend
+
 from ..settings import Settings
 from .service import ModelService
 from .store import ModelStore, check_name
@@ -51,9 +53,10 @@ def build_models_router(service: ModelService, poll_s: float = 0.0) -> APIRouter
     return router
 
 
-def models_router(settings: Settings) -> APIRouter:
-    """The models of ``var/models``, loaded now, as a router to mount on the admin API;
-    ``PRISM_MODEL_POLL_S`` (default 5, 0: off) sets how often pointers are checked."""
-    service = ModelService(ModelStore(settings.var_dir / "models"))
+def models_router(settings: Settings, backend: DataBackend | None = None) -> APIRouter:
+    """The models of ``var/models``, loaded now (and warmed on ``backend``), as a router
+    to mount on the admin API; ``PRISM_MODEL_POLL_S`` (default 5, 0: off) sets how often
+    pointers are checked."""
+    service = ModelService(ModelStore(settings.var_dir / "models"), backend)
     service.refresh()
     return build_models_router(service, settings.model_poll_s)

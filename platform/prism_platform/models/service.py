@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from prism_sdk import ranking
+from prism_sdk import Context, DataBackend, DataClient, Item, Request, StrategyConfig, ranking
 from prism_sdk.ranking import ModelError
 
 from ..errors import Invalid, PrismPlatformError
@@ -38,8 +38,9 @@ class ModelStatus:
 class ModelService:
     """Keeps the SDK's model handles in line with the store's ``current`` pointers."""
 
-    def __init__(self, store: ModelStore) -> None:
+    def __init__(self, store: ModelStore, backend: DataBackend | None = None) -> None:
         self.store = store
+        self.backend = backend
         self.status: dict[str, ModelStatus] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -68,6 +69,8 @@ class ModelService:
                 if isinstance(exc, PrismPlatformError):
                     raise
                 raise Invalid(msg, field="version") from None
+            if self.backend is not None:
+                warm(loaded, self.backend)
             previous = ranking.install(loaded)
             st.serving, st.loaded_at = version, loaded.loaded_at
             st.error = st.failed_version = st.failed_at = None
@@ -145,3 +148,24 @@ class ModelService:
                 self.refresh()
             except Exception:  # never let the checker die
                 log.exception("event=model_refresh_failed")
+
+
+WARM_ID = "__prism_warm__"
+
+
+def warm(model: ranking.LoadedModel, backend: DataBackend) -> None:
+    """Assemble one row (an id no table holds) before a version serves: the backend's
+    columns and the model's pre-joined item rows get built now, not inside the first
+    request's deadline (for a 30k-item catalogue: ~60 ms). A failure is logged only:
+    the version still serves, and builds them on first use."""
+    t0 = time.perf_counter()
+    ctx: Context[Any] = Context(
+        Request(scene="_warm", user_id=WARM_ID), StrategyConfig(), DataClient(backend)
+    )
+    try:
+        model.assembler.assemble(ctx, [Item(WARM_ID)])
+    except Exception as exc:
+        name = type(exc).__name__
+        log.warning("event=model_warm_failed model=%s error=%s: %s", model.id, name, exc)
+        return
+    log.info("event=model_warmed model=%s ms=%.1f", model.id, (time.perf_counter() - t0) * 1000)

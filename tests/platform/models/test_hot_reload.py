@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from prism_platform.errors import Invalid, NotFound
 from prism_platform.models import ModelService, ModelStore
 from prism_platform.models.train import TrainReport
-from prism_sdk import ranking
+from prism_sdk import LocalBackend, ranking
 
 NAME = "ranker_t"
 
@@ -59,6 +59,20 @@ def test_refresh_follows_the_current_pointer(store: ModelStore) -> None:
     store.set_current(NAME, "v2")
     assert service.refresh() == {NAME: "loaded v2"}
     assert handle.version == "v2" and handle.current is not v1
+
+
+def test_a_version_is_warmed_on_the_serving_data_before_it_swaps_in(
+    store: ModelStore, demo_backend: LocalBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The backend's columns and the model's pre-joined item rows are built at load, so
+    the first request does not pay for them inside its deadline."""
+    caplog.set_level("INFO", logger="prism.models")
+    ModelService(store, demo_backend).refresh()
+    loaded = ranking.model(NAME).current
+    assert loaded is not None
+    matrix = loaded.assembler._matrix
+    assert matrix is not None and len(matrix.values) > len(demo_backend.items)
+    assert any("event=model_warmed" in r.message for r in caplog.records)
 
 
 @pytest.mark.parametrize(
