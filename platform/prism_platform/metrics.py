@@ -6,6 +6,7 @@ rendering to the text exposition format happens only when ``/metrics`` is read.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
@@ -27,7 +28,7 @@ class Counter:
 
     def add(self, state: list[list[Any]]) -> None:
         for key, v in state:
-            self.inc(tuple(key), float(v))
+            self.inc(_key(key, len(self.labels)), _finite(v))
 
     def render(self) -> list[str]:
         out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
@@ -64,11 +65,12 @@ class Histogram:
         for key, values in state:
             if len(values) != width:  # another bucket layout: not comparable
                 continue
-            s = self.series.get(tuple(key))
+            k, add = _key(key, len(self.labels)), [_finite(v) for v in values]
+            s = self.series.get(k)
             if s is None:
-                s = self.series[tuple(key)] = [0.0] * width
-            for i, v in enumerate(values):
-                s[i] += float(v)
+                s = self.series[k] = [0.0] * width
+            for i, v in enumerate(add):
+                s[i] += v
 
     def render(self) -> list[str]:
         out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
@@ -131,7 +133,10 @@ class Metrics:
         return {m.name: m.state() for m in self._all}
 
     def add(self, state: MetricsState) -> None:
-        """Add another process's :meth:`state` (counts and sums add up)."""
+        """Add another process's :meth:`state` (counts and sums add up). A malformed
+        state raises ValueError and adds nothing."""
+        for m in Metrics()._all:  # into an empty copy first: all or nothing
+            m.add(state.get(m.name, []))
         for m in self._all:
             m.add(state.get(m.name, []))
 
@@ -140,6 +145,18 @@ class Metrics:
         for m in self._all:
             lines.extend(m.render())
         return "\n".join(lines) + "\n"
+
+
+def _key(key: Any, arity: int) -> tuple[str, ...]:
+    if not isinstance(key, list) or len(key) != arity or not all(isinstance(v, str) for v in key):
+        raise ValueError(f"a series key must be {arity} strings, got {key!r}")
+    return tuple(key)
+
+
+def _finite(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise ValueError(f"a metric value must be a finite number, got {v!r}")
+    return float(v)
 
 
 def _labels(names: Sequence[str], values: Sequence[str]) -> str:

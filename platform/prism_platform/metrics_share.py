@@ -99,7 +99,9 @@ def run_directory(var_dir: Path, pid: int | None = None) -> Path:
         other = old.name.removeprefix("serve-")
         if other.isdigit() and not _alive(int(other)):
             shutil.rmtree(old, ignore_errors=True)
-    return root / f"serve-{pid or os.getpid()}"
+    own = root / f"serve-{pid or os.getpid()}"
+    shutil.rmtree(own, ignore_errors=True)  # an earlier run with this pid (a container's 1)
+    return own
 
 
 def _alive(pid: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,9 @@ def float_env(name: str, default: str, *, minimum: float | None = 0.0) -> float:
         value = float(raw)
     except ValueError:
         raise SettingsError(name, f"{name} must be a number, got {raw!r}") from None
-    if value != value or (minimum is not None and value < minimum):  # NaN, or too small
+    if not math.isfinite(value):
+        raise SettingsError(name, f"{name} must be a finite number, got {raw!r}")
+    if minimum is not None and value < minimum:
         raise SettingsError(name, f"{name} must be a number >= {minimum:g}, got {raw!r}")
     return value
 

@@ -68,10 +68,20 @@ def test_the_thread_publishes_and_stop_writes_the_last_values(tmp_path: Path) ->
 
 def test_unreadable_files_are_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     a = worker(tmp_path, "a", 2, 0.01)
-    (tmp_path / "torn.json").write_bytes(b'{"prism_requests_total": [[')
-    (tmp_path / "odd.json").write_bytes(b'{"prism_requests_total": [[1, "x"]]}')
-    (tmp_path / "list.json").write_bytes(b"[1, 2]")
-    assert total(a.render(), "prism_requests_total{") == 2
+    good = '[["cart", "base", "cart", "v1", "ok"], 1]'
+    bad = {
+        "torn": b'{"prism_requests_total": [[',
+        "odd": b'{"prism_requests_total": [[1, "x"]]}',
+        "list": b"[1, 2]",
+        "arity": b'{"prism_requests_total": [[["home", "base"], 3]]}',
+        "half": f'{{"prism_requests_total": [{good}, [["a", "b", "c", "d", "e"], "x"]]}}'.encode(),
+        "hist": b'{"prism_request_latency_seconds": [[["a", "b", "c", "d"], [1, 2]]]}',
+    }
+    for name, raw in bad.items():
+        (tmp_path / f"{name}.json").write_bytes(raw)
+    text = a.render()  # none of them breaks the page, none adds half of itself
+    assert total(text, "prism_requests_total{") == 2
+    assert 'scene="cart"' not in text
     assert "metrics_file_unreadable" in caplog.text
 
 
@@ -82,8 +92,11 @@ def test_each_serve_run_gets_a_new_directory_and_dead_runs_are_removed(tmp_path:
     live = tmp_path / "metrics" / f"serve-{os.getppid()}"
     for d in (dead, live):
         d.mkdir(parents=True)
+    mine = tmp_path / "metrics" / f"serve-{os.getpid()}"  # an earlier run with this pid
+    (mine / "1.json").parent.mkdir(parents=True)
+    (mine / "1.json").write_text("{}")
     here = run_directory(tmp_path)
-    assert here.name == f"serve-{os.getpid()}"
+    assert here == mine and not here.exists()  # emptied: its files are not this run's
     assert not dead.exists() and live.exists()
 
 
@@ -94,11 +107,14 @@ def test_a_two_worker_node_counts_every_request_in_every_scrape(tmp_path: Path) 
     cluster = Cluster(tmp_path, env)
     try:
         node = cluster.start_node(workers=2)
+        metrics_dir = tmp_path / "var" / "metrics"
+        deadline = time.monotonic() + 30
+        while len(list(metrics_dir.glob("serve-*/*.json"))) < 2:  # both workers are up
+            assert time.monotonic() < deadline, "the second worker never started"
+            time.sleep(0.1)
         for u in range(40):  # a new connection each: the kernel spreads them over workers
             r = httpx.post(f"{node.url}/v1/recommend", json={"scene": "cart", "user_id": str(u)})
             assert r.status_code == 200
-        files = list((tmp_path / "var" / "metrics").glob("serve-*/*.json"))
-        assert len(files) == 2, files  # one per worker
         time.sleep(1.5)  # every worker has published since
         for _ in range(8):
             text = httpx.get(f"{node.url}/metrics").text

@@ -14,11 +14,13 @@ BAD = [
     ("PRISM_REDIS_TIMEOUT_MS", "0", "must be a number >= 0.001"),
     ("PRISM_MAX_BODY_BYTES", "1.5", "must be a whole number, got '1.5'"),
     ("PRISM_MAX_BODY_BYTES", "-5", "must be a whole number >= 1"),
-    ("PRISM_DEMO_SCALE", "nan", "must be a number >= 0.001, got 'nan'"),
+    ("PRISM_DEMO_SCALE", "0", "must be a number >= 0.001, got '0'"),
     ("PRISM_EVENTS_MAX_AGE_S", "a week", "must be a number"),
     ("PRISM_EVENTS_AGGREGATE_S", "-1", "must be a number >= 0, got"),
     ("PRISM_MODEL_POLL_S", "often", "must be a number"),
     ("PRISM_GC_GEN0", "-1", "must be a whole number >= 0"),
+    ("PRISM_FEATURE_LOG_RATE", "nan", "must be a finite number, got 'nan'"),
+    ("PRISM_MODEL_POLL_S", "inf", "must be a finite number, got 'inf'"),
 ]
 
 

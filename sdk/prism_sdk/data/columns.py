@@ -37,23 +37,30 @@ class IdKeys(dict[str, int]):
     Ids are interned as they are added. :meth:`of` looks a batch up by the address of
     each id first (numpy, no string touched): candidate ids read from the local
     backend's tables are the very objects these keys hold. Ids that are equal but other
-    objects, and ids added since the address index was built, go through the dict.
+    objects, and ids added since the address index was built, go through the dict. The
+    index is rebuilt by :meth:`add` (the writer, under the backend's write lock) once an
+    eighth of the keys are newer than it, never by a reader.
     """
 
     __slots__ = ("_index",)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, items: Iterable[tuple[str, int]] = ()) -> None:
+        super().__init__(items)
         self._index: tuple[int, Keys, Keys] | None = None  # (size, sorted addresses, keys)
 
     def __missing__(self, key: str) -> int:
         return MISSING
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its pairs: addresses mean nothing in another process."""
+        return (IdKeys, (list(self.items()),))
+
     def of(self, ids: Sequence[str]) -> Keys:
         n = len(ids)
-        addrs, keys = self._addresses()
-        if not len(addrs):
+        index = self._index
+        if index is None:
             return np.fromiter(map(self.__getitem__, ids), np.intp, n)
+        _, addrs, keys = index
         want = np.fromiter(map(id, ids), np.intp, n)
         pos = np.searchsorted(addrs, want)
         pos[pos == len(addrs)] = 0
@@ -66,21 +73,17 @@ class IdKeys(dict[str, int]):
         return out
 
     def add(self, ids: Iterable[str]) -> None:
-        """Keys for new ids; the ids are interned, so a candidate id read from an
+        """Keys for new ids. Plain strings are interned, so a candidate id read from an
         interned table is the key's own object."""
         for k in ids:
             if k not in self:
-                self[sys.intern(k)] = len(self)
-
-    def _addresses(self) -> tuple[Keys, Keys]:
-        """The address index, rebuilt once an eighth of the keys are newer than it."""
+                self[sys.intern(k) if type(k) is str else k] = len(self)
         index = self._index
         size = len(self)
-        if index is None or size - index[0] > index[0] // 8:
+        if size and (index is None or size - index[0] > index[0] // 8):
             addrs = np.fromiter(map(id, list(self)), np.intp, size)  # key k is the k-th id
             order = np.argsort(addrs).astype(np.intp)
-            index = self._index = (size, addrs[order], order)
-        return index[1], index[2]
+            self._index = (size, addrs[order], order)
 
 
 class ColumnView:

@@ -174,4 +174,4 @@ def _interned(rows: Mapping[str, Sequence[Scored]]) -> dict[str, list[Scored]]:
     """A table with its item ids interned: one string object per id however many rows
     name it (less memory), and the column keys find them by identity (faster)."""
     intern = sys.intern
-    return {k: [(intern(i), s) for i, s in v] for k, v in rows.items()}
+    return {k: [(intern(i) if type(i) is str else i, s) for i, s in v] for k, v in rows.items()}

@@ -1,10 +1,13 @@
 """id → key lookups of the columnar views: by address for the interned ids of the
-local backend's tables, through the dict for every other string."""
+local backend's tables, through the dict for every other id."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 
+from prism_sdk import LocalBackend
 from prism_sdk.data.columns import MISSING, IdKeys
 
 
@@ -23,18 +26,44 @@ def test_every_kind_of_id_gets_its_key() -> None:
     assert keys.of([]).tolist() == []
 
 
-def test_ids_added_after_the_index_are_found_and_it_is_rebuilt() -> None:
+def test_ids_added_after_the_index_are_found_and_the_writer_rebuilds_it() -> None:
     keys = IdKeys()
     keys.add(f"a{i}" for i in range(64))
-    keys.of(["a1"])  # builds the address index over 64 keys
-    keys.add(["b0", "b1"])  # newer than the index: found through the dict
-    assert keys.of([fresh("b1"), "a3", "b0"]).tolist() == [65, 3, 64]
-    keys.add(f"c{i}" for i in range(40))  # more than an eighth: the next lookup re-indexes
+    assert keys._index is not None and keys._index[0] == 64
+    keys.add(["b0", "b1"])  # fewer than an eighth: not indexed, found through the dict
+    assert keys._index[0] == 64
+    assert keys.of([fresh("b1"), "a3", keys_of(keys, "b0")]).tolist() == [65, 3, 64]
+    keys.add(f"c{i}" for i in range(40))  # more than an eighth: add re-indexes
+    assert keys._index[0] == len(keys)
     held = list(keys)
-    got = keys.of(held[::-1])
-    assert np.array_equal(got, np.arange(len(held))[::-1])
-    assert keys._index is not None and keys._index[0] == len(held)
+    assert np.array_equal(keys.of(held[::-1]), np.arange(len(held))[::-1])
+
+
+def keys_of(keys: IdKeys, text: str) -> str:
+    return next(k for k in keys if k == text)
 
 
 def test_an_empty_map_answers_missing() -> None:
     assert IdKeys().of(["x", "y"]).tolist() == [MISSING, MISSING]
+
+
+def test_a_pickled_map_forgets_the_addresses() -> None:
+    keys = IdKeys()
+    keys.add(f"p{i}" for i in range(50))
+    copy = pickle.loads(pickle.dumps(keys))
+    assert copy._index is None and dict(copy) == dict(keys)
+    strangers = [f"q{i}" for i in range(50)]  # new objects, maybe at the old addresses
+    assert copy.of(strangers).tolist() == [MISSING] * 50
+    assert copy.of([fresh("p3")]).tolist() == [3]
+
+
+def test_ids_that_are_not_plain_strings_still_work() -> None:
+    backend = LocalBackend()
+    backend.replace_table("t", {"a": [(np.str_("x1"), 1.0), ("x2", 0.5)]})
+    assert backend.tables["t"]["a"][0][0] == "x1"
+    backend.upsert_items({"x1": {"price": 1.0}})
+    backend.columns([("items", "")], ["x1"])  # builds the view
+    backend.upsert_items({np.str_("x3"): {"price": 3.0}})  # type: ignore[dict-item]
+    view, at = backend.columns([("items", "")], ["x1", "x3", "x9"])[0]
+    assert view.block(("price",))[at].ravel().tolist()[:2] == [1.0, 3.0]
+    assert at.tolist()[2] == MISSING
