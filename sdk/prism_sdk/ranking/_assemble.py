@@ -30,14 +30,6 @@ FORWARD_INDEX: Table = ("items", "")
 _ID, _SCORE, _CHANNELS = attrgetter("id"), attrgetter("score"), attrgetter("channels")
 
 
-class _Numeric(NamedTuple):
-    """The plain numeric fields one table feeds, gathered as one block."""
-
-    fields: tuple[str, ...]
-    columns: slice | npt.NDArray[np.intp]  # where they go in the matrix
-    defaults: list[tuple[int, float]]  # columns whose default is not NaN
-
-
 class _Coded(NamedTuple):
     """A categorical (vocab) or affinity feature: codes of an item field → numbers."""
 
@@ -59,7 +51,6 @@ class Assembler:
         "_coded",
         "_layout",
         "_matrix",
-        "_numeric",
         "_scalar_columns",
         "_scalars",
         "_scores",
@@ -91,18 +82,10 @@ class Assembler:
                 self._scores.append(j)
             else:
                 self._channels.append((j, f.value))
-        self._numeric = {
-            t: _Numeric(
-                tuple(field for _, field, _ in cols),
-                _columns([j for j, _, _ in cols]),
-                [(j, d) for j, _, d in cols if d == d],
-            )
-            for t, cols in numeric.items()
-        }
         self._scalar_columns = _columns([j for j, *_ in self._scalars])
         self._channel_columns = _columns([j for j, _ in self._channels])
         self._channel_names = [ch for _, ch in self._channels]
-        self._tables = sorted({*self._numeric, *(c.table for c in self._coded)})
+        self._tables = sorted({*numeric, *(c.table for c in self._coded)})
         self._affinity = [c for c in self._coded if c.vocab is None]
         self._layout, targets = _layout(numeric, self._coded)
         self._targets = _columns(targets)
@@ -128,8 +111,6 @@ class Assembler:
         to_read = self._tables
         if columns is not None:
             gathered, to_read = dict(zip(self._tables, columns, strict=True)), []
-            if columns:
-                self._fill_joined(out, columns)
         users: dict[str, Row] = {}
         if self._user_namespaces or to_read:
             with ctx.data.batch() as b:
@@ -145,8 +126,7 @@ class Assembler:
             for t, p in item_rows.items():
                 gathered[t] = (ColumnView(list(p.value)), batch)
         self._fill_request(out, users, ctx.context)
-        if to_read:
-            self._fill_items(out, gathered)
+        self._fill_joined(out, gathered, keep=columns is not None)
         self._fill_affinity(out, gathered, users)
         self._fill_candidates(out, items)
         return out
@@ -163,32 +143,21 @@ class Assembler:
             values.append(_scalar(row.get(field) if row is not None else None, vocab, default))
         out[:, self._scalar_columns] = np.array(values, np.float64)
 
-    def _fill_joined(self, out: Matrix, columns: Sequence[Gathered]) -> None:
-        """Numeric and vocab item features from the pre-joined matrix of these views:
-        one gather (see ``_item_matrix``)."""
-        if not self._layout.width:
+    def _fill_joined(self, out: Matrix, gathered: Mapping[Table, Gathered], *, keep: bool) -> None:
+        """Numeric and vocab item features: one gather from the pre-joined rows of these
+        views (see ``_item_matrix``). ``keep``: the views are the backend's own, so the
+        rows are kept until a write publishes new ones; rows read for this batch only
+        (Redis, remote) are joined for it alone."""
+        if not gathered or not self._layout.width:
             return
-        views = tuple(view for view, _ in columns)
-        m = self._matrix
-        if m is None or m.views != views:  # a write published new views: rebuild
-            m = self._matrix = build(self._layout, self._tables, views)
-        at = max(columns, key=_length)[1]  # the longest view's rows are the matrix's
+        views = tuple(gathered[t][0] for t in self._tables)
+        m = self._matrix if keep else None
+        if m is None or m.views != views:
+            m = build(self._layout, self._tables, views)
+            if keep:
+                self._matrix = m
+        at = max(gathered.values(), key=_length)[1]  # the longest view's rows are the matrix's
         out[:, self._targets] = m.values[at]
-
-    def _fill_items(self, out: Matrix, gathered: Mapping[Table, Gathered]) -> None:
-        """Numeric and vocab item features from rows read for this batch: one block per
-        table, vocab by code."""
-        for table, numeric in self._numeric.items():
-            view, at = gathered[table]
-            out[:, numeric.columns] = view.block(numeric.fields)[at]
-            for j, default in numeric.defaults:
-                col = out[:, j]
-                col[np.isnan(col)] = default
-        for c in self._coded:
-            if c.vocab is not None:
-                view, at = gathered[c.table]
-                codes, levels = view.codes(c.feature.field)
-                out[:, c.column] = lookup(levels, c.vocab.items(), c.default)[codes[at]]
 
     def _fill_affinity(
         self, out: Matrix, gathered: Mapping[Table, Gathered], users: Mapping[str, Row]

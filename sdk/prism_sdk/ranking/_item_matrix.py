@@ -1,4 +1,5 @@
-"""A feature spec's per-item columns pre-joined over the local backend's views.
+"""A feature spec's per-item columns pre-joined over the views of its tables: the local
+backend's own (kept between requests), or the rows one batch read from another backend.
 
 Per item id (key) one float32 row holds every numeric and vocab feature the spec reads
 from the forward index and the item feature namespaces, defaults applied, vocab codes
@@ -6,9 +7,9 @@ already turned into their numbers; the last row is the unknown id. Ranking a bat
 then ONE fancy-index gather instead of one per table and feature: each candidate costs
 one row read (two cache lines for ~30 features) instead of several scattered ones.
 
-Built from the views' own column blocks (a copy, no Python loop over items) the first
-time a set of views is used, and again whenever a write has published new views, so it
-costs memory like those blocks and a rebuild like their copy-on-write.
+Built from the views' own column blocks (a copy, no Python loop over items); the local
+backend's are rebuilt whenever a write has published new views, so they cost memory
+like those blocks and a rebuild like their copy-on-write.
 """
 
 from __future__ import annotations
