@@ -7,10 +7,13 @@ import logging
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -42,6 +45,21 @@ def main() -> None:
 
 
 # -- serving -------------------------------------------------------------------------
+def _prepare_workers(settings: Settings) -> None:
+    """Before N workers start: one /metrics directory for them all, and the demo data
+    built once (by a seed subprocess) rather than by every worker at the same time."""
+    from .demo.seed import demo_cached
+    from .metrics_share import run_directory
+
+    if not settings.metrics_dir:
+        os.environ["PRISM_METRICS_DIR"] = str(run_directory(settings.var_dir))
+    if settings.demo and settings.data_backend == "local":
+        if not demo_cached(settings.var_dir, **settings.demo_sizes):
+            cmd = [sys.executable, "-m", "prism_platform", "demo", "seed"]
+            if subprocess.run(cmd, check=False).returncode:
+                raise click.ClickException("building the demo data failed (see above)")
+
+
 @main.command()
 @click.option(
     "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1"
@@ -56,20 +74,12 @@ def serve(host: str, port: int, workers: int, log_level: str, watch: bool) -> No
     """Serve the platform (the embedded demo unless configured otherwise)."""
     import uvicorn
 
-    from .metrics_share import run_directory
     from .settings import Settings
 
     _setup_logging(log_level)
     settings = Settings()  # a bad PRISM_* variable stops here, named, before any worker starts
-    if workers > 1 and not settings.metrics_dir:  # one /metrics for all the workers
-        os.environ["PRISM_METRICS_DIR"] = str(run_directory(settings.var_dir))
-    if workers > 1 and settings.demo and settings.data_backend == "local":
-        from .demo.seed import demo_cached
-
-        if not demo_cached(settings.var_dir, **settings.demo_sizes):  # build it once, not N times
-            cmd = [sys.executable, "-m", "prism_platform", "demo", "seed"]
-            if subprocess.run(cmd, check=False).returncode:
-                raise click.ClickException("building the demo data failed (see above)")
+    if workers > 1:
+        _prepare_workers(settings)
     if watch:
         os.environ["PRISM_WATCH"] = "1"
     os.environ.setdefault("PRISM_NODE_ADDR", f"{host}:{port}")

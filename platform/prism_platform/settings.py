@@ -7,11 +7,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prism_sdk import AcmSigner
+from prism_sdk import ACM_MACS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_BACKENDS = ("local", "redis", "remote")
-ACM_MACS = AcmSigner.MACS
 
 
 class SettingsError(ValueError):

@@ -16,6 +16,9 @@ from ._acm import (
     parse_acm,
     verify_acm,
 )
+from ._acm import (
+    MACS as ACM_MACS,
+)
 from ._assign import SLOTS, assign_layers, bucket_index, slot_of, slot_table
 from ._config import StrategyConfig
 from ._context import Context
@@ -38,6 +41,7 @@ from .data import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACM_MACS",
     "ACM_VERSION",
     "Acm",
     "AcmError",

@@ -88,7 +88,6 @@ class AcmSigner:
     the tag is the first 12 hex characters either way. Signer and verifier must agree."""
 
     __slots__ = ("_keyed", "mac")
-    MACS = MACS
 
     def __init__(self, key: bytes | str, mac: str = "blake2s") -> None:
         raw = key.encode() if isinstance(key, str) else key
