@@ -35,19 +35,26 @@ def handle() -> Iterator[ranking.ModelHandle]:
     ranking.uninstall("test_ctr")
 
 
+@pytest.fixture
+def lightgbm_v1(
+    spec: FeatureSpec, model_text: str, probe: Probe, handle: ranking.ModelHandle
+) -> ranking.ModelHandle:
+    """``handle`` serving the LightGBM model as ``test_ctr@v1``."""
+    ranking.install(
+        load_model("test_ctr", "v1", kind="lightgbm", model=model_text, spec=spec, probe=probe)
+    )
+    return handle
+
+
 def test_sdk_scores_equal_booster_predict_on_the_assembled_matrix(
     make_ctx: CtxFactory,
     spec: FeatureSpec,
     cands: list[Item],
     model_text: str,
-    probe: Probe,
-    handle: ranking.ModelHandle,
+    lightgbm_v1: ranking.ModelHandle,
 ) -> None:
-    ranking.install(
-        load_model("test_ctr", "v1", kind="lightgbm", model=model_text, spec=spec, probe=probe)
-    )
     ctx = make_ctx("u1", device="ios")
-    scored = handle.score(ctx, cands)
+    scored = lightgbm_v1.score(ctx, cands)
     x = Assembler(spec).assemble(make_ctx("u1", device="ios"), cands)
     expected = lightgbm.Booster(model_str=model_text).predict(x)
     by_id = {it.id: it.score for it in scored}
@@ -61,20 +68,12 @@ def test_sdk_scores_equal_booster_predict_on_the_assembled_matrix(
 
 
 def test_scoring_keeps_each_candidates_trace_and_acm_fields(
-    make_ctx: CtxFactory,
-    spec: FeatureSpec,
-    cands: list[Item],
-    model_text: str,
-    probe: Probe,
-    handle: ranking.ModelHandle,
+    make_ctx: CtxFactory, cands: list[Item], lightgbm_v1: ranking.ModelHandle
 ) -> None:
-    ranking.install(
-        load_model("test_ctr", "v1", kind="lightgbm", model=model_text, spec=spec, probe=probe)
-    )
     marked = [
         Item(it.id, it.score, it.channels, {"n": i}, {"src": f"r{i}"}) for i, it in enumerate(cands)
     ]
-    scored = handle.score(make_ctx("u1"), marked)
+    scored = lightgbm_v1.score(make_ctx("u1"), marked)
     assert sorted(int(it.id) for it in scored) == list(range(len(cands)))
     assert all(it.trace == {"n": int(it.id)} for it in scored)
     assert all(it.acm_extra == {"src": f"r{it.id}"} for it in scored)
