@@ -44,6 +44,7 @@ def test_item_pages_with_few_neighbours_show_content_similar_items(
 def test_the_home_feed_reads_the_users_usercf_row(demo_backend: LocalBackend) -> None:
     user, row = next(iter(demo_backend.tables["u2i_usercf"].items()))
     items = serve("home_feed.py", demo_backend, user, {"weight_usercf": 100.0})
-    assert items[0].id == row[0][0] and "usercf" in items[0].channels
+    best = {item for item, score in row if score == row[0][1]}  # the row may open with ties
+    assert items[0].id in best and "usercf" in items[0].channels
     off = serve("home_feed.py", demo_backend, user, {"quota_usercf": 0})
     assert not [it for it in off if "usercf" in it.channels]

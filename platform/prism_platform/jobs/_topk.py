@@ -2,7 +2,7 @@
 
 A chunk's scores come from a sparse product (``left[chunk] @ right``) and are never
 densified to the full width: each row's non-zeros are packed left into a block as wide
-as the chunk's fullest row, and argpartition runs over that. Rows are visited in order
+as the chunk's fullest row, and the top-k runs over that (ties broken by item id). Rows are visited in order
 of their estimated non-zeros, so a chunk's rows are alike in width, and chunks are cut so
 that ``rows × width`` stays within the memory budget.
 """
@@ -25,36 +25,67 @@ BUDGET_MB = 16.0
 """Default memory for one chunk's scores (smaller chunks also stay in cache: faster)."""
 CELL_BYTES = 40
 """Peak bytes per score of a chunk: the sparse product (value, column and its share of
-scipy's work arrays, ~16), the packed block (4), its negation (4), argpartition (8) and
-the column lookup (8)."""
+scipy's work arrays, ~16), the packed block (4), its negation and partition (8), the tie mask and the column lookup (~8)."""
 
 
 def topk_rows(
-    block: npt.NDArray[np.float32], k: int
+    block: npt.NDArray[np.float32], k: int, rank: npt.NDArray[np.int64] | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     """Column indices and scores of the ``k`` best entries of each row, best first.
 
-    Entries ``<= 0`` are never selected: their score comes back as 0 and callers drop them.
+    Ties are broken by ``rank`` (same shape as ``block``, or one rank per column; lower
+    first; default: the column index), so the result never depends on how numpy's
+    partition orders equal values (which differs between CPU instruction sets). Entries
+    ``<= 0`` are never selected: their score comes back as 0 and callers drop them.
     """
-    k = min(k, block.shape[1])
-    if k == 0:
-        empty = np.zeros((block.shape[0], 0))
+    n_rows, width = block.shape
+    k = min(k, width)
+    if k == 0 or n_rows == 0:
+        empty = np.zeros((n_rows, 0))
         return empty.astype(np.int64), empty.astype(np.float32)
-    idx = np.argpartition(-block, k - 1, axis=1)[:, :k]  # (much faster than kth = n - k)
-    part = np.take_along_axis(block, idx, axis=1)
-    order = np.argsort(-part, axis=1, kind="stable")
-    idx = np.take_along_axis(idx, order, axis=1)
-    scores = np.take_along_axis(part, order, axis=1)
-    return idx.astype(np.int64), np.maximum(scores, 0).astype(np.float32)
+    ranks = np.broadcast_to(np.arange(width) if rank is None else rank, block.shape)
+    positive = np.where(block > 0, block, 0).astype(np.float32, copy=False)
+    kth = -np.partition(-positive, k - 1, axis=1)[:, k - 1 : k]  # the k-th best value
+    # Everything better than the k-th value, and every tie with it (a positive one):
+    # at least k entries in a row whose k-th value is positive, all its positives otherwise.
+    wanted = (positive > kth) | ((positive == kth) & (kth > 0))
+    row, col = np.nonzero(wanted)
+    counts = np.bincount(row, minlength=n_rows)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    slot = np.arange(len(row)) - starts[row]
+    span = max(int(counts.max(initial=0)), k)
+    packed_score = np.full((n_rows, span), -1.0, np.float32)  # fillers sort last
+    packed_rank = np.zeros((n_rows, span), np.int64)
+    packed_col = np.zeros((n_rows, span), np.int64)
+    packed_score[row, slot] = positive[row, col]
+    packed_rank[row, slot] = ranks[row, col]
+    packed_col[row, slot] = col
+    order = np.lexsort((packed_rank, -packed_score), axis=-1)[:, :k]
+    idx = np.take_along_axis(packed_col, order, axis=1)
+    scores = np.take_along_axis(packed_score, order, axis=1)
+    return idx, np.maximum(scores, 0).astype(np.float32)
+
+
+def id_ranks(ids: Sequence[str] | npt.NDArray[np.object_]) -> Rows:
+    """Each id's position in sorted order: the tie-break every top-k of the jobs uses."""
+    ranks = np.empty(len(ids), np.int64)
+    ranks[np.argsort(np.asarray(ids, dtype=object), kind="stable")] = np.arange(len(ids))
+    return ranks
 
 
 def topk_sparse(
-    scores: sparse.csr_matrix, k: int, *, exclude: Rows | None = None
+    scores: sparse.csr_matrix,
+    k: int,
+    *,
+    exclude: Rows | None = None,
+    rank: Rows | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """:func:`topk_rows` of a sparse score matrix; row ``r`` never selects column
-    ``exclude[r]`` (an item is not similar to itself)."""
+    """:func:`topk_rows` of a sparse score matrix, ties broken by ``rank`` (one per column,
+    lower first; default the column index); row ``r`` never selects column ``exclude[r]``
+    (an item is not similar to itself)."""
     scores = scores.tocsr()
     n_rows, n_cols = scores.shape
+    col_rank = np.arange(n_cols, dtype=np.int64) if rank is None else rank
     counts = np.diff(scores.indptr)
     data = scores.data.astype(np.float32)
     row_of = np.repeat(np.arange(n_rows), counts)
@@ -63,10 +94,12 @@ def topk_sparse(
     width = max(int(counts.max(initial=0)), 1)
     if 2 * width > n_cols:  # packing would save little: the plain dense block
         dense = sparse.csr_matrix((data, scores.indices, scores.indptr), shape=scores.shape)
-        return topk_rows(dense.toarray(), k)
+        return topk_rows(dense.toarray(), k, col_rank)
     slots = np.arange(scores.nnz) - scores.indptr[row_of]
     packed = sparse.csr_matrix((data, slots, scores.indptr), shape=(n_rows, width)).toarray()
-    slot, best = topk_rows(packed, k)
+    packed_rank = np.zeros((n_rows, width), np.int64)
+    packed_rank[row_of, slots] = col_rank[scores.indices]
+    slot, best = topk_rows(packed, k, packed_rank)
     flat = np.minimum(scores.indptr[:-1, None] + slot, max(scores.nnz - 1, 0))
     cols = scores.indices[flat] if scores.nnz else np.zeros_like(flat)
     return cols.astype(np.int64), best
@@ -142,9 +175,10 @@ def similar_items(
     left, right = left.tocsr(), right.tocsr()  # csr @ csc would convert ``right`` per chunk
     rows = np.arange(left.shape[0], dtype=np.int64) if rows is None else rows
     id_arr = np.asarray(ids, dtype=object)
+    rank = id_ranks(id_arr)
     table: Table = {}
     widths = product_widths(left, right)
     for part in chunks(rows, widths, budget_mb=budget_mb, job=job, size=chunk):
-        idx, scores = topk_sparse(left[part] @ right, top_k, exclude=part)
+        idx, scores = topk_sparse(left[part] @ right, top_k, exclude=part, rank=rank)
         table.update(rows_to_table(id_arr[part].tolist(), idx, scores, id_arr))
     return table

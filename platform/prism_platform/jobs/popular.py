@@ -41,7 +41,7 @@ def popular_tables(
 ) -> tuple[dict[str, list[tuple[str, float]]], dict[str, list[tuple[str, float]]]]:
     """``({"all": top}, {category: top})`` over items with a positive score."""
     ok = scores > 0 if eligible is None else (scores > 0) & eligible
-    order = np.argsort(-scores, kind="stable")
+    order = np.lexsort((np.asarray(item_ids, dtype=object), -scores))  # ties: by item id
     order = order[ok[order]]
     overall = {"all": [(item_ids[i], round(float(scores[i]), 6)) for i in order[:top_overall]]}
     cats = np.asarray(categories)

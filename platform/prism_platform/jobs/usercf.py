@@ -17,7 +17,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ._topk import BUDGET_MB, Table, chunks, product_widths, rows_to_table, topk_sparse
+from ._topk import (
+    BUDGET_MB,
+    Table,
+    chunks,
+    id_ranks,
+    product_widths,
+    rows_to_table,
+    topk_sparse,
+)
 
 log = logging.getLogger("prism.jobs.usercf")
 
@@ -51,16 +59,17 @@ def usercf(
     xnt = xn.T.tocsr()
     ids = np.asarray(item_ids, dtype=object)
     keys = np.asarray(user_ids, dtype=object)
+    user_rank, item_rank = id_ranks(keys), id_ranks(ids)
     widths = product_widths(xn, xnt)
     table: Table = {}
     active = np.flatnonzero(norms > 0)
     for part in chunks(active, widths, budget_mb=budget_mb, job="usercf", size=chunk_users):
-        nb, sim = topk_sparse(xn[part] @ xnt, neighbours, exclude=part)
+        nb, sim = topk_sparse(xn[part] @ xnt, neighbours, exclude=part, rank=user_rank)
         rows = np.repeat(np.arange(len(part)), nb.shape[1])
         w = sparse.csr_matrix((sim.ravel(), (rows, nb.ravel())), shape=(len(part), n_users))
         scores = w @ x
         scores = scores - scores.multiply(x[part])  # drop what the user already has
-        idx, best = topk_sparse(scores, top_n)
+        idx, best = topk_sparse(scores, top_n, rank=item_rank)
         table.update(rows_to_table(keys[part].tolist(), idx, best, ids))
     log.info("event=usercf users=%d rows=%d seconds=%.2f", n_users, len(table), perf_counter() - t0)
     return table

@@ -1,7 +1,15 @@
 import numpy as np
 from scipy import sparse
 
-from prism_platform.jobs._topk import chunks, product_widths, topk_rows, topk_sparse
+from prism_platform.jobs._topk import (
+    chunks,
+    id_ranks,
+    product_widths,
+    rows_to_table,
+    similar_items,
+    topk_rows,
+    topk_sparse,
+)
 
 
 def test_sparse_top_k_equals_the_dense_one_packed_or_not() -> None:
@@ -37,3 +45,43 @@ def test_chunks_cover_every_row_once_narrowest_first_within_the_budget() -> None
     assert all(len(c) * widths[c].max() <= cells or len(c) == 1 for c in got)
     fixed = list(chunks(np.arange(6), widths, budget_mb=1.0, job="t", size=4))
     assert [len(c) for c in fixed] == [4, 2]
+
+
+def _brute_force(dense: np.ndarray, k: int, ids: list[str]) -> list[list[tuple[str, float]]]:
+    """The reference: every positive entry, sorted by score then id, first k."""
+    return [
+        sorted(
+            ((ids[j], float(v)) for j, v in enumerate(row) if v > 0), key=lambda p: (-p[1], p[0])
+        )[:k]
+        for row in dense
+    ]
+
+
+def test_ties_are_broken_by_item_id_not_by_position() -> None:
+    rng = np.random.default_rng(7)
+    ids = [f"i{n}" for n in rng.permutation(60)]  # encoding order unrelated to id order
+    for width in (60, 8):
+        dense = rng.integers(0, 4, (40, width)).astype(np.float32) / 2  # many ties, zeros
+        names = ids[:width]
+        want = _brute_force(dense, 5, names)
+        idx, scores = topk_rows(dense, 5, id_ranks(names))
+        got = rows_to_table([str(r) for r in range(40)], idx, scores, names)
+        assert [got.get(str(r), []) for r in range(40)] == want
+        sp_idx, sp_scores = topk_sparse(sparse.csr_matrix(dense), 5, rank=id_ranks(names))
+        sp = rows_to_table([str(r) for r in range(40)], sp_idx, sp_scores, names)
+        assert [sp.get(str(r), []) for r in range(40)] == want
+
+
+def test_similar_items_are_the_brute_force_cosine_neighbours_with_ties_by_id() -> None:
+    # users x items; items 0, 1 and 2 are bought by the same users: tied neighbours of 3
+    x = np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 0], [0, 0, 0, 1, 1]], np.float32)
+    ids = ["c", "b", "a", "d", "e"]
+    m = sparse.csr_matrix(x.T)  # items x users
+    table = similar_items(m, m.T.tocsr(), ids, top_k=2, job="t")
+    assert table["d"] == [("a", 2.0), ("b", 2.0)]  # a, b, c tie at 2: the two lowest ids
+    assert table["e"] == [("d", 1.0)]
+    assert table["a"] == [("b", 2.0), ("c", 2.0)]
+
+
+def test_id_ranks_order_ids_as_strings() -> None:
+    assert id_ranks(["b", "a", "c", "10", "9"]).tolist() == [3, 2, 4, 0, 1]
