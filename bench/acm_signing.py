@@ -17,7 +17,7 @@ from collections.abc import Callable
 from hashlib import blake2s
 from typing import Any, cast
 
-from prism_platform.finalize import finalize
+from prism_platform.serving.finalize import finalize
 from prism_sdk import AcmSigner, DataClient, Item, LocalBackend, acm_prefix_for
 
 N_ITEMS, ROUNDS, PER_ROUND = 20, 30, 2000

@@ -57,7 +57,7 @@ def main() -> None:
             Settings(var_dir=var, database_url=f"sqlite:///{var}/prism.db"), backend=backend
         )
         # a busy machine must not push requests into the fallback (which scores nothing)
-        app.platform.update_scene("home_feed", deadline_ms=5000)
+        app.control.update_scene("home_feed", actor="bench", deadline_ms=5000)
         dispatcher = app.dispatcher
         logs: dict[str, FeatureLog] = {
             "off": MemoryFeatureLog(rate=0.0),

@@ -70,7 +70,7 @@ def make_app(
             **extra,
         )
         app = create_app(settings, backend=demo_backend)
-        stores.append(app.platform.store)
+        stores.append(app.control.store)
         return app
 
     yield make

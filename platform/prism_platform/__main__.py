@@ -1,5 +1,5 @@
 """``python -m prism_platform`` is the ``prism`` CLI."""
 
-from .cli import main
+from prism_platform.cli.main import main
 
 main()

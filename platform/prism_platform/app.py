@@ -1,43 +1,60 @@
-"""``create_app()``: the ASGI application of one serving node."""
+"""``create_app()``: the ASGI application of one serving node, composed from the hot
+path (``serving``), the control facade (``control``) and the HTTP routes (``api``);
+extensions (the workbench, testkit routes) mount on it without the platform importing
+them."""
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-import msgspec
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI
 
+from prism_platform import __version__
+from prism_platform.api.admin import build_router
+from prism_platform.api.data import build_data_router
+from prism_platform.api.events import build_events_router
+from prism_platform.api.models import build_models_router
+from prism_platform.api.ops import add_ops_routes
+from prism_platform.control.facade import Control
+from prism_platform.coordination import open_coordinator
+from prism_platform.data.backend import open_backend
+from prism_platform.db import MetadataStore
+from prism_platform.demo.setup import ACTOR as DEMO_ACTOR
+from prism_platform.demo.setup import DEMO_SCENES
+from prism_platform.deploy.node import ServingNode
+from prism_platform.deploy.service import Deployer
+from prism_platform.deploy.snapshot_build import SnapshotBuilder
+from prism_platform.feature_log import open_feature_log
+from prism_platform.metrics.registry import Metrics
+from prism_platform.metrics.share import SharedMetrics
+from prism_platform.models import ModelService, ModelStore
+from prism_platform.scripts.repository import ScriptRepository
+from prism_platform.scripts.sources import WorkTree
+from prism_platform.serving.dispatcher import Dispatcher
+from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
+from prism_platform.serving.signing import acm_signer
+from prism_platform.serving.state import ServingState
+from prism_platform.serving.traffic import TrafficRecorder
+from prism_platform.settings import Settings
 from prism_sdk import DataBackend
-from prism_sdk import Request as RecommendRequest
-
-from . import __version__
-from .acm_key import acm_signer
-from .admin_api import build_router
-from .coordination import open_coordinator
-from .data import open_backend
-from .data_api import build_data_router
-from .db import MetadataStore
-from .dispatcher import Dispatcher
-from .errors import PrismPlatformError
-from .events import build_events_router
-from .feature_log import open_feature_log
-from .metrics import Metrics
-from .metrics_share import SharedMetrics
-from .models.admin import models_router
-from .recommend_http import Receive, RecommendHandler, Scope, Send
-from .service import Platform
-from .settings import Settings
-from .sources import WorkTree
-from .state import ServingState
 
 log = logging.getLogger("prism.app")
+
+EXTENSION_GROUP = "prism.extensions"
+"""Entry points of this group are mounted by ``prism serve`` (``asgi.py``)."""
+
+
+class Extension(Protocol):
+    """Mounts routes (pages, APIs) on the node's FastAPI app; every change they make
+    goes through ``control``."""
+
+    def __call__(self, api: FastAPI, control: Control) -> None: ...
 
 
 class PrismApp:
@@ -47,13 +64,13 @@ class PrismApp:
         self,
         api: FastAPI,
         recommend: RecommendHandler,
-        platform: Platform,
+        control: Control,
         backend: DataBackend,
         metrics: Metrics,
     ) -> None:
         self.api = api
         self.recommend = recommend
-        self.platform = platform
+        self.control = control
         self.backend = backend
         self.metrics = metrics
 
@@ -68,11 +85,27 @@ class PrismApp:
             await self.api(scope, receive, send)
 
 
+def open_control(
+    settings: Settings, store: MetadataStore, backend: DataBackend | None, state: ServingState
+) -> tuple[Control, TrafficRecorder]:
+    """The node's control plane over ``store``, serving into ``state``."""
+    repo = ScriptRepository(WorkTree(settings.strategies_dir), settings.strategies_repo or None)
+    builder = SnapshotBuilder(repo.tree)
+    builder.default_read_timeout_ms = settings.redis_timeout_ms
+    coordinator = open_coordinator(settings.coordinator, settings.node_name or None)
+    node = ServingNode(state, builder, coordinator, store.serving_state)
+    traffic = TrafficRecorder()
+    models = ModelService(ModelStore(settings.var_dir / "models"), backend)
+    control = Control(store, node, Deployer(store, node, repo, backend, traffic), models)
+    return control, traffic
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     backend: DataBackend | None = None,
     store: MetadataStore | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> PrismApp:
     settings = settings or Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -82,130 +115,86 @@ def create_app(
         store = MetadataStore(settings.db_url)
         store.upgrade()
     state = ServingState()
-    coordinator = open_coordinator(settings.coordinator, settings.node_name or None)
-    platform = Platform(store, WorkTree(settings.strategies_dir), state, backend, coordinator)
-    platform.strategies_repo = settings.strategies_repo or None
-    platform.builder.default_read_timeout_ms = settings.redis_timeout_ms
-    platform.load()
-    if settings.demo and not store.list_scenes():
-        from .demo.setup import seed_demo_metadata
-
-        seed_demo_metadata(platform)
+    control, traffic = open_control(settings, store, backend, state)
+    control.node.load()
+    if settings.demo and not control.scenes():
+        seed_demo(control)
+    if control.models is not None:
+        control.reload_models()
     metrics = Metrics()
     feature_log = open_feature_log(settings, metrics)
     dispatcher = Dispatcher(state, backend, metrics, acm_signer(settings), feature_log)
-    handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes, platform.traffic)
+    handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes, traffic)
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
-    api = _build_api(platform, handler, metrics, backend, watch=settings.watch, shared=shared)
+    api = _build_api(control, backend, watch=settings.watch, shared=shared)
+    add_ops_routes(api, control.node, handler, metrics, shared)
+    api.include_router(build_router(control))
     api.include_router(build_data_router(backend, settings.data_api_token))
-    api.include_router(models_router(settings, backend))
+    api.include_router(build_models_router(control, settings.model_poll_s))
     api.include_router(
-        build_events_router(settings, backend, store, dispatcher.signer, feature_log)
+        build_events_router(settings, backend, control, dispatcher.signer, feature_log)
     )
+    for extension in extensions:
+        extension(api, control)
     # Move the long-lived data (the embedded tables, loaded modules) out of the cyclic
     # GC's sight: full collections over millions of objects otherwise stall requests.
     gc.collect()
     gc.freeze()
-    return PrismApp(api, handler, platform, backend, metrics)
+    return PrismApp(api, handler, control, backend, metrics)
+
+
+def installed_extensions() -> list[Extension]:
+    """The extensions installed packages register under ``prism.extensions``."""
+    return [ep.load() for ep in entry_points(group=EXTENSION_GROUP)]
+
+
+def seed_demo(control: Control) -> None:
+    """Create the demo scenes with a ``default`` config each, served from the working tree."""
+    for scene, description, script, params, scene_settings in DEMO_SCENES:
+        control.create_scene(scene, description=description, actor=DEMO_ACTOR, **scene_settings)
+        control.put_config(script, "default", params, actor=DEMO_ACTOR)
+        # the first start also builds caches and may share the CPU with the demo build:
+        # the gate still runs every check but does not hold the demo to its latency budget
+        control.deploy(
+            scene, "base", script, "default", actor=DEMO_ACTOR, note="demo", check_latency=False
+        )
+        log.info("event=demo_scene scene=%s script=%s", scene, script)
 
 
 def _build_api(
-    platform: Platform,
-    handler: RecommendHandler,
-    metrics: Metrics,
+    control: Control,
     backend: DataBackend,
     *,
     watch: bool = False,
     shared: SharedMetrics | None = None,
 ) -> FastAPI:
+    node = control.node
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        platform.follow()
+        node.follow()
         if shared is not None:
             shared.start()
         watcher = None
         if watch:
-            from .watch import StrategyWatcher
+            from prism_platform.scripts.watch import StrategyWatcher
 
-            watcher = StrategyWatcher(platform.worktree.root, platform.refresh)
+            root = control.deployer.repo.worktree.root
+            watcher = StrategyWatcher(root, node.refresh)
             watcher.start()
-            log.info("event=watching path=%s", platform.worktree.root)
+            log.info("event=watching path=%s", root)
         yield
         if shared is not None:
             shared.stop()
         if watcher is not None:
             watcher.stop()
-        platform.coordinator.stop()
+        node.coordinator.stop()
         backend.close()
-        platform.store.dispose()
+        control.store.dispose()
 
-    api = FastAPI(
+    return FastAPI(
         title="Prism",
         version=__version__,
         description="Scenario-scripting recommendation platform.",
         lifespan=lifespan,
     )
-
-    @api.exception_handler(PrismPlatformError)
-    async def _platform_error(request: Request, exc: PrismPlatformError) -> JSONResponse:
-        return JSONResponse(exc.as_json(), status_code=exc.status)
-
-    @api.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or "(body)"
-        body = {
-            "error": "invalid_request",
-            "message": f"{field}: {first.get('msg', 'invalid')}",
-            "field": field,
-            "errors": [
-                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errors
-            ],
-        }
-        return JSONResponse(body, status_code=422)
-
-    @api.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @api.get("/readyz", tags=["ops"])
-    def readyz() -> JSONResponse:
-        snap = platform.state.snapshot
-        ready = platform.ready
-        body = {"ready": ready, "snapshot": snap.generation, "scenes": sorted(snap.scenes)}
-        return JSONResponse(body, status_code=200 if ready else 503)
-
-    @api.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
-    def prometheus() -> PlainTextResponse:
-        text = shared.render() if shared is not None else metrics.render()
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
-
-    schema = msgspec.json.schema(RecommendRequest)
-    request_schema: dict[str, Any] = schema["$defs"]["Request"] if "$defs" in schema else schema
-
-    @api.post(
-        "/v1/recommend",
-        tags=["recommend"],
-        summary="Recommend items for a scene",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": request_schema}},
-            }
-        },
-        response_class=JSONResponse,
-        responses={
-            200: {"description": "Ranked items, each with fields and an acm token."},
-            404: {"description": "Unknown scene; the body lists the known scenes."},
-            413: {"description": "Body too large."},
-            422: {"description": "Invalid request; `field` names the culprit."},
-        },
-    )
-    async def recommend(request: Request) -> Any:
-        status, payload = await handler.recommend_bytes(await request.body())
-        return PlainTextResponse(payload, status_code=status, media_type="application/json")
-
-    api.include_router(build_router(platform))
-    return api

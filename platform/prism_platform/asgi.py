@@ -8,9 +8,9 @@ requests, costing about a fifth of the hot path's CPU.
 
 import gc
 
-from .app import create_app
-from .settings import Settings
+from prism_platform.app import create_app, installed_extensions
+from prism_platform.settings import Settings
 
 settings = Settings()
-app = create_app(settings)
+app = create_app(settings, extensions=installed_extensions())
 gc.set_threshold(settings.gc_gen0, 20, 100)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from prism_platform.cli import main
+from prism_platform.cli.main import main
 from prism_platform.settings import Settings, SettingsError
 
 BAD = [

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from prism_platform.data_api import build_data_router
+from prism_platform.api.data import build_data_router
 from prism_sdk import DataBackend, LocalBackend, MockBackend, RedisBackend, RemoteBackend
 from prism_sdk.data import DataWriter
 from prism_testkit.services import RedisServer

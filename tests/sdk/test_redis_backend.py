@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import redis.utils
 
-from prism_platform.data import open_backend
+from prism_platform.data.backend import open_backend
 from prism_platform.settings import Settings
 from prism_sdk import DataClient, Event, LocalBackend, Read, RedisBackend
 from prism_sdk.data.redis_io import encode

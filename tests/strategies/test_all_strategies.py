@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from prism_platform.loader import load_strategy
-from prism_platform.sources import WorkTree
+from prism_platform.scripts.loader import load_strategy
+from prism_platform.scripts.sources import WorkTree
 from prism_sdk import Context, DataClient, LocalBackend, Request
 
 ROOT = Path(__file__).resolve().parents[2] / "strategies"

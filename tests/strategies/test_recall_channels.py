@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prism_platform.loader import load_strategy
-from prism_platform.sources import WorkTree
+from prism_platform.scripts.loader import load_strategy
+from prism_platform.scripts.sources import WorkTree
 from prism_sdk import Context, DataClient, Item, LocalBackend, Request
 
 ROOT = Path(__file__).resolve().parents[2] / "strategies"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..settings import int_env
-from .base import (
+from prism_platform.coordination.base import (
     Coordinator,
     LocalCoordinator,
     NodeReport,
@@ -14,6 +13,7 @@ from .base import (
     encode_payload,
     wait_converged,
 )
+from prism_platform.settings import int_env
 
 
 def open_coordinator(url: str, node: str | None = None) -> Coordinator:
@@ -25,7 +25,7 @@ def open_coordinator(url: str, node: str | None = None) -> Coordinator:
         node = f"{node}#{os.getpid()}"
     if not url:
         return LocalCoordinator(node=node) if node else LocalCoordinator()
-    from .zookeeper import ZkCoordinator
+    from prism_platform.coordination.zookeeper import ZkCoordinator
 
     return ZkCoordinator(url, node)
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..db.records import SceneState
+from prism_platform.db.records import SceneState
 
 Payload = bytes
 """A published serving state: JSON of :class:`Published`."""

@@ -37,8 +37,7 @@ from kazoo.protocol.states import ZnodeStat
 from kazoo.recipe.watchers import DataWatch
 from kazoo.retry import KazooRetry
 
-from ..errors import Invalid
-from .base import (
+from prism_platform.coordination.base import (
     Apply,
     NodeReport,
     Published,
@@ -47,6 +46,7 @@ from .base import (
     default_node_name,
     encode_payload,
 )
+from prism_platform.errors import Invalid
 
 log = logging.getLogger("prism.zk")
 

@@ -1,8 +1,8 @@
 """The metadata database: ORM schema, Alembic migrations and the :class:`MetadataStore`."""
 
-from . import event_models  # noqa: F401  (registers the event tables on Base)
-from .migrate import current, downgrade, head, upgrade
-from .records import (
+from prism_platform.db import event_models  # noqa: F401  (registers the event tables on Base)
+from prism_platform.db.migrate import current, downgrade, head, upgrade
+from prism_platform.db.records import (
     AuditRecord,
     BucketRecord,
     ConfigRecord,
@@ -12,7 +12,7 @@ from .records import (
     SceneState,
     ScriptRecord,
 )
-from .store import MetadataStore
+from prism_platform.db.store import MetadataStore
 
 __all__ = [
     "AuditRecord",

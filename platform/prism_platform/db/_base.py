@@ -11,10 +11,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import Conflict, NotFound
-from ._engine import SQLITE_BEGIN
-from .models import AuditEntry, Config, Experiment, Scene, Script
-from .records import MAIN_LAYER
+from prism_platform.db._engine import SQLITE_BEGIN
+from prism_platform.db.models import AuditEntry, Config, Experiment, Scene, Script
+from prism_platform.db.records import MAIN_LAYER
+from prism_platform.errors import Conflict, NotFound
 
 
 def utcnow() -> datetime:

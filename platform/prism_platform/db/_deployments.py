@@ -8,11 +8,17 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ..errors import Invalid, NotFound
-from . import _validate as v
-from ._base import StoreBase, utcnow
-from .models import AuditEntry, Deployment, Experiment, Scene
-from .records import MAIN_LAYER, AuditRecord, DeploymentRecord, ExperimentRecord, SceneState
+from prism_platform.db import _validate as v
+from prism_platform.db._base import StoreBase, utcnow
+from prism_platform.db.models import AuditEntry, Deployment, Experiment, Scene
+from prism_platform.db.records import (
+    MAIN_LAYER,
+    AuditRecord,
+    DeploymentRecord,
+    ExperimentRecord,
+    SceneState,
+)
+from prism_platform.errors import Invalid, NotFound
 
 
 def _limit(limit: object) -> int:

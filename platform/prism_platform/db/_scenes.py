@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..errors import Conflict, Invalid, NotFound
-from . import _validate as v
-from ._base import StoreBase, utcnow
-from .models import Bucket, Experiment, Scene
-from .records import HOLDOUT, MAIN_LAYER, ExperimentRecord, SceneRecord
+from prism_platform.db import _validate as v
+from prism_platform.db._base import StoreBase, utcnow
+from prism_platform.db.models import Bucket, Experiment, Scene
+from prism_platform.db.records import HOLDOUT, MAIN_LAYER, ExperimentRecord, SceneRecord
+from prism_platform.errors import Conflict, Invalid, NotFound
 
 SCENE_FIELDS = (
     "description",

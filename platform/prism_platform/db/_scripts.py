@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import _validate as v
-from ._base import StoreBase, utcnow
-from .models import Config, Script
-from .records import ConfigRecord, ScriptRecord
+from prism_platform.db import _validate as v
+from prism_platform.db._base import StoreBase, utcnow
+from prism_platform.db.models import Config, Script
+from prism_platform.db.records import ConfigRecord, ScriptRecord
 
 
 class ScriptOps(StoreBase):

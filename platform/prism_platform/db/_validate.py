@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..errors import Invalid
+from prism_platform.errors import Invalid
 
 SCENE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 BUCKET_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")

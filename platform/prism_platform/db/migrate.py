@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from ._engine import make_engine
+from prism_platform.db._engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 

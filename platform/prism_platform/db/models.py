@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .records import (
+from prism_platform.db.records import (
     MAIN_LAYER,
     AuditRecord,
     BucketRecord,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
-from . import migrate
-from ._deployments import DeploymentOps
-from ._engine import is_memory_sqlite, make_engine, parse_url
-from ._scenes import SceneOps
-from ._scripts import ScriptOps
+from prism_platform.db import migrate
+from prism_platform.db._deployments import DeploymentOps
+from prism_platform.db._engine import is_memory_sqlite, make_engine, parse_url
+from prism_platform.db._scenes import SceneOps
+from prism_platform.db._scripts import ScriptOps
 
 
 class MetadataStore(SceneOps, ScriptOps, DeploymentOps):

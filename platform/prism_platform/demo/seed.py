@@ -11,11 +11,10 @@ from time import perf_counter
 
 import numpy as np
 
+from prism_platform.demo.world import DAY, EVENT_TYPES, World, generate_world
+from prism_platform.jobs.tables import Interactions, build_tables
 from prism_sdk import LocalBackend
 from prism_sdk.data import DataWriter
-
-from ..jobs.tables import Interactions, build_tables
-from .world import DAY, EVENT_TYPES, World, generate_world
 
 log = logging.getLogger("prism.demo")
 

@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from prism_platform.demo.world import EVENT_DELAY_S, EVENT_TYPES, World
+from prism_platform.experiments.stats import compare
 from prism_sdk import slot_of, slot_table
-
-from ..events.stats import compare
-from .world import EVENT_DELAY_S, EVENT_TYPES, World
 
 Post = Callable[[str, dict[str, Any]], dict[str, Any]]
 """``post(path, json_body) -> json reply`` against the app (TestClient, httpx…)."""

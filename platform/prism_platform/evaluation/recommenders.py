@@ -3,18 +3,16 @@ backend: recall channels on their own, the most-popular baseline, whole strategi
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import chain, zip_longest
-from time import monotonic
 from typing import Any
 
-from prism_sdk import Context, DataClient, LocalBackend, Request
-
-from ..jobs.tables import ENGAGED
-from ..loading.logs import RawLog
-from ..strategy import Strategy
+from prism_platform.importing.logs import RawLog
+from prism_platform.jobs.tables import ENGAGED
+from prism_platform.scripts.invoke import invoke_blocking
+from prism_platform.scripts.strategy import Strategy
+from prism_sdk import DataClient, LocalBackend, Request
 
 Recommender = Callable[[str], list[str]]
 SEEDS = 20  # the user's most recent positive training items that seed item-to-item recall
@@ -90,9 +88,8 @@ def strategy_recommender(
         last = _seeds(data, user_id)[:1]
         context = {"item_id": last[0], "cart_items": last} if last else {}
         req = Request(scene=scene, user_id=user_id, size=k, context=context)
-        ctx: Context[Any] = Context(req, config, data, deadline=monotonic() + 10.0)
-        result = asyncio.run(strategy.call(ctx)) if strategy.is_async else strategy.call(ctx)
-        return list(dict.fromkeys(it.id for it in strategy.check_result(result)))[:k]
+        items = invoke_blocking(strategy, req, config, data)
+        return list(dict.fromkeys(it.id for it in items))[:k]
 
     return recommend
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ..loader import load_strategy
-from ..sources import WorkTree, check_script_path
-from ..strategy import Strategy
-from . import recommenders as rec
-from .metrics import score_lists
-from .split import Dataset, time_split, training_backend
+from prism_platform.evaluation import recommenders as rec
+from prism_platform.evaluation.metrics import score_lists
+from prism_platform.evaluation.split import Dataset, time_split, training_backend
+from prism_platform.scripts.loader import load_strategy
+from prism_platform.scripts.sources import WorkTree, check_script_path
+from prism_platform.scripts.strategy import Strategy
 
 log = logging.getLogger("prism.eval")
 METRICS = ("precision", "recall", "ndcg", "coverage")

@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from prism_platform.demo.world import EVENT_TYPES, generate_world
+from prism_platform.importing.importer import ImportOptions, import_log
+from prism_platform.importing.logs import RawLog, read_movielens_100k
+from prism_platform.jobs.tables import ENGAGED
 from prism_sdk import LocalBackend
-
-from ..demo.world import EVENT_TYPES, generate_world
-from ..jobs.tables import ENGAGED
-from ..loading.importer import ImportOptions, import_log
-from ..loading.logs import RawLog, read_movielens_100k
 
 DEMO_HALF_LIFE_DAYS = 3.0  # the demo world's popularity decay (jobs.tables default)
 

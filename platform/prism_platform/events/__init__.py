@@ -1,6 +1,2 @@
-"""The tracking data flow: event ingestion (``POST /v1/events``) into a durable log,
-attribution into hourly counts, and experiment reports."""
-
-from .http import build_events_router
-
-__all__ = ["build_events_router"]
+"""The tracking data flow: event ingestion (``POST /v1/events``) into a durable log and
+attribution into hourly counts (experiment reports read them: :mod:`prism_platform.experiments`)."""

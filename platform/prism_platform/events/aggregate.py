@@ -11,7 +11,6 @@ what the committed offset covers once it is older than the retention.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -22,14 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
+from prism_platform.db._engine import SQLITE_BEGIN
+from prism_platform.db.event_models import COUNT_COLUMNS, EventCount, EventOffset
+from prism_platform.db.records import MAIN_LAYER
+from prism_platform.events.model import StoredEvent
+from prism_platform.events.sink import EventSink
 from prism_sdk import Acm, AcmError, parse_acm
-from prism_sdk.data import DataWriter
-
-from ..db._engine import SQLITE_BEGIN
-from ..db.event_models import COUNT_COLUMNS, EventCount, EventOffset
-from ..db.records import MAIN_LAYER
-from .model import StoredEvent
-from .sink import EventSink
 
 log = logging.getLogger("prism.events")
 
@@ -107,33 +104,6 @@ def trim_log(sink: EventSink, engine: Engine, keep_s: float, now: float | None =
     if not offset:
         return 0
     return sink.trim(offset, (time.time() if now is None else now) - keep_s)
-
-
-async def run_forever(
-    sink: EventSink,
-    engine: Engine,
-    interval_s: float,
-    keep_s: float | None = None,
-    writer: DataWriter | None = None,
-) -> None:
-    """The app's background aggregator: catch up every ``interval_s``, feed the scenes'
-    explore/exploit pools through ``writer``, then trim the log to ``keep_s`` (``None``:
-    never); errors are logged."""
-    from .bandit_feed import feed_bandits
-
-    while True:
-        try:
-            n = await asyncio.to_thread(aggregate_all, sink, engine)
-            if n:
-                log.info("event=aggregated events=%d sink=%s", n, sink.name)
-                if writer is not None:
-                    await asyncio.to_thread(feed_bandits, engine, writer)
-            gone = 0 if keep_s is None else await asyncio.to_thread(trim_log, sink, engine, keep_s)
-            if gone:
-                log.info("event=trimmed events=%d sink=%s", gone, sink.name)
-        except Exception:
-            log.exception("event=aggregation_failed sink=%s", sink.name)
-        await asyncio.sleep(interval_s)
 
 
 def _insert(conn: Connection) -> Any:

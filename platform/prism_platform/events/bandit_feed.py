@@ -14,12 +14,11 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from prism_platform.db.event_models import EventCount
+from prism_platform.db.records import MAIN_LAYER
+from prism_platform.events.aggregate import hour_of
 from prism_sdk.bandit import update_from_counts
 from prism_sdk.data import DataWriter
-
-from ..db.event_models import EventCount
-from ..db.records import MAIN_LAYER
-from .aggregate import hour_of
 
 WINDOW_H = 24.0
 

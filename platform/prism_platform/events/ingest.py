@@ -17,12 +17,11 @@ from typing import Any
 
 import orjson
 
+from prism_platform.errors import error_body
+from prism_platform.events.model import BatchError, StoredEvent, check_event, decode_batch
+from prism_platform.events.sink import EventSink
 from prism_sdk import AcmSigner, DataBackend, Event
 from prism_sdk.data import DataWriter
-
-from ..errors import error_body
-from .model import BatchError, StoredEvent, check_event, decode_batch
-from .sink import EventSink
 
 log = logging.getLogger("prism.events")
 

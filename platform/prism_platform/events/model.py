@@ -14,9 +14,8 @@ from typing import Any
 
 import msgspec
 
+from prism_platform.errors import msgspec_field
 from prism_sdk import AcmError, AcmSigner, verify_acm
-
-from ..errors import msgspec_field
 
 EVENT_TYPES = ("exposure", "click", "cart", "order")
 MAX_BATCH = 1000

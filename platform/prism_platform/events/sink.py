@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
-from ..errors import Invalid
-from ..settings import Settings
-from .model import FUTURE_S, StoredEvent
+from prism_platform.errors import Invalid
+from prism_platform.events.model import FUTURE_S, StoredEvent
+from prism_platform.settings import Settings
 
 T = TypeVar("T")
 PAGE = 10_000
@@ -74,10 +74,10 @@ def events_backend(settings: Settings) -> str:
 
 def open_sink(settings: Settings) -> EventSink:
     if events_backend(settings) == "sqlite":
-        from .sqlite_sink import SqliteSink
+        from prism_platform.events.sqlite_sink import SqliteSink
 
         return SqliteSink(settings.var_dir / "events.db")
-    from .redis_sink import RedisSink
+    from prism_platform.events.redis_sink import RedisSink
 
     return RedisSink.from_url(
         settings.redis_url, settings.redis_prefix, retention_s(settings.events_max_age_s)

@@ -2,9 +2,9 @@
 returned, buffered off the request path and stored next to the event log, so training
 uses the features as served."""
 
-from .record import LoggedRows, records_of
-from .store import FeatureStore, open_feature_store
-from .writer import FeatureLogWriter, open_feature_log
+from prism_platform.feature_log.record import LoggedRows, records_of
+from prism_platform.feature_log.store import FeatureStore, open_feature_store
+from prism_platform.feature_log.writer import FeatureLogWriter, open_feature_log
 
 __all__ = [
     "FeatureLogWriter",

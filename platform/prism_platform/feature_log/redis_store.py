@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..events.redis_sink import redis_client
-from .record import LoggedRows, decode, encode
+from prism_platform.events.redis_sink import redis_client
+from prism_platform.feature_log.record import LoggedRows, decode, encode
 
 
 class RedisFeatureStore:

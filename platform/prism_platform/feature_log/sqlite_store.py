@@ -11,8 +11,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..events.sqlite_sink import connect_wal
-from .record import LoggedRows, decode, encode
+from prism_platform.events.sqlite_sink import connect_wal
+from prism_platform.feature_log.record import LoggedRows, decode, encode
 
 TRIM_BATCH = 5000
 SCHEMA = (

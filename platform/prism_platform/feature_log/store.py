@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..events.sink import events_backend
-from ..settings import Settings
-from .record import LoggedRows
+from prism_platform.events.sink import events_backend
+from prism_platform.feature_log.record import LoggedRows
+from prism_platform.settings import Settings
 
 
 class FeatureStore(Protocol):
@@ -39,9 +39,9 @@ class FeatureStore(Protocol):
 def open_feature_store(settings: Settings) -> FeatureStore:
     """The store beside the event log (``PRISM_EVENTS_BACKEND``)."""
     if events_backend(settings) == "sqlite":
-        from .sqlite_store import SqliteFeatureStore
+        from prism_platform.feature_log.sqlite_store import SqliteFeatureStore
 
         return SqliteFeatureStore(settings.var_dir / "features.db")
-    from .redis_store import RedisFeatureStore
+    from prism_platform.feature_log.redis_store import RedisFeatureStore
 
     return RedisFeatureStore.from_url(settings.redis_url, settings.redis_prefix)

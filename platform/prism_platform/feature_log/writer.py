@@ -15,14 +15,13 @@ import threading
 import time
 from collections import deque
 
+from prism_platform.errors import Invalid
+from prism_platform.events.sink import retention_s
+from prism_platform.feature_log.record import LoggedRows, records_of
+from prism_platform.feature_log.store import FeatureStore, open_feature_store
+from prism_platform.metrics.registry import Metrics
+from prism_platform.settings import Settings
 from prism_sdk.ranking import ServedFeatures, check_rate
-
-from ..errors import Invalid
-from ..events.sink import retention_s
-from ..metrics import Metrics
-from ..settings import Settings
-from .record import LoggedRows, records_of
-from .store import FeatureStore, open_feature_store
 
 log = logging.getLogger("prism.features")
 

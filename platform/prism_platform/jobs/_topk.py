@@ -2,9 +2,9 @@
 
 A chunk's scores come from a sparse product (``left[chunk] @ right``) and are never
 densified to the full width: each row's non-zeros are packed left into a block as wide
-as the chunk's fullest row, and the top-k runs over that (ties broken by item id). Rows are visited in order
-of their estimated non-zeros, so a chunk's rows are alike in width, and chunks are cut so
-that ``rows × width`` stays within the memory budget.
+as the chunk's fullest row, and the top-k runs over that (ties broken by item id). Rows
+are visited in order of their estimated non-zeros, so a chunk's rows are alike in width,
+and chunks are cut so that ``rows × width`` stays within the memory budget.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from .progress import Progress
+from prism_platform.jobs.progress import Progress
 
 Table = dict[str, list[tuple[str, float]]]
 Rows = npt.NDArray[np.int64]
@@ -25,7 +25,8 @@ BUDGET_MB = 16.0
 """Default memory for one chunk's scores (smaller chunks also stay in cache: faster)."""
 CELL_BYTES = 40
 """Peak bytes per score of a chunk: the sparse product (value, column and its share of
-scipy's work arrays, ~16), the packed block (4), its negation and partition (8), the tie mask and the column lookup (~8)."""
+scipy's work arrays, ~16), the packed block (4), its negation and partition (8), the tie
+mask and the column lookup (~8)."""
 
 
 def topk_rows(

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ._topk import similar_items
+from prism_platform.jobs._topk import similar_items
 
 
 def bought_together(

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from ._topk import BUDGET_MB, Table, similar_items
+from prism_platform.jobs._topk import BUDGET_MB, Table, similar_items
 
 log = logging.getLogger("prism.jobs.content")
 

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ._topk import BUDGET_MB, similar_items
+from prism_platform.jobs._topk import BUDGET_MB, similar_items
 
 log = logging.getLogger("prism.jobs.itemcf")
 

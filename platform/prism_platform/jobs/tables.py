@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from prism_platform.jobs.bought_together import bought_together
+from prism_platform.jobs.content import content_similarity
+from prism_platform.jobs.itemcf import itemcf
+from prism_platform.jobs.popular import decayed_scores, popular_tables
+from prism_platform.jobs.usercf import usercf
 from prism_sdk.data import DataWriter
-
-from .bought_together import bought_together
-from .content import content_similarity
-from .itemcf import itemcf
-from .popular import decayed_scores, popular_tables
-from .usercf import usercf
 
 log = logging.getLogger("prism.jobs")
 

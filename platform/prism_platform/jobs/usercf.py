@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ._topk import (
+from prism_platform.jobs._topk import (
     BUDGET_MB,
     Table,
     chunks,

@@ -40,8 +40,8 @@ def check_in_child(root: Path, name: str, version: str, timeout_s: float = TIMEO
 
 
 def _main(argv: list[str]) -> int:
-    from ..errors import PrismPlatformError
-    from .store import ModelStore
+    from prism_platform.errors import PrismPlatformError
+    from prism_platform.models.store import ModelStore
 
     root, name, version = argv
     try:

@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from prism_platform.events.model import StoredEvent
+from prism_platform.feature_log import LoggedRows
+from prism_platform.jobs.tables import ENGAGED
+from prism_platform.models.trainset import TrainingSet, followed
 from prism_sdk import AcmError, parse_acm
 from prism_sdk.ranking import FeatureSpec
-
-from ..events.model import StoredEvent
-from ..feature_log import LoggedRows
-from ..jobs.tables import ENGAGED
-from .trainset import TrainingSet, followed
 
 EXPOSURE = "exposure"
 Row = npt.NDArray[np.float32]

@@ -13,12 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from prism_platform.errors import Invalid, PrismPlatformError
+from prism_platform.models.sandbox import check_in_child
+from prism_platform.models.store import ModelStore
 from prism_sdk import Context, DataBackend, DataClient, Item, Request, StrategyConfig, ranking
 from prism_sdk.ranking import ModelError
-
-from ..errors import Invalid, PrismPlatformError
-from .sandbox import check_in_child
-from .store import ModelStore
 
 log = logging.getLogger("prism.models")
 

@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from prism_platform.errors import Invalid, NotFound
 from prism_sdk.ranking import KINDS, FeatureSpec, LoadedModel, load_model
-
-from ..errors import Invalid, NotFound
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 VERSION_RE = re.compile(r"^v(\d{1,9})$")

@@ -13,10 +13,9 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from prism_platform.models.store import ModelStore
+from prism_platform.models.trainset import TrainingSet
 from prism_sdk.ranking import FeatureSpec, LogisticModel, load_model
-
-from .store import ModelStore
-from .trainset import TrainingSet
 
 log = logging.getLogger("prism.models")
 

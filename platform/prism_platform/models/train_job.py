@@ -19,17 +19,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from prism_platform.data.backend import open_backend
+from prism_platform.events.sink import open_sink, read_all
+from prism_platform.feature_log import open_feature_store
+from prism_platform.models.served_trainset import ServedStats, build_served_training_set
+from prism_platform.models.store import ModelStore
+from prism_platform.models.train import TrainReport, train_ranker
+from prism_platform.models.trainset import TrainingSet, build_training_set, default_spec
+from prism_platform.settings import Settings
 from prism_sdk import DataBackend, LocalBackend
 from prism_sdk.ranking import FeatureSpec, parse_spec
-
-from ..data import open_backend
-from ..events.sink import open_sink, read_all
-from ..feature_log import open_feature_store
-from ..settings import Settings
-from .served_trainset import ServedStats, build_served_training_set
-from .store import ModelStore
-from .train import TrainReport, train_ranker
-from .trainset import TrainingSet, build_training_set, default_spec
 
 FEATURES = ("auto", "served", "reassembled")
 MIN_SERVED_ROWS = 200

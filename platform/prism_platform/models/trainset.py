@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from prism_platform.jobs.tables import ENGAGED
 from prism_sdk import Context, DataBackend, DataClient, Event, Item, Request, StrategyConfig
 from prism_sdk.ranking import Assembler, Feature, FeatureSpec
-
-from ..jobs.tables import ENGAGED
 
 EXPOSURE = "view"
 

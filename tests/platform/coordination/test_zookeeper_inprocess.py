@@ -41,7 +41,7 @@ def nodes(
                 node_name=name,
             )
             app = create_app(settings, backend=demo_backend)
-            stack.callback(app.platform.store.dispose)
+            stack.callback(app.control.store.dispose)
             client = TestClient(app, headers={"X-Prism-Actor": "tester"})
             clients.append(stack.enter_context(client))
         yield clients

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine
 from starlette.testclient import TestClient
 
-from prism_platform import cli
+from prism_platform.cli import client as cli_client
+from prism_platform.cli.main import main
 from prism_platform.db.event_models import EventCount
 from prism_platform.demo.simulate import ClickModel, TrafficSimulator, aa_split_p_values
 from prism_platform.demo.world import World, generate_world
@@ -65,7 +66,7 @@ def _simulate_and_report(
         assert set(sim.by_bucket) == {"control", "treatment"}
         log = SqliteSink(tmp_path / "var" / "events.db")
         try:
-            aggregate_all(log, app.platform.store.engine)
+            aggregate_all(log, app.control.store.engine)
         finally:
             log.close()
         report = c.get("/admin/experiments/home_feed/report").json()
@@ -132,10 +133,10 @@ def test_every_event_counts_once_per_layer(
         assert sim.rejected == 0 and set(rank_of) == {"a", "b", "holdout"}
         log = SqliteSink(tmp_path / "var" / "events.db")
         try:
-            aggregate_all(log, app.platform.store.engine)
+            aggregate_all(log, app.control.store.engine)
         finally:
             log.close()
-        counts = _per_layer(app.platform.store.engine)
+        counts = _per_layer(app.control.store.engine)
         for layer in ("main", "rank"):  # each event once per layer
             mine = [v for k, v in counts.items() if k[0] == layer]
             assert sum(e for e, _ in mine) == sim.exposures
@@ -158,10 +159,8 @@ def test_every_event_counts_once_per_layer(
         missing = c.get("/admin/experiments/home_feed/report", params={"layer": "rerank"})
         assert missing.status_code == 404 and missing.json()["field"] == "layer"
 
-        monkeypatch.setattr(cli, "_client", lambda url: contextlib.nullcontext(c))
-        out = CliRunner().invoke(
-            cli.main, ["experiments", "report", "home_feed", "--layer", "rank"]
-        )
+        monkeypatch.setattr(cli_client, "open_client", lambda url: contextlib.nullcontext(c))
+        out = CliRunner().invoke(main, ["experiments", "report", "home_feed", "--layer", "rank"])
         assert out.exit_code == 0, out.output
         assert out.output.startswith("home_feed [rank] / r1") and "control a" in out.output
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from prism_platform.cli import main
+from prism_platform.cli.main import main
 from prism_platform.evaluation.run import Report, evaluate, format_report, load_strategies
 from prism_platform.evaluation.split import demo_dataset
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prism_platform.evaluation.split import Dataset, Split, time_split, training_backend
-from prism_platform.loading.logs import RawLog
+from prism_platform.importing.logs import RawLog
 
 DAY = 86400.0
 T0 = 1_700_000_000.0

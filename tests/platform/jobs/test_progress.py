@@ -18,9 +18,19 @@ def test_a_terminal_gets_a_bar_redrawn_in_place() -> None:
         p.advance(1)
         p.advance(3)
     frames = term.getvalue().split("\r")[1:]
-    assert "itemcf [#######" in frames[0] and " 25% 1/4" in frames[0]
-    assert frames[-1].startswith("itemcf [" + "#" * 30 + "] 100% 4/4")
+    assert any(f.startswith("itemcf:  25%|##5 ") and " 1/4 " in f for f in frames)
+    assert frames[-1].startswith("itemcf: 100%|" + "#" * 10 + "| 4/4 ")
     assert term.getvalue().endswith("\n") and term.getvalue().count("\n") == 1
+
+
+def test_the_bar_is_redrawn_at_most_every_bar_every_s() -> None:
+    term = Terminal()
+    with closing(Progress("itemcf", 10_000, stream=term, bar_every_s=60.0)) as p:
+        for _ in range(10_000):
+            p.advance(1)
+    frames = term.getvalue().split("\r")[1:]
+    assert len(frames) <= 3  # the empty bar, maybe one redraw, the final state at close
+    assert frames[-1].startswith("itemcf: 100%|") and " 10000/10000 " in frames[-1]
 
 
 def test_elsewhere_progress_lines_are_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -12,7 +12,7 @@ from prism_platform.jobs._topk import (
 )
 
 
-def test_sparse_top_k_equals_the_dense_one_packed_or_not() -> None:
+def test_sparse_top_k_is_the_brute_force_one_packed_or_not() -> None:
     rng = np.random.default_rng(0)
     for density, width in ((0.05, 200), (0.6, 40)):  # packed rows, then plain dense blocks
         dense = rng.random((30, width)).astype(np.float32)
@@ -22,11 +22,16 @@ def test_sparse_top_k_equals_the_dense_one_packed_or_not() -> None:
         idx, scores = topk_sparse(sparse.csr_matrix(dense), 5, exclude=exclude)
         masked = dense.copy()
         masked[np.arange(30), exclude] = 0
-        want_idx, want = topk_rows(masked, 5)
-        np.testing.assert_array_equal(scores, want)
-        positive = want > 0
-        np.testing.assert_array_equal(idx[positive], want_idx[positive])
-        assert not (idx[positive] == np.repeat(exclude, 5).reshape(30, 5)[positive]).any()
+        ids = [f"{j:04d}" for j in range(width)]  # id order is column order: the default
+        want = _brute_force(masked, 5, ids)
+        got = [
+            [(ids[j], float(s)) for j, s in zip(row_idx, row_s, strict=True) if s > 0]
+            for row_idx, row_s in zip(idx.tolist(), scores.tolist(), strict=True)
+        ]
+        assert got == want
+        assert want[3] == []  # the empty row selects nothing
+        for r, row in enumerate(got):
+            assert ids[exclude[r]] not in {name for name, _ in row}
 
 
 def test_product_widths_bound_the_product_rows() -> None:

@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from prism_platform.cli import main
+from prism_platform.cli.main import main
 from prism_platform.demo.simulate import TrafficSimulator
 from prism_platform.demo.world import generate_world
 from prism_platform.events.sink import read_all
@@ -24,6 +25,7 @@ from prism_sdk import Context, DataClient, Item, LocalBackend, Request, Strategy
 from prism_sdk.ranking import Assembler, FeatureSpec, parse_spec
 
 from ...conftest import AppFactory, json_post
+from .conftest import default_spec_rows
 
 USERS = 400
 
@@ -60,6 +62,8 @@ def test_recommend_events_then_train_on_the_served_features(
     ctx: Context[Any] = Context(req, StrategyConfig(), DataClient(demo_backend))
     again = Assembler(demo_spec).assemble(ctx, [Item(i) for i in rec.item_ids])
     assert rec.matrix().tobytes() == again.tobytes()
+    by_hand = default_spec_rows(demo_backend, rec.user_id, list(rec.item_ids))
+    np.testing.assert_array_equal(rec.matrix(), by_hand)
 
     monkeypatch.setenv("PRISM_VAR_DIR", str(var))
     cmd = ["job", "train-ranker", "--features", "served", "--activate"]

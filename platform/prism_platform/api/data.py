@@ -1,0 +1,117 @@
+"""The read-only data API: ``POST /v1/data/read`` answers a batch of reads from this
+node's backend, so scripts elsewhere (``RemoteBackend``) read the data it serves.
+
+The body is a msgpack (``Content-Type: application/msgpack``) or JSON list of reads
+``{kind, keys, name, limit, since, types}``; the answer, in the same encoding, is one
+result list per read aligned with its keys. A bearer token (``PRISM_DATA_API_TOKEN``)
+is required; without one configured the API is disabled. There is no write route.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any, Literal
+
+import msgspec
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from prism_platform.errors import msgspec_field
+from prism_sdk import DataBackend, Read
+from prism_sdk.data import ScoredRows
+
+MSGPACK = "application/msgpack"
+MAX_KEYS = 10_000
+MAX_BODY_BYTES = 8 * 1024 * 1024
+DISABLED = "data API disabled (set PRISM_DATA_API_TOKEN)"
+
+
+class ReadIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One read of the request body (the wire form of :class:`prism_sdk.Read`)."""
+
+    kind: Literal["features", "table", "items", "events", "unclicked"]
+    keys: list[str]
+    name: str = ""
+    limit: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    since: float | None = None
+    types: list[str] | None = None
+
+    def to_read(self) -> Read:
+        types = None if self.types is None else tuple(self.types)
+        return Read(self.kind, self.keys, self.name, self.limit, self.since, types)
+
+
+def _as_pairs(obj: Any) -> Any:
+    """A result table's rows from Redis travel as ``[[item, score], ...]``."""
+    if isinstance(obj, ScoredRows):
+        return list(zip(obj.ids, obj.scores, strict=True))
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+_MSGPACK = msgspec.msgpack.Encoder(enc_hook=_as_pairs)
+_JSON = msgspec.json.Encoder(enc_hook=_as_pairs)
+
+
+def error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def parse_reads(body: bytes, msgpack: bool) -> list[ReadIn] | JSONResponse:
+    """The reads of a body, or the 422 answer naming the bad field."""
+    codec: Any = msgspec.msgpack if msgpack else msgspec.json
+    try:
+        reads: list[ReadIn] = codec.decode(body, type=list[ReadIn])
+    except msgspec.ValidationError as exc:
+        field = msgspec_field(str(exc), "reads")
+        return error(422, "invalid_request", f"{field}: {exc}", field)
+    except msgspec.DecodeError as exc:
+        kind = "msgpack" if msgpack else "JSON"
+        return error(422, "invalid_request", f"body is not {kind}: {exc}", "(body)")
+    return reads
+
+
+def build_data_router(backend: DataBackend, token: str, *, max_keys: int = MAX_KEYS) -> APIRouter:
+    """The router; ``token`` empty disables it (every call answers 403)."""
+    r = APIRouter(tags=["data"])
+
+    @r.post(
+        "/v1/data/read",
+        summary="Batched reads of this node's data (read-only)",
+        responses={
+            401: {"description": "Missing or wrong bearer token."},
+            403: {"description": "The data API is disabled (no token configured)."},
+            413: {"description": "Too many keys or too large a body."},
+            422: {"description": "Invalid body; `field` names the culprit."},
+        },
+    )
+    async def read(request: Request) -> Response:
+        if not token:
+            return error(403, "forbidden", DISABLED)
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+            return error(401, "unauthorized", "missing or wrong bearer token")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes", "(body)")
+        msgpack = request.headers.get("content-type", "").startswith(MSGPACK)
+        reads = parse_reads(body, msgpack)
+        if isinstance(reads, JSONResponse):
+            return reads
+        n_keys = sum(len(x.keys) for x in reads)
+        if n_keys > max_keys:
+            msg = f"{n_keys} keys in one request, at most {max_keys}: split the batch"
+            return error(413, "too_many_keys", msg, "keys")
+        try:
+            results = await run_in_threadpool(backend.read, [x.to_read() for x in reads])
+        except Exception as exc:  # the backend is down: say so, never a traceback
+            return error(503, "backend_failed", f"{backend.name}: {type(exc).__name__}: {exc}")
+        if msgpack or request.headers.get("accept", "").startswith(MSGPACK):
+            return Response(_MSGPACK.encode(results), media_type=MSGPACK)
+        return Response(_JSON.encode(results), media_type="application/json")
+
+    return r

@@ -1,0 +1,53 @@
+"""``/admin/models``: what each model serves, activation and on-demand reload."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from prism_platform.api.admin import Actor
+from prism_platform.control.facade import Control
+from prism_platform.models.store import check_name
+
+
+class ActivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(pattern=r"^v\d{1,9}$")
+
+
+def build_models_router(control: Control, poll_s: float = 0.0) -> APIRouter:
+    """The routes; while the app runs, ``current`` pointers are checked every ``poll_s``
+    (``PRISM_MODEL_POLL_S``, default 5, 0: off)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if control.models is not None:
+            control.models.start(poll_s)
+        yield
+        if control.models is not None:
+            control.models.stop()
+
+    router = APIRouter(prefix="/admin/models", tags=["models"], lifespan=lifespan)
+
+    @router.get("")
+    def list_models() -> dict[str, Any]:
+        """Every model: versions, the ``current`` pointer, the serving version, the last
+        rejected version and why."""
+        return {"models": control.model_list()}
+
+    @router.post("/reload")
+    def reload() -> dict[str, Any]:
+        """Check every ``current`` pointer now and load what changed."""
+        return {"changes": control.reload_models(), "models": control.model_list()}
+
+    @router.post("/{name}/activate")
+    def activate(name: str, body: ActivateIn, who: Actor) -> dict[str, Any]:
+        """Validate ``version`` on its probe batch, serve it, and point ``current`` at it.
+        A version that fails validation changes nothing (422 names the reason)."""
+        return control.activate_model(check_name(name), body.version, actor=who)
+
+    return router

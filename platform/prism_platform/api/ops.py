@@ -1,0 +1,88 @@
+"""The node's own routes: health, readiness, metrics, the documented recommend route
+(served by the bare hot-path handler; this one is its OpenAPI entry and a fallback), and
+the JSON error bodies every route answers with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from prism_platform.deploy.node import ServingNode
+from prism_platform.errors import PrismPlatformError
+from prism_platform.metrics.registry import Metrics
+from prism_platform.metrics.share import SharedMetrics
+from prism_platform.serving.http import RecommendHandler
+from prism_sdk import Request as RecommendRequest
+
+
+def add_ops_routes(
+    api: FastAPI,
+    node: ServingNode,
+    handler: RecommendHandler,
+    metrics: Metrics,
+    shared: SharedMetrics | None,
+) -> None:
+    @api.exception_handler(PrismPlatformError)
+    async def _platform_error(request: Request, exc: PrismPlatformError) -> JSONResponse:
+        return JSONResponse(exc.as_json(), status_code=exc.status)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "(body)"
+        body = {
+            "error": "invalid_request",
+            "message": f"{field}: {first.get('msg', 'invalid')}",
+            "field": field,
+            "errors": [
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errors
+            ],
+        }
+        return JSONResponse(body, status_code=422)
+
+    @api.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        snap = node.state.snapshot
+        ready = node.ready
+        body = {"ready": ready, "snapshot": snap.generation, "scenes": sorted(snap.scenes)}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @api.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    def prometheus() -> PlainTextResponse:
+        text = shared.render() if shared is not None else metrics.render()
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    schema = msgspec.json.schema(RecommendRequest)
+    request_schema: dict[str, Any] = schema["$defs"]["Request"] if "$defs" in schema else schema
+
+    @api.post(
+        "/v1/recommend",
+        tags=["recommend"],
+        summary="Recommend items for a scene",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": request_schema}},
+            }
+        },
+        response_class=JSONResponse,
+        responses={
+            200: {"description": "Ranked items, each with fields and an acm token."},
+            404: {"description": "Unknown scene; the body lists the known scenes."},
+            413: {"description": "Body too large."},
+            422: {"description": "Invalid request; `field` names the culprit."},
+        },
+    )
+    async def recommend(request: Request) -> Any:
+        status, payload = await handler.recommend_bytes(await request.body())
+        return PlainTextResponse(payload, status_code=status, media_type="application/json")

@@ -1,0 +1,102 @@
+"""What a running node serves: ``prism status``, ``deploy``, ``rollback`` and ``history``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from prism_platform.cli.client import call, echo, url_option, wait_option
+
+
+def _rolled_out(result: dict[str, Any]) -> None:
+    """Print a deploy/rollback result; fail when not every node serves it in time."""
+    echo(result)
+    rollout = result.get("rollout", {})
+    if not rollout.get("complete", True):
+        late = [n["node"] for n in rollout["nodes"] if n["generation"] < rollout["generation"]]
+        raise click.ClickException(
+            f"live on some nodes only: {', '.join(late) or 'no node reported'} "
+            f"did not report generation {rollout['generation']} in time"
+        )
+
+
+@click.command()
+@url_option
+def status(url: str) -> None:
+    """What the node serves: scenes, buckets, strategy@version, config."""
+    echo(call(url, "GET", "/admin/status"))
+
+
+@click.command()
+@url_option
+@click.option("--scene", required=True)
+@click.option("--bucket", default="base", show_default=True)
+@click.option("--script", required=True, help="path under strategies/, e.g. home_feed.py")
+@click.option("--config", "config_name", default="default", show_default=True)
+@click.option("--version", default="worktree", show_default=True)
+@click.option("--note", default="")
+@click.option(
+    "--canary",
+    "canary_percent",
+    type=click.FloatRange(0, 100, min_open=True, max_open=True),
+    default=None,
+    help="serve only this percentage of the bucket (the rest keeps the current deployment)",
+)
+@wait_option
+def deploy(
+    url: str,
+    scene: str,
+    bucket: str,
+    script: str,
+    config_name: str,
+    version: str,
+    note: str,
+    canary_percent: float | None,
+    wait: float,
+) -> None:
+    """Deploy SCRIPT with a named config to a scene bucket; waits until every node serves it."""
+    body = {
+        "scene": scene,
+        "bucket": bucket,
+        "script": script,
+        "config": config_name,
+        "version": version,
+        "note": note,
+        "wait_s": wait,
+        "canary_percent": canary_percent,
+    }
+    _rolled_out(call(url, "POST", "/admin/deployments", json=body))
+
+
+@click.command()
+@url_option
+@click.argument("deployment_id", required=False, type=int)
+@click.option(
+    "--scene", default=None, help="with --bucket: roll back to the bucket's previous deployment"
+)
+@click.option("--bucket", default="base", show_default=True)
+@wait_option
+def rollback(
+    url: str, deployment_id: int | None, scene: str | None, bucket: str, wait: float
+) -> None:
+    """Serve an earlier deployment again: by DEPLOYMENT_ID, or the previous one of a bucket."""
+    if deployment_id is not None:
+        path = f"/admin/deployments/{deployment_id}/rollback"
+    elif scene:
+        path = f"/admin/scenes/{scene}/buckets/{bucket}/rollback"
+    else:
+        raise click.UsageError("give a DEPLOYMENT_ID or --scene (and --bucket)")
+    _rolled_out(call(url, "POST", path, json={"wait_s": wait}))
+
+
+@click.command()
+@url_option
+@click.option("--scene", default=None)
+@click.option("--limit", default=20, type=int, show_default=True)
+def history(url: str, scene: str | None, limit: int) -> None:
+    """Deployments, newest first."""
+    params: dict[str, Any] = {"limit": limit}
+    if scene:
+        params["scene"] = scene
+    echo(call(url, "GET", "/admin/deployments", params=params))

@@ -1,0 +1,225 @@
+"""``prism job``: the offline jobs. ``itemcf|usercf|popular|content|all`` are the recall
+jobs over the local data's behaviour events (``prism data events`` / ``import``), each
+result table replaced atomically in the backend ``PRISM_DATA_BACKEND`` names (see
+``jobs/``); ``train-ranker`` trains a ranking model (see ``models/``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+import click
+
+from prism_platform.cli.client import echo, setup_logging
+from prism_platform.cli.data import writing
+from prism_platform.errors import PrismPlatformError
+from prism_platform.importing.importer import log_interactions
+from prism_platform.importing.logs import events_log
+from prism_platform.jobs.tables import (
+    Counts,
+    Interactions,
+    build_tables,
+    write_content,
+    write_itemcf,
+    write_popular,
+    write_usercf,
+)
+from prism_platform.settings import Settings
+from prism_sdk import LocalBackend
+from prism_sdk.ranking import ModelError
+
+DAY = 86400.0
+Job = Callable[[LocalBackend], Counts]
+
+
+def top_k_option(default: int, what: str) -> Callable[[Any], Any]:
+    return click.option(
+        "--top-k", default=default, show_default=True, type=click.IntRange(1, 10_000), help=what
+    )
+
+
+since_option = click.option(
+    "--since-days",
+    type=click.FloatRange(0, min_open=True),
+    help="only events of the last N days (default: every stored event)",
+)
+half_life_option = click.option(
+    "--half-life-days",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="popularity halves every N days",
+)
+
+
+def run_job(name: str, job: Job) -> None:
+    """Open the local data, run ``job`` on it, save it only when the job succeeded, and
+    print each table's row count and the seconds taken."""
+    setup_logging("info")
+    with writing(f"job {name}") as writer:
+        if not isinstance(writer, LocalBackend):
+            raise click.ClickException(
+                f"prism job {name} reads the items and behaviour events of the local data "
+                "(PRISM_DATA_BACKEND=local)"
+            )
+        t0 = perf_counter()
+        counts = job(writer)
+        for table, rows in counts.items():
+            click.echo(f"{table}: {rows} rows")
+        click.echo(f"{name}: {perf_counter() - t0:.2f} s")
+
+
+def items(backend: LocalBackend) -> dict[str, dict[str, Any]]:
+    if not backend.items:
+        raise click.ClickException(
+            "the local data has no items (load them with `prism data load --kind items` "
+            "or `prism data import`; the demo world served with PRISM_DEMO=1 is not local "
+            "data: `prism demo seed` builds its tables)"
+        )
+    return backend.items
+
+
+def interactions(backend: LocalBackend, since_days: float | None) -> Interactions:
+    """The backend's behaviour events (of the last ``since_days``) on its items."""
+    since = time.time() - since_days * DAY if since_days else float("-inf")
+    inter = log_interactions(events_log(backend.events, since), items(backend))
+    if not len(inter.ts):
+        window = f" of the last {since_days:g} days" if since_days else ""
+        raise click.ClickException(
+            f"the local data has no behaviour events{window} on its items "
+            "(append some with `prism data events` or `prism data import`)"
+        )
+    return inter
+
+
+@click.group()
+def job() -> None:
+    """Offline jobs."""
+
+
+@job.command("itemcf")
+@top_k_option(50, "similar items per item")
+@since_option
+def itemcf_cmd(top_k: int, since_days: float | None) -> None:
+    """ItemCF → table i2i: item-to-item cosine over clicks, carts and orders, with
+    inverse user frequency."""
+    run_job(
+        "itemcf",
+        lambda w: {"i2i": len(write_itemcf(w, interactions(w, since_days), top_k=top_k))},
+    )
+
+
+@job.command("usercf")
+@top_k_option(100, "items per user")
+@since_option
+def usercf_cmd(top_k: int, since_days: float | None) -> None:
+    """UserCF → table u2i_usercf: per user, the items of the 50 most similar users
+    (cosine over clicks, carts and orders), the user's own items excluded."""
+    run_job("usercf", lambda w: write_usercf(w, interactions(w, since_days), top_k=top_k))
+
+
+@job.command("popular")
+@top_k_option(500, "items in popular/all")
+@click.option("--top-per-category", default=200, show_default=True, type=click.IntRange(1))
+@half_life_option
+@since_option
+def popular_cmd(
+    top_k: int, top_per_category: int, half_life_days: float, since_days: float | None
+) -> None:
+    """Popular → tables popular (key all) and popular_cat (key: category): events
+    weighted by type (view 1, click 2, cart 4, order 8), decayed with time."""
+
+    def build(w: LocalBackend) -> Counts:
+        return write_popular(
+            w, interactions(w, since_days), now=time.time(), half_life_s=half_life_days * DAY,
+            top_k=top_k, top_per_category=top_per_category,
+        )  # fmt: skip
+
+    run_job("popular", build)
+
+
+@job.command("content")
+@top_k_option(50, "similar items per item")
+@click.option(
+    "--cold-only", is_flag=True, help="only items with fewer than 10 neighbours in table i2i"
+)
+def content_cmd(top_k: int, cold_only: bool) -> None:
+    """Content similarity → table content_sim: items with similar titles (TF-IDF) and the
+    same category and shop, from the forward index alone (no events needed)."""
+
+    def build(w: LocalBackend) -> Counts:
+        cold_in = w.tables.get("i2i", {}) if cold_only else None
+        return write_content(w, items(w), top_k=top_k, cold_in=cold_in)
+
+    run_job("content", build)
+
+
+@job.command("all")
+@half_life_option
+@since_option
+def all_cmd(half_life_days: float, since_days: float | None) -> None:
+    """Every job: i2i, u2i_usercf, popular, popular_cat, bought_together and content_sim
+    (for every item)."""
+    run_job(
+        "all",
+        lambda w: build_tables(
+            w,
+            interactions(w, since_days),
+            now=time.time(),
+            half_life_s=half_life_days * DAY,
+            items=w.items,
+            content="all",
+        ),  # fmt: skip
+    )
+
+
+@job.command("train-ranker")
+@click.option("--name", default="ctr", show_default=True, help="model name")
+@click.option("--kind", type=click.Choice(("lightgbm", "logistic")), default="lightgbm")
+@click.option("--rounds", default=100, show_default=True, help="LightGBM boosting rounds")
+@click.option("--test-fraction", default=0.2, show_default=True, help="latest rows held out")
+@click.option(
+    "--features",
+    type=click.Choice(("auto", "served", "reassembled")),
+    default="auto",
+    show_default=True,
+    help="served: the feature log joined with the events; reassembled: built now from the "
+    "local data's history; auto: served when enough rows were logged",
+)
+@click.option("--window-s", default=600.0, show_default=True, help="a click this soon after counts")
+@click.option("--activate", is_flag=True, help="validate and point `current` at the version")
+def train_ranker_cmd(
+    name: str,
+    kind: str,
+    rounds: int,
+    test_fraction: float,
+    features: str,
+    window_s: float,
+    activate: bool,
+) -> None:
+    """Train a ranker (clicks, carts and orders are the positives), report AUC and
+    NDCG@10 on a time split and register the version under var/models (running nodes
+    load it once it is activated)."""
+    from prism_platform.models import ModelService, ModelStore
+    from prism_platform.models.train_job import TrainJob, run_train_job
+
+    try:
+        settings = Settings()
+        report = run_train_job(
+            settings, TrainJob(name, kind, rounds, test_fraction, features, window_s)
+        )
+    except (ValueError, PrismPlatformError, ModelError) as exc:
+        raise click.ClickException(str(exc)) from None
+    out = dataclasses.asdict(report)
+    if activate:
+        try:
+            ModelService(ModelStore(settings.var_dir / "models")).activate(name, report.version)
+        except PrismPlatformError as exc:
+            raise click.ClickException(
+                f"{report.version} registered, not activated: {exc}"
+            ) from None
+        out["activated"] = True
+    echo(out)

@@ -1,0 +1,82 @@
+"""The ``prism`` command line: the root group ``main``, with the command groups and
+commands of the other ``cli`` modules registered on it (they never import this one)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from prism_platform.cli.client import json_option
+from prism_platform.cli.data import data
+from prism_platform.cli.db import db
+from prism_platform.cli.demo import demo
+from prism_platform.cli.deploy import deploy, history, rollback, status
+from prism_platform.cli.evaluate import eval_
+from prism_platform.cli.events import events
+from prism_platform.cli.experiments import experiment, experiments, stop_layer
+from prism_platform.cli.jobs import job
+from prism_platform.cli.models import models
+from prism_platform.cli.scenes import recommend, scene, scene_set
+from prism_platform.cli.scripts import config_cmd, fetch, versions
+from prism_platform.cli.serve import serve
+
+
+class _Prism(click.Group):
+    """Reports a bad ``PRISM_*`` variable as a one-line error, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from prism_platform.settings import SettingsError
+
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Prism)
+@click.version_option(package_name="prism-rec")
+def main() -> None:
+    """Prism: a scenario-scripting recommendation platform."""
+
+
+@main.command()
+@click.argument("script")
+@click.option("--params", default="{}", help="config parameters as JSON")
+@click.option(
+    "--scene", default=None, help="scene for the sample requests (default: the script's stem)"
+)
+@click.option("--user", "users", multiple=True, default=("1", "2", "3"), show_default=True)
+@click.option("--context", "context_json", default="{}", help="request context as JSON")
+def check(
+    script: str, params: str, scene: str | None, users: tuple[str, ...], context_json: str
+) -> None:
+    """Load SCRIPT from the working tree, validate it and run it on sample requests."""
+    from prism_platform.cli.check import check_script
+
+    ok = check_script(
+        script,
+        json_option(params, "--params"),
+        scene,
+        users,
+        json_option(context_json, "--context"),
+    )
+    sys.exit(0 if ok else 1)
+
+
+for _command in (
+    serve,  # serve.py
+    db,  # db.py
+    demo,  # demo.py: seed, simulate
+    status, deploy, rollback, history,  # deploy.py
+    scene, scene_set, recommend,  # scenes.py
+    config_cmd, fetch, versions,  # scripts.py
+    experiment, stop_layer, experiments,  # experiments.py
+    events,  # events.py
+    models,  # models.py
+    job,  # jobs.py
+    data,  # data.py
+    eval_,  # evaluate.py
+):  # fmt: skip
+    main.add_command(_command)

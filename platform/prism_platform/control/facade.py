@@ -1,0 +1,324 @@
+"""``Control``: the one way to read or change the control plane.
+
+The admin API, the CLI's local commands, the workbench and the testkit call it; none of
+them reaches the store, the strategies repository or the coordinator. Every change is
+validated here, audited once with the actor given, and published to every node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from prism_platform.db import (
+    AuditRecord,
+    ConfigRecord,
+    DeploymentRecord,
+    ExperimentRecord,
+    MetadataStore,
+    SceneRecord,
+    ScriptRecord,
+)
+from prism_platform.db.records import MAIN_LAYER
+from prism_platform.deploy.gate import GateResult
+from prism_platform.deploy.node import ServingNode
+from prism_platform.deploy.service import Deployer, GateRejected
+from prism_platform.events.aggregator import run_forever
+from prism_platform.events.sink import EventSink
+from prism_platform.experiments.overrides import check_running_layers, overridden_configs
+from prism_platform.experiments.report import ReportParams, experiment_report
+from prism_platform.models import ModelService
+from prism_platform.scripts.git import ScriptCommit
+from prism_platform.scripts.repository import WORKTREE
+from prism_platform.scripts.sources import check_script_path
+from prism_platform.scripts.strategy import Strategy
+from prism_platform.serving.snapshot import Snapshot
+from prism_platform.serving.state import ServingState
+from prism_sdk import StrategyConfig
+from prism_sdk.data import DataWriter
+
+DEFAULT_EXPERIMENT = "default"
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A deployment (or rollback) made live: the new snapshot and which nodes serve it."""
+
+    deployment: DeploymentRecord
+    snapshot: Snapshot
+    rollout: dict[str, Any]
+
+
+class Control:
+    def __init__(
+        self,
+        store: MetadataStore,
+        node: ServingNode,
+        deployer: Deployer,
+        models: ModelService | None = None,
+    ) -> None:
+        self.store = store
+        self.node = node
+        self.deployer = deployer
+        self.models = models
+
+    @property
+    def state(self) -> ServingState:
+        """The live routing snapshot's holder (read-only use)."""
+        return self.node.state
+
+    # -- node status --------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """What this node serves now, its load errors, and what every live node reports."""
+        snap = self.node.state.snapshot
+        coordinator = self.node.coordinator
+        nodes = coordinator.nodes()
+        info = coordinator.info()
+        latest = max([info["generation"], snap.generation, *(n.generation for n in nodes)])
+        return {
+            **snap.describe(),
+            "node": self.node.name,
+            "coordinator": info,
+            "nodes": [msgspec.to_builtins(n) for n in nodes],
+            "converged": all(n.generation >= latest for n in nodes),
+        }
+
+    def reload(self, *, actor: str) -> Snapshot:
+        """Publish the store's serving state to every node again."""
+        return self.node.publish()
+
+    def rollout(self, generation: int, wait_s: float = 0.0) -> dict[str, Any]:
+        return self.node.rollout(generation, wait_s)
+
+    def audit(self, limit: int = 100) -> list[AuditRecord]:
+        return self.store.audit(limit)
+
+    def close(self) -> None:
+        """Release the metadata database's connections."""
+        self.store.dispose()
+
+    # -- scenes and experiments ------------------------------------------------------------
+    def scenes(self) -> list[SceneRecord]:
+        return self.store.list_scenes()
+
+    def scene(self, name: str) -> SceneRecord:
+        return self.store.get_scene(name)
+
+    def create_scene(self, name: str, *, actor: str, **fields: Any) -> SceneRecord:
+        scene = self.store.create_scene(name, actor=actor, **fields)
+        self.store.start_experiment(name, DEFAULT_EXPERIMENT, [("base", 100.0)], actor=actor)
+        self.node.publish()
+        return scene
+
+    def update_scene(self, name: str, *, actor: str, **fields: Any) -> SceneRecord:
+        scene = self.store.update_scene(name, actor=actor, **fields)
+        self.node.publish()
+        return scene
+
+    def experiments(self, scene: str, layer: str | None = None) -> list[ExperimentRecord]:
+        """Newest first, of every layer (or of ``layer``)."""
+        return self.store.list_experiments(scene, layer)
+
+    def start_experiment(
+        self,
+        scene: str,
+        name: str,
+        buckets: Sequence[tuple[str, float]],
+        *,
+        actor: str,
+        salt: str | None = None,
+        layer: str = MAIN_LAYER,
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+        **options: Any,
+    ) -> ExperimentRecord:
+        """Start an experiment on a layer (``options``: ``whitelist``, ``holdout_percent``,
+        ``starts_at``, ``ends_at``). Parameter overrides must validate against the config
+        of every script the main layer serves, and pass the deploy gate with it."""
+        if params and layer != MAIN_LAYER:
+            sc = self.node.state.snapshot.scenes.get(scene)
+            routes = sc.served_routes() if sc is not None else []
+            names = [b[0] if isinstance(b, Sequence) and b else "" for b in buckets]
+            for route, config in overridden_configs(routes, names, params):
+                self._gate(scene, route.bucket, route.strategy, config, actor)
+        exp = self.store.start_experiment(
+            scene,
+            name,
+            list(buckets),
+            salt=salt,
+            actor=actor,
+            layer=layer,
+            params=params,
+            **options,
+        )
+        self.node.publish()
+        return exp
+
+    def stop_layer(self, scene: str, layer: str, *, actor: str) -> ExperimentRecord:
+        exp = self.store.stop_layer(scene, layer, actor=actor)
+        self.node.publish()
+        return exp
+
+    def experiment_report(self, scene: str, params: ReportParams) -> dict[str, Any]:
+        """Lift of each bucket of a layer against its control, sample size and
+        sample-ratio check."""
+        return experiment_report(self.store, scene, params)
+
+    async def aggregate_events_forever(
+        self, sink: EventSink, interval_s: float, keep_s: float | None, writer: DataWriter | None
+    ) -> None:
+        """The node's background aggregation of the event log into the experiment counts
+        (and the scenes' explore/exploit pools through ``writer``)."""
+        await run_forever(sink, self.store.engine, interval_s, keep_s, writer)
+
+    # -- scripts and configs ----------------------------------------------------------------
+    def scripts(self) -> list[ScriptRecord]:
+        return self.store.list_scripts()
+
+    def register_script(self, path: str, *, description: str = "", actor: str) -> ScriptRecord:
+        strategy = self.deployer.strategy(path)
+        return self.deployer.register_script(strategy, description=description, actor=actor)
+
+    def script(self, path: str, version: str = WORKTREE) -> Strategy:
+        """A script loaded and validated at a version (the working tree by default)."""
+        return self.deployer.strategy(path, version)
+
+    def check_script(self, path: str, params: dict[str, Any] | None = None) -> Strategy:
+        """Load a working-tree script fresh (no cache) and validate a config for it."""
+        return self.deployer.check_script(path, params)
+
+    def script_versions(self, path: str, limit: int = 50) -> list[ScriptCommit]:
+        """Commits of the strategies repository that changed the script."""
+        return self.deployer.repo.git.history(check_script_path(path), limit=limit)
+
+    def fetch(self, remote: str, *, actor: str) -> str:
+        """Fetch the strategies repository's remote, so its new commits can be deployed."""
+        output = self.deployer.repo.git.fetch(remote)
+        self.store.record_event(actor, "fetch", "repository", remote, {"output": output})
+        return output
+
+    def configs(self, script: str | None = None) -> list[ConfigRecord]:
+        return self.store.list_configs(script)
+
+    def put_config(
+        self, script: str, name: str, params: dict[str, Any], *, actor: str
+    ) -> ConfigRecord:
+        return self.deployer.put_config(script, name, params, actor=actor)
+
+    # -- deployments -------------------------------------------------------------------------
+    def deployments(
+        self, scene: str | None = None, *, active: bool = False, limit: int = 100
+    ) -> list[DeploymentRecord]:
+        if active:
+            return self.store.active_deployments(scene)
+        return self.store.deployment_history(scene, limit=limit)
+
+    def deploy(
+        self,
+        scene: str,
+        bucket: str,
+        script: str,
+        config: str,
+        *,
+        actor: str,
+        version: str = WORKTREE,
+        note: str = "",
+        canary_percent: float | None = None,
+        check_latency: bool = True,
+        wait_s: float = 0.0,
+    ) -> Change:
+        """Validate (load, contract, config, running layers), gate, and make a deployment
+        live (on a share of the bucket with ``canary_percent``)."""
+        strategy, validated = self.deployer.prepare(
+            scene, bucket, script, config, version, actor=actor
+        )
+        check_running_layers(self.store, scene, strategy, validated)
+        gate = self._gate(scene, bucket, strategy, validated, actor, check_latency=check_latency)
+        dep = self.deployer.record(
+            scene,
+            bucket,
+            strategy,
+            config,
+            version,
+            actor=actor,
+            note=note,
+            canary_percent=canary_percent,
+        )
+        return self._live(dep, gate, actor, wait_s)
+
+    def rollback(
+        self, deployment_id: int, *, actor: str, note: str = "", wait_s: float = 0.0
+    ) -> Change:
+        """Serve exactly what an earlier deployment served, again (gated like a deploy)."""
+        old, strategy, config = self.deployer.redeployable(deployment_id)
+        gate = self._gate(old.scene, old.bucket, strategy, config, actor)
+        dep = self.store.rollback_to(deployment_id, actor=actor, note=note)
+        return self._live(dep, gate, actor, wait_s)
+
+    def rollback_bucket(
+        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+    ) -> Change:
+        """Undo a bucket's last change: end its canary if it has one, otherwise serve the
+        deployment it served before its current one."""
+        if self.deployer.has_canary(scene, bucket):
+            dep = self.store.end_canary(scene, bucket, actor=actor, note=note)
+            return self._live(dep, None, actor, wait_s)
+        previous = self.deployer.previous_deployment(scene, bucket)
+        return self.rollback(previous, actor=actor, note=note, wait_s=wait_s)
+
+    def _gate(
+        self,
+        scene: str,
+        bucket: str,
+        strategy: Strategy,
+        config: StrategyConfig,
+        actor: str,
+        *,
+        check_latency: bool = True,
+    ) -> GateResult | None:
+        try:
+            return self.deployer.gate(scene, strategy, config, check_latency=check_latency)
+        except GateRejected as exc:
+            detail = {
+                "script": strategy.path,
+                "version": strategy.version,
+                "gate": exc.result.as_json(),
+            }
+            self.store.record_event(
+                actor, "deploy_rejected", "deployment", f"{scene}/{bucket}", detail
+            )
+            raise
+
+    def _live(
+        self, dep: DeploymentRecord, gate: GateResult | None, actor: str, wait_s: float
+    ) -> Change:
+        if gate is not None:
+            detail = {"deployment": dep.id, "gate": gate.as_json()}
+            where = f"{dep.scene}/{dep.bucket}"
+            self.store.record_event(actor, "gate_passed", "deployment", where, detail)
+        snap = self.node.publish()
+        return Change(dep, snap, self.node.rollout(snap.generation, wait_s))
+
+    # -- models ------------------------------------------------------------------------------
+    def model_list(self) -> list[dict[str, Any]]:
+        """Every model: versions, ``current``, the serving version, the last rejection."""
+        return self._models().describe()
+
+    def reload_models(self) -> dict[str, str]:
+        """Check every ``current`` pointer now and load what changed (this node)."""
+        return self._models().refresh()
+
+    def activate_model(self, name: str, version: str, *, actor: str) -> dict[str, Any]:
+        """Validate ``version`` on its probe batch, serve it, and point ``current`` at it."""
+        loaded = self._models().activate(name, version)
+        detail = {"version": loaded.version, "metrics": loaded.meta.get("metrics")}
+        self.store.record_event(actor, "activate_model", "model", name, detail)
+        return {"name": name, "serving": loaded.version, "metrics": loaded.meta.get("metrics")}
+
+    def _models(self) -> ModelService:
+        if self.models is None:
+            raise RuntimeError("this node serves no model registry")
+        return self.models

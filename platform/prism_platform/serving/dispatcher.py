@@ -1,0 +1,231 @@
+"""The recommend hot path: scene -> bucket -> strategy run under a deadline -> fallback
+-> finalize. It never raises for a strategy's fault; it answers ``degraded`` instead."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from time import perf_counter
+from typing import Any
+
+from prism_platform.metrics.registry import Metrics
+from prism_platform.scripts.invoke import invoke, new_context
+from prism_platform.serving.finalize import finalize
+from prism_platform.serving.route import Route
+from prism_platform.serving.snapshot import SceneRuntime, Snapshot
+from prism_platform.serving.state import ServingState
+from prism_sdk import (
+    AcmSigner,
+    DataBackend,
+    DataClient,
+    DeadlineExceeded,
+    Item,
+    Read,
+    Request,
+    StrategyConfig,
+    StrategyError,
+    Tracer,
+    acm_prefix_for,
+    ranking,
+)
+from prism_sdk.ranking import FeatureLog, ScoredBatch, ServedFeatures, sampled
+
+log = logging.getLogger("prism.dispatch")
+
+FALLBACK_NAME = "fallback"
+FALLBACK_VERSION = "builtin"
+_LOG_EVERY_S = 10.0
+
+
+class UnknownScene(Exception):
+    def __init__(self, scene: str, known: list[str]) -> None:
+        super().__init__(scene)
+        self.scene = scene
+        self.known = known
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        state: ServingState,
+        backend: DataBackend,
+        metrics: Metrics,
+        signer: AcmSigner,
+        feature_log: FeatureLog | None = None,
+    ) -> None:
+        self.state = state
+        self.backend = backend
+        self.metrics = metrics
+        self.signer = signer
+        self.feature_log = feature_log if feature_log is not None else ranking.feature_log()
+        self._prefix = os.urandom(3).hex()
+        self._ids = itertools.count(1)
+        self._last_logged: dict[tuple[str, str], float] = {}
+        self._empty_config = StrategyConfig()
+
+    def next_request_id(self) -> str:
+        return f"{self._prefix}{next(self._ids):x}"
+
+    async def recommend(self, req: Request) -> dict[str, Any]:
+        t0 = perf_counter()
+        snap: Snapshot = self.state.snapshot
+        scene = snap.scenes.get(req.scene)
+        if scene is None:
+            raise UnknownScene(req.scene, sorted(snap.scenes))
+        idx, route, variant = scene.route_for(req.uid)
+        bucket = scene.buckets[idx]
+        rid = self.next_request_id()
+        data = DataClient(self.backend, scene.read_timeout_ms)
+        tracer = Tracer()
+        size = req.size if req.size <= scene.max_size else scene.max_size
+        error: str | None = None
+        items: list[Item] | None = None
+        flog = self.feature_log
+        scored: list[ScoredBatch] | None = [] if sampled(rid, flog.rate) else None
+        if route is None:
+            error = "no_deployment"
+        else:
+            items, error = await self._run(route, scene, req, data, tracer, rid, bucket, scored)
+        if items is None:
+            items = self._fallback(scene, size, data, tracer)
+            strategy_json: Any = {"name": FALLBACK_NAME, "version": FALLBACK_VERSION}
+            layers = variant.layers if variant is not None else ()
+            prefix = acm_prefix_for(scene.name, bucket, FALLBACK_NAME, FALLBACK_VERSION, layers)
+            name, version = FALLBACK_NAME, FALLBACK_VERSION
+            self.metrics.fallbacks.inc((scene.name, error or "unknown"))
+        else:
+            assert route is not None
+            strategy_json = route.strategy_json
+            prefix = route.acm_prefix
+            name, version = route.strategy.name, route.strategy.version
+        removed: dict[str, int] | None = {} if req.debug else None
+        t_fin = perf_counter()
+        out = finalize(
+            items,
+            size=size,
+            exclude=req.exclude,
+            data=data,
+            acm_prefix=prefix,
+            request_id=rid,
+            signer=self.signer,
+            removed=removed,
+        )
+        if scored and error is None:  # what the models scored for the returned items
+            returned = tuple([it["item_id"] for it in out])
+            flog.submit(
+                ServedFeatures(rid, scene.name, req.uid, time.time(), returned, tuple(scored))
+            )
+        degraded = error is not None or not data.ok
+        elapsed = perf_counter() - t0
+        key = (scene.name, bucket, name, version)
+        self.metrics.latency.observe(key, elapsed)
+        self.metrics.requests.inc((*key, "degraded" if degraded else "ok"))
+        if not data.ok:
+            self.metrics.data_errors.inc((scene.name,))
+        body: dict[str, Any] = {
+            "request_id": rid,
+            "scene": scene.name,
+            "items": out,
+            "experiment": (
+                variant.experiment
+                if variant is not None
+                else {"name": scene.experiment, "bucket": bucket}
+            ),
+            "strategy": strategy_json,
+            "degraded": degraded,
+        }
+        if req.debug:
+            fin = tracer.stage("platform.finalize")
+            fin.ms = (perf_counter() - t_fin) * 1000.0
+            fin.counts(len(items), len(out))
+            fin.note(removed=removed)
+            body["trace"] = {
+                "stages": tracer.as_list(),
+                "error": error,
+                "data": {
+                    "backend": data.backend_name,
+                    "round_trips": data.round_trips,
+                    "errors": data.errors,
+                },
+                "ms": round(elapsed * 1000.0, 3),
+                "snapshot": snap.generation,
+                "params": None if route is None else route.config.model_dump(mode="json"),
+            }
+            if variant is not None:
+                body["trace"]["overrides"] = variant.params
+        return body
+
+    async def _run(
+        self,
+        route: Route,
+        scene: SceneRuntime,
+        req: Request,
+        data: DataClient,
+        tracer: Tracer,
+        rid: str,
+        bucket: str,
+        scored: list[ScoredBatch] | None,
+    ) -> tuple[list[Item] | None, str | None]:
+        strategy = route.strategy
+        ctx = new_context(
+            req,
+            route.config,
+            data,
+            scene.deadline_s,
+            request_id=rid,
+            bucket=bucket,
+            trace=tracer,
+            scored=scored,
+        )
+        stage = tracer.stage(f"strategy.{strategy.name}") if req.debug else None
+        kind = "exception"
+        try:
+            t0 = perf_counter()
+            items = await invoke(strategy, ctx, scene.deadline_s)
+            if stage is not None:
+                stage.ms = (perf_counter() - t0) * 1000.0
+                stage.counts(count_out=len(items))
+            return items, None
+        except DeadlineExceeded as exc:
+            kind = "deadline"
+            self._log_failure(route, scene, kind, exc)
+        except StrategyError as exc:
+            kind = "bad_result"
+            self._log_failure(route, scene, kind, exc)
+        except Exception as exc:
+            self._log_failure(route, scene, kind, exc)
+        self.metrics.strategy_errors.inc(
+            (scene.name, bucket, strategy.name, strategy.version, kind)
+        )
+        return None, kind
+
+    def _fallback(
+        self, scene: SceneRuntime, size: int, data: DataClient, tracer: Tracer
+    ) -> list[Item]:
+        with tracer.stage("platform.fallback") as st:
+            read = Read("table", (scene.fallback_key,), scene.fallback_table, size * 3)
+            rows = data.execute((read,))[0][0]
+            items = [Item(i, s, ("fallback",)) for i, s in rows]
+            st.counts(count_out=len(items))
+        return items
+
+    def _log_failure(
+        self, route: Route, scene: SceneRuntime, kind: str, exc: BaseException
+    ) -> None:
+        key = (route.strategy.ref, type(exc).__name__)
+        now = time.monotonic()
+        if now - self._last_logged.get(key, -1e9) < _LOG_EVERY_S:
+            return
+        self._last_logged[key] = now
+        log.warning(
+            "event=strategy_failed scene=%s bucket=%s strategy=%s kind=%s error=%s: %s",
+            scene.name,
+            route.bucket,
+            route.strategy.ref,
+            kind,
+            type(exc).__name__,
+            exc,
+            exc_info=kind == "exception",
+        )

@@ -1,0 +1,95 @@
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prism_platform.scripts.loader import load_strategy
+from prism_platform.scripts.runner import run_async, run_sync
+from prism_platform.scripts.sources import WorkTree
+from prism_platform.scripts.strategy import Strategy
+from prism_sdk import Context, DeadlineExceeded, LocalBackend, Request, StrategyConfig
+from prism_sdk.data import DataClient
+
+SLOW = """
+import time
+from prism_sdk import Item
+
+def recommend(ctx):
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # a busy loop that never checks the deadline
+        pass
+    return [Item("late")]
+"""
+
+ASYNC_SLOW = """
+import asyncio
+from prism_sdk import Item
+
+async def recommend(ctx):
+    await asyncio.sleep(5)
+    return [Item("late")]
+"""
+
+FAST = "from prism_sdk import Item\n\ndef recommend(ctx):\n    return [Item('ok')]\n"
+
+
+def _strategy(tmp_path: Path, body: str) -> Strategy:
+    (tmp_path / "s.py").write_text(body)
+    return load_strategy(WorkTree(tmp_path), "s.py")
+
+
+def _ctx() -> Context[Any]:
+    return Context(Request(scene="x", user_id="1"), StrategyConfig(), DataClient(LocalBackend()))
+
+
+def test_a_busy_sync_strategy_is_interrupted_at_the_deadline(tmp_path: Path) -> None:
+    s = _strategy(tmp_path, SLOW)
+    t0 = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        run_sync(s, _ctx(), 0.05)
+    assert time.monotonic() - t0 < 0.5
+
+
+def test_fast_strategies_return_and_leave_nothing_armed(tmp_path: Path) -> None:
+    s = _strategy(tmp_path, FAST)
+    for _ in range(2000):  # many calls right at a tiny deadline: none may leak an interrupt
+        try:
+            run_sync(s, _ctx(), 1e-5)
+        except DeadlineExceeded:
+            pass
+    assert run_sync(s, _ctx(), 0.01)[0].id == "ok"
+    deadline = time.monotonic() + 0.05
+    while time.monotonic() < deadline:  # a pending interrupt would be raised here
+        pass
+
+
+def test_busy_strategies_are_interrupted_in_any_thread(tmp_path: Path) -> None:
+    s = _strategy(tmp_path, SLOW)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run_sync(s, _ctx(), 0.03)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert time.monotonic() - t0 < 1.0  # not the 5 s the busy loops would take
+    assert len(errors) == 3 and all(isinstance(e, DeadlineExceeded) for e in errors)
+
+
+def test_an_async_strategy_is_cancelled_at_the_deadline(tmp_path: Path) -> None:
+    s = _strategy(tmp_path, ASYNC_SLOW)
+    assert s.is_async
+    t0 = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        asyncio.run(run_async(s, _ctx(), 0.05))
+    assert time.monotonic() - t0 < 0.5

@@ -1,0 +1,142 @@
+"""The platform on Redis through an outage: a real private Redis, frozen (slow), stopped
+and restarted under a running app; requests keep answering and recover by themselves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from prism_platform.app import create_app
+from prism_platform.demo.seed import build_demo_data
+from prism_platform.demo.world import generate_world
+from prism_platform.settings import Settings
+from prism_sdk import RedisBackend
+from prism_testkit.services import RedisServer
+
+BREAKER_S = 0.2
+DEADLINE_MS = 80  # the demo scenes' deadline
+
+
+@pytest.fixture
+def server(private_redis: RedisServer) -> RedisServer:
+    return private_redis
+
+
+@pytest.fixture
+def client(server: RedisServer, tmp_path: Path, strategies_dir: Path) -> Iterator[TestClient]:
+    # requests read within their scene's budget (30 ms unless set); the client's own
+    # timeout, for reads outside requests (the deploy gate), is generous on a busy machine
+    backend = RedisBackend.from_url(server.url, timeout_ms=1000, breaker_s=BREAKER_S)
+    world = generate_world(seed=11, n_users=150, n_items=1500, n_events=12_000)
+    build_demo_data(backend, world, now=time.time())
+    settings = Settings(
+        var_dir=tmp_path / "var",
+        strategies_dir=strategies_dir,
+        database_url=f"sqlite:///{tmp_path}/prism.db",
+        redis_timeout_ms=30,
+    )
+    app = create_app(settings, backend=backend)
+    with TestClient(app) as c:
+        yield c
+    app.control.store.dispose()
+    backend.close()
+
+
+def rec(client: TestClient) -> dict[str, Any]:
+    body = {"scene": "home_feed", "user_id": "7", "size": 10, "debug": True}
+    r = client.post("/v1/recommend", json=body)
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    assert out["trace"]["ms"] < DEADLINE_MS + 20, out["trace"]
+    return out
+
+
+def assert_served(body: dict[str, Any]) -> None:
+    assert body["degraded"] is False and len(body["items"]) == 10
+    assert body["trace"]["data"]["errors"] == []
+
+
+def data_errors(client: TestClient) -> str:
+    lines = client.get("/metrics").text.splitlines()
+    return next((ln for ln in lines if ln.startswith("prism_data_errors_total{")), "")
+
+
+def test_redis_stopped_then_restarted_under_a_running_app(
+    server: RedisServer, client: TestClient
+) -> None:
+    assert_served(rec(client))
+    server.stop(keep_data=True)
+    down = rec(client)
+    assert down["degraded"] is True
+    assert down["trace"]["data"]["errors"][0].startswith("redis: ConnectionError")
+    again = rec(client)  # the breaker is open: every read fails at once
+    assert all("circuit open" in e for e in again["trace"]["data"]["errors"])
+    assert data_errors(client) == 'prism_data_errors_total{scene="home_feed"} 2'
+    server.restart()
+    time.sleep(BREAKER_S + 0.05)
+    assert_served(rec(client))  # same app, same connection pool
+    assert data_errors(client).endswith(" 2")
+
+
+def test_a_frozen_redis_costs_one_timeout_then_nothing(
+    server: RedisServer, client: TestClient
+) -> None:
+    assert_served(rec(client))
+    os.kill(server.process.pid, signal.SIGSTOP)
+    slow = rec(client)
+    assert slow["degraded"] is True
+    errors = slow["trace"]["data"]["errors"]
+    assert errors[0].startswith("redis: TimeoutError")  # the scene's budget, spent at once
+    assert all("budget is spent" in e for e in errors[1:])
+    again = rec(client)  # the breaker is open: every read fails at once
+    assert all("circuit open" in e for e in again["trace"]["data"]["errors"])
+    os.kill(server.process.pid, signal.SIGCONT)
+    time.sleep(BREAKER_S + 0.05)
+    assert_served(rec(client))
+
+
+def _request(client: TestClient, scene: str) -> dict[str, Any]:
+    body = {"scene": scene, "user_id": "7", "size": 10, "debug": True}
+    body["context"] = {"item_id": "5"}
+    r = client.post("/v1/recommend", json=body)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_two_scenes_on_a_frozen_redis_wait_their_own_read_budgets(
+    server: RedisServer, client: TestClient
+) -> None:
+    """A scene's ``read_timeout_ms`` bounds its requests' data reads; the breaker a
+    short budget opens does not stop a scene allowed to wait longer."""
+    for scene, budget in (("home_feed", 40), ("item_detail", 250)):
+        patch = {"read_timeout_ms": budget, "deadline_ms": 1000}  # the reads end first
+        assert client.patch(f"/admin/scenes/{scene}", json=patch).status_code == 200
+    for scene in ("home_feed", "item_detail"):
+        assert _request(client, scene)["degraded"] is False
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        quick = _request(client, "home_feed")
+        patient = _request(client, "item_detail")
+        refused = _request(client, "home_feed")
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    for body, low, high in ((quick, 40, 150), (patient, 250, 400)):
+        assert body["degraded"] is True and low <= body["trace"]["ms"] < high, body["trace"]
+        assert body["trace"]["data"]["errors"][0].startswith("redis: TimeoutError")
+    assert "circuit open" in refused["trace"]["data"]["errors"][0]
+    lines = client.get("/metrics").text.splitlines()
+    counted = {ln for ln in lines if ln.startswith("prism_data_errors_total{")}
+    assert counted == {
+        'prism_data_errors_total{scene="home_feed"} 2',
+        'prism_data_errors_total{scene="item_detail"} 1',
+    }
+    time.sleep(BREAKER_S + 0.05)
+    for scene in ("home_feed", "item_detail"):  # recovered by itself
+        assert _request(client, scene)["degraded"] is False
