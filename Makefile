@@ -18,16 +18,18 @@ run: $(STAMP)
 	$(BIN)/prism demo seed
 	$(BIN)/prism serve --host 127.0.0.1 --port $(PORT)
 
-## make test: install test needs, start the services tests need, lint, type-check, run every test
+## make test: install test needs, start the services tests need, lint, type-check, check the
+## import layers (import-linter contracts in pyproject.toml), run every test
 test: $(STAMP)
 	bash scripts/test-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	bash bench/run.sh

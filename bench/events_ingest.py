@@ -17,8 +17,8 @@ from pathlib import Path
 
 import orjson
 
+from prism_platform.events.event import StoredEvent
 from prism_platform.events.ingest import EventIngest
-from prism_platform.events.model import StoredEvent
 from prism_platform.events.redis_sink import RedisSink
 from prism_platform.events.sink import EventSink
 from prism_platform.events.sqlite_sink import SqliteSink

@@ -63,11 +63,10 @@ def make_app(
     ) -> PrismApp:
         settings = Settings(
             var_dir=tmp_path / "var",
-            strategies_dir=strategies_dir,
             database_url=db_url or f"sqlite:///{tmp_path}/prism.db",
             demo=demo,
             watch=watch,
-            **extra,
+            **{"strategies_dir": strategies_dir, **extra},
         )
         app = create_app(settings, backend=demo_backend)
         stores.append(app.control.store)
@@ -87,6 +86,31 @@ def app(make_app: AppFactory) -> PrismApp:
 def client(app: PrismApp) -> Iterator[TestClient]:
     with TestClient(app, headers={"X-Prism-Actor": "tester"}) as c:
         yield c
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the test says (:meth:`advance`)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def breaker_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The circuit breakers' clock (``prism_sdk.data.breaker.monotonic``), stopped: an
+    open breaker stays open, however slow the machine, until the test advances it past
+    the cooldown (no sleeping, no racing the cooldown)."""
+    from prism_sdk.data import breaker
+
+    clock = FakeClock()
+    monkeypatch.setattr(breaker, "monotonic", clock)
+    return clock
 
 
 def start_redis_or_fail(**kwargs: Any) -> RedisServer:

@@ -23,8 +23,8 @@ from prism_platform.api.models import build_models_router
 from prism_platform.api.ops import add_ops_routes
 from prism_platform.control.facade import Control
 from prism_platform.coordination import open_coordinator
-from prism_platform.data.backend import open_backend
 from prism_platform.db import MetadataStore
+from prism_platform.demo.seed import open_data
 from prism_platform.demo.setup import ACTOR as DEMO_ACTOR
 from prism_platform.demo.setup import DEMO_SCENES
 from prism_platform.deploy.node import ServingNode
@@ -110,7 +110,7 @@ def create_app(
     settings = settings or Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     if backend is None:
-        backend = open_backend(settings)
+        backend = open_data(settings)
     if store is None:
         store = MetadataStore(settings.db_url)
         store.upgrade()
@@ -127,7 +127,7 @@ def create_app(
     handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes, traffic)
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
     api = _build_api(control, backend, watch=settings.watch, shared=shared)
-    add_ops_routes(api, control.node, handler, metrics, shared)
+    add_ops_routes(api, control, handler, metrics, shared)
     api.include_router(build_router(control))
     api.include_router(build_data_router(backend, settings.data_api_token))
     api.include_router(build_models_router(control, settings.model_poll_s))

@@ -13,7 +13,7 @@ from ._trace import Stage, Tracer
 from .data.client import DataClient
 
 if TYPE_CHECKING:
-    from .ranking._feature_log import ScoredBatch
+    from ._scored import ScoredBatch
 
 C = TypeVar("C", bound=StrategyConfig)
 _STRATEGY_LOG = logging.getLogger("prism.strategy")

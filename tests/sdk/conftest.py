@@ -101,8 +101,9 @@ def serve_backend(served: DataBackend) -> RemoteBackend:
     sock.bind(("127.0.0.1", 0))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the data API server did not start"
         time.sleep(0.01)
     remote = RemoteBackend(f"http://127.0.0.1:{sock.getsockname()[1]}", "s3cret")
 

@@ -85,6 +85,9 @@ class ConfigIn(_Body):
     script: str
     name: str
     params: dict[str, Any] = {}
+    version: str = Field(
+        default=WORKTREE, description="validate against the script at this commit/branch/tag"
+    )
 
 
 class DeploymentIn(_Body):
@@ -207,7 +210,10 @@ def build_router(control: Control) -> APIRouter:
 
     @r.post("/configs", status_code=201)
     def put_config(body: ConfigIn, who: Actor) -> Any:
-        return as_json(control.put_config(body.script, body.name, body.params, actor=who))
+        config = control.put_config(
+            body.script, body.name, body.params, actor=who, version=body.version
+        )
+        return as_json(config)
 
     @r.get("/deployments")
     def deployments(scene: str | None = None, active: bool = False, limit: int = 100) -> Any:

@@ -17,8 +17,8 @@ from fastapi.responses import Response
 from prism_platform.control.facade import Control
 from prism_platform.db.records import MAIN_LAYER
 from prism_platform.errors import error_body
+from prism_platform.events.event import MAX_BATCH
 from prism_platform.events.ingest import EventIngest
-from prism_platform.events.model import MAX_BATCH
 from prism_platform.events.sink import open_sink, retention_s
 from prism_platform.experiments.report import ReportParams
 from prism_platform.settings import Settings

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from prism_platform.deploy.node import ServingNode
+from prism_platform.control.facade import Control
 from prism_platform.errors import PrismPlatformError
 from prism_platform.metrics.registry import Metrics
 from prism_platform.metrics.share import SharedMetrics
@@ -21,7 +21,7 @@ from prism_sdk import Request as RecommendRequest
 
 def add_ops_routes(
     api: FastAPI,
-    node: ServingNode,
+    control: Control,
     handler: RecommendHandler,
     metrics: Metrics,
     shared: SharedMetrics | None,
@@ -52,8 +52,8 @@ def add_ops_routes(
 
     @api.get("/readyz", tags=["ops"])
     def readyz() -> JSONResponse:
-        snap = node.state.snapshot
-        ready = node.ready
+        snap = control.state.snapshot
+        ready = control.ready
         body = {"ready": ready, "snapshot": snap.generation, "scenes": sorted(snap.scenes)}
         return JSONResponse(body, status_code=200 if ready else 503)
 

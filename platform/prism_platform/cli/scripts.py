@@ -12,9 +12,15 @@ from prism_platform.cli.client import call, echo, json_option, url_option
 @click.argument("script")
 @click.argument("name")
 @click.option("--params", default="{}", help="parameters as JSON")
-def config_cmd(url: str, script: str, name: str, params: str) -> None:
-    """Create or update the config NAME of SCRIPT (validated against its Config)."""
+@click.option(
+    "--version", default=None, help="validate against the script at this commit, branch or tag"
+)
+def config_cmd(url: str, script: str, name: str, params: str, version: str | None) -> None:
+    """Create or update the config NAME of SCRIPT (validated against its Config, as in the
+    working tree or at --version)."""
     body = {"script": script, "name": name, "params": json_option(params, "--params")}
+    if version is not None:
+        body["version"] = version
     echo(call(url, "POST", "/admin/configs", json=body))
 
 

@@ -11,8 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from prism_platform.db import (
     AuditRecord,
     ConfigRecord,
@@ -71,21 +69,15 @@ class Control:
         """The live routing snapshot's holder (read-only use)."""
         return self.node.state
 
+    @property
+    def ready(self) -> bool:
+        """This node serves a routing snapshot (built from the store or a publication)."""
+        return self.node.ready
+
     # -- node status --------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """What this node serves now, its load errors, and what every live node reports."""
-        snap = self.node.state.snapshot
-        coordinator = self.node.coordinator
-        nodes = coordinator.nodes()
-        info = coordinator.info()
-        latest = max([info["generation"], snap.generation, *(n.generation for n in nodes)])
-        return {
-            **snap.describe(),
-            "node": self.node.name,
-            "coordinator": info,
-            "nodes": [msgspec.to_builtins(n) for n in nodes],
-            "converged": all(n.generation >= latest for n in nodes),
-        }
+        return self.node.status()
 
     def reload(self, *, actor: str) -> Snapshot:
         """Publish the store's serving state to every node again."""
@@ -204,9 +196,17 @@ class Control:
         return self.store.list_configs(script)
 
     def put_config(
-        self, script: str, name: str, params: dict[str, Any], *, actor: str
+        self,
+        script: str,
+        name: str,
+        params: dict[str, Any],
+        *,
+        actor: str,
+        version: str = WORKTREE,
     ) -> ConfigRecord:
-        return self.deployer.put_config(script, name, params, actor=actor)
+        """Create or update a named config, validated by the script's ``Config`` (as in
+        the working tree, or at ``version``)."""
+        return self.deployer.put_config(script, name, params, actor=actor, version=version)
 
     # -- deployments -------------------------------------------------------------------------
     def deployments(

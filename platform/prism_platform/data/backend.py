@@ -15,16 +15,14 @@ def local_data_path(settings: Settings) -> str:
 
 
 def open_backend(settings: Settings) -> DataBackend:
+    """Redis, a remote node, or the local data file (the demo's data is opened by
+    :func:`prism_platform.demo.seed.open_data`)."""
     if settings.data_backend == "redis":
         return RedisBackend.from_url(
             settings.redis_url, prefix=settings.redis_prefix, timeout_ms=settings.redis_timeout_ms
         )
     if settings.data_backend == "remote":  # Settings checked the name and the URL
         return RemoteBackend(settings.remote_url, settings.data_api_token)
-    if settings.demo:
-        from prism_platform.demo.seed import load_or_build_demo
-
-        return load_or_build_demo(settings.var_dir, **settings.demo_sizes)
     try:
         return LocalBackend.load(local_data_path(settings))
     except FileNotFoundError:

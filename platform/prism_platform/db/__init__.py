@@ -1,6 +1,6 @@
 """The metadata database: ORM schema, Alembic migrations and the :class:`MetadataStore`."""
 
-from prism_platform.db import event_models  # noqa: F401  (registers the event tables on Base)
+from prism_platform.db import event_schema  # noqa: F401  (registers the event tables on Base)
 from prism_platform.db.migrate import current, downgrade, head, upgrade
 from prism_platform.db.records import (
     AuditRecord,

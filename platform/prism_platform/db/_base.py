@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from prism_platform.db._engine import SQLITE_BEGIN
-from prism_platform.db.models import AuditEntry, Config, Experiment, Scene, Script
 from prism_platform.db.records import MAIN_LAYER
+from prism_platform.db.schema import AuditEntry, Config, Experiment, Scene, Script
 from prism_platform.errors import Conflict, NotFound
 
 

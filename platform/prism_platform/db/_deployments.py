@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from prism_platform.db import _validate as v
 from prism_platform.db._base import StoreBase, utcnow
-from prism_platform.db.models import AuditEntry, Deployment, Experiment, Scene
 from prism_platform.db.records import (
     MAIN_LAYER,
     AuditRecord,
@@ -18,6 +17,7 @@ from prism_platform.db.records import (
     ExperimentRecord,
     SceneState,
 )
+from prism_platform.db.schema import AuditEntry, Deployment, Experiment, Scene
 from prism_platform.errors import Invalid, NotFound
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from prism_platform.db import _validate as v
 from prism_platform.db._base import StoreBase, utcnow
-from prism_platform.db.models import Config, Script
 from prism_platform.db.records import ConfigRecord, ScriptRecord
+from prism_platform.db.schema import Config, Script
 
 
 class ScriptOps(StoreBase):

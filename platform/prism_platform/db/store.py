@@ -13,11 +13,12 @@ from sqlalchemy.orm import sessionmaker
 from prism_platform.db import migrate
 from prism_platform.db._deployments import DeploymentOps
 from prism_platform.db._engine import is_memory_sqlite, make_engine, parse_url
+from prism_platform.db._experiments import ExperimentOps
 from prism_platform.db._scenes import SceneOps
 from prism_platform.db._scripts import ScriptOps
 
 
-class MetadataStore(SceneOps, ScriptOps, DeploymentOps):
+class MetadataStore(SceneOps, ExperimentOps, ScriptOps, DeploymentOps):
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)

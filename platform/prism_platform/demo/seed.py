@@ -11,9 +11,11 @@ from time import perf_counter
 
 import numpy as np
 
+from prism_platform.data.backend import open_backend
 from prism_platform.demo.world import DAY, EVENT_TYPES, World, generate_world
 from prism_platform.jobs.tables import Interactions, build_tables
-from prism_sdk import LocalBackend
+from prism_platform.settings import Settings
+from prism_sdk import DataBackend, LocalBackend
 from prism_sdk.data import DataWriter
 
 log = logging.getLogger("prism.demo")
@@ -93,3 +95,12 @@ def load_or_build_demo(var_dir: Path, seed: int = 7, **sizes: int) -> LocalBacke
     meta_path.write_text(json.dumps({"params": meta, "counts": counts, "built_at": time.time()}))
     log.info("event=demo_built path=%s seconds=%.2f", data_path, perf_counter() - t0)
     return backend
+
+
+def open_data(settings: Settings) -> DataBackend:
+    """The node's data: the demo world's (built on first use, then loaded from
+    ``var/``) when ``PRISM_DEMO`` is on and the backend is local, else
+    :func:`~prism_platform.data.backend.open_backend`."""
+    if settings.demo and settings.data_backend == "local":
+        return load_or_build_demo(settings.var_dir, **settings.demo_sizes)
+    return open_backend(settings)

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from prism_platform.coordination import Coordinator, NodeReport, Published, wait_converged
 from prism_platform.db.records import SceneState
 from prism_platform.deploy.snapshot_build import SnapshotBuilder
@@ -123,6 +125,20 @@ class ServingNode:
             started_at=self.started_at,
             reported_at=time.time(),
         )
+
+    def status(self) -> dict[str, Any]:
+        """What this node serves now, its load errors, and what every live node reports."""
+        snap = self.state.snapshot
+        nodes = self.coordinator.nodes()
+        info = self.coordinator.info()
+        latest = max([info["generation"], snap.generation, *(n.generation for n in nodes)])
+        return {
+            **snap.describe(),
+            "node": self.name,
+            "coordinator": info,
+            "nodes": [msgspec.to_builtins(n) for n in nodes],
+            "converged": all(n.generation >= latest for n in nodes),
+        }
 
     def rollout(self, generation: int, wait_s: float = 0.0) -> dict[str, Any]:
         """Which nodes serve ``generation`` yet; waits up to ``wait_s`` for all of them.

@@ -77,9 +77,9 @@ class Deployer:
             self.register_script(strategy, actor=actor)
 
     def put_config(
-        self, script: str, name: str, params: dict[str, Any], *, actor: str
+        self, script: str, name: str, params: dict[str, Any], *, actor: str, version: str
     ) -> ConfigRecord:
-        strategy = self.strategy(script)
+        strategy = self.strategy(script, version)
         strategy.make_config(params, name)  # raises, naming the fields
         self.ensure_script(strategy, actor)
         return self.store.put_config(strategy.path, name, params, actor=actor)

@@ -22,9 +22,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from prism_platform.db._engine import SQLITE_BEGIN
-from prism_platform.db.event_models import COUNT_COLUMNS, EventCount, EventOffset
+from prism_platform.db.event_schema import COUNT_COLUMNS, EventCount, EventOffset
 from prism_platform.db.records import MAIN_LAYER
-from prism_platform.events.model import StoredEvent
+from prism_platform.events.event import StoredEvent
 from prism_platform.events.sink import EventSink
 from prism_sdk import Acm, AcmError, parse_acm
 

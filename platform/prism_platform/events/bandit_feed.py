@@ -14,7 +14,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from prism_platform.db.event_models import EventCount
+from prism_platform.db.event_schema import EventCount
 from prism_platform.db.records import MAIN_LAYER
 from prism_platform.events.aggregate import hour_of
 from prism_sdk.bandit import update_from_counts

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from prism_platform.errors import error_body
-from prism_platform.events.model import BatchError, StoredEvent, check_event, decode_batch
+from prism_platform.events.event import BatchError, StoredEvent, check_event, decode_batch
 from prism_platform.events.sink import EventSink
 from prism_sdk import AcmSigner, DataBackend, Event
 from prism_sdk.data import DataWriter

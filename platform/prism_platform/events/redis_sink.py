@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from prism_platform.events.model import StoredEvent
+from prism_platform.events.event import StoredEvent
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(StoredEvent).decode

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
 from prism_platform.errors import Invalid
-from prism_platform.events.model import FUTURE_S, StoredEvent
+from prism_platform.events.event import FUTURE_S, StoredEvent
 from prism_platform.settings import Settings
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from prism_platform.db import ExperimentRecord, MetadataStore
-from prism_platform.db.event_models import COUNT_COLUMNS, EventCount
+from prism_platform.db.event_schema import COUNT_COLUMNS, EventCount
 from prism_platform.db.records import MAIN_LAYER
 from prism_platform.errors import Invalid, NotFound
 from prism_platform.events.aggregate import hour_of

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from prism_platform.events.model import StoredEvent
+from prism_platform.events.event import StoredEvent
 from prism_platform.feature_log import LoggedRows
 from prism_platform.jobs.tables import ENGAGED
 from prism_platform.models.trainset import TrainingSet, followed

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from prism_platform.data.backend import open_backend
+from prism_platform.demo.seed import open_data
 from prism_platform.events.sink import open_sink, read_all
 from prism_platform.feature_log import open_feature_store
 from prism_platform.models.served_trainset import ServedStats, build_served_training_set
@@ -53,7 +53,7 @@ def run_train_job(settings: Settings, job: TrainJob) -> TrainReport:
     note = ""
     if job.features != "reassembled":
         if spec is None:
-            backend = open_backend(settings)
+            backend = open_data(settings)
             spec = local_spec(backend)
         data, stats = read_served(settings, spec, job.window_s)
         short = shortfall(stats)
@@ -69,7 +69,7 @@ def run_train_job(settings: Settings, job: TrainJob) -> TrainReport:
                 "requests log their features) or train with --features reassembled"
             )
         note = f"{short}: trained on re-assembled features instead"
-    backend = backend or open_backend(settings)
+    backend = backend or open_data(settings)
     spec = spec or local_spec(backend)
     local = _local(backend)
     data = build_training_set(local, local.events, spec)

@@ -1,4 +1,4 @@
-"""Load a strategy script at a version and validate its contract at load time.
+"""Load a strategy script at a version and validate its contract (:mod:`.contract`).
 
 Each (tree, version) gets its own synthetic top-level package, so several
 versions of one script, each with its own sibling helper modules, live side by
@@ -8,31 +8,22 @@ for helpers; they must not import the platform.
 
 from __future__ import annotations
 
-import ast
-import collections.abc
 import importlib.abc
 import importlib.util
-import inspect
 import re
 import sys
 import threading
 import traceback
 import types
-import typing
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
-from typing import Any
-
-from pydantic import BaseModel
 
 from prism_platform.errors import StrategyLoadError
+from prism_platform.scripts.contract import check_source, validate
 from prism_platform.scripts.sources import SourceTree, check_script_path
 from prism_platform.scripts.strategy import Strategy
-from prism_sdk import StrategyConfig
 
 PKG_PREFIX = "_prism_s_"
-FORBIDDEN_IMPORTS = ("prism_platform", "prism_workbench", "prism_testkit")
-ALLOWED_PARAMS = ("ctx", "config")
 
 
 class _Finder(importlib.abc.MetaPathFinder):
@@ -121,12 +112,12 @@ def load_strategy(tree: SourceTree, path: str, version: str | None = None) -> St
         text = source.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise StrategyLoadError(f"not UTF-8 text: {exc}", path=path) from None
-    _check_syntax_and_imports(text, path)
+    check_source(text, path)
     name = module_name(version, path)
     with _finder.lock:
         _finder.trees[package_name(version)] = tree
         module = sys.modules.get(name) or _import(name, path, tree)
-    return _validate(module, path, version, tree)
+    return validate(module, path, version)
 
 
 def unload_version(version: str) -> int:
@@ -138,28 +129,6 @@ def unload_version(version: str) -> int:
         for n in names:
             del sys.modules[n]
     return len(names)
-
-
-def _check_syntax_and_imports(text: str, path: str) -> None:
-    try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError as exc:
-        raise StrategyLoadError(f"syntax error: {exc.msg}", path=path, line=exc.lineno) from None
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        for n in names:
-            if n.split(".")[0] in FORBIDDEN_IMPORTS:
-                raise StrategyLoadError(
-                    f"imports {n!r}: strategies reach the platform only through prism_sdk",
-                    path=path,
-                    line=node.lineno,
-                )
 
 
 def _import(name: str, path: str, tree: SourceTree) -> types.ModuleType:
@@ -182,120 +151,3 @@ def _line_in(exc: BaseException, filename: str) -> int | None:
         if frame.filename == filename:
             line = frame.lineno
     return line
-
-
-def _validate(module: types.ModuleType, path: str, version: str, tree: SourceTree) -> Strategy:
-    fn = getattr(module, "recommend", None)
-    if fn is None:
-        raise StrategyLoadError(
-            "missing function `recommend(ctx)`: define `def recommend(ctx) -> list[Item]`",
-            path=path,
-            line=1,
-        )
-    if not inspect.isfunction(fn):
-        raise StrategyLoadError(
-            f"`recommend` must be a function, not {type(fn).__name__}", path=path, line=1
-        )
-    line = fn.__code__.co_firstlineno
-    wants = _check_signature(fn, path, line)
-    config_cls = _config_class(module, path)
-    _check_default_config(config_cls, path)
-    return Strategy(
-        path=path,
-        version=version,
-        module=module,
-        fn=fn,
-        is_async=inspect.iscoroutinefunction(fn),
-        wants_config="config" in wants,
-        config_cls=config_cls,
-        line=line,
-    )
-
-
-def _check_signature(fn: Any, path: str, line: int) -> tuple[str, ...]:
-    sig = inspect.signature(fn)
-    names: list[str] = []
-    for p in sig.parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            continue
-        if p.name not in ALLOWED_PARAMS and p.default is p.empty:
-            raise StrategyLoadError(
-                f"bad signature recommend{sig}: parameter {p.name!r} is not provided; "
-                f"recommend may take only {', '.join(ALLOWED_PARAMS)}",
-                path=path,
-                line=line,
-            )
-        if p.kind is p.POSITIONAL_ONLY:
-            raise StrategyLoadError(
-                f"bad signature recommend{sig}: {p.name!r} must not be positional-only",
-                path=path,
-                line=line,
-            )
-        names.append(p.name)
-    if "ctx" not in names:
-        raise StrategyLoadError(
-            f"bad signature recommend{sig}: it must take `ctx`", path=path, line=line
-        )
-    _check_return_annotation(fn, path, line)
-    return tuple(names)
-
-
-_LIST_LIKE = (list, tuple, collections.abc.Sequence, collections.abc.Collection)
-
-
-def _check_return_annotation(fn: Any, path: str, line: int) -> None:
-    """A declared return type must be a list (of Item); undeclared is checked per call."""
-    try:
-        ann = inspect.signature(fn, eval_str=True).return_annotation
-    except Exception:  # unresolvable annotations are the author's business, not a load error
-        return
-    if ann is inspect.Signature.empty or ann is Any:
-        return
-    origin = typing.get_origin(ann) or ann
-    if origin not in _LIST_LIKE:
-        raise StrategyLoadError(
-            f"recommend is declared to return {_type_name(ann)}; it must return list[Item]",
-            path=path,
-            line=line,
-        )
-
-
-def _type_name(ann: Any) -> str:
-    return ann.__name__ if isinstance(ann, type) else str(ann)
-
-
-def _config_class(module: types.ModuleType, path: str) -> type[StrategyConfig]:
-    cls = getattr(module, "Config", None)
-    if cls is None:
-        return StrategyConfig
-    if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
-        raise StrategyLoadError(
-            "`Config` must be a class deriving from prism_sdk.StrategyConfig",
-            path=path,
-            line=_def_line(cls),
-        )
-    if not issubclass(cls, StrategyConfig):
-        raise StrategyLoadError(
-            "`Config` derives from pydantic.BaseModel; derive from prism_sdk.StrategyConfig "
-            "(it forbids unknown keys and freezes the config)",
-            path=path,
-            line=_def_line(cls),
-        )
-    return cls
-
-
-def _check_default_config(cls: type[StrategyConfig], path: str) -> None:
-    """Every ``Config`` field needs a default or an annotation pydantic understands."""
-    try:
-        cls.model_json_schema()
-    except Exception as exc:
-        raise StrategyLoadError(
-            f"`Config` has no JSON schema: {exc}", path=path, line=_def_line(cls)
-        ) from None
-
-
-def _def_line(obj: Any) -> int | None:
-    try:
-        return inspect.getsourcelines(obj)[1]
-    except (OSError, TypeError):
-        return None

@@ -14,12 +14,12 @@ In a request sampled for feature logging, what ``score`` predicted on is handed 
 platform (``FeatureLog``), which stores the rows of the returned items for training.
 """
 
+from .._scored import ScoredBatch
 from ._assemble import Assembler
 from ._errors import ModelError, ModelUnavailable
 from ._feature_log import (
     FeatureLog,
     MemoryFeatureLog,
-    ScoredBatch,
     ServedFeatures,
     ServedRows,
     check_rate,

@@ -16,28 +16,14 @@ feature store.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
-from .._items import Item
+from .._scored import Matrix, ScoredBatch
 
-Matrix = npt.NDArray[np.float32]
 _SPAN = float(1 << 32)
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredBatch:
-    """One ``score`` call: the candidates and the matrix predicted on, row for row."""
-
-    model: str
-    version: str
-    spec_hash: str
-    items: Sequence[Item]
-    x: Matrix
 
 
 @dataclass(frozen=True, slots=True)

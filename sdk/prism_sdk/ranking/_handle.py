@@ -12,8 +12,8 @@ import numpy as np
 
 from .._context import Context
 from .._items import Item
+from .._scored import ScoredBatch
 from ._errors import ModelUnavailable
-from ._feature_log import ScoredBatch
 from ._model import LoadedModel
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from prism_platform.cli.experiments import render
 from prism_platform.cli.main import main
 from prism_platform.db import MetadataStore
-from prism_platform.events.model import StoredEvent
+from prism_platform.events.event import StoredEvent
 from prism_platform.events.sqlite_sink import SqliteSink
 from prism_platform.experiments.report import ReportParams, experiment_report
 from prism_sdk import Acm

@@ -1,4 +1,7 @@
-"""Three real platform processes kept in step by a real ZooKeeper."""
+"""Three real platform processes kept in step by a real ZooKeeper.
+
+Waits are for events (a rollout reported complete, every node serving a version) with
+generous timeouts; how fast a deploy converges is bench/deploy_convergence.py's job."""
 
 from __future__ import annotations
 
@@ -52,7 +55,11 @@ def _status(url: str) -> dict[str, object]:
     return dict(httpx.get(f"{url}/admin/status", timeout=5).json())
 
 
-def _wait_all_registered(cluster: Cluster, n: int, timeout: float = 15) -> None:
+WAIT_S = 20  # for a rollout to complete (the CLI's own HTTP timeout is 30 s)
+SETTLE_S = 30  # for nodes to register, resync, answer load
+
+
+def _wait_all_registered(cluster: Cluster, n: int, timeout: float = SETTLE_S) -> None:
     deadline = time.monotonic() + timeout
     while len(_status(cluster.nodes[0].url)["nodes"]) < n:  # type: ignore[arg-type]
         assert time.monotonic() < deadline, "nodes did not register in ZooKeeper"
@@ -70,28 +77,35 @@ def _version(url: str) -> str:
 def _deploy(url: str, commit: str) -> dict[str, object]:
     out = prism(
         ["deploy", "--url", url, "--scene", "home_feed", "--script", "home_feed.py"]
-        + ["--version", commit, "--wait", "5"],
+        + ["--version", commit, "--wait", str(WAIT_S)],
         {},
     )
     return dict(json.loads(out))
 
 
-def test_a_deploy_is_served_by_all_three_within_two_seconds(
+def test_a_deploy_on_one_node_is_served_by_all_three(
     cluster: Cluster, repo: tuple[Path, str, str]
 ) -> None:
     _wait_all_registered(cluster, 3)
     status = json.loads(prism(["status", "--url", cluster.nodes[2].url], {}))
     assert sorted(n["node"] for n in status["nodes"]) == ["node1", "node2", "node3"]
 
-    body = {"scene": "home_feed", "script": "home_feed.py", "version": repo[1], "wait_s": 2}
-    t0 = time.monotonic()
-    r = httpx.post(f"{cluster.nodes[0].url}/admin/deployments", json=body, timeout=10)
-    elapsed = time.monotonic() - t0  # includes the gate's smoke run on the first node
+    body = {"scene": "home_feed", "script": "home_feed.py", "version": repo[1], "wait_s": WAIT_S}
+    r = httpx.post(f"{cluster.nodes[0].url}/admin/deployments", json=body, timeout=WAIT_S + 30)
     assert r.status_code == 201, r.text
-    assert r.json()["rollout"]["complete"] is True and elapsed < 2.0, (elapsed, r.json())
+    rollout = r.json()["rollout"]  # answered once every node reported it (or at WAIT_S)
+    assert rollout["complete"] is True, rollout
     assert {_version(n.url) for n in cluster.nodes} == {repo[1][:12]}
     for n in _status(cluster.nodes[1].url)["nodes"]:  # type: ignore[attr-defined]
         assert n["serving"]["home_feed/base"] == f"home_feed.py@{repo[1][:12]}:default"
+
+
+def _wait_answered(load: LoadGenerator, since: float, n: int = 40) -> None:
+    """Until ``n`` requests sent after ``since`` (monotonic) have been answered."""
+    deadline = time.monotonic() + SETTLE_S
+    while sum(r.start > since for r in load.results) < n:
+        assert time.monotonic() < deadline, "the load generator stalled"
+        time.sleep(0.05)
 
 
 def test_deploy_and_rollback_under_load_fail_no_request(
@@ -100,18 +114,28 @@ def test_deploy_and_rollback_under_load_fail_no_request(
     _, first, second = repo
     _deploy(cluster.nodes[0].url, first)
     old, new = first[:12], second[:12]
+    t_start = time.monotonic()
     with LoadGenerator([n.url for n in cluster.nodes], scene="home_feed", threads=4) as load:
-        time.sleep(0.5)
+        _wait_answered(load, t_start)
         t_deploy = time.monotonic()
         assert _deploy(cluster.nodes[1].url, second)["rollout"]["complete"]  # type: ignore[index]
         t_deployed = time.monotonic()
-        time.sleep(0.5)
+        _wait_answered(load, t_deployed)  # all served by the new version only
         t_rollback = time.monotonic()
         prism(
-            ["rollback", "--url", cluster.nodes[2].url, "--scene", "home_feed", "--wait", "5"], {}
+            [
+                "rollback",
+                "--url",
+                cluster.nodes[2].url,
+                "--scene",
+                "home_feed",
+                "--wait",
+                str(WAIT_S),
+            ],
+            {},
         )
         t_rolled = time.monotonic()
-        time.sleep(0.5)
+        _wait_answered(load, t_rolled)
     results = load.results
     assert len(results) > 100
     assert [r for r in results if not r.ok] == []
@@ -144,7 +168,7 @@ def test_nodes_serve_through_a_zookeeper_outage_and_resync(
     assert result["rollout"]["complete"] is True  # type: ignore[index]
     # a node whose ZooKeeper session expired during the outage re-registers and resyncs on
     # its own schedule: it must serve the new version soon, not necessarily at once
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + SETTLE_S
     while True:
         served = {n.name: _version(n.url) for n in cluster.nodes}
         if set(served.values()) == {second[:12]}:

@@ -1,4 +1,6 @@
-"""Two nodes in one process, kept in step by a real ZooKeeper."""
+"""Two nodes in one process, kept in step by a real ZooKeeper. Every wait is for an
+event (a rollout complete, a change seen) with a generous timeout: how fast changes
+spread is bench/deploy_convergence.py's job."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from prism_platform.errors import Invalid
 from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
 from prism_testkit.zookeeper import ZooKeeperServer
+
+WAIT_S = 30  # for a rollout to complete or a change to reach the other node
 
 
 @pytest.fixture
@@ -48,7 +52,7 @@ def nodes(
 
 
 def _wait_nodes(client: TestClient, n: int) -> dict[str, object]:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT_S
     while True:
         status = client.get("/admin/status").json()
         if len(status["nodes"]) >= n and status["coordinator"]["connected"]:
@@ -67,7 +71,9 @@ def test_a_deploy_on_one_node_is_served_by_all(nodes: list[TestClient]) -> None:
     status = _wait_nodes(a, 2)
     assert [n["node"] for n in status["nodes"]] == ["n1", "n2"]  # type: ignore[attr-defined]
     a.post("/admin/configs", json={"script": "noop.py", "name": "default"})
-    r = a.post("/admin/deployments", json={"scene": "home_feed", "script": "noop.py", "wait_s": 5})
+    r = a.post(
+        "/admin/deployments", json={"scene": "home_feed", "script": "noop.py", "wait_s": WAIT_S}
+    )
     assert r.status_code == 201, r.text
     rollout = r.json()["rollout"]
     assert rollout["complete"] is True
@@ -78,7 +84,7 @@ def test_a_deploy_on_one_node_is_served_by_all(nodes: list[TestClient]) -> None:
     for n in status_b["nodes"]:
         assert n["serving"]["home_feed/base"].startswith("noop.py@")
 
-    r = b.post("/admin/scenes/home_feed/buckets/base/rollback", json={"wait_s": 5})
+    r = b.post("/admin/scenes/home_feed/buckets/base/rollback", json={"wait_s": WAIT_S})
     assert r.status_code == 201 and r.json()["rollout"]["complete"]
     assert _served(a) == _served(b) == "home_feed"
 
@@ -87,7 +93,7 @@ def test_scene_changes_reach_every_node(nodes: list[TestClient]) -> None:
     a, b = nodes
     _wait_nodes(a, 2)
     assert a.post("/admin/scenes", json={"name": "fresh"}).status_code == 201
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + WAIT_S
     while "fresh" not in b.get("/admin/status").json()["scenes"]:
         assert time.monotonic() < deadline
         time.sleep(0.02)
@@ -107,7 +113,7 @@ def test_generations_keep_growing_when_zookeeper_loses_its_data(
     a, b = nodes
     _wait_nodes(a, 2)
     a.post("/admin/configs", json={"script": "noop.py", "name": "default"})
-    body = {"scene": "home_feed", "script": "noop.py", "wait_s": 5}
+    body = {"scene": "home_feed", "script": "noop.py", "wait_s": WAIT_S}
     before = a.post("/admin/deployments", json=body).json()["rollout"]["generation"]
     hosts, root = parse_zk_url(zk_url)
     zk = KazooClient(hosts=hosts)
@@ -117,13 +123,13 @@ def test_generations_keep_growing_when_zookeeper_loses_its_data(
     finally:
         zk.stop()
         zk.close()
-    r = b.post("/admin/scenes/home_feed/buckets/base/rollback", json={"wait_s": 5})
+    r = b.post("/admin/scenes/home_feed/buckets/base/rollback", json={"wait_s": WAIT_S})
     rollout = r.json()["rollout"]
     assert rollout["generation"] > before and rollout["complete"], rollout
     assert _served(a) == _served(b) == "home_feed"
 
 
-def test_an_experiment_layer_reaches_every_node_within_a_second(
+def test_an_experiment_layer_reaches_every_node(
     nodes: list[TestClient],
 ) -> None:
     a, b = nodes
@@ -136,12 +142,12 @@ def test_an_experiment_layer_reaches_every_node_within_a_second(
             {"name": "y", "percent": 50, "params": {"quota_i2i": 10}},
         ],
     }
-    t0 = time.monotonic()
+    deadline = time.monotonic() + WAIT_S
     assert a.post("/admin/scenes/home_feed/experiments", json=layer).status_code == 201
     while True:
         body = {"scene": "home_feed", "user_id": "7"}
         exp = b.post("/v1/recommend", json=body).json()["experiment"]
         if exp.get("layers", {}).get("rank") in ("x", "y"):
             break
-        assert time.monotonic() - t0 < 1.0, exp
+        assert time.monotonic() < deadline, exp
         time.sleep(0.01)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from prism_platform.db import MetadataStore, upgrade
-from prism_platform.db.models import Base
+from prism_platform.db.schema import Base
 
 POSTGRES_URL = os.environ.get(
     "PRISM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from prism_platform.db import MetadataStore
-from prism_platform.db.event_models import EventCount, EventOffset
+from prism_platform.db.event_schema import EventCount, EventOffset
 from prism_platform.errors import Invalid, NotFound
 from prism_platform.events.aggregate import aggregate_all, aggregate_once
-from prism_platform.events.model import StoredEvent
+from prism_platform.events.event import StoredEvent
 from prism_platform.events.sqlite_sink import SqliteSink
 from prism_platform.experiments.report import ReportParams, experiment_report
 from prism_sdk import Acm

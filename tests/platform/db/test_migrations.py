@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from prism_platform.db import MetadataStore, current, downgrade, head, upgrade
-from prism_platform.db.models import Base
+from prism_platform.db.schema import Base
 
 TABLES = {"scenes", "experiments", "buckets", "scripts", "configs", "deployments", "audit_log"}
 TABLES |= {"event_counts", "event_offsets"}

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from prism_platform.cli import client as cli_client
 from prism_platform.cli.main import main
-from prism_platform.db.event_models import EventCount
+from prism_platform.db.event_schema import EventCount
 from prism_platform.demo.simulate import ClickModel, TrafficSimulator, aa_split_p_values
 from prism_platform.demo.world import World, generate_world
 from prism_platform.events.aggregate import aggregate_all

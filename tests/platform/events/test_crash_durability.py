@@ -10,7 +10,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from prism_platform.db.event_models import EventCount
+from prism_platform.db.event_schema import EventCount
 from prism_platform.db.store import MetadataStore
 from prism_testkit.cluster import Cluster, demo_env, prism
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from prism_platform.events.model import StoredEvent
+from prism_platform.events.event import StoredEvent
 
 from .conftest import SinkFactory
 

@@ -11,10 +11,10 @@ import orjson
 import sqlalchemy as sa
 
 from prism_platform.db import MetadataStore
-from prism_platform.db.event_models import EventCount
+from prism_platform.db.event_schema import EventCount
 from prism_platform.events.aggregate import aggregate_all, aggregate_once, trim_log
+from prism_platform.events.event import StoredEvent
 from prism_platform.events.ingest import EventIngest
-from prism_platform.events.model import StoredEvent
 from prism_platform.events.sink import retention_s
 from prism_platform.events.sqlite_sink import SqliteSink
 from prism_sdk import Acm, AcmSigner

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prism_platform.events.model import StoredEvent
+from prism_platform.events.event import StoredEvent
 from prism_platform.feature_log import LoggedRows
 from prism_platform.models.served_trainset import build_served_training_set
 from prism_sdk import Acm

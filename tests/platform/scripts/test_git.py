@@ -107,3 +107,36 @@ def test_a_named_clone_is_fetched_and_its_new_commits_deploy(tmp_path: Path, mak
         r = client.post("/admin/scripts/fetch", json={"remote": "nowhere"})
         assert r.status_code == 422 and r.json()["field"] == "remote"
     assert second != third and first != third
+
+
+def test_a_script_that_exists_only_at_a_commit_deploys_from_that_commit(
+    tmp_path: Path, make_app: Any
+) -> None:
+    """Registered, configured and served from the commit: the working tree never had it."""
+    upstream = tmp_path / "upstream" / "strategies"
+    strategies_repo(STRATEGIES_SRC, upstream)
+    git(upstream, "checkout", "-q", "-b", "feature")
+    (upstream / "fresh.py").write_text(
+        '"""Fresh from a branch."""\nfrom prism_sdk import Item\n\n\n'
+        "def recommend(ctx):\n    return [Item('42')]\n"
+    )
+    git(upstream, "add", "fresh.py")
+    git(upstream, "commit", "-qm", "fresh strategy")
+    commit = git(upstream, "rev-parse", "HEAD")
+    git(upstream, "checkout", "-q", "-")  # the working tree is back on a branch without it
+    assert not (upstream / "fresh.py").exists()
+
+    app = make_app(strategies_dir=upstream)
+    with TestClient(app, headers={"X-Prism-Actor": "tester"}) as client:
+        r = client.post("/admin/configs", json={"script": "fresh.py", "name": "default"})
+        assert r.status_code == 422 and "no such script" in r.json()["message"], r.text
+        body = {"script": "fresh.py", "name": "default", "version": "feature"}
+        assert client.post("/admin/configs", json=body).status_code == 201
+        body = {"scene": "cart", "script": "fresh.py", "version": commit[:10]}
+        r = client.post("/admin/deployments", json=body)
+        assert r.status_code == 201, r.text
+        assert r.json()["deployment"]["version"] == commit
+        [script] = [s for s in client.get("/admin/scripts").json() if s["path"] == "fresh.py"]
+        assert script["description"] == "Fresh from a branch."
+        served = client.post("/v1/recommend", json={"scene": "cart", "user_id": "1"}).json()
+        assert served["strategy"] == {"name": "fresh", "version": commit[:12], "config": "default"}

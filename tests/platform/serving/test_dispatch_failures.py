@@ -12,6 +12,7 @@ from prism_platform.app import PrismApp
 
 from ..conftest import documented_bucket
 
+DEADLINE_MS = 1000
 GOOD = "from prism_sdk import Item\n\n_OK = [Item(str(i), 1.0, 'ok') for i in range(1, 30)]\n"
 # each script passes the deploy gate and misbehaves only on requests with context.fail
 SCRIPTS = {
@@ -34,7 +35,8 @@ import time
 
 def recommend(ctx):
     if ctx.context.get("fail"):
-        time.sleep(0.5)
+        for _ in range(3000):  # 30 s in short sleeps: interrupted at the deadline
+            time.sleep(0.01)
     return _OK
 """,
     "slow_async.py": """
@@ -42,7 +44,7 @@ import asyncio
 
 async def recommend(ctx):
     if ctx.context.get("fail"):
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(30)  # cancelled at the deadline
     return _OK
 """,
 }
@@ -74,7 +76,8 @@ def test_failing_strategies_fall_back_to_popular(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     (strategies_dir / script).write_text(GOOD + SCRIPTS[script])
-    client.patch("/admin/scenes/home_feed", json={"deadline_ms": 50})
+    # a deadline no well-behaved call misses on a busy machine; the slow ones take 30 s
+    client.patch("/admin/scenes/home_feed", json={"deadline_ms": DEADLINE_MS})
     deploy(client, script)
     body = {"scene": "home_feed", "user_id": "1", "size": 10, "debug": True}
     ok = client.post("/v1/recommend", json=body).json()

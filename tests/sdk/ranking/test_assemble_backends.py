@@ -74,6 +74,20 @@ def test_every_backend_builds_the_same_matrix(kind: str, make_backend: MakeBacke
     local = LocalBackend()
     fill(local)
     expected, local_trips = assemble(local)
+    nan = float("nan")
+    # worked out by hand from ITEMS, ITEM_FEATURES and u1 (age 40, top bags then shoes,
+    # brands {7: 2}) on the web: candidate "1" (first, channel popular) and "unknown"
+    # (eighth, channel i2i: no row, no features, so the defaults)
+    np.testing.assert_array_equal(
+        expected[[0, 7]],
+        np.array(
+            [
+                [40, 10.5, 3, 0, 0, 0.25, 7, 0.5, 0, 1, 1.0, 0],
+                [40, nan, -1, nan, -2, nan, 0, 0, 0, 1, 1 / 8, 1],
+            ],
+            np.float32,
+        ),
+    )
     got, trips = assemble(make_backend(kind, fill))
     assert same_bits(got, expected)
     # local: only the user's features are read, the items come from columns

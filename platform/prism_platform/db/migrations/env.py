@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection, Engine
 
 from prism_platform.db._engine import make_engine, parse_url
-from prism_platform.db.models import Base
+from prism_platform.db.schema import Base
 
 
 def _configure(**kwargs: Any) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from prism_platform.db.models import Base, Timestamp
+from prism_platform.db.schema import Base, Timestamp
 
 COUNT_COLUMNS = ("exposures", "requests", "clicks", "carts", "orders")
 
