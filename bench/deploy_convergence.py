@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from prism_testkit.accounts import seeded_headers
 from prism_testkit.cluster import Cluster, prism
 from prism_testkit.load import LoadGenerator, Result
 from prism_testkit.repo import strategies_repo
@@ -65,7 +66,7 @@ def main() -> int:
         for _ in range(3):
             cluster.start_node()
         urls = [n.url for n in cluster.nodes]
-        admin = httpx.Client(base_url=urls[0], timeout=30)
+        admin = httpx.Client(base_url=urls[0], headers=seeded_headers(env), timeout=30)
 
         def deploy(commit: str) -> dict[str, object]:
             body = {"scene": "home_feed", "script": "home_feed.py", "version": commit}

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import orjson
 
-from prism_platform.events.event import StoredEvent
+from prism_platform.events.event import EventRules, StoredEvent, claims
 from prism_platform.events.ingest import EventIngest
 from prism_platform.events.redis_sink import RedisSink
 from prism_platform.events.sink import EventSink
 from prism_platform.events.sqlite_sink import SqliteSink
-from prism_sdk import AcmSigner, acm_prefix_for
+from prism_sdk import AcmKeyring, AcmSigner, acm_prefix_for
 from prism_testkit.services import start_redis
 
 BATCH = 100
@@ -35,43 +35,55 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.ids: set[str] = set()
+        self.keys: set[str] = set()
 
     def append(self, events: Sequence[StoredEvent]) -> list[bool]:
         out = []
         for ev in events:
-            out.append(ev.event_id not in self.ids)
-            self.ids.add(ev.event_id)
+            key, _ = claims(ev)  # one of each type per token (no orders here)
+            new = ev.event_id not in self.ids and key not in self.keys
+            out.append(new)
+            if new:
+                self.ids.add(ev.event_id)
+                self.keys.add(key)
         return out
 
     def read(self, after: str, limit: int) -> list[tuple[str, StoredEvent]]:
         return []
+
+    def trim(self, before: str, older_than: float) -> int:
+        return 0
 
     def close(self) -> None:
         return None
 
 
 def bodies(run: str) -> list[bytes]:
-    sign = AcmSigner(KEY).for_prefix(acm_prefix_for("home_feed", "base", "home_feed", "wt-1"))
+    signer = AcmSigner(KEY)
+    prefix = acm_prefix_for("home_feed", "base", "home_feed", "wt-1")
     now = time.time()
     out = []
     for b in range(BATCHES):
-        events = [
-            {
-                "event_id": f"{run}-{b}-{i}",
-                "type": "click" if i % 10 == 0 else "exposure",
-                "acm": sign(f"i2i.{i % 20 + 1}.r{b}.-"),
-                "user_id": str(i % 500),
-                "item_id": str(i),
-                "ts": now,
-            }
-            for i in range(BATCH)
-        ]
+        events = []
+        for i in range(BATCH):  # tokens bound to their user and item, one per event
+            user, item = str(i % 500), str(i)
+            token = signer.for_request(prefix, f"{run}{b}", user, int(now))
+            events.append(
+                {
+                    "event_id": f"{run}-{b}-{i}",
+                    "type": "click" if i % 10 == 0 else "exposure",
+                    "acm": token(item, "i2i", i % 20 + 1, "-"),
+                    "user_id": user,
+                    "item_id": item,
+                    "ts": now,
+                }
+            )
         out.append(orjson.dumps({"events": events}))
     return out
 
 
 async def measure(sink: EventSink, run: str) -> float:
-    ingest = EventIngest(sink, AcmSigner(KEY), None, max_age_s=3600)
+    ingest = EventIngest(sink, AcmKeyring(AcmSigner(KEY)), None, EventRules(max_age_s=3600))
     batches = bodies(run)
     status, body = await ingest.handle(batches[0])
     assert status == 200 and orjson.loads(body)["accepted"] == BATCH, body

@@ -24,6 +24,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from prism_testkit.accounts import local_admin_headers
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -34,11 +36,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+AUTH: dict[str, str] = {}
+"""The bench admin's token (made in the bench database before the server starts)."""
+
+
 def http(method: str, url: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("content-type", "application/json")
-    req.add_header("x-prism-actor", "bench")
+    for name, value in AUTH.items():
+        req.add_header(name, value)
     with urllib.request.urlopen(req, timeout=60) as r:
         return json.loads(r.read())
 
@@ -115,6 +122,7 @@ def main() -> None:
         "PRISM_DATABASE_URL": f"sqlite:///{var}/bench.db",
         "PRISM_DEMO": "1",
     }
+    AUTH.update(local_admin_headers(env))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = uvicorn("prism_platform.asgi:app", port, env)

@@ -1,5 +1,7 @@
-"""Cart page: bought-together items for what is in the cart (``context.cart_items``)
-or, when the frontend sends none, for what the user carted or ordered recently."""
+"""Cart page: bought-together items for what is in the cart (``context.cart_items``) or,
+when the frontend sends none, for the item on show (``context.item_id``) and what the
+user carted or ordered recently (else clicked); topped up with what is popular, so a
+cart with nothing to go on still shows something, as a shop would."""
 
 from __future__ import annotations
 
@@ -10,18 +12,19 @@ class Config(StrategyConfig):
     per_item: int = 30
     recent_carts: int = 10
     similar_weight: float = 0.3  # item-to-item as a weaker second channel
+    top_up: float = 2.0  # popular items fill the list up to this many times the size
 
 
 def recommend(ctx: Context[Config]) -> list[Item]:
     cfg = ctx.config
-    in_cart = [str(i) for i in ctx.context.get("cart_items", [])]
-    if not in_cart:
-        events = ctx.data.events(ctx.user_id, ("cart", "order"), limit=cfg.recent_carts)
-        in_cart = list(dict.fromkeys(ev.item_id for ev in events))
-    with ctx.stage("source.cart") as st, ctx.data.batch() as b:
-        together = b.tables("bought_together", in_cart, cfg.per_item)
-        similar = b.tables("i2i", in_cart, cfg.per_item)
-    st.counts(len(in_cart))
+    want = max(1, round(ctx.size * cfg.top_up))
+    with ctx.stage("source.cart") as st:
+        seeds = _seeds(ctx, cfg)
+        with ctx.data.batch() as b:
+            together = b.tables("bought_together", seeds, cfg.per_item)
+            similar = b.tables("i2i", seeds, cfg.per_item)
+            popular = b.tables("popular", ["all"], want + len(seeds))
+        st.counts(len(seeds))
     merged = stages.merge(
         {
             "bought_together": [
@@ -34,4 +37,32 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             ],
         }
     )
-    return stages.drop_ids(merged, set(in_cart), "in_cart").kept
+    kept = stages.drop_ids(merged, set(seeds), "in_cart").kept
+    if len(kept) >= want:
+        return kept
+    with ctx.stage("source.popular_top_up") as st:
+        # below every item found for the cart, in the order of popularity
+        floor = kept[-1].score if kept else 1.0
+        seen = {it.id for it in kept} | set(seeds)
+        rows = [(i, s) for i, s in popular.value[0] if i not in seen][: want - len(kept)]
+        best = rows[0][1] if rows and rows[0][1] > 0 else 1.0
+        top_up = [Item(i, 0.5 * floor * s / best, ("popular",)) for i, s in rows]
+        st.counts(len(popular.value[0]), len(top_up))
+    return kept + top_up
+
+
+def _seeds(ctx: Context[Config], cfg: Config) -> list[str]:
+    """The cart's items; else the item on show and the user's recent carts and orders,
+    else the user's recent clicks (newest first, each once)."""
+    in_cart = ctx.context.get("cart_items")
+    if isinstance(in_cart, list) and in_cart:
+        return list(dict.fromkeys(str(i) for i in in_cart))
+    shown = ctx.context.get("item_id")
+    seeds = [shown] if isinstance(shown, str) and shown else []
+    with ctx.data.batch() as b:
+        bought = b.events([ctx.user_id], ("cart", "order"), limit=cfg.recent_carts)
+        clicked = b.events([ctx.user_id], ("click",), limit=cfg.recent_carts)
+    seeds += [ev.item_id for ev in bought.value[0]]
+    if not seeds:
+        seeds = [ev.item_id for ev in clicked.value[0]]
+    return list(dict.fromkeys(seeds))

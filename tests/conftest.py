@@ -18,6 +18,7 @@ from prism_platform.app import PrismApp, create_app
 from prism_platform.db import MetadataStore
 from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
+from prism_testkit.accounts import grant
 from prism_testkit.services import RedisServer, ServiceUnavailable, start_redis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +85,7 @@ def app(make_app: AppFactory) -> PrismApp:
 
 @pytest.fixture
 def client(app: PrismApp) -> Iterator[TestClient]:
-    with TestClient(app, headers={"X-Prism-Actor": "tester"}) as c:
+    with TestClient(app, headers=grant(app.control, name="tester")) as c:
         yield c
 
 

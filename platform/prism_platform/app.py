@@ -16,11 +16,15 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from prism_platform import __version__
+from prism_platform.accounts.service import Accounts
+from prism_platform.api.accounts import build_accounts_router
 from prism_platform.api.admin import build_router
+from prism_platform.api.auth import DATA_READER, Auth, viewer_check
 from prism_platform.api.data import build_data_router
 from prism_platform.api.events import build_events_router
 from prism_platform.api.models import build_models_router
 from prism_platform.api.ops import add_ops_routes
+from prism_platform.control.dev_mode import redeploy_edited
 from prism_platform.control.facade import Control
 from prism_platform.coordination import open_coordinator
 from prism_platform.db import MetadataStore
@@ -38,6 +42,7 @@ from prism_platform.scripts.repository import ScriptRepository
 from prism_platform.scripts.sources import WorkTree
 from prism_platform.serving.dispatcher import Dispatcher
 from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
+from prism_platform.serving.recent_errors import RecentErrors
 from prism_platform.serving.signing import acm_signer
 from prism_platform.serving.state import ServingState
 from prism_platform.serving.traffic import TrafficRecorder
@@ -86,17 +91,25 @@ class PrismApp:
 
 
 def open_control(
-    settings: Settings, store: MetadataStore, backend: DataBackend | None, state: ServingState
+    settings: Settings,
+    store: MetadataStore,
+    backend: DataBackend | None,
+    state: ServingState,
+    metrics: Metrics | None = None,
 ) -> tuple[Control, TrafficRecorder]:
     """The node's control plane over ``store``, serving into ``state``."""
-    repo = ScriptRepository(WorkTree(settings.strategies_dir), settings.strategies_repo or None)
+    worktree = WorkTree(settings.strategies_dir)
+    repo = ScriptRepository(worktree, settings.strategies_repo or None, store.pinned_sources)
     builder = SnapshotBuilder(repo.tree)
     builder.default_read_timeout_ms = settings.redis_timeout_ms
     coordinator = open_coordinator(settings.coordinator, settings.node_name or None)
     node = ServingNode(state, builder, coordinator, store.serving_state)
     traffic = TrafficRecorder()
     models = ModelService(ModelStore(settings.var_dir / "models"), backend)
-    control = Control(store, node, Deployer(store, node, repo, backend, traffic), models)
+    accounts = Accounts(store, login_failures=metrics.login_failures if metrics else None)
+    deployer = Deployer(store, node, repo, backend, traffic)
+    recent = RecentErrors(metrics) if metrics is not None else None
+    control = Control(store, node, deployer, accounts, models, recent)
     return control, traffic
 
 
@@ -115,24 +128,39 @@ def create_app(
         store = MetadataStore(settings.db_url)
         store.upgrade()
     state = ServingState()
-    control, traffic = open_control(settings, store, backend, state)
+    metrics = Metrics()
+    control, traffic = open_control(settings, store, backend, state, metrics)
     control.node.load()
     if settings.demo and not control.scenes():
         seed_demo(control)
+    if not control.accounts.users():
+        log.warning(
+            "event=no_users hint='prism user add NAME --role admin: the admin API wants a token'"
+        )
     if control.models is not None:
         control.reload_models()
-    metrics = Metrics()
     feature_log = open_feature_log(settings, metrics)
     dispatcher = Dispatcher(state, backend, metrics, acm_signer(settings), feature_log)
-    handler = RecommendHandler(dispatcher, metrics, settings.max_body_bytes, traffic)
+    auth = Auth(control)
+    handler = RecommendHandler(
+        dispatcher, metrics, settings.max_body_bytes, traffic, may_debug=viewer_check(auth)
+    )
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
-    api = _build_api(control, backend, watch=settings.watch, shared=shared)
-    add_ops_routes(api, control, handler, metrics, shared)
-    api.include_router(build_router(control))
-    api.include_router(build_data_router(backend, settings.data_api_token))
-    api.include_router(build_models_router(control, settings.model_poll_s))
+    api = _build_api(
+        control, backend, watch=settings.watch, shared=shared, docs_public=settings.docs_public
+    )
+    add_ops_routes(api, control, auth, handler, metrics, shared, settings)
+    api.include_router(build_router(control, auth))
+    api.include_router(build_accounts_router(control, auth))
+    reader = auth.requires(DATA_READER)
     api.include_router(
-        build_events_router(settings, backend, control, dispatcher.signer, feature_log)
+        build_data_router(backend, reader=reader, legacy_token=settings.data_api_token)
+    )
+    api.include_router(build_models_router(control, auth, settings.model_poll_s))
+    api.include_router(
+        build_events_router(
+            settings, backend, control, auth, dispatcher.signer, feature_log, metrics, shared
+        )
     )
     for extension in extensions:
         extension(api, control)
@@ -167,12 +195,15 @@ def _build_api(
     *,
     watch: bool = False,
     shared: SharedMetrics | None = None,
+    docs_public: bool = True,
 ) -> FastAPI:
     node = control.node
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         node.follow()
+        if control.recent is not None:
+            control.recent.start()
         if shared is not None:
             shared.start()
         watcher = None
@@ -180,10 +211,12 @@ def _build_api(
             from prism_platform.scripts.watch import StrategyWatcher
 
             root = control.deployer.repo.worktree.root
-            watcher = StrategyWatcher(root, node.refresh)
+            watcher = StrategyWatcher(root, lambda: redeploy_edited(control))
             watcher.start()
             log.info("event=watching path=%s", root)
         yield
+        if control.recent is not None:
+            control.recent.stop()
         if shared is not None:
             shared.stop()
         if watcher is not None:
@@ -197,4 +230,7 @@ def _build_api(
         version=__version__,
         description="Scenario-scripting recommendation platform.",
         lifespan=lifespan,
+        docs_url="/docs" if docs_public else None,
+        redoc_url="/redoc" if docs_public else None,
+        openapi_url="/openapi.json" if docs_public else None,
     )

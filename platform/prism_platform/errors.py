@@ -10,10 +10,66 @@ import orjson
 _AT = re.compile(r"at `\$([^`]*)`")
 _NAMED = re.compile(r"(?:required|unknown) field `([^`]*)`")
 
+ECHO_CHARS = 64
+"""How much of one input value an error answer repeats: a prefix, never all of it."""
+MAX_MESSAGE = 1000
+MAX_FIELD = 200
+MAX_JSON_DEPTH = 64
+"""How deep arrays and objects may nest in a ``/v1/recommend`` or ``/v1/events`` body."""
+
+
+def clip(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` as an error answer may echo it: at most ``limit`` characters, then ``…``
+    and the full length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…({len(text)} characters)"
+
 
 def error_body(status: int, error: str, message: str, **extra: Any) -> tuple[int, bytes]:
-    """A JSON error answer of the bare (non-FastAPI) endpoints: ``(status, body)``."""
-    return status, orjson.dumps({"error": error, "message": message, **extra})
+    """A JSON error answer of the bare (non-FastAPI) endpoints: ``(status, body)``; the
+    message and the field are cut short (they may quote the request)."""
+    if isinstance(extra.get("field"), str):
+        extra["field"] = clip(extra["field"], MAX_FIELD)
+    return status, orjson.dumps({"error": error, "message": clip(message, MAX_MESSAGE), **extra})
+
+
+_KEEP = b'"[]{}'
+_DROP = bytes(b for b in range(256) if b not in _KEEP)
+_PARENS = bytes.maketrans(b"[{]}", b"(())")
+_STRINGS = re.compile(rb'"[^"]*"')
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``body`` nests arrays and objects more than ``limit`` deep.
+
+    msgspec (like every JSON parser here) recurses, and answers a deep enough body with
+    ``RecursionError``; this scan answers first, in linear time and mostly at C speed: the
+    body reduced to brackets and quotes (``(`` and ``)``), which settles it when there are
+    at most ``limit`` openings (any request of ordinary shape: well under a microsecond).
+    Otherwise strings are dropped (escapes first) and the nesting is the running sum's
+    maximum. For a body that is not JSON the answer may be either; the parser then
+    rejects it anyway."""
+    s = body.translate(_PARENS, _DROP)
+    if s.count(b"(") <= limit:
+        return False
+    if b"\\" in body:  # escaped backslashes and quotes must not end or start a string
+        s = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(_PARENS, _DROP)
+    s = s.replace(b'""', b"")  # strings without brackets: gone at C speed
+    if b'"' in s:
+        s = _STRINGS.sub(b"", s)
+    if b"(" * (limit + 1) in s:
+        return True
+    import numpy as np  # the slow path only: bodies with many brackets
+
+    steps = (np.uint8(81) - np.uint8(2) * np.frombuffer(s, np.uint8)).view(np.int8)  # ( 1, ) -1
+    return bool(steps.size) and int(steps.cumsum(dtype=np.int32).max()) > limit
+
+
+def too_deep_body(limit: int = MAX_JSON_DEPTH) -> tuple[int, bytes]:
+    """The answer to a body nested deeper than ``limit``: ``400 json_too_deep``."""
+    msg = f"JSON nests arrays and objects deeper than {limit} levels"
+    return error_body(400, "json_too_deep", msg, field="(body)", max_depth=limit)
 
 
 def msgspec_field(message: str, root: str = "") -> str:
@@ -33,9 +89,10 @@ class PrismPlatformError(Exception):
     status = 400
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
+        message = clip(message, MAX_MESSAGE)  # it may quote the request: never all of it
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = None if field is None else clip(field, MAX_FIELD)
 
     def as_json(self) -> dict[str, object]:
         body: dict[str, object] = {"error": type(self).__name__, "message": self.message}
@@ -56,6 +113,12 @@ class Invalid(PrismPlatformError):
     status = 422
 
 
+class Unavailable(PrismPlatformError):
+    """Something this change must check (the data backend) cannot be reached; retry."""
+
+    status = 503
+
+
 class StrategyLoadError(PrismPlatformError):
     """A strategy script failed to load or validate; the message names file and line."""
 
@@ -66,3 +129,21 @@ class StrategyLoadError(PrismPlatformError):
         super().__init__(f"{where}: {message}", field="script")
         self.path = path
         self.line = line
+
+
+class Unauthenticated(PrismPlatformError):
+    """No credentials, or credentials that are wrong, expired or revoked."""
+
+    status = 401
+
+
+class Forbidden(PrismPlatformError):
+    """Authenticated, but the role does not allow this."""
+
+    status = 403
+
+
+class TooManyAttempts(PrismPlatformError):
+    """Too many failed logins for a user or from an address; try again later."""
+
+    status = 429

@@ -39,6 +39,11 @@ def float_env(name: str, default: str, *, minimum: float | None = 0.0) -> float:
     return value
 
 
+def optional_float_env(name: str, *, minimum: float | None = 0.0) -> float | None:
+    """``name`` as a number, or ``None`` when unset or empty."""
+    return float_env(name, "", minimum=minimum) if _env(name, "") else None
+
+
 def int_env(name: str, default: str, *, minimum: int = 0) -> int:
     """``name`` as a whole number (``default`` when unset); at least ``minimum``."""
     raw = _env(name, default)
@@ -69,6 +74,12 @@ class Settings:
     )
     remote_url: str = field(default_factory=lambda: _env("PRISM_REMOTE_URL", ""))
     data_api_token: str = field(default_factory=lambda: _env("PRISM_DATA_API_TOKEN", ""))
+    metrics_public: bool = field(
+        default_factory=lambda: _env("PRISM_METRICS_PUBLIC", "1") not in ("0", "false", "no")
+    )
+    docs_public: bool = field(
+        default_factory=lambda: _env("PRISM_DOCS_PUBLIC", "1") not in ("0", "false", "no")
+    )
     demo: bool = field(default_factory=lambda: _env("PRISM_DEMO", "1") not in ("0", "false", "no"))
     max_body_bytes: int = field(
         default_factory=lambda: int_env("PRISM_MAX_BODY_BYTES", str(256 * 1024), minimum=1)
@@ -83,6 +94,16 @@ class Settings:
     log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
     acm_key: str = field(default_factory=lambda: _env("PRISM_ACM_KEY", ""))
     acm_mac: str = field(default_factory=lambda: _env("PRISM_ACM_MAC", "blake2s"))
+    acm_previous_keys: str = field(default_factory=lambda: _env("PRISM_ACM_PREVIOUS_KEYS", ""))
+    acm_max_age_s: float = field(
+        default_factory=lambda: float_env("PRISM_ACM_MAX_AGE_S", str(7 * 86400), minimum=1)
+    )
+    acm_v2_until: float | None = field(
+        default_factory=lambda: optional_float_env("PRISM_ACM_V2_UNTIL")
+    )
+    event_value_cap: float = field(
+        default_factory=lambda: float_env("PRISM_EVENT_VALUE_CAP", "1e7", minimum=0)
+    )
     events_backend: str = field(default_factory=lambda: _env("PRISM_EVENTS_BACKEND", ""))
     events_max_age_s: float = field(
         default_factory=lambda: float_env("PRISM_EVENTS_MAX_AGE_S", str(7 * 86400), minimum=1)

@@ -7,18 +7,16 @@ from . import bandit, diversity, ranking, rules, stages
 from ._acm import (
     ACM_VERSION,
     Acm,
-    AcmError,
     AcmSigner,
     acm_prefix_for,
     acm_suffix,
-    channel_name,
-    extra_token,
     parse_acm,
-    verify_acm,
 )
 from ._acm import (
     MACS as ACM_MACS,
 )
+from ._acm_fields import AcmError, channel_name, extra_token
+from ._acm_keys import AcmKeyring, verify_acm
 from ._assign import SLOTS, assign_layers, bucket_index, slot_of, slot_table
 from ._config import StrategyConfig
 from ._context import Context
@@ -45,6 +43,7 @@ __all__ = [
     "ACM_VERSION",
     "Acm",
     "AcmError",
+    "AcmKeyring",
     "AcmSigner",
     "Context",
     "DataBackend",

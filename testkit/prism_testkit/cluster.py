@@ -68,11 +68,17 @@ class Cluster:
     nodes: list[Node] = field(default_factory=list)
 
     def start_node(
-        self, name: str | None = None, ready_timeout: float = 60, workers: int = 1
+        self,
+        name: str | None = None,
+        ready_timeout: float = 60,
+        workers: int = 1,
+        env: Mapping[str, str] | None = None,
     ) -> Node:
+        """Start ``prism serve`` with the cluster's environment (plus this node's ``env``,
+        e.g. a ``PRISM_VAR_DIR`` and strategies folder of its own, as on another machine)."""
         name = name or f"node{len(self.nodes) + 1}"
         node = Node(name, free_port(), self.workdir / f"{name}.log")
-        env = {**os.environ, **self.env, "PRISM_NODE_NAME": name}
+        env = {**os.environ, **self.env, **(env or {}), "PRISM_NODE_NAME": name}
         args = [sys.executable, "-m", "prism_platform", "serve", "--port", str(node.port)]
         args += ["--log-level", "warning", "--workers", str(workers)]
         with node.log_path.open("ab") as out:

@@ -21,6 +21,10 @@ BAD = [
     ("PRISM_GC_GEN0", "-1", "must be a whole number >= 0"),
     ("PRISM_FEATURE_LOG_RATE", "nan", "must be a finite number, got 'nan'"),
     ("PRISM_MODEL_POLL_S", "inf", "must be a finite number, got 'inf'"),
+    ("PRISM_ACM_MAX_AGE_S", "0", "must be a number >= 1, got '0'"),
+    ("PRISM_ACM_V2_UNTIL", "soon", "must be a number, got 'soon'"),
+    ("PRISM_EVENT_VALUE_CAP", "-1", "must be a number >= 0, got '-1'"),
+    ("PRISM_EVENT_VALUE_CAP", "inf", "must be a finite number, got 'inf'"),
 ]
 
 
@@ -58,6 +62,10 @@ def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRISM_MODEL_POLL_S", "0")
     s = Settings()
     assert (s.redis_timeout_ms, s.max_body_bytes, s.model_poll_s) == (12.5, 1024, 0.0)
+    assert (s.acm_max_age_s, s.acm_v2_until, s.event_value_cap) == (604800.0, None, 1e7)
+    monkeypatch.setenv("PRISM_ACM_V2_UNTIL", "1767225600")
+    monkeypatch.setenv("PRISM_EVENT_VALUE_CAP", "5e4")
+    assert (Settings().acm_v2_until, Settings().event_value_cap) == (1767225600.0, 5e4)
 
 
 def test_serve_stops_on_a_bad_variable_before_starting(monkeypatch: pytest.MonkeyPatch) -> None:

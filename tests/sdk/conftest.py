@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from prism_platform.api.data import build_data_router
+from prism_platform.errors import Unauthenticated
 from prism_sdk import DataBackend, LocalBackend, MockBackend, RedisBackend, RemoteBackend
 from prism_sdk.data import DataWriter
 from prism_testkit.services import RedisServer
@@ -25,6 +26,10 @@ REDIS_URL_ENV = "PRISM_TEST_REDIS_URL"
 BACKEND_KINDS = ("local", "local-persisted", "mock", "redis", "remote", "remote-over-redis")
 Fill = Callable[[DataWriter], object]
 MakeBackend = Callable[[str, Fill], DataBackend]
+
+
+def _shared_token_only(request: Request) -> None:
+    raise Unauthenticated("no accounts here: the shared data API token only")
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +100,7 @@ def make_backend(
 def serve_backend(served: DataBackend) -> RemoteBackend:
     """``served`` through the real data API by uvicorn on a free port."""
     api = FastAPI()
-    api.include_router(build_data_router(served, "s3cret"))
+    api.include_router(build_data_router(served, reader=_shared_token_only, legacy_token="s3cret"))
     server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="off"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -1,8 +1,8 @@
 """The admin HTTP API (FastAPI): scenes, experiments, scripts, configs, deployments.
 
-Every route is a thin call of :class:`~prism_platform.control.facade.Control`. Every
-mutating route takes the caller's identity from :func:`actor`, the one place where
-authentication will be enforced.
+Every route is a thin call of :class:`~prism_platform.control.facade.Control` and
+names the role it needs (:mod:`.auth`): reads need a viewer, changes to what is served
+an operator, scenes an admin. The audit log records the authenticated user.
 """
 
 from __future__ import annotations
@@ -10,19 +10,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from prism_platform.control.facade import Change, Control
+from prism_platform.accounts.service import Principal
+from prism_platform.api.auth import ADMIN, OPERATOR, VIEWER, Auth
+from prism_platform.control.deploy_ops import Change
+from prism_platform.control.facade import Control
 from prism_platform.scripts.repository import WORKTREE
-
-
-def actor(x_prism_actor: Annotated[str | None, Header()] = None) -> str:
-    """Who is calling (``X-Prism-Actor``); the workbench issue adds real authentication."""
-    return x_prism_actor or "anonymous"
-
-
-Actor = Annotated[str, Depends(actor)]
 
 
 class _Body(BaseModel):
@@ -30,6 +25,11 @@ class _Body(BaseModel):
 
 
 READ_TIMEOUT = "budget of a request's data reads in ms (default: PRISM_REDIS_TIMEOUT_MS)"
+CONTEXT_SCHEMA = (
+    'fields the request context may carry, e.g. {"item_id": {"type": "str", "max_len": 64},'
+    ' "cart_items": {"type": "list[str]", "max_items": 50}, "additional": true}'
+    " (types: str, int, float, bool, list[str]); a bad context is a 422 naming the field"
+)
 
 
 class SceneIn(_Body):
@@ -42,6 +42,7 @@ class SceneIn(_Body):
     read_timeout_ms: int | None = Field(
         None, ge=1, le=10_000, strict=True, description=READ_TIMEOUT
     )
+    context_schema: dict[str, Any] | None = Field(None, description=f"{CONTEXT_SCHEMA}; null: any")
 
 
 class ScenePatch(_Body):
@@ -53,6 +54,7 @@ class ScenePatch(_Body):
     read_timeout_ms: int | None = Field(
         None, ge=1, le=10_000, strict=True, description=f"{READ_TIMEOUT}; null: the default"
     )
+    context_schema: dict[str, Any] | None = Field(None, description=f"{CONTEXT_SCHEMA}; null: any")
 
 
 class BucketIn(_Body):
@@ -120,8 +122,9 @@ def as_json(record: Any) -> Any:
     return record
 
 
-def build_router(control: Control) -> APIRouter:
+def build_router(control: Control, auth: Auth) -> APIRouter:
     r = APIRouter(prefix="/admin", tags=["admin"])
+    viewer, operator, admin = (auth.requires(role) for role in (VIEWER, OPERATOR, ADMIN))
 
     def _live(change: Change) -> dict[str, Any]:
         return {
@@ -131,42 +134,45 @@ def build_router(control: Control) -> APIRouter:
         }
 
     @r.get("/status")
-    def status() -> dict[str, Any]:
+    def status(_: Principal = Depends(viewer)) -> dict[str, Any]:
         """What this node serves now (the live routing snapshot), any load errors,
         and what every live node reports serving."""
         return control.status()
 
     @r.post("/reload")
-    def reload(who: Actor) -> dict[str, Any]:
-        return control.reload(actor=who).describe()
+    def reload(who: Principal = Depends(operator)) -> dict[str, Any]:
+        return control.reload(actor=who.name).describe()
 
     @r.get("/scenes")
-    def list_scenes() -> Any:
+    def list_scenes(_: Principal = Depends(viewer)) -> Any:
         return as_json(control.scenes())
 
     @r.post("/scenes", status_code=201)
-    def create_scene(body: SceneIn, who: Actor) -> Any:
+    def create_scene(body: SceneIn, who: Principal = Depends(admin)) -> Any:
         fields = body.model_dump(exclude={"name"})
-        return as_json(control.create_scene(body.name, actor=who, **fields))
+        return as_json(control.create_scene(body.name, actor=who.name, **fields))
 
     @r.get("/scenes/{name}")
-    def get_scene(name: str) -> Any:
+    def get_scene(name: str, _: Principal = Depends(viewer)) -> Any:
         return as_json(control.scene(name))
 
     @r.patch("/scenes/{name}")
-    def patch_scene(name: str, body: ScenePatch, who: Actor) -> Any:
+    def patch_scene(name: str, body: ScenePatch, who: Principal = Depends(admin)) -> Any:
         fields = body.model_dump(exclude_none=True)
-        if "read_timeout_ms" in body.model_fields_set:  # null resets it
-            fields["read_timeout_ms"] = body.read_timeout_ms
-        return as_json(control.update_scene(name, actor=who, **fields))
+        for key in ("read_timeout_ms", "context_schema"):  # null resets them
+            if key in body.model_fields_set:
+                fields[key] = getattr(body, key)
+        return as_json(control.update_scene(name, actor=who.name, **fields))
 
     @r.get("/scenes/{name}/experiments")
-    def list_experiments(name: str, layer: str | None = None) -> Any:
+    def list_experiments(
+        name: str, layer: str | None = None, _: Principal = Depends(viewer)
+    ) -> Any:
         """Newest first, of every layer (or of ``layer``)."""
         return as_json(control.experiments(name, layer))
 
     @r.post("/scenes/{name}/experiments", status_code=201)
-    def start_experiment(name: str, body: ExperimentIn, who: Actor) -> Any:
+    def start_experiment(name: str, body: ExperimentIn, who: Principal = Depends(operator)) -> Any:
         """Start an experiment on a layer; the layer's running one stops."""
         buckets = [(b.name, b.percent) for b in body.buckets]
         params = {b.name: b.params for b in body.buckets if b.params is not None}
@@ -175,7 +181,7 @@ def build_router(control: Control) -> APIRouter:
             body.name,
             buckets,
             salt=body.salt,
-            actor=who,
+            actor=who.name,
             layer=body.layer,
             params=params,
             whitelist=body.whitelist,
@@ -186,48 +192,55 @@ def build_router(control: Control) -> APIRouter:
         return as_json(exp)
 
     @r.post("/scenes/{name}/layers/{layer}/stop")
-    def stop_layer(name: str, layer: str, who: Actor) -> Any:
+    def stop_layer(name: str, layer: str, who: Principal = Depends(operator)) -> Any:
         """Stop the running experiment of a layer (not main)."""
-        return as_json(control.stop_layer(name, layer, actor=who))
+        return as_json(control.stop_layer(name, layer, actor=who.name))
 
     @r.get("/scripts")
-    def list_scripts() -> Any:
+    def list_scripts(_: Principal = Depends(viewer)) -> Any:
         return as_json(control.scripts())
 
     @r.post("/scripts", status_code=201)
-    def register_script(body: ScriptIn, who: Actor) -> Any:
-        return as_json(control.register_script(body.path, description=body.description, actor=who))
+    def register_script(body: ScriptIn, who: Principal = Depends(operator)) -> Any:
+        return as_json(
+            control.register_script(body.path, description=body.description, actor=who.name)
+        )
 
     @r.get("/scripts/schema")
-    def script_schema(path: Annotated[str, Query()]) -> Any:
+    def script_schema(path: Annotated[str, Query()], _: Principal = Depends(viewer)) -> Any:
         """The JSON schema of a script's ``Config`` (as in the working tree)."""
         s = control.script(path)
         return {"path": s.path, "version": s.version, "schema": s.config_cls.model_json_schema()}
 
     @r.get("/configs")
-    def list_configs(script: str | None = None) -> Any:
+    def list_configs(script: str | None = None, _: Principal = Depends(viewer)) -> Any:
         return as_json(control.configs(script))
 
     @r.post("/configs", status_code=201)
-    def put_config(body: ConfigIn, who: Actor) -> Any:
+    def put_config(body: ConfigIn, who: Principal = Depends(operator)) -> Any:
         config = control.put_config(
-            body.script, body.name, body.params, actor=who, version=body.version
+            body.script, body.name, body.params, actor=who.name, version=body.version
         )
         return as_json(config)
 
     @r.get("/deployments")
-    def deployments(scene: str | None = None, active: bool = False, limit: int = 100) -> Any:
+    def deployments(
+        scene: str | None = None,
+        active: bool = False,
+        limit: int = 100,
+        _: Principal = Depends(viewer),
+    ) -> Any:
         return as_json(control.deployments(scene, active=active, limit=limit))
 
     @r.post("/deployments", status_code=201)
-    def deploy(body: DeploymentIn, who: Actor) -> Any:
+    def deploy(body: DeploymentIn, who: Principal = Depends(operator)) -> Any:
         change = control.deploy(
             body.scene,
             body.bucket,
             body.script,
             body.config,
             version=body.version,
-            actor=who,
+            actor=who.name,
             note=body.note,
             canary_percent=body.canary_percent,
             wait_s=body.wait_s,
@@ -235,34 +248,42 @@ def build_router(control: Control) -> APIRouter:
         return _live(change)
 
     @r.post("/deployments/{deployment_id}/rollback", status_code=201)
-    def rollback(deployment_id: int, who: Actor, body: RollbackIn | None = None) -> Any:
+    def rollback(
+        deployment_id: int, who: Principal = Depends(operator), body: RollbackIn | None = None
+    ) -> Any:
         """Serve exactly what deployment ``deployment_id`` served, as a new deployment."""
         body = body or RollbackIn()
-        return _live(control.rollback(deployment_id, actor=who, note=body.note, wait_s=body.wait_s))
+        return _live(
+            control.rollback(deployment_id, actor=who.name, note=body.note, wait_s=body.wait_s)
+        )
 
     @r.post("/scenes/{name}/buckets/{bucket}/rollback", status_code=201)
-    def rollback_bucket(name: str, bucket: str, who: Actor, body: RollbackIn | None = None) -> Any:
+    def rollback_bucket(
+        name: str, bucket: str, who: Principal = Depends(operator), body: RollbackIn | None = None
+    ) -> Any:
         """Undo a bucket's last change: end its canary, or serve the deployment it served
         before its current one."""
         body = body or RollbackIn()
         change = control.rollback_bucket(
-            name, bucket, actor=who, note=body.note, wait_s=body.wait_s
+            name, bucket, actor=who.name, note=body.note, wait_s=body.wait_s
         )
         return _live(change)
 
     @r.get("/scripts/versions")
-    def script_versions(path: Annotated[str, Query()], limit: int = 50) -> Any:
+    def script_versions(
+        path: Annotated[str, Query()], limit: int = 50, _: Principal = Depends(viewer)
+    ) -> Any:
         """Commits of the strategies repository that changed the script."""
         return as_json(control.script_versions(path, limit=limit))
 
     @r.post("/scripts/fetch")
-    def fetch(who: Actor, body: FetchIn | None = None) -> Any:
+    def fetch(who: Principal = Depends(operator), body: FetchIn | None = None) -> Any:
         """Fetch the strategies repository's remote, so its new commits can be deployed."""
         remote = (body or FetchIn()).remote
-        return {"remote": remote, "output": control.fetch(remote, actor=who)}
+        return {"remote": remote, "output": control.fetch(remote, actor=who.name)}
 
     @r.get("/audit")
-    def audit(limit: int = 100) -> Any:
+    def audit(limit: int = 100, _: Principal = Depends(viewer)) -> Any:
         return as_json(control.audit(limit))
 
     return r

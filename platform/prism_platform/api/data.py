@@ -3,13 +3,15 @@ node's backend, so scripts elsewhere (``RemoteBackend``) read the data it serves
 
 The body is a msgpack (``Content-Type: application/msgpack``) or JSON list of reads
 ``{kind, keys, name, limit, since, types}``; the answer, in the same encoding, is one
-result list per read aligned with its keys. A bearer token (``PRISM_DATA_API_TOKEN``)
-is required; without one configured the API is disabled. There is no write route.
+result list per read aligned with its keys. The caller sends ``Authorization: Bearer``
+with the token of a ``data-reader`` (or any viewer); ``PRISM_DATA_API_TOKEN`` is still
+accepted as a shared token, deprecated for one release. There is no write route.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -17,14 +19,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from prism_platform.errors import msgspec_field
+from prism_platform.api.auth import bearer
+from prism_platform.errors import PrismPlatformError, msgspec_field
 from prism_sdk import DataBackend, Read
 from prism_sdk.data import ScoredRows
 
 MSGPACK = "application/msgpack"
 MAX_KEYS = 10_000
 MAX_BODY_BYTES = 8 * 1024 * 1024
-DISABLED = "data API disabled (set PRISM_DATA_API_TOKEN)"
 
 
 class ReadIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -75,8 +77,15 @@ def parse_reads(body: bytes, msgpack: bool) -> list[ReadIn] | JSONResponse:
     return reads
 
 
-def build_data_router(backend: DataBackend, token: str, *, max_keys: int = MAX_KEYS) -> APIRouter:
-    """The router; ``token`` empty disables it (every call answers 403)."""
+def build_data_router(
+    backend: DataBackend,
+    *,
+    reader: Callable[[Request], object],
+    legacy_token: str = "",
+    max_keys: int = MAX_KEYS,
+) -> APIRouter:
+    """The router. ``reader`` authorises a request (``Auth.requires(DATA_READER)``: raises
+    naming why not); ``legacy_token``: the deprecated shared ``PRISM_DATA_API_TOKEN``."""
     r = APIRouter(tags=["data"])
 
     @r.post(
@@ -84,17 +93,20 @@ def build_data_router(backend: DataBackend, token: str, *, max_keys: int = MAX_K
         summary="Batched reads of this node's data (read-only)",
         responses={
             401: {"description": "Missing or wrong bearer token."},
-            403: {"description": "The data API is disabled (no token configured)."},
+            403: {"description": "The token's role may not read data."},
             413: {"description": "Too many keys or too large a body."},
             422: {"description": "Invalid body; `field` names the culprit."},
         },
     )
     async def read(request: Request) -> Response:
-        if not token:
-            return error(403, "forbidden", DISABLED)
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
-            return error(401, "unauthorized", "missing or wrong bearer token")
+        given = bearer(request) or ""
+        legacy = bool(legacy_token) and hmac.compare_digest(given.encode(), legacy_token.encode())
+        if not legacy:
+            try:
+                reader(request)
+            except PrismPlatformError as exc:
+                code = "unauthorized" if exc.status == 401 else "forbidden"
+                return error(exc.status, code, exc.message)
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes", "(body)")

@@ -11,16 +11,21 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 
+from prism_platform.accounts.service import Principal
+from prism_platform.api.auth import VIEWER, Auth
 from prism_platform.control.facade import Control
 from prism_platform.db.records import MAIN_LAYER
-from prism_platform.errors import error_body
+from prism_platform.errors import error_body, json_too_deep, too_deep_body
 from prism_platform.events.event import MAX_BATCH
-from prism_platform.events.ingest import EventIngest
-from prism_platform.events.sink import open_sink, retention_s
+from prism_platform.events.ingest import open_ingest
+from prism_platform.events.sink import log_retention_s
+from prism_platform.experiments.guardrails import with_guardrails
 from prism_platform.experiments.report import ReportParams
+from prism_platform.metrics.registry import Metrics
+from prism_platform.metrics.share import SharedMetrics
 from prism_platform.settings import Settings
 from prism_sdk import AcmSigner, DataBackend
 from prism_sdk.data import DataWriter
@@ -36,19 +41,24 @@ def build_events_router(
     settings: Settings,
     backend: DataBackend,
     facade: Control,
+    auth: Auth,
     signer: AcmSigner,
     feature_log: FeatureLogWriter | None = None,
+    metrics: Metrics | None = None,
+    shared: SharedMetrics | None = None,
 ) -> APIRouter:
     """The events routes; the lifespan also closes ``feature_log`` (flushing it), the
-    feature rows stored beside the events."""
-    ingest = EventIngest(open_sink(settings), signer, backend, settings.events_max_age_s)
+    feature rows stored beside the events. ``metrics`` counts the events by outcome and
+    gives the report its serving guardrails (the node's, all workers: ``shared``)."""
+    metrics = metrics or Metrics()
+    ingest = open_ingest(settings, signer, backend, metrics.events)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = None
         if settings.events_aggregate_s > 0:
             interval = settings.events_aggregate_s
-            keep = retention_s(settings.events_max_age_s)
+            keep = log_retention_s(settings)
             writer = backend if isinstance(backend, DataWriter) else None
             task = asyncio.create_task(
                 facade.aggregate_events_forever(ingest.sink, interval, keep, writer)
@@ -63,6 +73,7 @@ def build_events_router(
             feature_log.close()
 
     r = APIRouter(lifespan=lifespan)
+    viewer = auth.requires(VIEWER)
 
     @r.post(
         "/v1/events",
@@ -71,7 +82,7 @@ def build_events_router(
         response_class=Response,
         responses={
             200: {"description": "Per-event results: accepted (maybe duplicate) or rejected."},
-            400: {"description": "Body is not JSON."},
+            400: {"description": "Body is not JSON, or nests deeper than 64 levels."},
             413: {"description": "Body or batch too large."},
             422: {"description": 'Body is not `{"events": [...]}`; `field` names the culprit.'},
             503: {"description": "The event log is unavailable; nothing was stored."},
@@ -87,7 +98,11 @@ def build_events_router(
                 status, body = error_body(413, "body_too_large", msg, field="(body)")
                 return Response(body, status_code=status, media_type=_JSON)
             chunks.append(chunk)
-        status, payload = await ingest.handle(b"".join(chunks))
+        body = b"".join(chunks)
+        if json_too_deep(body):
+            status, payload = too_deep_body()
+        else:
+            status, payload = await ingest.handle(body)
         return Response(payload, status_code=status, media_type=_JSON)
 
     @r.get("/admin/experiments/{scene}/report", tags=["admin"])
@@ -99,10 +114,13 @@ def build_events_router(
         mde: Annotated[float, Query(gt=0, le=10, description="relative lift to detect")] = 0.05,
         alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.05,
         power: Annotated[float, Query(gt=0.5, lt=1)] = 0.8,
+        _: Principal = Depends(viewer),
     ) -> Any:
-        """Lift of each bucket of a layer against its control, sample size and
+        """Per bucket of a layer: users, counts, lift against the control (over users),
+        events that did not count, serving guardrails; users needed and the
         sample-ratio check."""
         params = ReportParams(experiment, control, mde, alpha, power, layer)
-        return facade.experiment_report(scene, params)
+        node = shared.total() if shared is not None else metrics
+        return with_guardrails(facade.experiment_report(scene, params), node)
 
     return r

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from prism_platform.api.admin import Actor
+from prism_platform.accounts.service import Principal
+from prism_platform.api.auth import OPERATOR, VIEWER, Auth
 from prism_platform.control.facade import Control
 from prism_platform.models.store import check_name
 
@@ -19,7 +20,7 @@ class ActivateIn(BaseModel):
     version: str = Field(pattern=r"^v\d{1,9}$")
 
 
-def build_models_router(control: Control, poll_s: float = 0.0) -> APIRouter:
+def build_models_router(control: Control, auth: Auth, poll_s: float = 0.0) -> APIRouter:
     """The routes; while the app runs, ``current`` pointers are checked every ``poll_s``
     (``PRISM_MODEL_POLL_S``, default 5, 0: off)."""
 
@@ -32,22 +33,23 @@ def build_models_router(control: Control, poll_s: float = 0.0) -> APIRouter:
             control.models.stop()
 
     router = APIRouter(prefix="/admin/models", tags=["models"], lifespan=lifespan)
+    viewer, operator = auth.requires(VIEWER), auth.requires(OPERATOR)
 
     @router.get("")
-    def list_models() -> dict[str, Any]:
+    def list_models(_: Principal = Depends(viewer)) -> dict[str, Any]:
         """Every model: versions, the ``current`` pointer, the serving version, the last
         rejected version and why."""
         return {"models": control.model_list()}
 
     @router.post("/reload")
-    def reload() -> dict[str, Any]:
+    def reload(_: Principal = Depends(operator)) -> dict[str, Any]:
         """Check every ``current`` pointer now and load what changed."""
         return {"changes": control.reload_models(), "models": control.model_list()}
 
     @router.post("/{name}/activate")
-    def activate(name: str, body: ActivateIn, who: Actor) -> dict[str, Any]:
+    def activate(name: str, body: ActivateIn, who: Principal = Depends(operator)) -> dict[str, Any]:
         """Validate ``version`` on its probe batch, serve it, and point ``current`` at it.
         A version that fails validation changes nothing (422 names the reason)."""
-        return control.activate_model(check_name(name), body.version, actor=who)
+        return control.activate_model(check_name(name), body.version, actor=who.name)
 
     return router

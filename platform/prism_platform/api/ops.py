@@ -7,41 +7,52 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from prism_platform.api.auth import VIEWER, Auth
 from prism_platform.control.facade import Control
-from prism_platform.errors import PrismPlatformError
+from prism_platform.errors import MAX_FIELD, PrismPlatformError, clip
 from prism_platform.metrics.registry import Metrics
 from prism_platform.metrics.share import SharedMetrics
 from prism_platform.serving.http import RecommendHandler
+from prism_platform.settings import Settings
 from prism_sdk import Request as RecommendRequest
 
 
 def add_ops_routes(
     api: FastAPI,
     control: Control,
+    auth: Auth,
     handler: RecommendHandler,
     metrics: Metrics,
     shared: SharedMetrics | None,
+    settings: Settings,
 ) -> None:
+    """``/metrics`` needs a viewer's token unless ``PRISM_METRICS_PUBLIC`` (default on: a
+    scraper on the private network); without ``PRISM_DOCS_PUBLIC`` the OpenAPI document
+    and its pages are off."""
+    metrics_guard = [] if settings.metrics_public else [Depends(auth.requires(VIEWER))]
+
     @api.exception_handler(PrismPlatformError)
     async def _platform_error(request: Request, exc: PrismPlatformError) -> JSONResponse:
-        return JSONResponse(exc.as_json(), status_code=exc.status)
+        challenge = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(exc.as_json(), status_code=exc.status, headers=challenge)
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or "(body)"
+        field = clip(".".join(loc) or "(body)", MAX_FIELD)  # a key may be the client's
         body = {
             "error": "invalid_request",
             "message": f"{field}: {first.get('msg', 'invalid')}",
             "field": field,
             "errors": [
-                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errors
+                {"field": clip(".".join(str(p) for p in e["loc"]), MAX_FIELD), "message": e["msg"]}
+                for e in errors[:20]
             ],
         }
         return JSONResponse(body, status_code=422)
@@ -57,7 +68,7 @@ def add_ops_routes(
         body = {"ready": ready, "snapshot": snap.generation, "scenes": sorted(snap.scenes)}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @api.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    @api.get("/metrics", tags=["ops"], response_class=PlainTextResponse, dependencies=metrics_guard)
     def prometheus() -> PlainTextResponse:
         text = shared.render() if shared is not None else metrics.render()
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
@@ -84,5 +95,7 @@ def add_ops_routes(
         },
     )
     async def recommend(request: Request) -> Any:
-        status, payload = await handler.recommend_bytes(await request.body())
+        status, payload = await handler.recommend_bytes(
+            await request.body(), request.headers.get("authorization")
+        )
         return PlainTextResponse(payload, status_code=status, media_type="application/json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from prism_platform.cli import client
-from prism_platform.cli.client import echo, request, setup_logging, url_option
+from prism_platform.cli.client import echo, request, save_token, setup_logging, url_option
 
 
 @click.group()
@@ -17,12 +17,20 @@ def demo() -> None:
 def demo_seed() -> None:
     """Build (or load from var/) the demo data and create the demo scenes if missing."""
     from prism_platform.app import create_app
+    from prism_platform.control.local import bootstrap_admin, local_actor
     from prism_platform.settings import Settings
 
     setup_logging("info")
     app = create_app(Settings())
     snap = app.control.state.snapshot
+    first = bootstrap_admin(app.control.accounts, local_actor())
+    app.control.close()
     click.echo(f"demo ready: scenes {', '.join(sorted(snap.scenes))}")
+    if first is not None:
+        path = save_token(first.token)
+        click.secho("first start: created user 'admin' (shown once, keep them)", bold=True)
+        click.echo(f"  password: {first.password}    (workbench, POST /auth/login)")
+        click.echo(f"  token:    {first.token}    (saved to {path} for this CLI)")
 
 
 @demo.command("simulate")

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -21,6 +23,21 @@ def _pairs(values: tuple[str, ...], option: str, shape: str) -> list[tuple[str, 
     return out
 
 
+_FROM_NOW = re.compile(r"\+(\d+(?:\.\d+)?)([mhd])")
+_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+
+
+def _when(value: str | None, option: str) -> str | None:
+    """A ``--starts-at``/``--ends-at`` value for the API: ISO-8601 as given (the node
+    checks it), or ``+N`` minutes, hours or days from now (``+30m``, ``+12h``, ``+14d``)."""
+    if value is None or not value.startswith("+"):
+        return value
+    match = _FROM_NOW.fullmatch(value)
+    if match is None:
+        raise click.BadParameter(f"{value!r} is not +N followed by m, h or d", param_hint=option)
+    return (datetime.now(UTC) + float(match[1]) * _UNIT[match[2]]).isoformat()
+
+
 @click.command()
 @url_option
 @click.argument("scene")
@@ -30,8 +47,8 @@ def _pairs(values: tuple[str, ...], option: str, shape: str) -> list[tuple[str, 
 @click.option("--params", "params", multiple=True, help="BUCKET=JSON overrides, repeatable")
 @click.option("--whitelist", "whitelist", multiple=True, help="USER=BUCKET, repeatable")
 @click.option("--holdout", type=float, default=None, help="percent of users with no override")
-@click.option("--starts-at", default=None, help="ISO-8601 with a timezone")
-@click.option("--ends-at", default=None, help="ISO-8601 with a timezone")
+@click.option("--starts-at", default=None, help="ISO-8601 with a timezone, or +N[m|h|d] from now")
+@click.option("--ends-at", default=None, help="ISO-8601 with a timezone, or +N[m|h|d] from now")
 @click.option("--salt", default=None)
 def experiment(
     url: str,
@@ -74,8 +91,8 @@ def experiment(
         "layer": layer,
         "whitelist": dict(_pairs(whitelist, "--whitelist", "USER=BUCKET")) or None,
         "holdout_percent": holdout,
-        "starts_at": starts_at,
-        "ends_at": ends_at,
+        "starts_at": _when(starts_at, "--starts-at"),
+        "ends_at": _when(ends_at, "--ends-at"),
     }
     echo(call(url, "POST", f"/admin/scenes/{scene}/experiments", json=body))
 
@@ -141,32 +158,47 @@ def _lift(cmp: dict[str, Any] | None) -> str:
 
 
 def render(r: dict[str, Any]) -> str:
-    """The report as a table (``*`` marks significance at alpha)."""
+    """The report as a table (``*`` marks significance at alpha; lifts are over users)."""
     exp = r["experiment"]
     layer = "" if r.get("layer", "main") == "main" else f" [{r['layer']}]"
     lines = [
         f"{r['scene']}{layer} / {exp['name']} ({exp['status']}, since {exp['started']}), "
         f"control {r['control']}, alpha {r['params']['alpha']}",
-        f"{'bucket':<12}{'%':>6}{'requests':>10}{'exposures':>11}{'clicks':>8}{'orders':>8}"
+        f"{'bucket':<12}{'%':>6}{'users':>8}{'exposures':>11}{'clicks':>8}{'orders':>8}"
         f"{'CTR':>8}{'CVR':>8}  CTR lift vs control [CI]",
     ]
     for b in r["buckets"]:
         lines.append(
-            f"{b['bucket']:<12}{b['percent']:>6g}{b['requests']:>10}{b['exposures']:>11}"
+            f"{b['bucket']:<12}{b['percent']:>6g}{b['users']:>8}{b['exposures']:>11}"
             f"{b['clicks']:>8}{b['orders']:>8}{_pct(b['ctr']):>8}{_pct(b['cvr']):>8}  "
             + ("(control)" if b["control"] else _lift(b.get("ctr_vs_control")))
         )
     ss = r["sample_size"]
-    need = ss["exposures_per_bucket"]
+    need = ss["users_per_bucket"]
     lines.append(
         f"sample size for a {r['params']['mde'] * 100:g}% CTR lift (power {r['params']['power']}): "
-        f"{need if need is not None else 'n/a'} exposures per bucket; smallest has "
+        f"{need if need is not None else 'n/a'} users per bucket; smallest has "
         f"{ss['smallest_bucket']}" + ("" if ss["enough"] else " (not enough yet)")
     )
     srm = r["srm"]
     if srm["p_value"] is not None:
         verdict = "WARNING: sample ratio mismatch" if srm["warning"] else "ok"
         lines.append(
-            f"sample ratio (requests): chi2={srm['chi2']:.2f} p={srm['p_value']:.3g} {verdict}"
+            f"sample ratio (users): chi2={srm['chi2']:.2f} p={srm['p_value']:.3g} {verdict}"
         )
+    dropped = [
+        f"{b['bucket']} " + ", ".join(f"{n} {why}" for why, n in sorted(b["rejected"].items()))
+        for b in r["buckets"]
+        if b.get("rejected")
+    ]
+    if dropped:
+        lines.append("not counted: " + "; ".join(dropped))
+    for b in r["buckets"]:
+        g = b.get("guardrails")
+        if g and g["requests"]:
+            p99 = "> last bound" if g["p99_ms"] is None else f"<= {g['p99_ms']:g} ms"
+            lines.append(
+                f"guardrails {b['bucket']}: {g['requests']} requests, p99 {p99}, "
+                f"degraded {_pct(g['degraded_rate'])}, fallback {_pct(g['fallback_rate'])}"
+            )
     return "\n".join(lines)

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from prism_platform.cli.client import json_option
+from prism_platform.cli.accounts import login, token, user
+from prism_platform.cli.client import json_option, use_token
 from prism_platform.cli.data import data
 from prism_platform.cli.db import db
 from prism_platform.cli.demo import demo
@@ -24,21 +25,34 @@ from prism_platform.cli.serve import serve
 
 
 class _Prism(click.Group):
-    """Reports a bad ``PRISM_*`` variable as a one-line error, not a traceback."""
+    """Reports a bad ``PRISM_*`` variable, or a refusal of a local command (it names the
+    field), as a one-line error, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from prism_platform.errors import PrismPlatformError
         from prism_platform.settings import SettingsError
 
         try:
             return super().invoke(ctx)
         except SettingsError as exc:
             raise click.ClickException(str(exc)) from None
+        except PrismPlatformError as exc:
+            field = f" ({exc.field})" if exc.field else ""
+            raise click.ClickException(f"{exc.message}{field}") from None
 
 
 @click.group(cls=_Prism)
 @click.version_option(package_name="prism-rec")
-def main() -> None:
-    """Prism: a scenario-scripting recommendation platform."""
+@click.option(
+    "--token",
+    default=None,
+    help="API token for the node (default: PRISM_TOKEN, else the token file: prism login)",
+)
+def main(token: str | None) -> None:
+    """Prism: a scenario-scripting recommendation platform.
+
+    Commands that talk to a node use --url (PRISM_URL, default http://127.0.0.1:8000)."""
+    use_token(token)
 
 
 @main.command()
@@ -78,5 +92,6 @@ for _command in (
     job,  # jobs.py
     data,  # data.py
     eval_,  # evaluate.py
+    user, token, login,  # accounts.py
 ):  # fmt: skip
     main.add_command(_command)

@@ -14,6 +14,14 @@ read_timeout_option = click.option(
     default=None,
     help="budget of a request's data reads [default: PRISM_REDIS_TIMEOUT_MS]",
 )
+context_schema_option = click.option(
+    "--context-schema",
+    "context_schema_json",
+    default=None,
+    metavar="JSON",
+    help='the fields a request context may carry, e.g. \'{"item_id": {"type": "str"}}\' '
+    "(types: str, int, float, bool, list[str]; see the README)",
+)
 
 
 @click.command()
@@ -22,13 +30,21 @@ read_timeout_option = click.option(
 @click.option("--description", default="")
 @click.option("--deadline-ms", default=80, type=int, show_default=True)
 @read_timeout_option
+@context_schema_option
 def scene(
-    url: str, name: str, description: str, deadline_ms: int, read_timeout_ms: int | None
+    url: str,
+    name: str,
+    description: str,
+    deadline_ms: int,
+    read_timeout_ms: int | None,
+    context_schema_json: str | None,
 ) -> None:
     """Create a scene (with a default experiment of one bucket, `base`)."""
-    body = {"name": name, "description": description, "deadline_ms": deadline_ms}
+    body: dict[str, Any] = {"name": name, "description": description, "deadline_ms": deadline_ms}
     if read_timeout_ms is not None:
         body["read_timeout_ms"] = read_timeout_ms
+    if context_schema_json is not None:
+        body["context_schema"] = json_option(context_schema_json, "--context-schema")
     echo(call(url, "POST", "/admin/scenes", json=body))
 
 
@@ -40,11 +56,24 @@ def scene(
 @click.option("--max-size", type=int, default=None)
 @read_timeout_option
 @click.option("--default-read-timeout", is_flag=True, help="back to PRISM_REDIS_TIMEOUT_MS")
-def scene_set(url: str, name: str, default_read_timeout: bool, **changes: Any) -> None:
+@context_schema_option
+@click.option("--no-context-schema", is_flag=True, help="drop the schema: any context")
+def scene_set(
+    url: str,
+    name: str,
+    default_read_timeout: bool,
+    context_schema_json: str | None,
+    no_context_schema: bool,
+    **changes: Any,
+) -> None:
     """Change settings of the scene NAME (only the options given)."""
     body = {k: v for k, v in changes.items() if v is not None}
     if default_read_timeout:
         body["read_timeout_ms"] = None
+    if context_schema_json is not None:
+        body["context_schema"] = json_option(context_schema_json, "--context-schema")
+    if no_context_schema:
+        body["context_schema"] = None
     if not body:
         raise click.UsageError("nothing to change: give at least one option")
     echo(call(url, "PATCH", f"/admin/scenes/{name}", json=body))

@@ -8,9 +8,10 @@ validated here, audited once with the actor given, and published to every node.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from prism_platform.accounts.service import Accounts
+from prism_platform.control.deploy_ops import DeployOps
 from prism_platform.db import (
     AuditRecord,
     ConfigRecord,
@@ -21,48 +22,43 @@ from prism_platform.db import (
     ScriptRecord,
 )
 from prism_platform.db.records import MAIN_LAYER
-from prism_platform.deploy.gate import GateResult
 from prism_platform.deploy.node import ServingNode
-from prism_platform.deploy.service import Deployer, GateRejected
+from prism_platform.deploy.scenes import FALLBACK, check_fallback
+from prism_platform.deploy.service import Deployer
 from prism_platform.events.aggregator import run_forever
 from prism_platform.events.sink import EventSink
-from prism_platform.experiments.overrides import check_running_layers, overridden_configs
+from prism_platform.experiments.overrides import overridden_configs
 from prism_platform.experiments.report import ReportParams, experiment_report
 from prism_platform.models import ModelService
 from prism_platform.scripts.git import ScriptCommit
 from prism_platform.scripts.repository import WORKTREE
 from prism_platform.scripts.sources import check_script_path
 from prism_platform.scripts.strategy import Strategy
+from prism_platform.serving.recent_errors import RecentErrors
 from prism_platform.serving.snapshot import Snapshot
 from prism_platform.serving.state import ServingState
-from prism_sdk import StrategyConfig
 from prism_sdk.data import DataWriter
 
 DEFAULT_EXPERIMENT = "default"
-SYSTEM = "system"
 
 
-@dataclass(frozen=True)
-class Change:
-    """A deployment (or rollback) made live: the new snapshot and which nodes serve it."""
-
-    deployment: DeploymentRecord
-    snapshot: Snapshot
-    rollout: dict[str, Any]
-
-
-class Control:
+class Control(DeployOps):
     def __init__(
         self,
         store: MetadataStore,
         node: ServingNode,
         deployer: Deployer,
+        accounts: Accounts,
         models: ModelService | None = None,
+        recent: RecentErrors | None = None,
     ) -> None:
         self.store = store
         self.node = node
         self.deployer = deployer
+        self.accounts = accounts
+        """Users, API tokens and logins (the facade's accounts part)."""
         self.models = models
+        self.recent = recent
 
     @property
     def state(self) -> ServingState:
@@ -76,8 +72,12 @@ class Control:
 
     # -- node status --------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """What this node serves now, its load errors, and what every live node reports."""
-        return self.node.status()
+        """What this node serves now, its load errors, what every live node reports, and
+        this node's requests, errors and fallbacks per bucket over the last minutes."""
+        status = self.node.status()
+        if self.recent is not None:
+            status["recent"] = self.recent.summary()
+        return status
 
     def reload(self, *, actor: str) -> Snapshot:
         """Publish the store's serving state to every node again."""
@@ -101,12 +101,17 @@ class Control:
         return self.store.get_scene(name)
 
     def create_scene(self, name: str, *, actor: str, **fields: Any) -> SceneRecord:
+        """A scene (its fallback must be in the data) with a ``default`` experiment."""
+        check_fallback(self.deployer.backend, fields)
         scene = self.store.create_scene(name, actor=actor, **fields)
         self.store.start_experiment(name, DEFAULT_EXPERIMENT, [("base", 100.0)], actor=actor)
         self.node.publish()
         return scene
 
     def update_scene(self, name: str, *, actor: str, **fields: Any) -> SceneRecord:
+        if any(f in fields for f in FALLBACK):
+            old = self.store.get_scene(name)
+            check_fallback(self.deployer.backend, fields, (old.fallback_table, old.fallback_key))
         scene = self.store.update_scene(name, actor=actor, **fields)
         self.node.publish()
         return scene
@@ -215,92 +220,6 @@ class Control:
         if active:
             return self.store.active_deployments(scene)
         return self.store.deployment_history(scene, limit=limit)
-
-    def deploy(
-        self,
-        scene: str,
-        bucket: str,
-        script: str,
-        config: str,
-        *,
-        actor: str,
-        version: str = WORKTREE,
-        note: str = "",
-        canary_percent: float | None = None,
-        check_latency: bool = True,
-        wait_s: float = 0.0,
-    ) -> Change:
-        """Validate (load, contract, config, running layers), gate, and make a deployment
-        live (on a share of the bucket with ``canary_percent``)."""
-        strategy, validated = self.deployer.prepare(
-            scene, bucket, script, config, version, actor=actor
-        )
-        check_running_layers(self.store, scene, strategy, validated)
-        gate = self._gate(scene, bucket, strategy, validated, actor, check_latency=check_latency)
-        dep = self.deployer.record(
-            scene,
-            bucket,
-            strategy,
-            config,
-            version,
-            actor=actor,
-            note=note,
-            canary_percent=canary_percent,
-        )
-        return self._live(dep, gate, actor, wait_s)
-
-    def rollback(
-        self, deployment_id: int, *, actor: str, note: str = "", wait_s: float = 0.0
-    ) -> Change:
-        """Serve exactly what an earlier deployment served, again (gated like a deploy)."""
-        old, strategy, config = self.deployer.redeployable(deployment_id)
-        gate = self._gate(old.scene, old.bucket, strategy, config, actor)
-        dep = self.store.rollback_to(deployment_id, actor=actor, note=note)
-        return self._live(dep, gate, actor, wait_s)
-
-    def rollback_bucket(
-        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
-    ) -> Change:
-        """Undo a bucket's last change: end its canary if it has one, otherwise serve the
-        deployment it served before its current one."""
-        if self.deployer.has_canary(scene, bucket):
-            dep = self.store.end_canary(scene, bucket, actor=actor, note=note)
-            return self._live(dep, None, actor, wait_s)
-        previous = self.deployer.previous_deployment(scene, bucket)
-        return self.rollback(previous, actor=actor, note=note, wait_s=wait_s)
-
-    def _gate(
-        self,
-        scene: str,
-        bucket: str,
-        strategy: Strategy,
-        config: StrategyConfig,
-        actor: str,
-        *,
-        check_latency: bool = True,
-    ) -> GateResult | None:
-        try:
-            return self.deployer.gate(scene, strategy, config, check_latency=check_latency)
-        except GateRejected as exc:
-            detail = {
-                "script": strategy.path,
-                "version": strategy.version,
-                "gate": exc.result.as_json(),
-            }
-            self.store.record_event(
-                actor, "deploy_rejected", "deployment", f"{scene}/{bucket}", detail
-            )
-            raise
-
-    def _live(
-        self, dep: DeploymentRecord, gate: GateResult | None, actor: str, wait_s: float
-    ) -> Change:
-        if gate is not None:
-            detail = {"deployment": dep.id, "gate": gate.as_json()}
-            where = f"{dep.scene}/{dep.bucket}"
-            self.store.record_event(actor, "gate_passed", "deployment", where, detail)
-        snap = self.node.publish()
-        return Change(dep, snap, self.node.rollout(snap.generation, wait_s))
 
     # -- models ------------------------------------------------------------------------------
     def model_list(self) -> list[dict[str, Any]]:

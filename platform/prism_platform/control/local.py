@@ -1,17 +1,24 @@
 """Control-plane work a command runs on this machine, with no serving node: migrate the
-metadata database, fold the event log into the experiment counts, try a script."""
+metadata database, fold the event log into the experiment counts, try a script, manage
+accounts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import getpass
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
+from prism_platform.accounts.credentials import new_password
+from prism_platform.accounts.roles import ADMIN
+from prism_platform.accounts.service import Accounts
 from prism_platform.db import MetadataStore
 from prism_platform.demo.seed import open_data
 from prism_platform.events.aggregate import aggregate_all, trim_log
-from prism_platform.events.sink import open_sink, retention_s
+from prism_platform.events.sink import log_retention_s, open_sink
 from prism_platform.scripts.invoke import invoke_blocking
 from prism_platform.scripts.loader import load_strategy
 from prism_platform.scripts.sources import WorkTree, check_script_path
@@ -46,7 +53,7 @@ def aggregate_events(settings: Settings) -> Aggregation:
     try:
         store.upgrade()
         n = aggregate_all(sink, store.engine)
-        gone = trim_log(sink, store.engine, retention_s(settings.events_max_age_s))
+        gone = trim_log(sink, store.engine, log_retention_s(settings))
     finally:
         sink.close()
         store.dispose()
@@ -98,3 +105,37 @@ def try_script(
         ms = (perf_counter() - t0) * 1000
         runs.append(TrialRun(uid, items, ms=ms, reads=data.round_trips))
     return ScriptTrial(strategy, config, runs)
+
+
+def local_actor() -> str:
+    """Who a local command's changes are audited as: ``local:<login name>``."""
+    return f"local:{os.environ.get('USER') or getpass.getuser()}"
+
+
+@contextmanager
+def local_accounts(settings: Settings) -> Iterator[Accounts]:
+    """The accounts of ``PRISM_DATABASE_URL``, migrated first (the first admin can be
+    made before any node runs)."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    store = MetadataStore(settings.db_url)
+    try:
+        store.upgrade()
+        yield Accounts(store)
+    finally:
+        store.dispose()
+
+
+@dataclass(frozen=True)
+class FirstAdmin:
+    password: str
+    token: str
+
+
+def bootstrap_admin(accounts: Accounts, actor: str) -> FirstAdmin | None:
+    """With no user yet: an ``admin`` with a random password and a CLI token."""
+    if accounts.users():
+        return None
+    password = new_password()
+    accounts.add_user("admin", ADMIN, password, actor=actor)
+    issued = accounts.create_token("admin", name="cli", actor=actor)
+    return FirstAdmin(password, issued.token)

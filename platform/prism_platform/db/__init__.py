@@ -1,6 +1,10 @@
 """The metadata database: ORM schema, Alembic migrations and the :class:`MetadataStore`."""
 
-from prism_platform.db import event_schema  # noqa: F401  (registers the event tables on Base)
+from prism_platform.db import (  # noqa: F401  (their tables on Base)
+    account_schema,
+    event_schema,
+    source_schema,
+)
 from prism_platform.db.migrate import current, downgrade, head, upgrade
 from prism_platform.db.records import (
     AuditRecord,
@@ -11,6 +15,8 @@ from prism_platform.db.records import (
     SceneRecord,
     SceneState,
     ScriptRecord,
+    TokenRecord,
+    UserRecord,
 )
 from prism_platform.db.store import MetadataStore
 
@@ -24,6 +30,8 @@ __all__ = [
     "SceneRecord",
     "SceneState",
     "ScriptRecord",
+    "TokenRecord",
+    "UserRecord",
     "current",
     "downgrade",
     "head",

@@ -106,7 +106,7 @@ class DeploymentOps(StoreBase):
             self._scene(s, old.scene, field="scene", lock=True)
             exp = self._running(s, old.scene)
             if exp is None or old.bucket not in [b.name for b in exp.buckets]:
-                raise Invalid(
+                raise NotFound(  # as a deploy to that bucket would be
                     f"bucket {old.bucket!r} is not in {old.scene!r}'s running experiment",
                     field="bucket",
                 )

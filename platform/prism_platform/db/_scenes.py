@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from prism_platform.db import _validate as v
 from prism_platform.db._base import StoreBase, utcnow
+from prism_platform.db._context_schema import context_schema
 from prism_platform.db.records import SceneRecord
 from prism_platform.db.schema import Scene
-from prism_platform.errors import Conflict, Invalid
+from prism_platform.errors import Conflict, Invalid, clip
 
 SCENE_FIELDS = (
     "description",
@@ -19,6 +20,7 @@ SCENE_FIELDS = (
     "fallback_table",
     "fallback_key",
     "read_timeout_ms",
+    "context_schema",
 )
 
 
@@ -37,9 +39,12 @@ def _scene_fields(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = v.line(value, field=key, max_len=256)
         elif key == "read_timeout_ms":  # None: the node's default
             out[key] = None if value is None else v.integer(value, field=key, low=1, high=10_000)
+        elif key == "context_schema":  # None: any context
+            out[key] = context_schema(value, field=key)
         else:
             raise Invalid(
-                f"unknown scene field {key!r} (one of: {', '.join(SCENE_FIELDS)})", field=key
+                f"unknown scene field {clip(key)!r} (one of: {', '.join(SCENE_FIELDS)})",
+                field=key,
             )
     return out
 
@@ -56,6 +61,7 @@ class SceneOps(StoreBase):
         fallback_table: str = "popular",
         fallback_key: str = "all",
         read_timeout_ms: int | None = None,
+        context_schema: dict[str, Any] | None = None,
         actor: str = "system",
     ) -> SceneRecord:
         name = v.scene_name(name, field="name")
@@ -67,6 +73,7 @@ class SceneOps(StoreBase):
                 "fallback_table": fallback_table,
                 "fallback_key": fallback_key,
                 "read_timeout_ms": read_timeout_ms,
+                "context_schema": context_schema,
             }
         )
         actor = v.actor(actor)
@@ -81,7 +88,8 @@ class SceneOps(StoreBase):
             return row.to_record()
 
     def update_scene(self, name: str, *, actor: str, **fields: Any) -> SceneRecord:
-        """Change some of :data:`SCENE_FIELDS` (``read_timeout_ms=None``: back to the default)."""
+        """Change some of :data:`SCENE_FIELDS` (``read_timeout_ms=None``: back to the
+        default; ``context_schema=None``: any context)."""
         name = v.scene_name(name, field="name")
         values = _scene_fields(fields)
         actor = v.actor(actor)

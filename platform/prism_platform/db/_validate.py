@@ -9,18 +9,24 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from prism_platform.errors import Invalid
+from prism_platform.errors import Invalid, clip
 
 SCENE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 BUCKET_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 CONFIG_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _PATH_PART_RE = re.compile(r"[A-Za-z0-9_]+")
+USER_RE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _TABLE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}")
+
+
+def _shown(value: object) -> str:
+    """``value`` as an error message quotes it: its repr, cut short."""
+    return repr(clip(value)) if isinstance(value, str) else clip(repr(value))
 
 
 def _name(value: object, pattern: re.Pattern[str], what: str, field: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise Invalid(f"{what} {value!r} must match ^{pattern.pattern}$", field=field)
+        raise Invalid(f"{what} {_shown(value)} must match ^{pattern.pattern}$", field=field)
     return value
 
 
@@ -34,6 +40,10 @@ def bucket_name(value: object, *, field: str = "bucket") -> str:
 
 def config_name(value: object, *, field: str = "config") -> str:
     return _name(value, CONFIG_RE, "config name", field)
+
+
+def user_name(value: object, *, field: str = "name") -> str:
+    return _name(value, USER_RE, "user name", field)
 
 
 def text(value: object, *, field: str, max_len: int, empty: bool = True) -> str:
@@ -74,7 +84,9 @@ def script_path(value: object, *, field: str = "script") -> str:
     if not isinstance(value, str) or not value:
         raise Invalid("script path is empty", field=field)
     if value.startswith("/") or "\\" in value or ".." in value.split("/"):
-        raise Invalid(f"script path {value!r} must be relative to the strategies root", field=field)
+        raise Invalid(
+            f"script path {_shown(value)} must be relative to the strategies root", field=field
+        )
     *dirs, last = value.split("/")
     ok = (
         len(value) <= 512
@@ -83,7 +95,7 @@ def script_path(value: object, *, field: str = "script") -> str:
     )
     if not ok:
         raise Invalid(
-            f"script path {value!r} must look like 'name.py' or 'dir/name.py' "
+            f"script path {_shown(value)} must look like 'name.py' or 'dir/name.py' "
             "(letters, digits, underscores)",
             field=field,
         )
@@ -93,13 +105,13 @@ def script_path(value: object, *, field: str = "script") -> str:
 def version(value: object) -> str:
     s = line(value, field="version", max_len=128)
     if s != s.strip() or " " in s:
-        raise Invalid(f"version {value!r} must not contain spaces", field="version")
+        raise Invalid(f"version {_shown(value)} must not contain spaces", field="version")
     return s
 
 
 def table(value: object, *, field: str) -> str:
     if not isinstance(value, str) or not _TABLE_RE.fullmatch(value):
-        raise Invalid(f"{field} {value!r} must match ^{_TABLE_RE.pattern}$", field=field)
+        raise Invalid(f"{field} {_shown(value)} must match ^{_TABLE_RE.pattern}$", field=field)
     return value
 
 
@@ -122,7 +134,7 @@ def buckets(value: object, *, field: str = "buckets") -> list[tuple[str, float]]
     tenths_total = 0
     for item in value:
         if not isinstance(item, Sequence) or isinstance(item, str) or len(item) != 2:
-            raise Invalid(f"bucket {item!r} must be a (name, percent) pair", field=field)
+            raise Invalid(f"bucket {_shown(item)} must be a (name, percent) pair", field=field)
         name, percent = item
         bucket_name(name, field=field)
         if any(name == seen for seen, _ in out):
@@ -134,12 +146,14 @@ def buckets(value: object, *, field: str = "buckets") -> list[tuple[str, float]]
             or not 0 < percent <= 100
         ):
             raise Invalid(
-                f"bucket {name!r}: percent must be in (0, 100], got {percent!r}", field=field
+                f"bucket {_shown(name)}: percent must be in (0, 100], got {_shown(percent)}",
+                field=field,
             )
         tenths = round(percent * 10)
         if abs(percent * 10 - tenths) > 1e-6:
             raise Invalid(
-                f"bucket {name!r}: percent {percent!r} has more than one decimal place", field=field
+                f"bucket {_shown(name)}: percent {_shown(percent)} has more than one decimal place",
+                field=field,
             )
         tenths_total += tenths
         out.append((name, tenths / 10))
@@ -156,9 +170,9 @@ def percent(value: object, *, field: str) -> float:
         or not math.isfinite(value)
         or not 0 < value < 100
     ):
-        raise Invalid(f"{field} must be in (0, 100), got {value!r}", field=field)
+        raise Invalid(f"{field} must be in (0, 100), got {_shown(value)}", field=field)
     if abs(value * 10 - round(value * 10)) > 1e-6:
-        raise Invalid(f"{field} {value!r} has more than one decimal place", field=field)
+        raise Invalid(f"{field} {_shown(value)} has more than one decimal place", field=field)
     return round(value * 10) / 10
 
 
@@ -180,7 +194,7 @@ def whitelist(value: object, names: Sequence[str], *, field: str = "whitelist") 
         line(user, field=at, max_len=256)
         if bucket not in names:
             raise Invalid(
-                f"whitelist bucket {bucket!r} is not one of: {', '.join(names)}", field=at
+                f"whitelist bucket {_shown(bucket)} is not one of: {', '.join(names)}", field=at
             )
         out[user] = bucket
     return out

@@ -1,4 +1,5 @@
-"""Tables of the event aggregates: hourly counts per serving dimension, and the
+"""Tables of the event aggregates: hourly counts per serving dimension, per user (the
+unit of the experiment statistics) and of rejected events per bucket, and the
 aggregator's offset in each durable event log (updated in the same transaction)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from prism_platform.db.schema import Base, Timestamp
 
 COUNT_COLUMNS = ("exposures", "requests", "clicks", "carts", "orders")
+USER_COLUMNS = ("exposures", "clicks", "carts", "orders")
 
 
 class EventCount(Base):
@@ -37,6 +39,39 @@ class EventCount(Base):
     carts: Mapped[int] = mapped_column(sa.BigInteger)
     orders: Mapped[int] = mapped_column(sa.BigInteger)
     order_value: Mapped[float] = mapped_column(sa.Float)
+
+
+class EventUserCount(Base):
+    """Events of one user in one (scene, layer, bucket, hour): the per-user totals the
+    report's ratio statistics need (a user's exposures and clicks are not independent
+    trials). ``user_key`` is a 64-bit hash of the user id (``events.aggregate.user_key``)."""
+
+    __tablename__ = "event_user_counts"
+
+    scene: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    layer: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    bucket: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(Timestamp, primary_key=True)
+    user_key: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    exposures: Mapped[int] = mapped_column(sa.BigInteger)
+    clicks: Mapped[int] = mapped_column(sa.BigInteger)
+    carts: Mapped[int] = mapped_column(sa.BigInteger)
+    orders: Mapped[int] = mapped_column(sa.BigInteger)
+    order_value: Mapped[float] = mapped_column(sa.Float)
+
+
+class EventRejection(Base):
+    """Events of verified tokens that did not count, per (scene, layer, bucket, hour
+    received, reason): a rejection reason, or ``duplicate``."""
+
+    __tablename__ = "event_rejections"
+
+    scene: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    layer: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    bucket: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(Timestamp, primary_key=True)
+    reason: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    events: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class EventOffset(Base):

@@ -26,6 +26,9 @@ class SceneRecord:
     updated_at: datetime
     read_timeout_ms: int | None = None
     """The budget of a request's data reads; ``None``: the node's ``PRISM_REDIS_TIMEOUT_MS``."""
+    context_schema: dict[str, Any] | None = None
+    """The fields (and types) a request's ``context`` may carry; ``None``: any context.
+    See :func:`prism_platform.db._validate.context_schema`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +121,29 @@ class SceneState:
     deployments: Mapping[str, DeploymentRecord]
     canaries: Mapping[str, DeploymentRecord] = field(default_factory=dict)
     layers: tuple[ExperimentRecord, ...] = ()
+
+
+Role = Literal["viewer", "operator", "admin", "data-reader"]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    name: str
+    role: Role
+    created_at: datetime
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token's metadata; the token itself is shown once and stored hashed."""
+
+    id: int
+    user: str
+    name: str
+    prefix: str
+    """The token's first characters, to tell tokens apart in listings."""
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None

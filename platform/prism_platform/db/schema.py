@@ -75,6 +75,7 @@ class Scene(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     read_timeout_ms: Mapped[int | None]
+    context_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     def to_record(self) -> SceneRecord:
         return SceneRecord(
@@ -87,6 +88,7 @@ class Scene(Base):
             created_at=utc(self.created_at),
             updated_at=utc(self.updated_at),
             read_timeout_ms=self.read_timeout_ms,
+            context_schema=self.context_schema,
         )
 
 

@@ -1,4 +1,5 @@
-"""The metadata store: scenes, experiments, scripts, configs, deployments, audit log.
+"""The metadata store: scenes, experiments, scripts, configs, deployments, accounts and
+the audit log.
 
 Every method validates its input and raises :class:`~prism_platform.errors.Invalid`
 naming the field, ``NotFound`` naming what is missing, ``Conflict`` on duplicates,
@@ -11,14 +12,16 @@ from __future__ import annotations
 from sqlalchemy.orm import sessionmaker
 
 from prism_platform.db import migrate
+from prism_platform.db._accounts import AccountOps
 from prism_platform.db._deployments import DeploymentOps
 from prism_platform.db._engine import is_memory_sqlite, make_engine, parse_url
 from prism_platform.db._experiments import ExperimentOps
 from prism_platform.db._scenes import SceneOps
 from prism_platform.db._scripts import ScriptOps
+from prism_platform.db._sources import SourceOps
 
 
-class MetadataStore(SceneOps, ExperimentOps, ScriptOps, DeploymentOps):
+class MetadataStore(SceneOps, ExperimentOps, ScriptOps, DeploymentOps, AccountOps, SourceOps):
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)

@@ -7,8 +7,15 @@ clicked with probability ``0.15 · (0.4 + 1.5 · quality) · sqrt(40 · taste[ca
 becomes a cart with ``0.3 · (0.5 + quality)`` and a cart an order with 0.5. A strategy
 that matches tastes better earns truly more clicks.
 
+Users come back: with ``visits`` > 1 each simulated user requests a Poisson number of
+times (at least once, ``visits`` on average), the way a few users make much of real
+traffic. Every response's items get an exposure; clicks, carts and orders (with an
+order id) follow, each reported once per acm token.
+
 :func:`aa_split_p_values` is the cheap in-process check of the statistics: many random
-50/50 splits of the same users seeing the same lists, one z-test p-value each.
+50/50 splits of the same users seeing the same lists, clicks drawn anew, one p-value
+each, by the report's per-user test (or, to compare, the two-proportion z-test that
+treats exposures as independent).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from prism_platform.demo.world import EVENT_DELAY_S, EVENT_TYPES, World
-from prism_platform.experiments.stats import compare
+from prism_platform.experiments.stats import RatioStats, compare, compare_ratio
 from prism_sdk import slot_of, slot_table
 
 Post = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -72,21 +79,24 @@ class TrafficSimulator:
         self.rng = np.random.default_rng(seed)
         self.batch = batch
 
-    def run(self, scene: str, users: int, size: int = 10) -> SimulationResult:
-        """One request by each of ``users`` random distinct users; events posted back."""
+    def run(self, scene: str, users: int, size: int = 10, visits: float = 1.0) -> SimulationResult:
+        """Requests by ``users`` random distinct users (``visits`` each on average, at
+        least one); events posted back."""
         out = SimulationResult()
         pending: list[dict[str, Any]] = []
         chosen = self.rng.choice(self.world.n_users, min(users, self.world.n_users), replace=False)
-        for u in chosen.tolist():
+        times = 1 + self.rng.poisson(max(0.0, visits - 1.0), len(chosen))
+        for u, n in zip(chosen.tolist(), times.tolist(), strict=True):
             uid = self.world.user_id(u)
-            reply = self.post("/v1/recommend", {"scene": scene, "user_id": uid, "size": size})
-            items = reply["items"]
-            out.requests += 1
-            bucket = reply["experiment"]["bucket"]
-            out.by_bucket[bucket] = out.by_bucket.get(bucket, 0) + 1
-            pending += self._events(u, uid, items, time.time(), out)
-            if len(pending) >= self.batch:
-                self._flush(pending, out)
+            for _ in range(n):
+                body = {"scene": scene, "user_id": uid, "size": size}
+                reply = self.post("/v1/recommend", body)
+                out.requests += 1
+                bucket = reply["experiment"]["bucket"]
+                out.by_bucket[bucket] = out.by_bucket.get(bucket, 0) + 1
+                pending += self._events(u, uid, reply["items"], time.time(), out)
+                if len(pending) >= self.batch:
+                    self._flush(pending, out)
         self._flush(pending, out)
         return out
 
@@ -112,6 +122,7 @@ class TrafficSimulator:
                 ev |= {"user_id": uid, "item_id": it["item_id"], "ts": now + DELAY_S[kind]}
                 if kind == "order":
                     ev["value"] = float(it["fields"].get("price", 0.0))
+                    ev["order_id"] = uuid.uuid4().hex
                 events.append(ev)
             out.exposures += 1
             out.clicks += "click" in kinds
@@ -127,22 +138,36 @@ class TrafficSimulator:
 
 
 def aa_split_p_values(
-    model: ClickModel, lists: dict[int, Sequence[str]], runs: int, seed: int = 0
+    model: ClickModel,
+    lists: dict[int, Sequence[Sequence[str]]],
+    runs: int,
+    seed: int = 0,
+    unit: str = "user",
 ) -> list[float]:
-    """p-values of ``runs`` A/A experiments: the same users and lists, split 50/50 by a
-    fresh salt each run (the platform's assignment), clicks drawn anew."""
+    """p-values of ``runs`` A/A experiments: the same users seeing the same lists (each
+    user's responses), split 50/50 by a fresh salt each run (the platform's assignment),
+    clicks drawn anew. ``unit``: ``user`` (the report's per-user test) or ``exposure``
+    (the two-proportion z-test, exposures as independent trials)."""
     rng = np.random.default_rng(seed)
     users = list(lists)
-    probs = [model.p_click(u, lists[u]) for u in users]
+    probs = [np.concatenate([model.p_click(u, items) for items in lists[u]]) for u in users]
+    p = np.concatenate(probs)
+    owner = np.repeat(np.arange(len(users)), [len(x) for x in probs])  # user of each exposure
+    shown = np.bincount(owner, minlength=len(users)).astype(float)
     bounds = slot_table([50.0, 50.0])
     out = []
     for run in range(runs):
         salt = f"aa-{seed}-{run}"
         treat = np.array([slot_of(model.world.user_id(u), salt) >= bounds[0] for u in users])
-        clicks = np.array([int((rng.random(len(p)) < p).sum()) for p in probs])
-        shown = np.array([len(p) for p in probs])
-        x_c, n_c = int(clicks[~treat].sum()), int(shown[~treat].sum())
-        x_t, n_t = int(clicks[treat].sum()), int(shown[treat].sum())
-        p = compare(x_c, n_c, x_t, n_t)["p_value"]
-        out.append(1.0 if p is None else float(p))
+        clicks = np.bincount(owner, weights=rng.random(len(p)) < p, minlength=len(users))
+        if unit == "user":
+            ctl, trt = (
+                RatioStats.of(shown[m].tolist(), clicks[m].tolist()) for m in (~treat, treat)
+            )
+            pv = compare_ratio(ctl, trt)["p_value"]
+        else:
+            x_c, n_c = int(clicks[~treat].sum()), int(shown[~treat].sum())
+            x_t, n_t = int(clicks[treat].sum()), int(shown[treat].sum())
+            pv = compare(x_c, n_c, x_t, n_t)["p_value"]
+        out.append(1.0 if pv is None else float(pv))
     return out

@@ -48,6 +48,9 @@ class ServingNode:
         self.started_at = time.time()
         self._applied: Published | None = None
         self._lock = threading.RLock()
+        self.dev_errors: dict[str, str] = {}
+        """What dev mode (``--watch``) could not serve, by ``scene/bucket``: this node's
+        working tree only."""
 
     @property
     def name(self) -> str:
@@ -121,7 +124,7 @@ class ServingNode:
             pid=os.getpid(),
             generation=snap.generation,
             serving=serving,
-            errors=dict(snap.errors),
+            errors={**self.dev_errors, **snap.errors},
             started_at=self.started_at,
             reported_at=time.time(),
         )
@@ -133,7 +136,7 @@ class ServingNode:
         info = self.coordinator.info()
         latest = max([info["generation"], snap.generation, *(n.generation for n in nodes)])
         return {
-            **snap.describe(),
+            **snap.describe(self.dev_errors),
             "node": self.name,
             "coordinator": info,
             "nodes": [msgspec.to_builtins(n) for n in nodes],

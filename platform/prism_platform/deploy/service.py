@@ -19,7 +19,7 @@ from prism_platform.deploy.gate import (
     smoke_run,
 )
 from prism_platform.deploy.node import ServingNode
-from prism_platform.errors import Invalid, NotFound
+from prism_platform.errors import Conflict, Invalid, NotFound, clip
 from prism_platform.scripts.loader import load_strategy
 from prism_platform.scripts.repository import WORKTREE, ScriptRepository
 from prism_platform.scripts.sources import check_script_path
@@ -86,14 +86,20 @@ class Deployer:
 
     # -- deployments -------------------------------------------------------------------
     def prepare(
-        self, scene: str, bucket: str, script: str, config: str, version: str, *, actor: str
+        self, scene: str, bucket: str, script: str, config: str, version: str
     ) -> tuple[Strategy, StrategyConfig]:
-        """The script at ``version`` (registered if new) and the named config, validated
-        for ``scene/bucket``."""
+        """The script at ``version`` and the named config, validated for ``scene/bucket``.
+        Nothing is written: a config exists only for a registered script, so a deploy
+        that cannot go ahead leaves no trace (the gate's rejection aside)."""
         self.check_bucket(scene, bucket)
         strategy = self.strategy(script, version)
-        self.ensure_script(strategy, actor)
-        cfg = self.store.get_config(strategy.path, config)
+        try:
+            cfg = self.store.get_config(strategy.path, config)
+        except NotFound as exc:
+            if exc.field != "script":
+                raise
+            msg = f"script {strategy.path!r} has no config {clip(config)!r}: put one first"
+            raise NotFound(msg, field="config") from None
         return strategy, strategy.make_config(cfg.params, config)
 
     def gate(
@@ -103,19 +109,22 @@ class Deployer:
         config: StrategyConfig,
         *,
         check_latency: bool = True,
+        requests: int = SAMPLE_SIZE,
     ) -> GateResult | None:
         """Smoke-run the strategy on sample requests; :class:`GateRejected` says why not.
-        Without ``check_latency`` the latency is measured and recorded but not enforced."""
+        Without ``check_latency`` the latency is measured and recorded but not enforced;
+        ``requests`` fewer than 40 make the light gate of dev mode."""
         if self.backend is None:
             return None
         sc = self.store.get_scene(scene)
         fallback = Read("table", (sc.fallback_key,), sc.fallback_table, SAMPLE_SIZE)
-        requests = self.traffic.sample(scene, SAMPLE_SIZE)
+        sample = self.traffic.sample(scene, requests)
         source = "recorded"
-        if len(requests) < MIN_RECORDED:
-            requests, source = sample_requests(self.backend, scene, fallback), "synthetic"
+        if len(sample) < min(MIN_RECORDED, requests):
+            sample = sample_requests(self.backend, scene, fallback, requests)
+            source = "synthetic"
         budget = sc.deadline_ms if check_latency else None
-        result = smoke_run(strategy, config, requests, self.backend, budget, source)
+        result = smoke_run(strategy, config, sample, self.backend, budget, source)
         if not result.ok:
             raise GateRejected(
                 f"{strategy.path}@{strategy.version} rejected by the deploy gate: "
@@ -136,13 +145,24 @@ class Deployer:
         note: str = "",
         canary_percent: float | None = None,
     ) -> DeploymentRecord:
-        """Record a deployment of ``strategy`` at ``version`` (``worktree``: whatever the
-        working tree holds when a snapshot is built; else the commit)."""
+        """Record a deployment of ``strategy`` at ``version``. A working-tree version is
+        pinned first: its files are stored under its ``wt-<hash>``, which the deployment
+        names, so every node, reload and rollback serves exactly the code the gate ran."""
+        resolved = self.repo.resolve(version)
+        if resolved == WORKTREE:
+            resolved, files = self.repo.pin(strategy.path)
+            if resolved != strategy.version:
+                raise Conflict(
+                    f"{strategy.path} changed while it was deployed ({strategy.version} "
+                    f"passed the gate, the working tree now holds {resolved}): deploy again",
+                    field="script",
+                )
+            self.store.pin_sources(resolved, files)
         return self.store.deploy(
             scene,
             bucket,
             strategy.path,
-            self.repo.resolve(version),
+            resolved,
             config,
             actor=actor,
             note=note,
@@ -152,6 +172,7 @@ class Deployer:
     def redeployable(self, deployment_id: int) -> tuple[DeploymentRecord, Strategy, StrategyConfig]:
         """An earlier deployment with the script and config it served, validated again."""
         old = self.store.get_deployment(deployment_id)
+        self.check_bucket(old.scene, old.bucket)  # 404 naming the bucket, as a deploy says
         strategy = self.node.builder.strategy(old.script_path, old.version)
         return old, strategy, strategy.make_config(old.config_params, old.config_name)
 
@@ -178,6 +199,7 @@ class Deployer:
         names = [b.name for b in exp.buckets] if exp is not None else []
         if bucket not in names:
             raise NotFound(
-                f"scene {scene!r} has no bucket {bucket!r} (buckets: {', '.join(names) or 'none'})",
+                f"scene {scene!r} has no bucket {clip(bucket)!r} "
+                f"(buckets: {', '.join(names) or 'none'})",
                 field="bucket",
             )

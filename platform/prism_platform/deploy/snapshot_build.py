@@ -20,6 +20,7 @@ from prism_platform.errors import PrismPlatformError
 from prism_platform.scripts.loader import load_strategy, unload_version
 from prism_platform.scripts.sources import SourceTree
 from prism_platform.scripts.strategy import Strategy
+from prism_platform.serving.context_schema import ContextSchema, compile_schema
 from prism_platform.serving.layers import whitelist_index
 from prism_platform.serving.route import Route, make_route
 from prism_platform.serving.snapshot import Canary, SceneRuntime, Snapshot
@@ -104,6 +105,7 @@ class SnapshotBuilder:
                 routes=tuple(routes),
                 canaries=tuple(canaries) if any(canaries) else (),
                 whitelist=whitelist_index(exp.whitelist if exp else {}, names),
+                context=_context_schema(sc, errors),
             )
             if st.layers:  # the other layers, checked against every route
                 layers = build_layers(
@@ -150,6 +152,16 @@ class SnapshotBuilder:
         ids = {id(s) for s in self._strategies.values()}
         for ckey in [k for k in self._configs if k[0] not in ids]:
             del self._configs[ckey]
+
+
+def _context_schema(sc: Any, errors: dict[str, str]) -> ContextSchema | None:
+    """The scene's context schema compiled; one the store should have refused (a type
+    this version does not know) is not enforced, and the error says so."""
+    try:
+        return compile_schema(sc.context_schema)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        errors[f"{sc.name}/context_schema"] = f"not enforced: {exc}"
+        return None
 
 
 def _previous_route(previous: Snapshot, scene: str, bucket: str) -> Route | None:

@@ -2,8 +2,9 @@
 
 Each run reads the log from the offset stored for it, attributes every event to the
 (scene, layer, bucket, strategy@version, primary channel, hour) its acm token names (once
-for the main layer and once for every other layer in the token), and adds
-the counts and the new offset in one transaction: a crash before the commit re-reads the
+for the main layer and once for every other layer in the token), to its user in that
+bucket and hour, and the log's rejection records to their buckets (:mod:`.fold`), and
+adds the counts and the new offset in one transaction: a crash before the commit re-reads the
 same events, after it never counts them twice, and two aggregators of one log (two
 nodes sharing a Redis stream) serialise on the offset row. :func:`trim_log` then drops
 what the committed offset covers once it is older than the retention.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,50 +22,23 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from prism_platform.db._engine import SQLITE_BEGIN
-from prism_platform.db.event_schema import COUNT_COLUMNS, EventCount, EventOffset
-from prism_platform.db.records import MAIN_LAYER
-from prism_platform.events.event import StoredEvent
+from prism_platform.db.event_schema import (
+    COUNT_COLUMNS,
+    USER_COLUMNS,
+    EventCount,
+    EventOffset,
+    EventRejection,
+    EventUserCount,
+)
+from prism_platform.events.fold import Folded, fold
 from prism_platform.events.sink import EventSink
-from prism_sdk import Acm, AcmError, parse_acm
 
 log = logging.getLogger("prism.events")
 
 KEY = ("scene", "layer", "bucket", "strategy", "version", "channel", "hour")
-_TYPE_COLUMN = {"exposure": "exposures", "click": "clicks", "cart": "carts", "order": "orders"}
+USER_KEY = ("scene", "layer", "bucket", "hour", "user_key")
+REJECTION_KEY = ("scene", "layer", "bucket", "hour", "reason")
 PAGE = 10_000
-
-
-def hour_of(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts - ts % 3600, UTC)
-
-
-def layer_buckets(acm: Acm) -> dict[str, str]:
-    """Layer -> bucket of every layer a token names, the main layer first."""
-    return {MAIN_LAYER: acm.bucket} | {la: b for la, b in acm.layers if la != MAIN_LAYER}
-
-
-def count_events(events: Iterable[StoredEvent]) -> dict[tuple[Any, ...], dict[str, float]]:
-    """Counts per aggregation key (events whose token no longer parses are skipped)."""
-    out: dict[tuple[Any, ...], dict[str, float]] = {}
-    for ev in events:
-        try:
-            acm = parse_acm(ev.acm)
-        except AcmError:  # verified on accept; only a format change could get here
-            log.warning("event=unparsable_acm event_id=%s", ev.event_id)
-            continue
-        channel = acm.channels[0] if acm.channels else "-"
-        hour = hour_of(ev.ts)
-        for layer, bucket in layer_buckets(acm).items():
-            key = (acm.scene, layer, bucket, acm.strategy, acm.version, channel, hour)
-            row = out.get(key)
-            if row is None:
-                row = out[key] = dict.fromkeys((*COUNT_COLUMNS, "order_value"), 0.0)
-            row[_TYPE_COLUMN[ev.type]] += 1
-            if ev.type == "exposure" and acm.position == 1:
-                row["requests"] += 1
-            elif ev.type == "order":
-                row["order_value"] += ev.value or 0.0
-    return out
 
 
 def aggregate_once(sink: EventSink, engine: Engine, limit: int = PAGE) -> int:
@@ -76,7 +49,7 @@ def aggregate_once(sink: EventSink, engine: Engine, limit: int = PAGE) -> int:
         page = sink.read(offset, limit)
         if not page:
             return 0
-        _add_counts(conn, count_events(ev for _, ev in page))
+        _add(conn, fold(ev for _, ev in page))
         conn.execute(
             sa.update(EventOffset)
             .where(EventOffset.sink == sink.name)
@@ -118,14 +91,33 @@ def _lock_offset(conn: Connection, name: str) -> tuple[str, int]:
     return str(offset), int(total)
 
 
-def _add_counts(conn: Connection, counts: dict[tuple[Any, ...], dict[str, float]]) -> None:
-    rows = [
-        {**dict(zip(KEY, key, strict=True)), **{c: int(v[c]) for c in COUNT_COLUMNS}}
-        | {"order_value": v["order_value"]}
-        for key, v in counts.items()
+def _add(conn: Connection, folded: Folded) -> None:
+    counts = [_flat(KEY, k, v, COUNT_COLUMNS) for k, v in folded.counts.items()]
+    _upsert_adding(conn, EventCount.__table__, KEY, counts)
+    users = [_flat(USER_KEY, k, v, USER_COLUMNS) for k, v in folded.users.items()]
+    _upsert_adding(conn, EventUserCount.__table__, USER_KEY, users)
+    rejections = [
+        {**dict(zip(REJECTION_KEY, k, strict=True)), "events": n}
+        for k, n in folded.rejections.items()
     ]
-    table = EventCount.__table__
+    _upsert_adding(conn, EventRejection.__table__, REJECTION_KEY, rejections)
+
+
+def _flat(
+    names: tuple[str, ...], key: tuple[Any, ...], v: dict[str, float], columns: tuple[str, ...]
+) -> dict[str, Any]:
+    row: dict[str, Any] = dict(zip(names, key, strict=True))
+    return row | {c: int(v[c]) for c in columns} | {"order_value": v["order_value"]}
+
+
+def _upsert_adding(
+    conn: Connection, table: Any, key: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    """Insert ``rows``, adding their non-key columns to the rows already there."""
+    if not rows:
+        return
+    added = [c for c in rows[0] if c not in key]
     for start in range(0, len(rows), 500):
         stmt = _insert(conn)(table).values(rows[start : start + 500])
-        added = {c: table.c[c] + stmt.excluded[c] for c in (*COUNT_COLUMNS, "order_value")}
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(KEY), set_=added))
+        values = {c: table.c[c] + stmt.excluded[c] for c in added}
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=values))

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from prism_platform.db.event_schema import EventCount
 from prism_platform.db.records import MAIN_LAYER
-from prism_platform.events.aggregate import hour_of
+from prism_platform.events.fold import hour_of
 from prism_sdk.bandit import update_from_counts
 from prism_sdk.data import DataWriter
 

@@ -1,10 +1,12 @@
 """The event log on Redis: one Stream (XADD), idempotent by event id.
 
-One Lua script per batch (atomic): forget ids older than the staleness window, then
-for each event ``ZADD NX`` its id into a sorted set and ``XADD`` it only if the id
-was new. Both keys share the hash tag ``{<prefix>events}``, so this works on a Redis
-Cluster too. An id is forgotten only once an event carrying it would be rejected as
-stale anyway. Durability is Redis's: run it with ``appendonly yes`` and
+One Lua script per batch (atomic): forget ids and count keys older than the retention,
+then for each event check its id (a sorted set of ids) and its token's claims (a sorted
+set of count keys, :func:`~.event.claims`: the key must be new and one of the slots, if
+any, free); only then record them and ``XADD`` the event. The keys share the hash tag
+``{<prefix>events}``, so this works on a Redis Cluster too. An id or count key is
+forgotten only once an event carrying it would be rejected as stale (or its token as
+expired) anyway. Durability is Redis's: run it with ``appendonly yes`` and
 ``appendfsync always`` for an fsync before the reply (``everysec`` risks one second).
 """
 
@@ -16,18 +18,38 @@ from typing import Any
 
 import msgspec
 
-from prism_platform.events.event import StoredEvent
+from prism_platform.events.event import StoredEvent, claims
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(StoredEvent).decode
 
 APPEND = """
 local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+local oldest = now - tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', oldest)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', oldest)
 local out = {}
-for i = 3, #ARGV, 2 do
-  if redis.call('ZADD', KEYS[2], 'NX', now, ARGV[i]) == 1 then
-    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1])
+for i = 3, #ARGV, 4 do
+  local id, key, slots = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local new = not redis.call('ZSCORE', KEYS[2], id)
+  local claim = nil
+  if new and key ~= '' then
+    new = not redis.call('ZSCORE', KEYS[3], key)
+    if new and slots ~= '' then
+      new = false
+      for slot in string.gmatch(slots, '%S+') do
+        if not redis.call('ZSCORE', KEYS[3], slot) then
+          claim, new = slot, true
+          break
+        end
+      end
+    end
+  end
+  if new then
+    redis.call('ZADD', KEYS[2], now, id)
+    if key ~= '' then redis.call('ZADD', KEYS[3], now, key) end
+    if claim then redis.call('ZADD', KEYS[3], now, claim) end
+    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 3])
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
@@ -55,6 +77,7 @@ class RedisSink:
         self.client = client
         self.stream = f"{{{prefix}events}}"
         self.ids = f"{self.stream}:ids"
+        self.keys = f"{self.stream}:keys"
         self.keep_ids_s = keep_ids_s
         self.name = f"redis:{self.stream}"
         self._append = client.register_script(APPEND)
@@ -68,8 +91,9 @@ class RedisSink:
             return []
         args: list[Any] = [time.time(), self.keep_ids_s]
         for ev in events:
-            args += [ev.event_id, _encode(ev)]
-        flags = self._append(keys=[self.stream, self.ids], args=args)
+            key, slots = claims(ev)
+            args += [ev.event_id, key, " ".join(slots), _encode(ev)]
+        flags = self._append(keys=[self.stream, self.ids, self.keys], args=args)
         return [bool(f) for f in flags]
 
     def read(self, after: str, limit: int) -> list[tuple[str, StoredEvent]]:

@@ -5,11 +5,14 @@
   (or, with it unset, when ``PRISM_DATA_BACKEND=redis``).
 
 ``append`` returns only once the batch is durable, and is idempotent by ``event_id``:
-an id seen before (within the staleness window) is reported as a duplicate and not
-stored again. ``read`` pages through the log in order from an offset (``""`` = the
-start); offsets are opaque strings that only grow. ``trim`` drops entries the aggregator
-has counted once they are older than :func:`retention_s`: by then a resent copy is
-rejected as stale, so forgetting their ids keeps ingestion idempotent.
+an id seen before (within the retention) is reported as a duplicate and not stored
+again. So is an event whose token already counted for it (:func:`~.event.claims`: one
+exposure, click and cart per token, orders per distinct order id up to a cap), checked
+and recorded in the same atomic step, so two nodes sharing a log never both count it.
+``read`` pages through the log in order from an offset (``""`` = the start); offsets are
+opaque strings that only grow. ``trim`` drops entries the aggregator has counted once
+they are older than :func:`retention_s`: by then a resent copy is rejected as stale (or
+its token as expired), so forgetting their ids and keys keeps ingestion idempotent.
 """
 
 from __future__ import annotations
@@ -55,10 +58,11 @@ def read_all(read: Callable[[str, int], list[tuple[str, T]]], page: int = PAGE) 
         offset = entries[-1][0]
 
 
-def retention_s(max_age_s: float) -> float:
-    """How long an accepted event (and its id) is kept: the staleness window plus the
-    clock skew tolerated for events stamped in the future."""
-    return max_age_s + FUTURE_S
+def retention_s(max_age_s: float, token_max_age_s: float = 0.0) -> float:
+    """How long an accepted event (its id and its token's count keys) is kept: the
+    longer of the event staleness window and the token age limit, plus the clock skew
+    tolerated for events stamped in the future. By then a copy is rejected anyway."""
+    return max(max_age_s, token_max_age_s) + FUTURE_S
 
 
 def events_backend(settings: Settings) -> str:
@@ -72,6 +76,11 @@ def events_backend(settings: Settings) -> str:
     return kind
 
 
+def log_retention_s(settings: Settings) -> float:
+    """:func:`retention_s` of the configured windows."""
+    return retention_s(settings.events_max_age_s, settings.acm_max_age_s)
+
+
 def open_sink(settings: Settings) -> EventSink:
     if events_backend(settings) == "sqlite":
         from prism_platform.events.sqlite_sink import SqliteSink
@@ -79,6 +88,4 @@ def open_sink(settings: Settings) -> EventSink:
         return SqliteSink(settings.var_dir / "events.db")
     from prism_platform.events.redis_sink import RedisSink
 
-    return RedisSink.from_url(
-        settings.redis_url, settings.redis_prefix, retention_s(settings.events_max_age_s)
-    )
+    return RedisSink.from_url(settings.redis_url, settings.redis_prefix, log_retention_s(settings))

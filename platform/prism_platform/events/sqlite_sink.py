@@ -6,7 +6,8 @@ event must survive both, so every batch commit fsyncs the WAL (``FULL``); batchi
 amortises that one fsync over up to 1,000 events. Readers (the aggregator) use their
 own connection and never block the writer. ``seq`` is ``AUTOINCREMENT``, so offsets keep
 growing after :meth:`SqliteSink.trim` deletes the oldest rows (in batches, between
-appends).
+appends). ``event_keys`` holds what each stored event claimed (its token's count keys),
+deleted with it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import msgspec
 
-from prism_platform.events.event import StoredEvent
+from prism_platform.events.event import StoredEvent, claims
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(StoredEvent).decode
@@ -29,7 +30,12 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id TEXT NOT NULL UNIQUE,
     body BLOB NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS event_keys (
+    key TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_keys_seq ON event_keys (seq);
 """
 
 
@@ -48,7 +54,7 @@ class SqliteSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.name = f"sqlite:{self.path}"
         self._writer = self._connect()
-        self._writer.execute(SCHEMA)
+        self._writer.executescript(SCHEMA)
         self._reader = self._connect()
         self._wlock = threading.Lock()
         self._rlock = threading.Lock()
@@ -59,15 +65,11 @@ class SqliteSink:
     def append(self, events: Sequence[StoredEvent]) -> list[bool]:
         if not events:
             return []
-        sql = "INSERT OR IGNORE INTO events (event_id, body) VALUES (?, ?)"
         with self._wlock:
             cur = self._writer.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                new = []
-                for ev in events:
-                    cur.execute(sql, (ev.event_id, _encode(ev)))
-                    new.append(cur.rowcount == 1)
+                new = _insert(cur, events)
                 cur.execute("COMMIT")  # fsyncs the WAL (synchronous=FULL)
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -94,6 +96,7 @@ class SqliteSink:
                 if upto:
                     cur = self._writer.execute("DELETE FROM events WHERE seq <= ?", (upto,))
                     done += cur.rowcount
+                    self._writer.execute("DELETE FROM event_keys WHERE seq <= ?", (upto,))
             if len(rows) < TRIM_BATCH or upto != rows[-1][0]:
                 return done
 
@@ -101,6 +104,44 @@ class SqliteSink:
         with self._wlock, self._rlock:
             self._writer.close()
             self._reader.close()
+
+
+def _insert(cur: sqlite3.Cursor, events: Sequence[StoredEvent]) -> list[bool]:
+    """Store the events whose id and claims (:func:`~.event.claims`) are new, in order;
+    per event whether it was. Two lookups and two inserts for the whole batch."""
+    wanted = [claims(ev) for ev in events]
+    taken = _existing(
+        cur, "event_keys", "key", [k for key, sl in wanted if key for k in (key, *sl)]
+    )
+    ids = _existing(cur, "events", "event_id", [ev.event_id for ev in events])
+    new, rows, keys = [], [], []
+    for ev, (key, slots) in zip(events, wanted, strict=True):
+        free = next((s for s in slots if s not in taken), None)
+        if ev.event_id in ids or key in taken or (slots and free is None):
+            new.append(False)
+            continue
+        new.append(True)
+        ids.add(ev.event_id)
+        rows.append((ev.event_id, _encode(ev)))
+        for k in (key, free):
+            if k:
+                taken.add(k)
+                keys.append((k, ev.event_id))
+    cur.executemany("INSERT INTO events (event_id, body) VALUES (?, ?)", rows)
+    sql = "INSERT INTO event_keys (key, seq) SELECT ?, seq FROM events WHERE event_id = ?"
+    cur.executemany(sql, keys)
+    return new
+
+
+def _existing(cur: sqlite3.Cursor, table: str, column: str, values: list[str]) -> set[str]:
+    """Which of ``values`` the table's unique ``column`` holds."""
+    found: set[str] = set()
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"
+        found.update(v for (v,) in cur.execute(sql, chunk))
+    return found
 
 
 def _old_prefix(rows: list[tuple[int, bytes]], older_than: float) -> int:

@@ -1,11 +1,14 @@
-"""The report of one experiment on one layer: per bucket counts, CTR and CVR, lift of every bucket
-against the control with its confidence interval and p-value, the sample size needed
-for the chosen detectable lift, and a sample-ratio-mismatch check.
+"""The report of one experiment on one layer: per bucket users and counts, CTR and CVR,
+the lift of every bucket against the control with its confidence interval and p-value,
+the users needed for the chosen detectable lift, a sample-ratio-mismatch check, and the
+events of each bucket that did not count, by reason.
 
-CTR = clicks / exposures, CVR = orders / clicks. Counts are those of the experiment's
-layer, taken from the hour the experiment started (or its ``starts_at``, whole hours) to
-the hour it stopped (or its ``ends_at``); the SRM check compares the requests (exposures
-at position 1) of each bucket with the layer's configured percentages, holdout included.
+CTR = clicks / exposures, CVR = orders / clicks, both ratio metrics over users: their
+variance comes from per-user counts (:mod:`.stats`, :mod:`.counts`), since traffic is
+split by user and one user's events are not independent. The SRM check compares the
+users seen in each bucket with the layer's configured percentages, holdout included.
+Counts are those of the experiment's layer in its window (:mod:`.counts`). The serving
+guardrails per bucket come from the node's metrics (:mod:`.guardrails`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from prism_platform.db import ExperimentRecord, MetadataStore
-from prism_platform.db.event_schema import COUNT_COLUMNS, EventCount
+from prism_platform.db.event_schema import COUNT_COLUMNS
 from prism_platform.db.records import MAIN_LAYER
 from prism_platform.errors import Invalid, NotFound
-from prism_platform.events.aggregate import hour_of
-from prism_platform.experiments.stats import compare, sample_size, srm
+from prism_platform.experiments.counts import rejections, strategy_counts, user_stats
+from prism_platform.experiments.stats import RatioStats, compare_ratio, srm, users_needed
+
+NO_USERS = RatioStats(0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -41,31 +44,34 @@ def experiment_report(store: MetadataStore, scene: str, params: ReportParams) ->
         raise Invalid(
             f"bucket {control!r} is not in experiment {exp.name!r} ({names})", field="control"
         )
-    rows = _counts(store, exp, names)
     totals = {b: dict.fromkeys((*COUNT_COLUMNS, "order_value"), 0.0) for b in names}
     breakdown: dict[str, list[dict[str, Any]]] = {b: [] for b in names}
-    for r in rows:
+    for r in strategy_counts(store, exp):
         for col in (*COUNT_COLUMNS, "order_value"):
             totals[r["bucket"]][col] += r[col]
         breakdown[r["bucket"]].append({**r, **_rates(r)})
-    ctl = totals[control]
+    per_user = user_stats(store, exp)
+    dropped = rejections(store, exp)
+    ctl_ctr, ctl_cvr = per_user.get(control, (NO_USERS, NO_USERS))
     buckets = []
     for b in exp.buckets:
         t = totals[b.name]
+        ctr, cvr = per_user.get(b.name, (NO_USERS, NO_USERS))
         entry: dict[str, Any] = {
             "bucket": b.name,
             "percent": b.percent,
             "control": b.name == control,
+            "users": ctr.users,
         }
         entry |= {k: int(v) for k, v in t.items() if k != "order_value"}
         entry |= {"order_value": t["order_value"], **_rates(t), "by_strategy": breakdown[b.name]}
+        entry["rejected"] = dropped.get(b.name, {})
         if b.name != control:
-            entry["ctr_vs_control"] = _vs(ctl, t, "clicks", "exposures", params.alpha)
-            entry["cvr_vs_control"] = _vs(ctl, t, "orders", "clicks", params.alpha)
+            entry["ctr_vs_control"] = compare_ratio(ctl_ctr, ctr, params.alpha)
+            entry["cvr_vs_control"] = compare_ratio(ctl_cvr, cvr, params.alpha)
         buckets.append(entry)
-    ctr_c = ctl["clicks"] / ctl["exposures"] if ctl["exposures"] else 0.0
-    needed = sample_size(ctr_c, params.mde, params.alpha, params.power)
-    least = min(int(totals[b]["exposures"]) for b in names)
+    users = [int(b["users"]) for b in buckets]
+    needed = users_needed(ctl_ctr, params.mde, params.alpha, params.power)
     return {
         "scene": scene,
         "layer": exp.layer,
@@ -75,15 +81,16 @@ def experiment_report(store: MetadataStore, scene: str, params: ReportParams) ->
             "started": exp.created_at.isoformat(),
         },
         "control": control,
+        "unit": "user",
         "params": {"mde": params.mde, "alpha": params.alpha, "power": params.power},
         "buckets": buckets,
         "sample_size": {
             "metric": "ctr",
-            "exposures_per_bucket": needed,
-            "smallest_bucket": least,
-            "enough": needed is not None and least >= needed,
+            "users_per_bucket": needed,
+            "smallest_bucket": min(users),
+            "enough": needed is not None and min(users) >= needed,
         },
-        "srm": srm([int(totals[b]["requests"]) for b in names], [b.percent for b in exp.buckets]),
+        "srm": {"unit": "users"} | srm(users, [b.percent for b in exp.buckets]),
     }
 
 
@@ -99,32 +106,6 @@ def _experiment(store: MetadataStore, scene: str, layer: str, name: str | None) 
     if running or experiments:
         return (running or experiments)[0]
     raise NotFound(f"{where} has no experiment", field="scene" if layer == MAIN_LAYER else "layer")
-
-
-def _counts(store: MetadataStore, exp: ExperimentRecord, names: list[str]) -> list[dict[str, Any]]:
-    t = EventCount
-    dims = (t.bucket, t.strategy, t.version, t.channel)
-    sums = [sa.func.sum(getattr(t, c)).label(c) for c in (*COUNT_COLUMNS, "order_value")]
-    start = exp.created_at if exp.starts_at is None else max(exp.created_at, exp.starts_at)
-    stmt = (
-        sa.select(*dims, *sums)
-        .where(t.scene == exp.scene, t.layer == exp.layer, t.bucket.in_(names))
-        .where(t.hour >= hour_of(start.timestamp()))
-        .group_by(*dims)
-        .order_by(*dims)
-    )
-    ends = [d for d in (exp.stopped_at, exp.ends_at) if d is not None]
-    if ends:
-        stmt = stmt.where(t.hour <= min(ends))
-    with store.engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(stmt)]
-    for r in rows:  # SUM comes back as Decimal on some dialects
-        r.update({c: int(r[c]) for c in COUNT_COLUMNS}, order_value=float(r["order_value"]))
-    return rows
-
-
-def _vs(ctl: dict[str, float], t: dict[str, float], x: str, n: str, alpha: float) -> Any:
-    return compare(int(ctl[x]), int(ctl[n]), int(t[x]), int(t[n]), alpha)
 
 
 def _rates(r: dict[str, Any]) -> dict[str, float | None]:

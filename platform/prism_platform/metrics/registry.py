@@ -124,7 +124,28 @@ class Metrics:
             "Sampled requests whose served features were not stored.",
             ("reason",),
         )
+        layer = ("scene", "layer", "bucket")
+        self.layer_requests = Counter(
+            "prism_layer_requests_total",
+            "Recommend requests by bucket of the experiment layers other than main "
+            "(outcome ok, degraded, or fallback: answered by the scene fallback, degraded too).",
+            (*layer, "outcome"),
+        )
+        self.layer_latency = Histogram(
+            "prism_layer_request_latency_seconds",
+            "Recommend latency inside the app by bucket of the layers other than main.",
+            layer,
+        )
+        self.events = Counter(
+            "prism_events_total",
+            "Reported events by outcome (accepted, duplicate, rejected) and rejection reason.",
+            ("outcome", "reason"),
+        )
+        self.login_failures = Counter(
+            "prism_login_failures_total", "Failed password logins, by reason.", ("reason",)
+        )
         self._all: tuple[Counter | Histogram, ...] = (
+            self.login_failures,
             self.requests,
             self.latency,
             self.strategy_errors,
@@ -133,6 +154,9 @@ class Metrics:
             self.rejected,
             self.feature_rows_logged,
             self.feature_log_dropped,
+            self.layer_requests,
+            self.layer_latency,
+            self.events,
         )
 
     def state(self) -> MetricsState:

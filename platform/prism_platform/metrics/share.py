@@ -72,6 +72,10 @@ class SharedMetrics:
         os.replace(tmp, self.path)
 
     def render(self) -> str:
+        """The node's metrics in the text exposition format."""
+        return self.total().render()
+
+    def total(self) -> Metrics:
         """The node's metrics: this worker's live values plus every other worker's file."""
         total = Metrics()
         total.add(self.metrics.state())
@@ -85,7 +89,7 @@ class SharedMetrics:
                 total.add(state)
             except (TypeError, ValueError) as exc:
                 log.warning("event=metrics_file_unreadable path=%s error=%s", path, exc)
-        return total.render()
+        return total
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

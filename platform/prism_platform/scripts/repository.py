@@ -1,13 +1,23 @@
-"""Where a deployment version's source comes from: the working tree, or a commit of the
-strategies git repository."""
+"""Where a deployment version's source comes from: a commit of the strategies git
+repository, a pinned working-tree version (``wt-<hash>``, its files stored when it was
+deployed), or, for what is not deployed yet, the working tree itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from prism_platform.errors import NotFound
 from prism_platform.scripts.git import GitRepo
-from prism_platform.scripts.sources import SourceTree, WorkTree
+from prism_platform.scripts.pinned import PinnedTree
+from prism_platform.scripts.sources import SourceTree, WorkTree, local_imports
 
 WORKTREE = "worktree"
-"""The version name of a deployment served from the working tree."""
+"""The working tree as it is now: what a deploy loads, gates and then pins as ``wt-<hash>``
+(deployments recorded before pinning existed still name it and follow the files)."""
+PINNED_PREFIX = "wt-"
+
+PinnedFiles = Callable[[str], Mapping[str, bytes]]
+"""The stored files of a pinned version (empty if it was never pinned)."""
 
 _MAX_TREES = 64
 
@@ -15,8 +25,14 @@ _MAX_TREES = 64
 class ScriptRepository:
     """The strategies folder and its git repository (resolved on first use)."""
 
-    def __init__(self, worktree: WorkTree, remote_clone: str | None = None) -> None:
+    def __init__(
+        self,
+        worktree: WorkTree,
+        remote_clone: str | None = None,
+        pinned: PinnedFiles | None = None,
+    ) -> None:
         self.worktree = worktree
+        self.pinned = pinned
         self.remote_clone = remote_clone
         """``PRISM_STRATEGIES_REPO``: a clone to deploy commits from (default: the repo
         that holds the strategies folder)."""
@@ -30,16 +46,38 @@ class ScriptRepository:
         return self._git
 
     def resolve(self, version: str) -> str:
-        """``worktree`` stays; a sha, branch or tag becomes its full commit id."""
-        return version if version == WORKTREE else self.git.resolve(version)
+        """``worktree`` and pinned versions stay; a sha, branch or tag becomes its full
+        commit id."""
+        if version == WORKTREE or version.startswith(PINNED_PREFIX):
+            return version
+        return self.git.resolve(version)
 
     def tree(self, version: str) -> SourceTree:
-        """The files as they are at ``version`` (``worktree`` or a commit id)."""
+        """The files as they are at ``version`` (``worktree``, ``wt-<hash>`` or a commit)."""
         if version == WORKTREE:
             return self.worktree
+        if version.startswith(PINNED_PREFIX):
+            return self._pinned(version)
         tree = self._trees.get(version)
         if tree is None:
             tree = self.git.tree(version)
+            if len(self._trees) > _MAX_TREES:
+                self._trees.clear()
+            self._trees[version] = tree
+        return tree
+
+    def pin(self, path: str) -> tuple[str, dict[str, bytes]]:
+        """The working tree's version of ``path`` and the files it consists of."""
+        files = local_imports(self.worktree, path)
+        return self.worktree.version_of(path), files
+
+    def _pinned(self, version: str) -> SourceTree:
+        tree = self._trees.get(version)
+        if tree is None:
+            files = self.pinned(version) if self.pinned is not None else {}
+            if not files:
+                raise NotFound(f"version {version} was never pinned", field="version")
+            tree = PinnedTree(version, files)
             if len(self._trees) > _MAX_TREES:
                 self._trees.clear()
             self._trees[version] = tree

@@ -13,9 +13,10 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from prism_platform.errors import Invalid
+from prism_platform.errors import Invalid, clip
 
 _PATH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/]*\.py$")
+MAX_PATH = 512  # as the store allows
 
 
 class SourceTree(Protocol):
@@ -47,12 +48,13 @@ def check_script_path(path: str) -> str:
         raise Invalid("script path is empty", field="script")
     if path.startswith("/") or "\\" in path or ".." in PurePosixPath(path).parts:
         raise Invalid(
-            f"script path {path!r} must be relative to the strategies root", field="script"
+            f"script path {clip(path)!r} must be relative to the strategies root",
+            field="script",
         )
     norm = str(PurePosixPath(path))
-    if not _PATH_RE.match(norm):
+    if len(norm) > MAX_PATH or not _PATH_RE.match(norm):
         raise Invalid(
-            f"script path {path!r} must look like 'name.py' or 'dir/name.py' "
+            f"script path {clip(path)!r} must look like 'name.py' or 'dir/name.py' "
             "(letters, digits, underscores)",
             field="script",
         )

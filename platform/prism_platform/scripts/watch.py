@@ -1,9 +1,5 @@
-"""Dev mode: reload working-tree strategies when their files change (``prism serve --watch``).
-
-A change rebuilds the routing snapshot; a script that no longer loads is
-reported (file, line, message) in the log and in ``/admin/status`` while the
-bucket keeps serving its previous version.
-"""
+"""Dev mode's eyes (``prism serve --watch``): one call per burst of edits to the
+strategies folder (:mod:`prism_platform.control.dev_mode` decides what to serve)."""
 
 from __future__ import annotations
 

@@ -74,6 +74,8 @@ class Dispatcher:
         scene = snap.scenes.get(req.scene)
         if scene is None:
             raise UnknownScene(req.scene, sorted(snap.scenes))
+        if scene.context is not None:
+            scene.context.check(req.context)  # InvalidContext names the field
         idx, route, variant = scene.route_for(req.uid)
         bucket = scene.buckets[idx]
         rid = self.next_request_id()
@@ -109,6 +111,8 @@ class Dispatcher:
             data=data,
             acm_prefix=prefix,
             request_id=rid,
+            user_id=req.uid,
+            issued=int(time.time()),
             signer=self.signer,
             removed=removed,
         )
@@ -120,8 +124,15 @@ class Dispatcher:
         degraded = error is not None or not data.ok
         elapsed = perf_counter() - t0
         key = (scene.name, bucket, name, version)
+        outcome = "degraded" if degraded else "ok"
         self.metrics.latency.observe(key, elapsed)
-        self.metrics.requests.inc((*key, "degraded" if degraded else "ok"))
+        self.metrics.requests.inc((*key, outcome))
+        if variant is not None and variant.layers:  # the layers' buckets, for their reports
+            if name == FALLBACK_NAME:
+                outcome = "fallback"
+            for layer, b in variant.layers:
+                self.metrics.layer_latency.observe((scene.name, layer, b), elapsed)
+                self.metrics.layer_requests.inc((scene.name, layer, b, outcome))
         if not data.ok:
             self.metrics.data_errors.inc((scene.name,))
         body: dict[str, Any] = {

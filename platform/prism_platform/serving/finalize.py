@@ -1,5 +1,6 @@
 """After the strategy: dedupe, drop excluded and off-shelf items, cut to size,
-complete fields from the forward index and stamp each item's signed acm token."""
+complete fields from the forward index and stamp each item's signed acm token (bound to
+the request's user and the item, dated ``issued``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def finalize(
     data: DataClient,
     acm_prefix: str,
     request_id: str,
+    user_id: str,
+    issued: int,
     signer: AcmSigner,
     removed: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
@@ -52,8 +55,7 @@ def finalize(
     off = unknown = 0
     i = 0
     pos = 0
-    suffix = f".{request_id}."
-    sign = signer.for_prefix(acm_prefix)  # the prefix is hashed once per response
+    sign = signer.for_request(acm_prefix, request_id, user_id, issued)  # hashes the user once
     while pos < size and i < len(candidates):
         chunk = candidates[i : i + size - pos + _MARGIN]
         i += len(chunk)
@@ -72,7 +74,7 @@ def finalize(
                 {
                     "item_id": it.id,
                     "score": it.score,
-                    "acm": sign(f"{tok}.{pos}{suffix}{'-' if ext is None else extra_token(ext)}"),
+                    "acm": sign(it.id, tok, pos, "-" if ext is None else extra_token(ext)),
                     "fields": info,
                 }
             )

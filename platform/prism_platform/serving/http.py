@@ -13,8 +13,9 @@ from typing import Any
 import msgspec
 import orjson
 
-from prism_platform.errors import error_body, msgspec_field
+from prism_platform.errors import error_body, json_too_deep, msgspec_field, too_deep_body
 from prism_platform.metrics.registry import Metrics
+from prism_platform.serving.context_schema import InvalidContext
 from prism_platform.serving.dispatcher import Dispatcher, UnknownScene
 from prism_platform.serving.traffic import TrafficRecorder
 from prism_sdk import MAX_SIZE, Request
@@ -37,16 +38,26 @@ class RecommendHandler:
         metrics: Metrics,
         max_body_bytes: int,
         traffic: TrafficRecorder | None = None,
+        may_debug: Callable[[str | None], bool] | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.may_debug = may_debug or _no_debug
+        """Whether an ``Authorization`` header allows the debug trace (a viewer's token)."""
         self.metrics = metrics
         self.max_body = max_body_bytes
         self.traffic = traffic or TrafficRecorder()
 
-    async def recommend_bytes(self, body: bytes) -> tuple[int, bytes]:
-        """Answer one request body: ``(status, JSON bytes)``; never raises."""
+    async def recommend_bytes(
+        self, body: bytes, authorization: str | None = None
+    ) -> tuple[int, bytes]:
+        """Answer one request body: ``(status, JSON bytes)``; never raises. A ``debug``
+        request gets its trace only if ``authorization`` is a viewer's bearer token."""
+        if json_too_deep(body):
+            return self._reject(too_deep_body())
         try:
             req = _decoder.decode(body)
+        except RecursionError:  # not after the scan above, unless the stack is deep already
+            return self._reject(too_deep_body())
         except msgspec.ValidationError as exc:
             msg = str(exc)
             field = msgspec_field(msg)
@@ -57,8 +68,12 @@ class RecommendHandler:
             return self._reject(
                 error_body(400, "invalid_json", f"body is not valid JSON: {exc}", field="(body)")
             )
+        if req.debug and not self.may_debug(authorization):
+            req = msgspec.structs.replace(req, debug=False)
         try:
             out = await self.dispatcher.recommend(req)
+        except InvalidContext as exc:
+            return self._reject(error_body(422, "invalid_request", exc.message, field=exc.field))
         except UnknownScene as exc:
             return self._reject(
                 error_body(
@@ -83,9 +98,12 @@ class RecommendHandler:
         if scope["method"] != "POST":
             status, body = error_body(405, "method_not_allowed", "use POST /v1/recommend")
             return await _respond(send, status, body, [(b"allow", b"POST")])
+        authorization = None
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
                 return await _respond(send, *self._too_large())
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -100,7 +118,7 @@ class RecommendHandler:
             if not msg.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        status, payload = await self.recommend_bytes(body)
+        status, payload = await self.recommend_bytes(body, authorization)
         await _respond(send, status, payload)
 
     def _too_large(self) -> tuple[int, bytes]:
@@ -112,6 +130,10 @@ class RecommendHandler:
                 field="(body)",
             )
         )
+
+
+def _no_debug(authorization: str | None) -> bool:
+    return False
 
 
 async def _respond(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from prism_platform.serving.context_schema import ContextSchema
 from prism_platform.serving.layers import LayerSet, Variant
 from prism_platform.serving.route import Route
 from prism_sdk import SLOTS, bucket_index, slot_of
@@ -38,6 +39,8 @@ class SceneRuntime:
     read_timeout_ms: float | None = None
     """The budget of a request's data reads (the scene's, else the node's default);
     ``None``: each read waits as long as the backend's own timeout."""
+    context: ContextSchema | None = None
+    """The fields a request's ``context`` may carry, checked before routing; ``None``: any."""
 
     def assign(self, user_id: str) -> int:
         if self.whitelist:
@@ -89,7 +92,10 @@ class Snapshot:
     errors: Mapping[str, str] = field(default_factory=dict)
     """Load problems by ``scene/bucket``: what could not be (re)loaded and why."""
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, extra_errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """What is served, for status pages; ``extra_errors`` (by ``scene/bucket``) are
+        problems found outside the snapshot build (dev mode's edits)."""
+        errors = {**(extra_errors or {}), **self.errors}
         scenes = {}
         for name, sc in self.scenes.items():
             buckets: list[dict[str, Any]] = []
@@ -106,8 +112,8 @@ class Snapshot:
                     (f"{name}/{b}", "error"),
                     (f"{name}/{b}~canary", "canary_error"),
                 ):
-                    if self.errors.get(where):
-                        entry[key] = self.errors[where]
+                    if errors.get(where):
+                        entry[key] = errors[where]
                 buckets.append(entry)
             scenes[name] = {
                 "experiment": sc.experiment,
@@ -116,7 +122,7 @@ class Snapshot:
                 "buckets": buckets,
             }
             if sc.layers is not None:
-                scenes[name]["layers"] = sc.layers.describe(self.errors)
+                scenes[name]["layers"] = sc.layers.describe(errors)
         return {"generation": self.generation, "scenes": scenes}
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from prism_sdk import parse_acm
+
 
 def test_status_lists_each_scene_bucket_and_version(client: TestClient) -> None:
     status = client.get("/admin/status").json()
@@ -60,7 +62,7 @@ def test_deploy_a_new_config_changes_what_is_served(client: TestClient) -> None:
     assert r.status_code == 201, r.text
     body = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": "5"}).json()
     assert body["strategy"]["config"] == "popular_only"
-    assert {it["acm"].split(".")[4] for it in body["items"]} == {"popular"}
+    assert {parse_acm(it["acm"]).channels for it in body["items"]} == {("popular",)}
     history = client.get("/admin/deployments", params={"scene": "home_feed"}).json()
     assert history[0]["config_name"] == "popular_only" and history[0]["created_by"] == "tester"
     assert history[0]["active"] and not history[1]["active"]

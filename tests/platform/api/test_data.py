@@ -9,15 +9,17 @@ from typing import Any
 import msgspec
 import pytest
 from click.testing import CliRunner
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.testclient import TestClient
 
 from prism_platform.api.data import build_data_router
 from prism_platform.cli.main import main
 from prism_platform.data.backend import open_backend
+from prism_platform.errors import Unauthenticated
 from prism_platform.settings import Settings, SettingsError
 from prism_sdk import DataClient, Event, LocalBackend, Read, RemoteBackend
 from prism_sdk.data import RemoteError
+from prism_testkit.accounts import grant
 
 TOKEN = "s3cret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -31,22 +33,33 @@ def _backend() -> LocalBackend:
     return b
 
 
+def _no_account(request: Request) -> None:
+    raise Unauthenticated("no account token here: the shared token only")
+
+
 @pytest.fixture
 def api() -> Iterator[TestClient]:
     app = FastAPI()
-    app.include_router(build_data_router(_backend(), TOKEN, max_keys=5))
+    app.include_router(
+        build_data_router(_backend(), reader=_no_account, legacy_token=TOKEN, max_keys=5)
+    )
     with TestClient(app) as c:
         yield c
 
 
-def test_the_platform_mounts_it_disabled_without_a_token(
+def test_account_tokens_of_readers_and_viewers_read_and_nothing_else_does(
     make_app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PRISM_DATA_API_TOKEN", raising=False)
-    with TestClient(make_app()) as c:
-        r = c.post("/v1/data/read", json=[], headers=AUTH)
-    assert r.status_code == 403
-    assert r.json()["message"] == "data API disabled (set PRISM_DATA_API_TOKEN)"
+    app = make_app()
+    reader, viewer = grant(app.control, "data-reader"), grant(app.control, "viewer")
+    with TestClient(app) as c:
+        assert c.post("/v1/data/read", json=[], headers=AUTH).status_code == 401  # no shared one
+        assert c.post("/v1/data/read", json=[]).status_code == 401
+        assert c.post("/v1/data/read", json=[], headers=reader).json() == []
+        assert c.post("/v1/data/read", json=[], headers=viewer).json() == []
+        # a data reader reads data, not the admin API
+        assert c.get("/admin/scenes", headers=reader).status_code == 403
 
 
 def test_the_platform_serves_its_backend_with_the_right_token(
@@ -109,7 +122,7 @@ def test_too_many_keys_is_a_413(api: TestClient) -> None:
 
 
 def test_there_is_no_write_route(api: TestClient) -> None:
-    routes = build_data_router(_backend(), TOKEN).routes
+    routes = build_data_router(_backend(), reader=_no_account, legacy_token=TOKEN).routes
     assert [(r.path, r.methods) for r in routes] == [("/v1/data/read", {"POST"})]  # type: ignore[attr-defined]
     assert api.put("/v1/data/read", json=[], headers=AUTH).status_code == 405
     assert api.post("/v1/data/write", json=[], headers=AUTH).status_code == 404

@@ -48,10 +48,14 @@ def test_accepts_reports_duplicates_and_feeds_realtime(client: TestClient, app: 
 def test_each_bad_event_is_rejected_with_its_reason(client: TestClient) -> None:
     user = "ev-bad"
     it = _items(client, user)[0]
-    forged = Acm("home_feed", "base", "home_feed", "x", ("i2i",), 1, "r").sign(b"not the key")
+    other_key = Acm("home_feed", "base", "home_feed", "x", ("i2i",), 1, "r").sign(
+        b"not the key", user, it["item_id"]
+    )
+    forged = it["acm"].replace(".home_feed.base.", ".home_feed.other.")
     events = [
         _event(it, "like", user),
         _event(it, "click", user, acm=forged),
+        _event(it, "click", user, acm=other_key),
         _event(it, "click", user, ts=time.time() - 30 * 86400),
         _event(it, "click", user, ts="yesterday"),
         _event(it, "click", user, acm="1.home_feed.base.home_feed@v.i2i.1.r"),
@@ -66,18 +70,19 @@ def test_each_bad_event_is_rejected_with_its_reason(client: TestClient) -> None:
     assert got == [
         ("rejected", "unknown_type", "events[0].type"),
         ("rejected", "bad_signature", "events[1].acm"),
-        ("rejected", "stale", "events[2].ts"),
-        ("rejected", "malformed", "events[3].ts"),
-        ("rejected", "bad_signature", "events[4].acm"),
-        ("rejected", "malformed", "events[5].acm"),
-        ("rejected", "malformed", "events[6].user_id"),
-        ("rejected", "malformed", "events[7].value"),
-        ("rejected", "malformed", "events[8].user_id"),
+        ("rejected", "unknown_key", "events[2].acm"),
+        ("rejected", "stale", "events[3].ts"),
+        ("rejected", "malformed", "events[4].ts"),
+        ("rejected", "bad_signature", "events[5].acm"),
+        ("rejected", "malformed", "events[6].acm"),
+        ("rejected", "malformed", "events[7].user_id"),
+        ("rejected", "malformed", "events[8].value"),
+        ("rejected", "malformed", "events[9].user_id"),
         ("accepted", None, None),
     ]
-    assert body["results"][6]["event_id"] == "no-user"
+    assert body["results"][7]["event_id"] == "no-user"
     assert "unknown event type 'like'" in body["results"][0]["message"]
-    assert (body["accepted"], body["rejected"]) == (1, 9)
+    assert (body["accepted"], body["rejected"]) == (1, 10)
 
 
 def test_batch_level_errors_name_the_field(client: TestClient) -> None:

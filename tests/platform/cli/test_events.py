@@ -29,11 +29,14 @@ def test_aggregate_then_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     now = time.time()
     events = []
     for bucket, clicks in (("a", 5), ("b", 9)):
-        for i in range(100):
-            acm = Acm("feed", bucket, "s", "v", ("c",), i % 10 + 1, f"r{i // 10}").sign(b"k")
+        for i in range(100):  # 10 users, 10 items each
+            user = f"u{i // 10}"
+            acm = Acm("feed", bucket, "s", "v", ("c",), i % 10 + 1, f"r{i // 10}")
+            token = acm.sign(b"k", user, f"i{i % 10}")
             kinds = ["exposure"] + (["click"] if i < clicks else [])
             events += [
-                StoredEvent(f"{bucket}{i}{k}", k, acm, "u", "i", now, None, now) for k in kinds
+                StoredEvent(f"{bucket}{i}{k}", k, token, user, f"i{i % 10}", now, None, now)
+                for k in kinds
             ]
     log.append(events)
     log.close()
@@ -49,8 +52,8 @@ def test_aggregate_then_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert lines[0].startswith("feed / ab (running") and "control a" in lines[0]
     assert lines[2].split()[:7] == ["a", "50", "10", "100", "5", "0", "5.00%"]
     assert "(control)" in lines[2] and "+80.0%" in lines[3] and " *" not in lines[3]
-    assert "exposures per bucket" in lines[4] and "(not enough yet)" in lines[4]
-    assert "sample ratio (requests)" in lines[5] and lines[5].endswith("ok")
+    assert "users per bucket" in lines[4] and "(not enough yet)" in lines[4]
+    assert "sample ratio (users)" in lines[5] and lines[5].endswith("ok")
 
 
 def test_report_of_an_unreachable_node_fails_cleanly() -> None:

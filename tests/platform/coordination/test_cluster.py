@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from prism_testkit.accounts import seeded_headers
 from prism_testkit.cluster import Cluster, demo_env, prism
 from prism_testkit.load import LoadGenerator
 from prism_testkit.repo import strategies_repo
@@ -42,6 +43,8 @@ def cluster(
     env = demo_env(work, repo[0], scale=0.06)
     env["PRISM_COORDINATOR"] = zookeeper.url(f"/c{uuid.uuid4().hex[:8]}")
     prism(["demo", "seed"], env)  # data and metadata once, before the nodes start
+    AUTH.update(seeded_headers(env))  # the admin token the seed made
+    TOKEN.update(PRISM_TOKEN=AUTH["Authorization"].removeprefix("Bearer "))
     c = Cluster(work, env)
     try:
         for _ in range(3):
@@ -51,8 +54,13 @@ def cluster(
         c.stop()
 
 
+AUTH: dict[str, str] = {}
+TOKEN: dict[str, str] = {}
+"""The seeded admin's headers, and the same token for CLI commands (set by ``cluster``)."""
+
+
 def _status(url: str) -> dict[str, object]:
-    return dict(httpx.get(f"{url}/admin/status", timeout=5).json())
+    return dict(httpx.get(f"{url}/admin/status", headers=AUTH, timeout=5).json())
 
 
 WAIT_S = 20  # for a rollout to complete (the CLI's own HTTP timeout is 30 s)
@@ -78,7 +86,7 @@ def _deploy(url: str, commit: str) -> dict[str, object]:
     out = prism(
         ["deploy", "--url", url, "--scene", "home_feed", "--script", "home_feed.py"]
         + ["--version", commit, "--wait", str(WAIT_S)],
-        {},
+        TOKEN,
     )
     return dict(json.loads(out))
 
@@ -87,11 +95,12 @@ def test_a_deploy_on_one_node_is_served_by_all_three(
     cluster: Cluster, repo: tuple[Path, str, str]
 ) -> None:
     _wait_all_registered(cluster, 3)
-    status = json.loads(prism(["status", "--url", cluster.nodes[2].url], {}))
+    status = json.loads(prism(["status", "--url", cluster.nodes[2].url], TOKEN))
     assert sorted(n["node"] for n in status["nodes"]) == ["node1", "node2", "node3"]
 
     body = {"scene": "home_feed", "script": "home_feed.py", "version": repo[1], "wait_s": WAIT_S}
-    r = httpx.post(f"{cluster.nodes[0].url}/admin/deployments", json=body, timeout=WAIT_S + 30)
+    url = f"{cluster.nodes[0].url}/admin/deployments"
+    r = httpx.post(url, json=body, headers=AUTH, timeout=WAIT_S + 30)
     assert r.status_code == 201, r.text
     rollout = r.json()["rollout"]  # answered once every node reported it (or at WAIT_S)
     assert rollout["complete"] is True, rollout
@@ -132,7 +141,7 @@ def test_deploy_and_rollback_under_load_fail_no_request(
                 "--wait",
                 str(WAIT_S),
             ],
-            {},
+            TOKEN,
         )
         t_rolled = time.monotonic()
         _wait_answered(load, t_rolled)

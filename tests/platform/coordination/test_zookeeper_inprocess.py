@@ -19,6 +19,7 @@ from prism_platform.coordination.zookeeper import parse_zk_url
 from prism_platform.errors import Invalid
 from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
+from prism_testkit.accounts import grant
 from prism_testkit.zookeeper import ZooKeeperServer
 
 WAIT_S = 30  # for a rollout to complete or a change to reach the other node
@@ -46,7 +47,7 @@ def nodes(
             )
             app = create_app(settings, backend=demo_backend)
             stack.callback(app.control.store.dispose)
-            client = TestClient(app, headers={"X-Prism-Actor": "tester"})
+            client = TestClient(app, headers=grant(app.control))
             clients.append(stack.enter_context(client))
         yield clients
 

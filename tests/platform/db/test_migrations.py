@@ -13,7 +13,8 @@ from prism_platform.db import MetadataStore, current, downgrade, head, upgrade
 from prism_platform.db.schema import Base
 
 TABLES = {"scenes", "experiments", "buckets", "scripts", "configs", "deployments", "audit_log"}
-TABLES |= {"event_counts", "event_offsets"}
+TABLES |= {"event_counts", "event_offsets", "users", "api_tokens", "script_sources"}
+TABLES |= {"event_user_counts", "event_rejections"}  # 0010
 
 
 def _tables(url: str) -> set[str]:
@@ -25,7 +26,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_there_is_one_head() -> None:
-    assert head() == "0006"
+    assert head() == "0010"
 
 
 def test_upgrade_from_empty_to_head_and_back(empty_db_url: str) -> None:
@@ -136,5 +137,25 @@ def test_0006_gives_existing_scenes_the_default_read_budget(empty_db_url: str) -
             assert conn.exec_driver_sql("SELECT name, deadline_ms FROM scenes").all() == [("s", 80)]
         with pytest.raises(IntegrityError), engine.begin() as conn:  # the other checks stay
             conn.exec_driver_sql("UPDATE scenes SET deadline_ms = 0")
+    finally:
+        engine.dispose()
+
+
+def test_0007_leaves_existing_scenes_without_a_context_schema(empty_db_url: str) -> None:
+    at = "'2026-11-26 10:00:00+00:00'"
+    insert = f"INSERT INTO scenes VALUES ('s', '', 80, 100, 'popular', 'all', {at}, {at}, 25)"
+    engine = _engine_at(empty_db_url, "0006", insert)
+    try:
+        upgrade(empty_db_url, "0007")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT context_schema FROM scenes").all() == [(None,)]
+        downgrade(empty_db_url, "0006")
+        assert "context_schema" not in {c["name"] for c in inspect(engine).get_columns("scenes")}
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the checks stay
+            conn.exec_driver_sql("UPDATE scenes SET read_timeout_ms = 0")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT name, read_timeout_ms FROM scenes").all() == [
+                ("s", 25)
+            ]
     finally:
         engine.dispose()

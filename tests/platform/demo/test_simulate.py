@@ -1,5 +1,7 @@
-"""The traffic simulator: a truly better strategy shows significant lift, an A/A split
-does not, and A/A false positives happen at about the rate alpha."""
+"""The traffic simulator against the report's per-user statistics: a truly better
+strategy shows significant lift, an A/A split does not, A/A false positives happen at
+about the rate alpha (where a test treating exposures as independent raises far too
+many when users come back)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -23,6 +26,7 @@ from prism_platform.events.aggregate import aggregate_all
 from prism_platform.events.bandit_feed import feed_bandits
 from prism_platform.events.sqlite_sink import SqliteSink
 from prism_sdk import LocalBackend, bandit
+from prism_testkit.accounts import grant
 
 from ...conftest import build_demo_backend, json_post
 
@@ -59,11 +63,12 @@ def _simulate_and_report(
     make_app: Any, tmp_path: Path, world: World, control: str, treatment: str
 ) -> dict[str, Any]:
     app = make_app()
-    with TestClient(app, headers={"X-Prism-Actor": "sim"}) as c:
+    with TestClient(app, headers=grant(app.control, name="sim")) as c:
         _experiment(c, control, treatment)
-        sim = TrafficSimulator(world, json_post(c), seed=3).run("home_feed", users=400, size=10)
+        simulator = TrafficSimulator(world, json_post(c), seed=3)
+        sim = simulator.run("home_feed", users=400, size=10, visits=2)
         assert sim.rejected == 0 and sim.accepted > sim.exposures
-        assert set(sim.by_bucket) == {"control", "treatment"}
+        assert set(sim.by_bucket) == {"control", "treatment"} and sim.requests > 400
         log = SqliteSink(tmp_path / "var" / "events.db")
         try:
             aggregate_all(log, app.control.store.engine)
@@ -71,6 +76,10 @@ def _simulate_and_report(
             log.close()
         report = c.get("/admin/experiments/home_feed/report").json()
     assert sum(b["exposures"] for b in report["buckets"]) == sim.exposures
+    assert sum(b["users"] for b in report["buckets"]) == 400 and report["unit"] == "user"
+    assert all(b["rejected"] == {} for b in report["buckets"])
+    served = {b["bucket"]: b["guardrails"]["requests"] for b in report["buckets"]}
+    assert served == sim.by_bucket  # the serving guardrails count every request
     return dict(report)
 
 
@@ -92,14 +101,21 @@ def test_an_aa_split_shows_no_significant_lift(make_app: Any, tmp_path: Path, wo
 
 
 def test_aa_false_positive_rate_is_near_alpha(client: TestClient, world: World) -> None:
-    lists = {}
+    """1,000 A/A splits of the same users and lists; users come back (1 + Poisson(4)
+    visits, each seeing the feed again), so one user's clicks are far from independent."""
+    rng = np.random.default_rng(7)
+    lists: dict[int, list[list[str]]] = {}
     for u in range(world.n_users):
         body = {"scene": "home_feed", "user_id": world.user_id(u), "size": 10}
-        lists[u] = [it["item_id"] for it in client.post("/v1/recommend", json=body).json()["items"]]
+        items = [it["item_id"] for it in client.post("/v1/recommend", json=body).json()["items"]]
+        lists[u] = [items] * (1 + int(rng.poisson(4)))
     runs = 1000
-    p_values = aa_split_p_values(ClickModel(world), lists, runs=runs, seed=5)
-    rate = sum(p < 0.05 for p in p_values) / runs
+    per_user = aa_split_p_values(ClickModel(world), lists, runs=runs, seed=5)
+    rate = sum(p < 0.05 for p in per_user) / runs
     assert 0.025 <= rate <= 0.08, rate  # alpha = 0.05; ±3 standard errors is 0.03-0.07
+    naive = aa_split_p_values(ClickModel(world), lists, runs=runs, seed=5, unit="exposure")
+    naive_rate = sum(p < 0.05 for p in naive) / runs  # exposures as independent trials
+    assert naive_rate > 0.1, naive_rate  # 0.145 here: three times alpha
 
 
 def _per_layer(engine: Any) -> dict[tuple[str, str], tuple[int, int]]:
@@ -114,7 +130,7 @@ def test_every_event_counts_once_per_layer(
     make_app: Any, tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_app()
-    with TestClient(app, headers={"X-Prism-Actor": "sim"}) as c:
+    with TestClient(app, headers=grant(app.control, name="sim")) as c:
         _experiment(c, "home_feed.py", "home_feed.py")
         b = {"name": "b", "percent": 45, "params": {"weight_popular": 2.0}}
         rank = {"name": "r1", "layer": "rank", "buckets": [{"name": "a", "percent": 45}, b]}
@@ -149,6 +165,8 @@ def test_every_event_counts_once_per_layer(
         assert [x["bucket"] for x in report["buckets"]] == ["a", "b", "holdout"]
         assert [x["percent"] for x in report["buckets"]] == [45, 45, 10]
         assert sum(x["requests"] for x in report["buckets"]) == sim.requests
+        assert {x["bucket"]: x["guardrails"]["requests"] for x in report["buckets"]} == rank_of
+        assert all(x["guardrails"]["degraded_rate"] == 0.0 for x in report["buckets"])
         assert report["buckets"][1]["ctr_vs_control"]["p_value"] is not None
         assert report["srm"]["expected"] == pytest.approx(
             [0.45 * sim.requests] * 2 + [0.1 * sim.requests]

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from prism_platform.deploy.snapshot_build import KEEP_IDLE
 from prism_platform.scripts.loader import PKG_PREFIX
+from prism_sdk import parse_acm
 
 
 def served(client: TestClient) -> dict[str, str]:
@@ -34,7 +35,7 @@ def test_rollback_restores_script_and_config_as_deployed(client: TestClient) -> 
     assert dep["script_path"] == "home_feed.py" and dep["config_params"] == {}
     assert served(client) == first
     channels = {
-        it["acm"].split(".")[4]
+        "+".join(parse_acm(it["acm"]).channels)
         for it in client.post(
             "/v1/recommend", json={"scene": "home_feed", "user_id": "3", "size": 40}
         ).json()["items"]
@@ -110,7 +111,7 @@ def test_a_commit_and_the_working_tree_serve_two_buckets_side_by_side(
         body = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": str(uid)}).json()
         seen[body["experiment"]["bucket"]] = (
             body["strategy"]["version"],
-            body["items"][0]["acm"].split(".")[4],
+            "+".join(parse_acm(body["items"][0]["acm"]).channels),
         )
     assert seen["a"] == (commit[:12], "committed")
     assert seen["b"][0].startswith("wt-") and seen["b"][1] == "working"

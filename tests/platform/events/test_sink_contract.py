@@ -1,18 +1,28 @@
-"""One contract, every event log: durable, idempotent by id, read in order by offset,
-trimmed only where counted and old."""
+"""One contract, every event log: durable, idempotent by id, counting once per token
+(orders once per order id, up to the cap), read in order by offset, trimmed only where
+counted and old."""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from prism_platform.events.event import StoredEvent
+from prism_platform.events.event import MAX_ORDERS_PER_TOKEN, REJECTED, StoredEvent
 
 from .conftest import SinkFactory
 
 
-def ev(eid: str, kind: str = "click", value: float | None = None) -> StoredEvent:
+def ev(
+    eid: str,
+    kind: str = "click",
+    value: float | None = None,
+    token: str | None = None,
+    order_id: str | None = None,
+) -> StoredEvent:
+    """An event; its token is its own (request id ``eid``) unless ``token`` names one."""
     now = time.time()
-    return StoredEvent(eid, kind, "2.s.b.st@v.c.1.r.-.tag", "u1", "i1", now, value, now)
+    acm = f"2.s.b.st@v.c.1.{token or eid}.-.tag"
+    return StoredEvent(eid, kind, acm, "u1", "i1", now, value, now, order_id)
 
 
 def test_append_reports_new_and_duplicate_ids(open_sink: SinkFactory) -> None:
@@ -35,7 +45,52 @@ def test_read_pages_in_order_from_an_offset(open_sink: SinkFactory) -> None:
     assert seen == [f"e{i}" for i in range(25)]
     assert sink.read(offset, 10) == []
     first = sink.read("", 1)[0][1]
-    assert (first.type, first.value, first.acm) == ("click", 0.0, "2.s.b.st@v.c.1.r.-.tag")
+    assert (first.type, first.value, first.acm) == ("click", 0.0, "2.s.b.st@v.c.1.e0.-.tag")
+
+
+def test_a_token_counts_once_per_event_type(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    kinds = ("exposure", "click", "cart")
+    assert sink.append([ev(f"a-{k}", k, token="t") for k in kinds]) == [True] * 3
+    replays = [ev(f"b-{k}-{n}", k, token="t") for k in kinds for n in range(2)]
+    assert sink.append(replays) == [False] * 6  # new event ids, same token: no count
+    assert sink.append([ev("c-exposure", "exposure", token="other")]) == [True]
+    again = open_sink()  # what a token claimed is durable too
+    assert again.append([ev("d-exposure", "exposure", token="t")]) == [False]
+    stored = [e.event_id for _, e in again.read("", 100)]
+    assert stored == ["a-exposure", "a-click", "a-cart", "c-exposure"]
+
+
+def test_orders_count_once_per_order_id_up_to_the_cap(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    orders = [ev(f"o{n}", "order", 10.0, token="t", order_id=f"ord-{n}") for n in range(5)]
+    got = sink.append([orders[0], orders[1], ev("o0-again", "order", token="t", order_id="ord-0")])
+    assert got == [True, True, False]  # a second report of order ord-0
+    assert MAX_ORDERS_PER_TOKEN == 3
+    assert sink.append(orders[2:]) == [True, False, False]  # the cap: 3 orders per token
+    no_id = [ev(f"n{n}", "order", token="u") for n in range(2)]
+    assert sink.append(no_id) == [True, False]  # without order ids: one order
+
+
+def test_concurrent_replays_count_once(open_sink: SinkFactory) -> None:
+    """Writers on their own connections (two workers, two nodes on one Redis) race to
+    report one token's exposure under different event ids: it counts once."""
+    open_sink().append([])  # the schema exists before the race
+
+    def report(n: int) -> list[bool]:
+        return open_sink().append([ev(f"w{n}-{i}", "exposure", token="t") for i in range(5)])
+
+    with ThreadPoolExecutor(4) as pool:
+        flags = [f for batch in pool.map(report, range(8)) for f in batch]
+    assert flags.count(True) == 1
+
+
+def test_count_records_claim_nothing(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    now = time.time()
+    rec = [StoredEvent("~1", REJECTED, "1.s.b.-@-.-.1.-", "", "", now, 3.0, now, None, "stale")]
+    assert sink.append(rec) + sink.append([ev("x", token="-")]) == [True, True]
+    assert sink.read("", 10)[0][1].reason == "stale"
 
 
 def test_what_was_appended_survives_a_new_connection(open_sink: SinkFactory) -> None:
@@ -72,6 +127,7 @@ def test_trim_drops_only_old_entries_up_to_the_offset(open_sink: SinkFactory) ->
     assert [e.event_id for _, e in sink.read("", 10)] == ["new0", "new1"]
     assert sink.read(offsets[1], 10)[0][0] == offsets[3]  # old offsets still page on
     assert sink.append([ev("new1"), ev("new2")]) == [False, True]  # untrimmed ids: duplicates
+    assert sink.append([ev("again", token="new2")]) == [False]  # and untrimmed tokens
     assert sink.trim(sink.read("", 10)[-1][0], time.time() + 1) == 3  # all counted and old
     assert sink.read("", 10) == []
     sink.append([ev("later")])

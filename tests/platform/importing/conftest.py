@@ -16,6 +16,7 @@ from prism_platform.cli.main import main
 from prism_platform.importing.logs import ML_GENRES
 from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
+from prism_testkit.accounts import grant
 
 Cli = Callable[..., Result]
 BASE_TS = 880_000_000  # 1997, like MovieLens 100K
@@ -39,7 +40,7 @@ def stored(env: Path) -> Callable[[], LocalBackend]:
 def _serve() -> Iterator[TestClient]:
     app = create_app(Settings())
     try:
-        with TestClient(app) as c:
+        with TestClient(app, headers=grant(app.control)) as c:
             yield c
     finally:
         app.control.store.dispose()

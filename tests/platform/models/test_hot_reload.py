@@ -17,6 +17,7 @@ from prism_platform.errors import Invalid, NotFound
 from prism_platform.models import ModelService, ModelStore
 from prism_platform.models.train import TrainReport
 from prism_sdk import LocalBackend, ranking
+from prism_testkit.accounts import grant
 
 NAME = "ranker_t"
 
@@ -132,7 +133,8 @@ AppFactory = Callable[..., Any]
 
 def test_admin_api(store: ModelStore, make_app: AppFactory) -> None:
     _break(store, "v2", "garbage")
-    with TestClient(make_app()) as c:  # the app loads var/models on start
+    app = make_app()
+    with TestClient(app, headers=grant(app.control)) as c:  # it loads var/models on start
         listed = c.get("/admin/models").json()["models"]
         assert [(m["name"], m["serving"], m["versions"]) for m in listed] == [
             (NAME, "v1", ["v1", "v2"])

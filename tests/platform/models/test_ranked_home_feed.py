@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from prism_platform.models import ModelStore
 from prism_platform.models.train import TrainReport
+from prism_testkit.accounts import grant
 
 
 def test_home_feed_ranks_with_the_active_model(
@@ -21,7 +22,8 @@ def test_home_feed_ranks_with_the_active_model(
     shutil.copytree(trained[0] / "ranker_t", root / "ctr")
     ModelStore(root).set_current("ctr", "v1")
     body = {"scene": "home_feed", "user_id": "7", "size": 10, "debug": True}
-    with TestClient(make_app()) as c:
+    app = make_app()
+    with TestClient(app, headers=grant(app.control)) as c:
         out = c.post("/v1/recommend", json=body).json()
     assert len(out["items"]) == 10 and not out["degraded"]
     stages = {s["stage"]: s for s in out["trace"]["stages"]}

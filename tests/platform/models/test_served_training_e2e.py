@@ -23,6 +23,7 @@ from prism_platform.models.train import train_ranker
 from prism_platform.models.trainset import build_training_set
 from prism_sdk import Context, DataClient, Item, LocalBackend, Request, StrategyConfig
 from prism_sdk.ranking import Assembler, FeatureSpec, parse_spec
+from prism_testkit.accounts import grant
 
 from ...conftest import AppFactory, json_post
 from .conftest import default_spec_rows
@@ -43,7 +44,7 @@ def test_recommend_events_then_train_on_the_served_features(
         build_training_set(demo_backend, demo_backend.events, demo_spec), demo_spec, store
     )
     app = make_app(events_aggregate_s=0)
-    with TestClient(app, headers={"X-Prism-Actor": "e2e"}) as c:
+    with TestClient(app, headers=grant(app.control, name="e2e")) as c:
         # a loaded machine must not push requests into the fallback (not scored: not logged)
         c.patch("/admin/scenes/home_feed", json={"deadline_ms": 5000}).raise_for_status()
         c.post("/admin/models/ctr/activate", json={"version": first.version}).raise_for_status()

@@ -19,7 +19,8 @@ T0 = 1_700_000_000.0
 
 
 def token(rid: str, pos: int) -> str:
-    return Acm("home_feed", "base", "home_feed", "wt-1", ("i2i",), pos, rid).sign(KEY)
+    acm = Acm("home_feed", "base", "home_feed", "wt-1", ("i2i",), pos, rid, issued=int(T0))
+    return acm.sign(KEY, "u1", f"{rid}-{pos}")
 
 
 def logged(rid: str, items: list[str], spec: FeatureSpec = SPEC) -> LoggedRows:

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from prism_platform.errors import NotFound, StrategyLoadError
 from prism_platform.scripts.git import GitRepo
 from prism_platform.scripts.loader import load_strategy
+from prism_testkit.accounts import grant
 from prism_testkit.repo import strategies_repo
 
 STRATEGIES_SRC = Path(__file__).resolve().parents[3] / "strategies"
@@ -93,7 +94,7 @@ def test_a_named_clone_is_fetched_and_its_new_commits_deploy(tmp_path: Path, mak
     third = git(upstream / "strategies", "rev-parse", "HEAD")
 
     app = make_app(strategies_repo=str(clone))
-    with TestClient(app, headers={"X-Prism-Actor": "tester"}) as client:
+    with TestClient(app, headers=grant(app.control, name="tester")) as client:
         body = {"scene": "home_feed", "script": "home_feed.py", "version": third}
         r = client.post("/admin/deployments", json=body)
         assert r.status_code == 404 and r.json()["field"] == "version"  # not fetched yet
@@ -127,7 +128,7 @@ def test_a_script_that_exists_only_at_a_commit_deploys_from_that_commit(
     assert not (upstream / "fresh.py").exists()
 
     app = make_app(strategies_dir=upstream)
-    with TestClient(app, headers={"X-Prism-Actor": "tester"}) as client:
+    with TestClient(app, headers=grant(app.control, name="tester")) as client:
         r = client.post("/admin/configs", json={"script": "fresh.py", "name": "default"})
         assert r.status_code == 422 and "no such script" in r.json()["message"], r.text
         body = {"script": "fresh.py", "name": "default", "version": "feature"}

@@ -11,6 +11,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from prism_sdk import parse_acm
+from prism_testkit.accounts import grant
+
 SCRIPT = (
     "from prism_sdk import Item\n\n\n"
     "def recommend(ctx):\n    return [Item(str(i), 1.0, {ch!r}) for i in range(1, 40)]\n"
@@ -31,13 +34,14 @@ def test_edits_reload_and_errors_keep_the_old_version(
 ) -> None:
     script = strategies_dir / "dev.py"
     script.write_text(SCRIPT.format(ch="first"))
-    with TestClient(make_app(watch=True)) as client:
+    app = make_app(watch=True)
+    with TestClient(app, headers=grant(app.control)) as client:
         client.post("/admin/configs", json={"script": "dev.py", "name": "default"})
         client.post("/admin/deployments", json={"scene": "home_feed", "script": "dev.py"})
 
         def channel() -> str:
             body = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": "1"}).json()
-            return str(body["items"][0]["acm"].split(".")[4])
+            return "+".join(parse_acm(body["items"][0]["acm"]).channels)
 
         assert channel() == "first"
         time.sleep(0.05)

@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from prism_platform.app import PrismApp
+from prism_sdk import parse_acm
 
 from ..conftest import documented_bucket
 
@@ -88,7 +89,7 @@ def test_failing_strategies_fall_back_to_popular(
     assert body["degraded"] is True
     assert body["strategy"] == {"name": "fallback", "version": "builtin"}
     assert len(body["items"]) == 10
-    assert all(it["acm"].split(".")[4] == "fallback" for it in body["items"])
+    assert all(parse_acm(it["acm"]).channels == ("fallback",) for it in body["items"])
     assert body["trace"]["error"] == kind
     metrics = client.get("/metrics").text
     name = script[:-3]
@@ -106,8 +107,12 @@ def test_a_scene_without_a_deployment_answers_from_the_fallback(client: TestClie
     assert body["degraded"] is True and len(body["items"]) == 20
 
 
-def test_a_missing_fallback_table_still_answers(client: TestClient) -> None:
-    client.post("/admin/scenes", json={"name": "bare", "fallback_table": "nothing"})
+def test_a_missing_fallback_table_still_answers(client: TestClient, app: PrismApp) -> None:
+    r = client.post("/admin/scenes", json={"name": "bare", "fallback_table": "nothing"})
+    assert r.status_code == 422 and r.json()["field"] == "fallback_table"  # refused up front
+    # a table the data lost after the scene was written (the store does not check the data)
+    app.control.store.create_scene("bare", fallback_table="nothing")
+    app.control.reload(actor="tester")
     r = client.post("/v1/recommend", json={"scene": "bare", "user_id": "1"})
     assert r.status_code == 200 and r.json() == {**r.json(), "items": [], "degraded": True}
 

@@ -244,7 +244,7 @@ def test_signed_tokens_name_every_layer(echo: TestClient, app: PrismApp) -> None
     _start(echo, **RANK, buckets=[{"name": "a", "percent": 100}])
     _start(echo, layer="rerank", name="x", buckets=[{"name": "c", "percent": 100}])
     token = _ask(echo, "5")["items"][0]["acm"]
-    assert token.startswith("2.home_feed.base+rank:a+rerank:c.echo@")
+    assert token.startswith("3.home_feed.base+rank:a+rerank:c.echo@")
     acm = verify_acm(token, app.dispatcher.signer)
     assert acm.bucket == "base" and dict(acm.layers) == {"rank": "a", "rerank": "c"}
 

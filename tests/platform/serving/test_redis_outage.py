@@ -22,6 +22,7 @@ from prism_platform.demo.seed import build_demo_data
 from prism_platform.demo.world import generate_world
 from prism_platform.settings import Settings
 from prism_sdk import RedisBackend
+from prism_testkit.accounts import grant
 from prism_testkit.services import RedisServer
 
 from ...conftest import FakeClock
@@ -51,7 +52,7 @@ def client(
         redis_timeout_ms=30,
     )
     app = create_app(settings, backend=backend)
-    with TestClient(app) as c:
+    with TestClient(app, headers=grant(app.control)) as c:
         yield c
     app.control.store.dispose()
     backend.close()

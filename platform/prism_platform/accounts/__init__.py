@@ -1,0 +1,1 @@
+"""Accounts: users with roles, hashed passwords, API tokens, logins."""

@@ -1,0 +1,66 @@
+"""Who is calling: ``Authorization: Bearer <token>`` on every admin route, checked
+through :class:`~prism_platform.control.facade.Control`, and the role each route needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from prism_platform.accounts.roles import ADMIN, DATA_READER, OPERATOR, VIEWER
+from prism_platform.accounts.service import Principal
+from prism_platform.control.facade import Control
+from prism_platform.db.records import Role
+from prism_platform.errors import PrismPlatformError, Unauthenticated
+
+SIGN_IN = "sign in: send Authorization: Bearer <token> (prism token create, or POST /auth/login)"
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class Auth:
+    """FastAPI dependencies that authenticate the caller and check their role."""
+
+    def __init__(self, control: Control) -> None:
+        self.control = control
+
+    def requires(self, role: Role) -> Callable[[Request], Principal]:
+        def dependency(request: Request) -> Principal:
+            token = bearer(request)
+            if token is None:
+                raise Unauthenticated(SIGN_IN)
+            return self.control.accounts.authenticate(token).require(role)
+
+        return dependency
+
+    def optional(self, request: Request) -> Principal | None:
+        """The caller if they sent a good token, else ``None`` (public routes)."""
+        token = bearer(request)
+        if token is None:
+            return None
+        try:
+            return self.control.accounts.authenticate(token)
+        except Unauthenticated:
+            return None
+
+
+def viewer_check(auth: Auth) -> Callable[[str | None], bool]:
+    """For the bare recommend handler: whether an ``Authorization`` header is a viewer's."""
+
+    def check(authorization: str | None) -> bool:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        try:
+            auth.control.accounts.authenticate(token.strip()).require(VIEWER)
+        except PrismPlatformError:
+            return False
+        return True
+
+    return check
+
+
+__all__ = ["ADMIN", "DATA_READER", "OPERATOR", "VIEWER", "Auth", "bearer", "viewer_check"]

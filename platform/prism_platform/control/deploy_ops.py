@@ -1,0 +1,116 @@
+"""The deploy part of :class:`~prism_platform.control.facade.Control`: deploy, roll back,
+end a canary; each validated, gated, audited with the actor given, then published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prism_platform.db import DeploymentRecord, MetadataStore
+from prism_platform.deploy.gate import GateResult
+from prism_platform.deploy.node import ServingNode
+from prism_platform.deploy.service import Deployer, GateRejected
+from prism_platform.experiments.overrides import check_running_layers
+from prism_platform.scripts.repository import WORKTREE
+from prism_platform.scripts.strategy import Strategy
+from prism_platform.serving.snapshot import Snapshot
+from prism_sdk import StrategyConfig
+
+
+@dataclass(frozen=True)
+class Change:
+    """A deployment (or rollback) made live: the new snapshot and which nodes serve it."""
+
+    deployment: DeploymentRecord
+    snapshot: Snapshot
+    rollout: dict[str, Any]
+
+
+class DeployOps:
+    store: MetadataStore
+    node: ServingNode
+    deployer: Deployer
+
+    def deploy(
+        self,
+        scene: str,
+        bucket: str,
+        script: str,
+        config: str,
+        *,
+        actor: str,
+        version: str = WORKTREE,
+        note: str = "",
+        canary_percent: float | None = None,
+        check_latency: bool = True,
+        wait_s: float = 0.0,
+    ) -> Change:
+        """Validate (load, contract, config, running layers), gate, and make a deployment
+        live (on a share of the bucket with ``canary_percent``)."""
+        strategy, validated = self.deployer.prepare(scene, bucket, script, config, version)
+        check_running_layers(self.store, scene, strategy, validated)
+        gate = self._gate(scene, bucket, strategy, validated, actor, check_latency=check_latency)
+        dep = self.deployer.record(
+            scene,
+            bucket,
+            strategy,
+            config,
+            version,
+            actor=actor,
+            note=note,
+            canary_percent=canary_percent,
+        )
+        return self._live(dep, gate, actor, wait_s)
+
+    def rollback(
+        self, deployment_id: int, *, actor: str, note: str = "", wait_s: float = 0.0
+    ) -> Change:
+        """Serve exactly what an earlier deployment served, again (gated like a deploy)."""
+        old, strategy, config = self.deployer.redeployable(deployment_id)
+        gate = self._gate(old.scene, old.bucket, strategy, config, actor)
+        dep = self.store.rollback_to(deployment_id, actor=actor, note=note)
+        return self._live(dep, gate, actor, wait_s)
+
+    def rollback_bucket(
+        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+    ) -> Change:
+        """Undo a bucket's last change: end its canary if it has one, otherwise serve the
+        deployment it served before its current one."""
+        if self.deployer.has_canary(scene, bucket):
+            dep = self.store.end_canary(scene, bucket, actor=actor, note=note)
+            return self._live(dep, None, actor, wait_s)
+        previous = self.deployer.previous_deployment(scene, bucket)
+        return self.rollback(previous, actor=actor, note=note, wait_s=wait_s)
+
+    def _gate(
+        self,
+        scene: str,
+        bucket: str,
+        strategy: Strategy,
+        config: StrategyConfig,
+        actor: str,
+        *,
+        check_latency: bool = True,
+    ) -> GateResult | None:
+        try:
+            return self.deployer.gate(scene, strategy, config, check_latency=check_latency)
+        except GateRejected as exc:
+            detail = {
+                "script": strategy.path,
+                "version": strategy.version,
+                "gate": exc.result.as_json(),
+            }
+            self.store.record_event(
+                actor, "deploy_rejected", "deployment", f"{scene}/{bucket}", detail
+            )
+            raise
+
+    def _live(
+        self, dep: DeploymentRecord, gate: GateResult | None, actor: str, wait_s: float
+    ) -> Change:
+        if gate is not None:
+            detail = {"deployment": dep.id, "gate": gate.as_json()}
+            where = f"{dep.scene}/{dep.bucket}"
+            self.store.record_event(actor, "gate_passed", "deployment", where, detail)
+        snap = self.node.publish()
+        return Change(dep, snap, self.node.rollout(snap.generation, wait_s))

@@ -1,0 +1,58 @@
+"""Dev mode (``prism serve --watch``): a working-tree script edited on disk is served once
+it passes a light gate (load, contract, config, running layers, five sample requests;
+latency is measured, not enforced). It goes live as a new deployment audited as
+``watch``, so the edit is pinned like any deploy; an edit that fails stays off traffic,
+and the bucket shows why in ``prism status`` while its last good version serves on."""
+
+from __future__ import annotations
+
+import logging
+
+from prism_platform.control.facade import Control
+from prism_platform.errors import PrismPlatformError
+from prism_platform.experiments.overrides import check_running_layers
+from prism_platform.scripts.repository import PINNED_PREFIX, WORKTREE
+
+log = logging.getLogger("prism.watch")
+
+WATCH_ACTOR = "watch"
+LIGHT_GATE_REQUESTS = 5
+
+
+def redeploy_edited(control: Control) -> dict[str, str]:
+    """Redeploy each active working-tree deployment whose files changed on disk; what
+    happened, by ``scene/bucket`` (``~canary`` for a canary)."""
+    deployer, done = control.deployer, {}
+    problems: dict[str, str] = {}
+    for dep in control.deployments(active=True):
+        if not dep.version.startswith(PINNED_PREFIX):
+            continue
+        where = f"{dep.scene}/{dep.bucket}" + ("~canary" if dep.canary_percent else "")
+        try:
+            if deployer.repo.worktree.version_of(dep.script_path) == dep.version:
+                continue
+            strategy = deployer.strategy(dep.script_path, WORKTREE)
+            config = strategy.make_config(dep.config_params, dep.config_name)
+            check_running_layers(control.store, dep.scene, strategy, config)
+            deployer.gate(
+                dep.scene, strategy, config, check_latency=False, requests=LIGHT_GATE_REQUESTS
+            )
+            new = deployer.record(
+                dep.scene,
+                dep.bucket,
+                strategy,
+                dep.config_name,
+                WORKTREE,
+                actor=WATCH_ACTOR,
+                note="dev mode: edited on disk",
+                canary_percent=dep.canary_percent,
+            )
+        except PrismPlatformError as exc:
+            problems[where] = exc.message
+            log.error("event=watch_rejected bucket=%s error=%s", where, exc.message)
+            continue
+        done[where] = f"serving {new.version} (light gate passed)"
+        log.info("event=watch_deployed bucket=%s version=%s", where, new.version)
+    control.node.dev_errors = problems
+    control.node.publish()
+    return {**done, **problems}
