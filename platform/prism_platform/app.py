@@ -24,7 +24,7 @@ from prism_platform.api.data import build_data_router
 from prism_platform.api.events import build_events_router
 from prism_platform.api.models import build_models_router
 from prism_platform.api.ops import add_ops_routes
-from prism_platform.control.dev_mode import redeploy_edited
+from prism_platform.control.dev_mode import DevMode
 from prism_platform.control.facade import Control
 from prism_platform.coordination import open_coordinator
 from prism_platform.db import MetadataStore
@@ -211,7 +211,7 @@ def _build_api(
             from prism_platform.scripts.watch import StrategyWatcher
 
             root = control.deployer.repo.worktree.root
-            watcher = StrategyWatcher(root, lambda: redeploy_edited(control))
+            watcher = StrategyWatcher(root, DevMode(control))
             watcher.start()
             log.info("event=watching path=%s", root)
         yield

@@ -281,5 +281,6 @@ def _fields(
     return Acm(scene, main, strategy, version, chans, int(pos), rid, extra, layers, *bound)
 
 
-def _digits(text: str) -> bool:
-    return text.isascii() and text.isdigit()
+def _digits(text: str, most: int = 12) -> bool:
+    """A decimal number of at most ``most`` digits (``int()`` of a huge one would raise)."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()

@@ -23,22 +23,29 @@ class LoginLimiter:
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allowed(self, user: str, address: str) -> bool:
-        """Whether another attempt may be made now."""
-        with self._lock:
-            return self._count(f"u:{user}") < self.per_user and (
-                self._count(f"a:{address}") < self.per_address
-            )
-
-    def failed(self, user: str, address: str) -> None:
+    def attempt(self, user: str, address: str) -> bool:
+        """Reserve an attempt, counted as a failure until :meth:`succeeded` says otherwise:
+        checking and counting in one step, so parallel guesses cannot all pass the check
+        before any is counted. ``False``: too many; the attempt is refused uncounted."""
         now = self.clock()
         with self._lock:
-            for key in (f"u:{user}", f"a:{address}"):
+            keys = (f"u:{user}", f"a:{address}")
+            if self._count(keys[0]) >= self.per_user or self._count(keys[1]) >= self.per_address:
+                return False
+            for key in keys:
                 self._failures.setdefault(key, deque()).append(now)
+            if len(self._failures) > 100_000:  # many names tried: forget the expired ones
+                for key in list(self._failures):
+                    self._count(key)
+            return True
 
-    def succeeded(self, user: str) -> None:
+    def succeeded(self, user: str, address: str) -> None:
+        """The reserved attempt was right: the user starts afresh, the address gets it back."""
         with self._lock:
             self._failures.pop(f"u:{user}", None)
+            times = self._failures.get(f"a:{address}")
+            if times:
+                times.pop()
 
     def _count(self, key: str) -> int:
         times = self._failures.get(key)

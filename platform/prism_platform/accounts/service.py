@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from time import monotonic
 
 from prism_platform.accounts.credentials import (
     MIN_PASSWORD,
@@ -99,17 +99,20 @@ class Accounts:
         or its user disabled. A token found good is trusted for ``CACHE_S`` without
         another database read (a revocation takes effect within that)."""
         digest = token_digest(token)
-        now = monotonic()
+        now = time.time()
         cached = self._cache.get(digest)
-        if cached is not None and now - cached[1] < CACHE_S:
+        if cached is not None and now < cached[1]:
             return cached[0]
-        principal = self._authenticate(digest)
+        principal, expires_at = self._authenticate(digest)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[digest] = (principal, now)
+        until = now + CACHE_S
+        if expires_at is not None:
+            until = min(until, expires_at.timestamp())
+        self._cache[digest] = (principal, until)
         return principal
 
-    def _authenticate(self, digest: str) -> Principal:
+    def _authenticate(self, digest: str) -> tuple[Principal, datetime | None]:
         found = self.store.token_owner(digest)
         if found is None:
             raise Unauthenticated("unknown token")
@@ -120,26 +123,31 @@ class Accounts:
             raise Unauthenticated("the token expired")
         if user.disabled:
             raise Unauthenticated(f"user {user.name!r} is disabled")
-        return Principal(user.name, user.role)
+        return Principal(user.name, user.role), record.expires_at
 
     def login(self, name: str, password: str, address: str) -> IssuedToken:
         """A short-lived token for a user's password; failures are counted, and too many
         for a user or from an address are refused for a while."""
-        if not self.limiter.allowed(name, address):
+        if not self.limiter.attempt(name, address):
             self.login_failures.inc(("rate_limited",))
             raise TooManyAttempts("too many failed logins: try again in a few minutes")
         found = self.store.credentials(name)
         user, hashed = found if found is not None else (None, None)
         if user is None or not verify_password(hashed, password) or user.disabled:
-            self.limiter.failed(name, address)
             self.login_failures.inc(("bad_credentials",))
             log.warning("event=login_failed user=%s address=%s", name[:64], address)
             raise Unauthenticated("wrong user name or password")
-        self.limiter.succeeded(name)
+        self.limiter.succeeded(name, address)
         token = new_token()
         expires = datetime.now(UTC) + LOGIN_TOKEN_TTL
         record = self.store.add_token(
-            name, "login", token_digest(token), token_prefix(token), expires, actor=name
+            name,
+            "login",
+            token_digest(token),
+            token_prefix(token),
+            expires,
+            actor=name,
+            audit=False,  # audited as the login below
         )
         self.store.record_event(name, "login", "user", name, {"address": address})
         return IssuedToken(token, record)

@@ -271,7 +271,9 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
 
     @r.get("/scripts/versions")
     def script_versions(
-        path: Annotated[str, Query()], limit: int = 50, _: Principal = Depends(viewer)
+        path: Annotated[str, Query()],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        _: Principal = Depends(viewer),
     ) -> Any:
         """Commits of the strategies repository that changed the script."""
         return as_json(control.script_versions(path, limit=limit))

@@ -4,12 +4,14 @@ the JSON error bodies every route answers with."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from prism_platform.api.auth import VIEWER, Auth
 from prism_platform.control.facade import Control
@@ -19,6 +21,8 @@ from prism_platform.metrics.share import SharedMetrics
 from prism_platform.serving.http import RecommendHandler
 from prism_platform.settings import Settings
 from prism_sdk import Request as RecommendRequest
+
+log = logging.getLogger("prism.api")
 
 
 def add_ops_routes(
@@ -40,11 +44,27 @@ def add_ops_routes(
         challenge = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(exc.as_json(), status_code=exc.status, headers=challenge)
 
+    @api.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own refusals (404, 405, a body it cannot parse) in the same shape."""
+        body = {"error": "http_error", "message": clip(str(exc.detail), 1000)}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @api.exception_handler(Exception)
+    async def _crashed(request: Request, exc: Exception) -> JSONResponse:
+        """A platform bug: JSON to the caller, the traceback to the log."""
+        log.exception("event=route_crashed path=%s", request.url.path)
+        body = {"error": "internal_error", "message": "the request failed; see the node's log"}
+        return JSONResponse(body, status_code=500)
+
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        where = list(first.get("loc", ()))
+        if where and where[0] in ("body", "query", "path", "header", "cookie"):
+            where = where[1:]  # the part of the request, not a field (a field may be "path")
+        loc = [str(p) for p in where]
         field = clip(".".join(loc) or "(body)", MAX_FIELD)  # a key may be the client's
         body = {
             "error": "invalid_request",

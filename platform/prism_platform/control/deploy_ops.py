@@ -3,8 +3,11 @@ end a canary; each validated, gated, audited with the actor given, then publishe
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from prism_platform.db import DeploymentRecord, MetadataStore
 from prism_platform.deploy.gate import GateResult
@@ -26,11 +29,30 @@ class Change:
     rollout: dict[str, Any]
 
 
+P = ParamSpec("P")
+Ops = TypeVar("Ops", bound="DeployOps")
+
+
+def _serialised(
+    fn: Callable[Concatenate[Ops, P], Change],
+) -> Callable[Concatenate[Ops, P], Change]:
+    """One deploy, rollback or redeploy at a time on this node."""
+
+    @functools.wraps(fn)
+    def locked(self: Ops, /, *args: P.args, **kwargs: P.kwargs) -> Change:
+        with self.deploy_lock:
+            return fn(self, *args, **kwargs)
+
+    return locked
+
+
 class DeployOps:
     store: MetadataStore
     node: ServingNode
     deployer: Deployer
+    deploy_lock: threading.RLock
 
+    @_serialised
     def deploy(
         self,
         scene: str,
@@ -62,6 +84,7 @@ class DeployOps:
         )
         return self._live(dep, gate, actor, wait_s)
 
+    @_serialised
     def rollback(
         self, deployment_id: int, *, actor: str, note: str = "", wait_s: float = 0.0
     ) -> Change:
@@ -71,6 +94,7 @@ class DeployOps:
         dep = self.store.rollback_to(deployment_id, actor=actor, note=note)
         return self._live(dep, gate, actor, wait_s)
 
+    @_serialised
     def rollback_bucket(
         self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
     ) -> Change:

@@ -19,9 +19,26 @@ WATCH_ACTOR = "watch"
 LIGHT_GATE_REQUESTS = 5
 
 
-def redeploy_edited(control: Control) -> dict[str, str]:
-    """Redeploy each active working-tree deployment whose files changed on disk; what
-    happened, by ``scene/bucket`` (``~canary`` for a canary)."""
+class DevMode:
+    """What the watcher saw last, so only files changed since then are redeployed (an
+    operator's rollback to an older working-tree version is not undone by the next save
+    of an unrelated file)."""
+
+    def __init__(self, control: Control) -> None:
+        self.control = control
+        self.seen: dict[str, str] = {}
+        """``scene/bucket`` -> its script's working-tree version at the last pass."""
+
+    def __call__(self) -> dict[str, str]:
+        with self.control.deploy_lock:
+            return redeploy_edited(self.control, self.seen)
+
+
+def redeploy_edited(control: Control, seen: dict[str, str] | None = None) -> dict[str, str]:
+    """Redeploy each active working-tree deployment whose files changed on disk (since
+    ``seen``, the versions of the last pass, which it updates); what happened, by
+    ``scene/bucket`` (``~canary`` for a canary)."""
+    seen = {} if seen is None else seen
     deployer, done = control.deployer, {}
     problems: dict[str, str] = {}
     for dep in control.deployments(active=True):
@@ -29,7 +46,10 @@ def redeploy_edited(control: Control) -> dict[str, str]:
             continue
         where = f"{dep.scene}/{dep.bucket}" + ("~canary" if dep.canary_percent else "")
         try:
-            if deployer.repo.worktree.version_of(dep.script_path) == dep.version:
+            now = deployer.repo.worktree.version_of(dep.script_path)
+            before = seen.get(where, dep.version)
+            seen[where] = now
+            if now in (before, dep.version):
                 continue
             strategy = deployer.strategy(dep.script_path, WORKTREE)
             config = strategy.make_config(dep.config_params, dep.config_name)
@@ -48,6 +68,7 @@ def redeploy_edited(control: Control) -> dict[str, str]:
                 canary_percent=dep.canary_percent,
             )
         except PrismPlatformError as exc:
+            seen.pop(where, None)  # tried again (and reported) at the next pass
             problems[where] = exc.message
             log.error("event=watch_rejected bucket=%s error=%s", where, exc.message)
             continue

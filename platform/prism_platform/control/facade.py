@@ -7,6 +7,7 @@ validated here, audited once with the actor given, and published to every node.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -59,6 +60,8 @@ class Control(DeployOps):
         """Users, API tokens and logins (the facade's accounts part)."""
         self.models = models
         self.recent = recent
+        self.deploy_lock = threading.RLock()
+        """Serialises deploys, rollbacks and dev mode's redeploys on this node."""
 
     @property
     def state(self) -> ServingState:
@@ -81,7 +84,11 @@ class Control(DeployOps):
 
     def reload(self, *, actor: str) -> Snapshot:
         """Publish the store's serving state to every node again."""
-        return self.node.publish()
+        snap = self.node.publish()
+        self.store.record_event(
+            actor, "reload", "node", self.node.name, {"generation": snap.generation}
+        )
+        return snap
 
     def rollout(self, generation: int, wait_s: float = 0.0) -> dict[str, Any]:
         return self.node.rollout(generation, wait_s)

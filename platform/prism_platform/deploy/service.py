@@ -56,8 +56,13 @@ class Deployer:
     # -- scripts and configs ---------------------------------------------------------
     def strategy(self, path: str, version: str = WORKTREE) -> Strategy:
         """``path`` loaded and validated at ``version`` (a commit, branch or tag is
-        resolved first); cached by the snapshot builder."""
-        return self.node.builder.strategy(check_script_path(path), self.repo.resolve(version))
+        resolved first; the working tree is read once and frozen as ``wt-<hash>``, the
+        copy the gate runs and the deploy pins); cached by the snapshot builder."""
+        path = check_script_path(path)
+        resolved = self.repo.resolve(version)
+        if resolved == WORKTREE:
+            resolved = self.repo.freeze(path)
+        return self.node.builder.strategy(path, resolved)
 
     def check_script(self, path: str, params: dict[str, Any] | None = None) -> Strategy:
         """Load a working-tree script fresh (no cache) and validate a config for it."""
@@ -150,14 +155,14 @@ class Deployer:
         names, so every node, reload and rollback serves exactly the code the gate ran."""
         resolved = self.repo.resolve(version)
         if resolved == WORKTREE:
-            resolved, files = self.repo.pin(strategy.path)
-            if resolved != strategy.version:
+            frozen = self.repo.frozen(strategy.version)
+            if frozen is None:  # evicted by many other loads in between
                 raise Conflict(
-                    f"{strategy.path} changed while it was deployed ({strategy.version} "
-                    f"passed the gate, the working tree now holds {resolved}): deploy again",
+                    f"{strategy.path}@{strategy.version} is no longer held: deploy again",
                     field="script",
                 )
-            self.store.pin_sources(resolved, files)
+            self.store.pin_sources(frozen.version, frozen.files)
+            resolved = frozen.version
         return self.store.deploy(
             scene,
             bucket,

@@ -154,6 +154,9 @@ def check_event(
         acm = keys.verify(ev.acm)
     except AcmError as exc:
         return Checked(None, ev.event_id, Rejection(exc.reason, str(exc), f"{where}.acm"), None)
+    except ValueError:  # a field no parser check foresaw: the token is malformed, not a 500
+        why = Rejection("malformed", "acm token has a malformed field", f"{where}.acm")
+        return Checked(None, ev.event_id, why, None)
     problem = _problem(ev, acm, keys, now, rules, where)
     if problem is not None:
         return Checked(None, ev.event_id, problem, acm)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from prism_platform.errors import NotFound
 from prism_platform.scripts.git import GitRepo
 from prism_platform.scripts.pinned import PinnedTree
-from prism_platform.scripts.sources import SourceTree, WorkTree, local_imports
+from prism_platform.scripts.sources import SourceTree, WorkTree, files_version, local_imports
 
 WORKTREE = "worktree"
 """The working tree as it is now: what a deploy loads, gates and then pins as ``wt-<hash>``
@@ -38,6 +38,7 @@ class ScriptRepository:
         that holds the strategies folder)."""
         self._git: GitRepo | None = None
         self._trees: dict[str, SourceTree] = {}
+        self._frozen: dict[str, PinnedTree] = {}  # oldest first
 
     @property
     def git(self) -> GitRepo:
@@ -66,12 +67,26 @@ class ScriptRepository:
             self._trees[version] = tree
         return tree
 
-    def pin(self, path: str) -> tuple[str, dict[str, bytes]]:
-        """The working tree's version of ``path`` and the files it consists of."""
+    def freeze(self, path: str) -> str:
+        """Read ``path`` and its helpers from the working tree once and keep those bytes
+        as version ``wt-<hash>``: what the gate runs and the deploy pins is this copy,
+        whatever the files say by then."""
         files = local_imports(self.worktree, path)
-        return self.worktree.version_of(path), files
+        version = files_version(files)
+        self._frozen.pop(version, None)
+        self._frozen[version] = PinnedTree(version, files)
+        while len(self._frozen) > _MAX_TREES:
+            self._frozen.pop(next(iter(self._frozen)))
+        return version
+
+    def frozen(self, version: str) -> PinnedTree | None:
+        """The files :meth:`freeze` read for ``version``, if still held."""
+        return self._frozen.get(version)
 
     def _pinned(self, version: str) -> SourceTree:
+        frozen = self._frozen.get(version)
+        if frozen is not None:
+            return frozen
         tree = self._trees.get(version)
         if tree is None:
             files = self.pinned(version) if self.pinned is not None else {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -92,10 +93,15 @@ class WorkTree:
 
     def version_of(self, path: str) -> str:
         """``wt-`` + a hash of the script and the helper modules it imports relatively."""
-        h = hashlib.sha1(usedforsecurity=False)
-        for name, data in sorted(local_imports(self, path).items()):
-            h.update(name.encode() + b"\0" + data + b"\0")
-        return "wt-" + h.hexdigest()[:10]
+        return files_version(local_imports(self, path))
+
+
+def files_version(files: Mapping[str, bytes]) -> str:
+    """The ``wt-<hash>`` version of a script's files (name and bytes of each)."""
+    h = hashlib.sha1(usedforsecurity=False)
+    for name, data in sorted(files.items()):
+        h.update(name.encode() + b"\0" + data + b"\0")
+    return "wt-" + h.hexdigest()[:10]
 
 
 def local_imports(tree: SourceTree, path: str) -> dict[str, bytes]:

@@ -6,6 +6,7 @@ whole platform overhead); FastAPI still documents it and serves everything else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -68,7 +69,7 @@ class RecommendHandler:
             return self._reject(
                 error_body(400, "invalid_json", f"body is not valid JSON: {exc}", field="(body)")
             )
-        if req.debug and not self.may_debug(authorization):
+        if req.debug and not await self._debug_allowed(authorization):
             req = msgspec.structs.replace(req, debug=False)
         try:
             out = await self.dispatcher.recommend(req)
@@ -89,6 +90,13 @@ class RecommendHandler:
             return self._reject(error_body(500, "internal_error", "recommend failed; see logs"))
         self.traffic.offer(req)
         return 200, orjson.dumps(out)
+
+    async def _debug_allowed(self, authorization: str | None) -> bool:
+        """A token lookup may read the database: off the event loop, and only for the
+        rare ``debug`` request that carries one."""
+        if not authorization:
+            return False
+        return await asyncio.to_thread(self.may_debug, authorization)
 
     def _reject(self, answer: tuple[int, bytes]) -> tuple[int, bytes]:
         self.metrics.rejected.inc((str(answer[0]),))

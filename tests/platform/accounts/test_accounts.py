@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,10 +21,11 @@ from prism_testkit.accounts import grant
 
 
 @pytest.fixture
-def accounts(tmp_path: object) -> Accounts:
-    store = MetadataStore("sqlite:///:memory:")
+def accounts(tmp_path: Path) -> Iterator[Accounts]:
+    store = MetadataStore(f"sqlite:///{tmp_path}/accounts.db")  # a file: threads share it
     store.upgrade()
-    return Accounts(store, LoginLimiter(per_user=3, per_address=5, clock=lambda: 0.0))
+    yield Accounts(store, LoginLimiter(per_user=3, per_address=5, clock=lambda: 0.0))
+    store.dispose()
 
 
 def test_passwords_and_tokens_are_stored_hashed_and_shown_once(accounts: Accounts) -> None:
@@ -114,3 +119,33 @@ def test_metrics_can_require_a_viewer(make_app: object) -> None:
         assert c.get("/metrics").status_code == 401
         assert c.get("/metrics", headers=grant(app.control, "viewer")).status_code == 200
         assert c.get("/docs").status_code == 404 and c.get("/openapi.json").status_code == 404
+
+
+def test_parallel_guesses_cannot_pass_the_limit_together(accounts: Accounts) -> None:
+    """The check and the count are one step: 20 guesses at once get 3 tries, not 20."""
+    accounts.add_user("gus", "viewer", "gus's password", actor="t")
+
+    def guess(n: int) -> str:
+        try:
+            accounts.login("gus", f"guess {n}", f"10.1.0.{n}")
+        except TooManyAttempts:
+            return "limited"
+        except Unauthenticated:
+            return "wrong"
+        return "in"
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = sorted(pool.map(guess, range(20)))
+    assert outcomes.count("wrong") == 3 and outcomes.count("limited") == 17
+
+
+def test_a_cached_token_is_not_trusted_past_its_expiry(accounts: Accounts) -> None:
+    accounts.add_user("hal", "viewer", None, actor="t")
+    short = accounts.create_token("hal", expires_in=timedelta(milliseconds=300), actor="t")
+    assert accounts.authenticate(short.token).name == "hal"  # cached now
+    deadline = short.record.expires_at
+    assert deadline is not None
+    while datetime.now(UTC) <= deadline:  # wait for the expiry itself, not a guess of it
+        time.sleep(0.01)
+    with pytest.raises(Unauthenticated, match="expired"):
+        accounts.authenticate(short.token)

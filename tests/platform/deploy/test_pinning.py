@@ -81,3 +81,30 @@ def test_status_counts_errors_and_fallbacks_per_bucket(client: TestClient, app: 
     recent = client.get("/admin/status").json()["recent"]["buckets"]["cart/base"]
     assert recent["errors"] == 2 and recent["fallbacks"] == 2 and recent["degraded"] == 2
     assert recent["requests"] >= 6
+
+
+LAZY = (
+    "from prism_sdk import Item\n\n\n"
+    "def recommend(ctx):\n"
+    "    from . import lazy_helper  # imported on first use, after the gate\n\n"
+    "    return [Item(str(i), 1.0, (lazy_helper.CHANNEL,)) for i in range(1, 30)]\n"
+)
+
+
+def test_the_bytes_the_gate_ran_are_the_bytes_pinned_and_served(
+    client: TestClient, app: PrismApp, strategies_dir: Path
+) -> None:
+    (strategies_dir / "lazy.py").write_text(LAZY)
+    helper = strategies_dir / "lazy_helper.py"
+    helper.write_text("CHANNEL = 'gated'\n")
+    client.post("/admin/configs", json={"script": "lazy.py", "name": "default"})
+    deployer = app.control.deployer
+    strategy = deployer.strategy("lazy.py")  # read once, frozen
+    helper.write_text("CHANNEL = 'edited between the gate and the record'\n")
+    dep = deployer.record("cart", "base", strategy, "default", "worktree", actor="t")
+    assert dep.version == strategy.version
+    pinned = app.control.store.pinned_sources(dep.version)
+    assert pinned["lazy_helper.py"] == b"CHANNEL = 'gated'\n"
+    app.control.reload(actor="t")
+    helper.write_text("CHANNEL = 'edited after the deploy'\n")  # read lazily by the script
+    assert served(client)[1] == "gated"

@@ -1,0 +1,88 @@
+"""Workbench pages: server time of each page on the demo, against the 100 ms target.
+
+A demo node (the demo world of ``make run``, scaled by ``--scale``) with the workbench
+mounted, an admin logged in through the form, a few hundred recommend requests and a
+few deploys so the overview and history have content; then each page is requested
+in-process through Starlette's TestClient ``--runs`` times, round robin, and the median
+wall time of each is printed with its ratio to the target (issue 13: each page under
+100 ms of server time). In-process requests include the test client's own overhead
+(well under a millisecond), not a network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from prism_platform.app import create_app
+from prism_platform.demo.seed import build_demo_data
+from prism_platform.demo.world import generate_world
+from prism_platform.settings import Settings
+from prism_sdk import LocalBackend
+from prism_workbench import mount
+
+TARGET_MS = 100.0
+PAGES = (
+    "/workbench/",
+    "/workbench/fragments/overview",
+    "/workbench/history",
+    "/workbench/history?scene=home_feed",
+    "/workbench/models",
+    "/workbench/deploy",
+    "/workbench/login",
+)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--scale", type=float, default=0.2, help="of the demo world's size")
+    args = ap.parse_args()
+    s = args.scale
+    tmp = Path(tempfile.mkdtemp(prefix="wb-bench-"))
+    shutil.copytree(REPO / "strategies", tmp / "strategies")
+    backend = LocalBackend()
+    world = generate_world(7, int(5000 * s), int(30000 * s), int(400_000 * s))
+    build_demo_data(backend, world, now=time.time())
+    settings = Settings(
+        var_dir=tmp / "var",
+        database_url=f"sqlite:///{tmp}/prism.db",
+        demo=True,
+        strategies_dir=tmp / "strategies",
+    )
+    app = create_app(settings, backend=backend, extensions=[mount])
+    control = app.control
+    control.accounts.add_user("bench", "admin", "bench password 1", actor="bench")
+    for i in range(5):  # history: a few deploys
+        control.deploy("cart", "base", "cart.py", "default", actor="bench", note=f"n{i}")
+    c = TestClient(app)
+    for i in range(300):
+        c.post("/v1/recommend", json={"scene": "home_feed", "user_id": str(i)})
+    r = c.post("/workbench/login", data={"user": "bench", "password": "bench password 1"})
+    assert r.status_code == 200, r.status_code  # followed to the overview
+    times: dict[str, list[float]] = {p: [] for p in PAGES}
+    for _ in range(args.runs):
+        for page in PAGES:
+            start = time.perf_counter()
+            assert c.get(page).status_code == 200, page
+            times[page].append((time.perf_counter() - start) * 1000)
+    print(f"workbench pages, {args.runs} runs each, demo scale {s}; target {TARGET_MS:.0f} ms")
+    for page, ts in times.items():
+        med = statistics.median(ts)
+        print(
+            f"  {page:38s} median {med:7.2f} ms  p90 {statistics.quantiles(ts, n=10)[-1]:7.2f}"
+            f" ms  {med / TARGET_MS:.3f} x target"
+        )
+    control.store.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

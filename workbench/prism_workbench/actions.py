@@ -1,0 +1,67 @@
+"""The workbench's changes (POST, CSRF-checked, operators and admins): roll back to a
+deployment from History, activate a model version. Each goes through ``Control`` with
+the logged-in user as the actor, so it is validated, gated and audited like the CLI's."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from prism_platform.control.facade import Control
+from prism_platform.errors import PrismPlatformError
+from prism_workbench.access import action_session
+from prism_workbench.pages import history_response, models_response
+from prism_workbench.render import Renderer
+
+
+def build_actions_router(control: Control, render: Renderer) -> APIRouter:
+    router = APIRouter(prefix="/workbench", include_in_schema=False)
+
+    @router.post("/history/rollback")
+    async def rollback(request: Request) -> Response:
+        session, form = await action_session(request, control)
+        scene, actor = form.get("scene", ""), form.get("actor", "")
+        raw = form.get("deployment_id", "")
+        if not raw.isdigit():
+            return history_response(
+                control,
+                render,
+                session,
+                status=422,
+                error="no deployment named",
+                scene=scene,
+                actor=actor,
+            )
+        try:
+            change = control.rollback(int(raw), actor=session.principal.name)
+        except PrismPlatformError as exc:  # the gate's rejection, an unknown deployment, …
+            return history_response(
+                control,
+                render,
+                session,
+                status=exc.status,
+                error=exc.message,
+                scene=scene,
+                actor=actor,
+            )
+        dep = change.deployment
+        done = (
+            f"{dep.scene}/{dep.bucket} serves {dep.script_path}@{dep.version}:"
+            f"{dep.config_name} again (deployment {dep.id}, rolled back to {raw})"
+        )
+        return history_response(control, render, session, done=done, scene=scene, actor=actor)
+
+    @router.post("/models/activate")
+    async def activate(request: Request) -> Response:
+        session, form = await action_session(request, control)
+        name, version = form.get("name", ""), form.get("version", "")
+        try:
+            out = control.activate_model(name, version, actor=session.principal.name)
+        except (PrismPlatformError, RuntimeError) as exc:
+            status = exc.status if isinstance(exc, PrismPlatformError) else 409
+            return models_response(control, render, session, status=status, error=str(exc))
+        done = f"{out['name']} serves version {out['serving']}"
+        return models_response(control, render, session, done=done)
+
+    return router
