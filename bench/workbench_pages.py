@@ -34,6 +34,8 @@ PAGES = (
     "/workbench/history",
     "/workbench/history?scene=home_feed",
     "/workbench/models",
+    "/workbench/scenes",
+    "/workbench/scenes/home_feed",
     "/workbench/deploy",
     "/workbench/login",
 )

@@ -26,3 +26,12 @@ if [ ! -f /usr/share/java/zookeeper.jar ]; then
   apt-get install -y -q zookeeper >/dev/null 2>&1 \
     || { apt-get update -qq && apt-get install -y -q zookeeper >/dev/null; }
 fi
+
+# Chromium: the workbench's browser tests (tests/workbench/test_browser.py) drive Debian's
+# /usr/bin/chromium through Playwright; no browser is ever downloaded (`playwright install`).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Chromium (Debian package chromium) for the workbench browser tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -q chromium >/dev/null; }
+fi

@@ -23,6 +23,7 @@ PAGES = [
     "/workbench/history",
     "/workbench/models",
     "/workbench/scenes",
+    "/workbench/scenes/{scene}",
     "/workbench/scripts",
     "/workbench/deploy",
     "/workbench/approvals",
@@ -30,8 +31,21 @@ PAGES = [
     "/workbench/debug",
     "/workbench/replay",
 ]
-CHANGES = ["/workbench/history/rollback", "/workbench/models/activate"]
+CHANGES = [
+    "/workbench/history/rollback",
+    "/workbench/models/activate",
+    "/workbench/scenes/{scene}/preview",
+    "/workbench/scenes/{scene}/split",
+]
 """Operators' POST routes (logout, open to every role, is tested with the sessions)."""
+EXAMPLE = {"{scene}": "home_feed"}
+"""What the tests put for each path parameter."""
+
+
+def concrete(path: str) -> str:
+    for param, value in EXAMPLE.items():
+        path = path.replace(param, value)
+    return path
 
 
 def test_the_table_covers_every_workbench_route(wb_app: PrismApp) -> None:
@@ -49,13 +63,13 @@ def test_the_table_covers_every_workbench_route(wb_app: PrismApp) -> None:
 
 @pytest.mark.parametrize("path", PAGES)
 def test_anonymous_pages_redirect_to_login(wb_app: PrismApp, path: str) -> None:
-    r = TestClient(wb_app, follow_redirects=False).get(path)
+    r = TestClient(wb_app, follow_redirects=False).get(concrete(path))
     assert r.status_code == 303 and r.headers["location"] == "/workbench/login"
 
 
 @pytest.mark.parametrize("path", [*CHANGES, "/workbench/logout"])
 def test_anonymous_changes_are_401(wb_app: PrismApp, path: str) -> None:
-    r = TestClient(wb_app, follow_redirects=False).post(path, data={"csrf": "x"})
+    r = TestClient(wb_app, follow_redirects=False).post(concrete(path), data={"csrf": "x"})
     assert r.status_code == 401
 
 
@@ -63,7 +77,7 @@ def test_anonymous_changes_are_401(wb_app: PrismApp, path: str) -> None:
 def test_every_role_reads_every_page(login: Login, role: str) -> None:
     c = login(role)
     for path in PAGES:
-        r = c.get(path)
+        r = c.get(concrete(path))
         assert r.status_code == 200, (path, r.text[:300])
         assert r.headers["cache-control"] == "no-store"
 
@@ -79,7 +93,8 @@ def test_changes_need_an_operator(
     csrf = csrf_of(c.get("/workbench/").text)
     # a form naming nothing that exists: allowed callers get past the role check to
     # Control's own answer (an error page), the others a 403
-    r = c.post(path, data={"csrf": csrf, "deployment_id": "999", "name": "x", "version": "1"})
+    data = {"csrf": csrf, "deployment_id": "999", "name": "x", "version": "1"}
+    r = c.post(concrete(path), data=data)
     if allowed:
         assert r.status_code not in (401, 403), r.text[:300]
         assert 'class="notice error"' in r.text
@@ -91,7 +106,7 @@ def test_viewers_see_no_action_buttons(wb_app: PrismApp, login: Login) -> None:
     viewer, operator = login("viewer"), login("operator")
     assert "Roll back to this" in operator.get("/workbench/history").text
     for path in PAGES:
-        html = viewer.get(path).text
+        html = viewer.get(concrete(path)).text
         forms = re.findall(r'<form[^>]*method="post"[^>]*action="([^"]+)"', html)
         fragment = "/fragments/" in path
         assert forms == ([] if fragment else ["/workbench/logout"]), (path, forms)

@@ -21,7 +21,8 @@ class LoginRequired(Exception):
 
 
 class Denied(Exception):
-    """The request is refused with ``status`` (403: role or CSRF; 413: form too big)."""
+    """The request is refused with ``status`` (403: role or CSRF; 404: no such
+    scene; 413: form too big)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)

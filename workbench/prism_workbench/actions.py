@@ -1,5 +1,6 @@
 """The workbench's changes (POST, CSRF-checked, operators and admins): roll back to a
-deployment from History, activate a model version. Each goes through ``Control`` with
+deployment from History, activate a model version, preview and start a scene's traffic
+split. Each goes through ``Control`` with
 the logged-in user as the actor, so it is validated, gated and audited like the CLI's."""
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from prism_platform.errors import PrismPlatformError
 from prism_workbench.access import action_session
 from prism_workbench.pages import history_response, models_response
 from prism_workbench.render import Renderer
+from prism_workbench.scene import scene_response
+from prism_workbench.split import Proposal, Row, check, read_form
+
+SPLIT_ERRORS = "The split has errors: see the marked fields."
 
 
 def build_actions_router(control: Control, render: Renderer) -> APIRouter:
@@ -63,5 +68,48 @@ def build_actions_router(control: Control, render: Renderer) -> APIRouter:
             return models_response(control, render, session, status=status, error=str(exc))
         done = f"{out['name']} serves version {out['serving']}"
         return models_response(control, render, session, done=done)
+
+    @router.post("/scenes/{scene}/preview")
+    async def preview_split(request: Request, scene: str) -> Response:
+        """Check a split and show what it would change; ``add`` shows one more row."""
+        session, form = await action_session(request, control)
+        name, rows = read_form(form)
+        if form.get("add"):
+            grown = Proposal(name, [*rows, Row("", "")])
+            return scene_response(control, render, session, scene, proposal=grown, focus=True)
+        proposal = check(name, rows)
+        if proposal.errors:
+            return scene_response(
+                control, render, session, scene, proposal=proposal, status=422, error=SPLIT_ERRORS
+            )
+        return scene_response(control, render, session, scene, proposal=proposal, preview=True)
+
+    @router.post("/scenes/{scene}/split")
+    async def start_split(request: Request, scene: str) -> Response:
+        """Start the split as a new main-layer experiment (checked again first)."""
+        session, form = await action_session(request, control)
+        proposal = check(*read_form(form))
+        if proposal.errors:
+            return scene_response(
+                control, render, session, scene, proposal=proposal, status=422, error=SPLIT_ERRORS
+            )
+        try:
+            exp = control.start_experiment(
+                scene, proposal.name, proposal.buckets, actor=session.principal.name
+            )
+        except PrismPlatformError as exc:
+            where = f" (field {exc.field})" if exc.field else ""
+            return scene_response(
+                control,
+                render,
+                session,
+                scene,
+                proposal=proposal,
+                status=exc.status,
+                error=f"{exc.message}{where}",
+            )
+        split = ", ".join(f"{b.name} {b.percent:g}%" for b in exp.buckets)
+        done = f"Experiment {exp.name} (id {exp.id}) now splits {scene}: {split}"
+        return scene_response(control, render, session, scene, done=done)
 
     return router

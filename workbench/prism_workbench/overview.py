@@ -46,7 +46,7 @@ class Overview:
     nodes: list[NodeView]
 
 
-def _serves(route: dict[str, Any]) -> str:
+def served_as(route: dict[str, Any]) -> str:
     return f"{route.get('strategy', '?')}@{route.get('version', '?')}:{route.get('config', '?')}"
 
 
@@ -63,9 +63,9 @@ def overview(status: dict[str, Any]) -> Overview:
             rows.append(
                 BucketRow(
                     bucket=b["bucket"],
-                    serves=_serves(b),
+                    serves=served_as(b),
                     deployment_id=b.get("deployment_id"),
-                    canary=f"{_serves(canary)} ({canary.get('percent')}%)" if canary else "",
+                    canary=f"{served_as(canary)} ({canary.get('percent')}%)" if canary else "",
                     recent={f: int(row.get(f, 0)) for f in _COUNTS},
                 )
             )

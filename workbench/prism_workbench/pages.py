@@ -1,4 +1,4 @@
-"""The workbench's pages (GET): overview, history, models and the placeholders."""
+"""The workbench's pages (GET): overview, scenes, history, models and the placeholders."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from prism_workbench.access import page_session
 from prism_workbench.history import READ_LIMIT, history
 from prism_workbench.overview import overview
 from prism_workbench.render import Renderer
+from prism_workbench.scene import scene_response
 from prism_workbench.session import Session
 
 PLACEHOLDERS: dict[str, str] = {
-    "/scenes": "Scenes",
     "/scripts": "Scripts",
     "/deploy": "Deploy",
     "/approvals": "Approvals",
@@ -41,6 +41,17 @@ def build_pages_router(control: Control, render: Renderer) -> APIRouter:
         session = page_session(request, control)
         view = overview(control.status())
         return render.page("_overview_body.html", session, view=view)
+
+    @router.get("/scenes")
+    def scenes_page(request: Request) -> Response:
+        session = page_session(request, control)
+        scenes = control.scenes()
+        return render.page("scenes.html", session, path="/workbench/scenes", scenes=scenes)
+
+    @router.get("/scenes/{scene}")
+    def scene_page(request: Request, scene: str) -> Response:
+        session = page_session(request, control)
+        return scene_response(control, render, session, scene)
 
     @router.get("/history")
     def history_page(request: Request, scene: str = "", actor: str = "") -> Response:
