@@ -159,3 +159,21 @@ def test_0007_leaves_existing_scenes_without_a_context_schema(empty_db_url: str)
             ]
     finally:
         engine.dispose()
+
+
+def test_0009_down_gives_pinned_deployments_back_to_the_working_tree(empty_db_url: str) -> None:
+    store = MetadataStore(empty_db_url)
+    try:
+        store.upgrade()
+        store.create_scene("s", actor="t")
+        store.start_experiment("s", "default", [("base", 100.0)], actor="t")
+        store.upsert_script("a.py", description="", actor="t")
+        store.put_config("a.py", "default", {}, actor="t")
+        store.pin_sources("wt-0123456789", {"a.py": b"x = 1\n"})
+        store.deploy("s", "base", "a.py", "wt-0123456789", "default", actor="t")
+        downgrade(empty_db_url, "0008")
+        with store.engine.connect() as conn:
+            versions = conn.exec_driver_sql("SELECT version FROM deployments").scalars().all()
+        assert versions == ["worktree"]
+    finally:
+        store.dispose()

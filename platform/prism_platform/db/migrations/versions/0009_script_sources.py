@@ -31,4 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Releases before pinning cannot read a wt-<hash> version (they would ask git for it):
+    # their deployments follow the working tree again, as they did then.
+    op.execute("UPDATE deployments SET version = 'worktree' WHERE version LIKE 'wt-%'")
     op.drop_table("script_sources")
