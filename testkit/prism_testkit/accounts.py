@@ -5,9 +5,6 @@ that ``prism demo seed`` writes (separate processes)."""
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,14 +41,7 @@ def local_admin_headers(env: Mapping[str, str], name: str = "bench") -> dict[str
 def local_user(env: Mapping[str, str], name: str, role: str, password: str) -> None:
     """Make user ``name`` of ``role`` with a password in the database of ``env`` through the
     local ``prism user add --password-stdin`` (the password goes on standard input)."""
-    args = [sys.executable, "-m", "prism_platform", "user", "add", name, "--role", role]
-    done = subprocess.run(
-        [*args, "--password-stdin"],
-        input=password + "\n",
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"prism user add {name} failed:\n{done.stdout}\n{done.stderr}")
+    from prism_testkit.cluster import prism
+
+    args = ["user", "add", name, "--role", role, "--password-stdin"]
+    prism(args, env, timeout=60, stdin=password + "\n")

@@ -45,11 +45,15 @@ def demo_env(work: Path, strategies: Path, scale: float = 0.05) -> dict[str, str
     }
 
 
-def prism(args: list[str], env: Mapping[str, str], timeout: float = 300) -> str:
-    """Run one ``prism`` CLI command to completion; its output, or an error with it."""
+def prism(
+    args: list[str], env: Mapping[str, str], timeout: float = 300, stdin: str | None = None
+) -> str:
+    """Run one ``prism`` CLI command to completion (``stdin``: its standard input); its
+    output, or an error with it."""
     done = subprocess.run(
         [sys.executable, "-m", "prism_platform", *args],
         env={**os.environ, **env},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -19,9 +19,14 @@ log = logging.getLogger("prism.auth")
 SIGN_IN = "sign in: send Authorization: Bearer <token> (prism token create, or POST /auth/login)"
 
 
-def bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, else ``None``."""
+    scheme, _, token = (authorization or "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def bearer(request: Request) -> str | None:
+    return bearer_token(request.headers.get("authorization"))
 
 
 class Auth:
@@ -39,26 +44,16 @@ class Auth:
 
         return dependency
 
-    def optional(self, request: Request) -> Principal | None:
-        """The caller if they sent a good token, else ``None`` (public routes)."""
-        token = bearer(request)
-        if token is None:
-            return None
-        try:
-            return self.control.accounts.authenticate(token)
-        except Unauthenticated:
-            return None
-
 
 def viewer_check(auth: Auth) -> Callable[[str | None], bool]:
     """For the bare recommend handler: whether an ``Authorization`` header is a viewer's."""
 
     def check(authorization: str | None) -> bool:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(authorization)
+        if token is None:
             return False
         try:
-            auth.control.accounts.authenticate(token.strip()).require(VIEWER)
+            auth.control.accounts.authenticate(token).require(VIEWER)
         except PrismPlatformError:
             return False
         except Exception:  # the accounts store is down: answer without the trace

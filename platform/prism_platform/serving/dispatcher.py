@@ -103,6 +103,7 @@ class Dispatcher:
             prefix = route.acm_prefix
             name, version = route.strategy.name, route.strategy.version
         removed: dict[str, int] | None = {} if req.debug else None
+        now = time.time()
         t_fin = perf_counter()
         out = finalize(
             items,
@@ -112,15 +113,13 @@ class Dispatcher:
             acm_prefix=prefix,
             request_id=rid,
             user_id=req.uid,
-            issued=int(time.time()),
+            issued=int(now),
             signer=self.signer,
             removed=removed,
         )
         if scored and error is None:  # what the models scored for the returned items
             returned = tuple([it["item_id"] for it in out])
-            flog.submit(
-                ServedFeatures(rid, scene.name, req.uid, time.time(), returned, tuple(scored))
-            )
+            flog.submit(ServedFeatures(rid, scene.name, req.uid, now, returned, tuple(scored)))
         degraded = error is not None or not data.ok
         elapsed = perf_counter() - t0
         key = (scene.name, bucket, name, version)
