@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from prism_workbench.access import may_act
+from prism_workbench.charts import Series, line_chart
 from prism_workbench.session import Session
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,6 +47,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters["when"] = _when
+        self.env.globals.update(line_chart=line_chart, Series=Series)
 
     def page(
         self,
