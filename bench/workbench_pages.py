@@ -12,6 +12,7 @@ wall time of each is printed with its ratio to the target (issue 13: each page u
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import statistics
 import tempfile
@@ -67,7 +68,11 @@ def main() -> None:
     c = TestClient(app)
     for i in range(300):
         c.post("/v1/recommend", json={"scene": "home_feed", "user_id": str(i)})
-    r = c.post("/workbench/login", data={"user": "bench", "password": "bench password 1"})
+    form = c.get("/workbench/login").text
+    found = re.search(r'name="login_csrf" value="([0-9a-f]{64})"', form)
+    assert found, "no login token on the form"
+    login = {"user": "bench", "password": "bench password 1", "login_csrf": found.group(1)}
+    r = c.post("/workbench/login", data=login)
     assert r.status_code == 200, r.status_code  # followed to the overview
     times: dict[str, list[float]] = {p: [] for p in PAGES}
     for _ in range(args.runs):

@@ -9,6 +9,7 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from httpx import Response
 from starlette.testclient import TestClient
 
 from prism_platform.app import PrismApp, create_app
@@ -45,12 +46,30 @@ def login(wb_app: PrismApp) -> Login:
         name = f"{role}{next(_serial)}"
         wb_app.control.accounts.add_user(name, role, PASSWORD, actor="test")
         c = TestClient(wb_app, follow_redirects=False)
-        r = c.post("/workbench/login", data={"user": name, "password": PASSWORD})
+        r = _form_login(c, name, PASSWORD)
         assert r.status_code == 303, r.text
         c.user = name  # type: ignore[attr-defined]
         return c
 
     return make
+
+
+def _form_login(client: TestClient, user: str, password: str) -> Response:
+    """Log in through the form as a browser does: read the form (its login token), post it."""
+    page = client.get("/workbench/login")
+    found = re.search(r'name="login_csrf" value="([0-9a-f]{64})"', page.text)
+    assert found, "the login form has no login token"
+    data = {"user": user, "password": password, "login_csrf": found.group(1)}
+    return client.post("/workbench/login", data=data)
+
+
+FormLogin = Callable[[TestClient, str, str], Response]
+
+
+@pytest.fixture
+def form_login() -> FormLogin:
+    """``form_login(client, user, password)``: the login form's answer."""
+    return _form_login
 
 
 def _csrf_of(html: str) -> str:

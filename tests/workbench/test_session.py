@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from httpx import Response
 from starlette.testclient import TestClient
 
 from prism_platform.app import PrismApp
 from prism_workbench.csrf import csrf_token
 
 Login = Callable[[str], TestClient]
+FormLogin = Callable[[TestClient, str, str], Response]
 CsrfOf = Callable[[str], str]
 PASSWORD = "correct horse battery"
 
@@ -22,10 +24,12 @@ def test_the_login_form_has_labelled_inputs(wb_app: PrismApp) -> None:
     assert '<label for="password">' in page.text and 'type="password"' in page.text
 
 
-def test_a_good_login_sets_a_strict_http_only_cookie(wb_app: PrismApp) -> None:
+def test_a_good_login_sets_a_strict_http_only_cookie(
+    wb_app: PrismApp, form_login: FormLogin
+) -> None:
     wb_app.control.accounts.add_user("ann", "viewer", PASSWORD, actor="test")
     c = TestClient(wb_app, follow_redirects=False)
-    r = c.post("/workbench/login", data={"user": "ann", "password": PASSWORD})
+    r = form_login(c, "ann", PASSWORD)
     assert r.status_code == 303 and r.headers["location"] == "/workbench/"
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("prism_session=")
@@ -35,24 +39,23 @@ def test_a_good_login_sets_a_strict_http_only_cookie(wb_app: PrismApp) -> None:
     assert wb_app.control.audit(1)[0].action == "login"
 
 
-def test_a_bad_login_shows_the_form_again_with_the_error(wb_app: PrismApp) -> None:
+def test_a_bad_login_shows_the_form_again_with_the_error(
+    wb_app: PrismApp, form_login: FormLogin
+) -> None:
     wb_app.control.accounts.add_user("bob", "viewer", PASSWORD, actor="test")
     c = TestClient(wb_app, follow_redirects=False)
-    r = c.post("/workbench/login", data={"user": "bob", "password": "wrong password"})
+    r = form_login(c, "bob", "wrong password")
     assert r.status_code == 401 and "wrong user name or password" in r.text
-    assert 'value="bob"' in r.text and "set-cookie" not in r.headers
+    assert 'value="bob"' in r.text and "prism_session" not in r.headers.get("set-cookie", "")
     assert c.get("/workbench/").status_code == 303
 
 
-def test_logins_are_rate_limited(wb_app: PrismApp) -> None:
+def test_logins_are_rate_limited(wb_app: PrismApp, form_login: FormLogin) -> None:
     wb_app.control.accounts.add_user("cid", "viewer", PASSWORD, actor="test")
     c = TestClient(wb_app, follow_redirects=False)
-    codes = [
-        c.post("/workbench/login", data={"user": "cid", "password": "nope nope"}).status_code
-        for _ in range(6)
-    ]
+    codes = [form_login(c, "cid", "nope nope").status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
-    r = c.post("/workbench/login", data={"user": "cid", "password": PASSWORD})
+    r = form_login(c, "cid", PASSWORD)
     assert r.status_code == 429 and "too many failed logins" in r.text
 
 
@@ -96,3 +99,23 @@ def test_changes_without_the_right_csrf_token_are_403(
     csrf = csrf_of(c.get("/workbench/").text)
     r = c.post("/workbench/logout", headers={"X-CSRF-Token": csrf})  # htmx's way
     assert r.status_code == 303
+
+
+def test_a_login_without_the_forms_token_is_refused(
+    wb_app: PrismApp, form_login: FormLogin
+) -> None:
+    """Login CSRF: a post from another site carries neither the cookie nor the field."""
+    wb_app.control.accounts.add_user("eve", "viewer", PASSWORD, actor="test")
+    c = TestClient(wb_app, follow_redirects=False)
+    bare = {"user": "eve", "password": PASSWORD}
+    for extra in ({}, {"login_csrf": "a" * 64}):
+        r = c.post("/workbench/login", data={**bare, **extra})
+        assert r.status_code == 403 and "expired or came from another site" in r.text
+        assert "prism_session" not in c.cookies
+    page = c.get("/workbench/login")  # the form's cookie set, but a different field
+    assert "prism_login=" in page.headers["set-cookie"]
+    assert "httponly" in page.headers["set-cookie"].lower()
+    r = c.post("/workbench/login", data={**bare, "login_csrf": "b" * 64})
+    assert r.status_code == 403 and "prism_session" not in c.cookies
+    assert form_login(c, "eve", PASSWORD).status_code == 303
+    assert "prism_session" in c.cookies
