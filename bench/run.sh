@@ -8,6 +8,8 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-ge
 .venv/bin/python bench/deploy_convergence.py
 .venv/bin/python bench/rank.py
 .venv/bin/python bench/feature_log.py
+.venv/bin/python bench/sampling_cost.py
+.venv/bin/python bench/replay_speed.py
 .venv/bin/python bench/stages.py
 .venv/bin/python bench/events_ingest.py
 .venv/bin/python bench/acm_signing.py

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from prism_platform.app import create_app
+from prism_platform.app import PrismApp, create_app
 from prism_platform.demo.seed import build_demo_data
 from prism_platform.demo.world import generate_world
 from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
+from prism_testkit.repo import strategies_repo
 from prism_workbench import mount
 
 TARGET_MS = 100.0
@@ -37,7 +38,13 @@ PAGES = (
     "/workbench/models",
     "/workbench/scenes",
     "/workbench/scenes/home_feed",
+    "/workbench/experiments",
+    "/workbench/experiments/home_feed",
     "/workbench/deploy",
+    "/workbench/debug?scene=home_feed",
+    "/workbench/scripts",
+    "/workbench/scripts/file?path=home_feed.py&commit=HEAD",
+    "/workbench/scripts/diff?path=home_feed.py&a=HEAD~1&b=HEAD",
     "/workbench/login",
 )
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +57,7 @@ def main() -> None:
     args = ap.parse_args()
     s = args.scale
     tmp = Path(tempfile.mkdtemp(prefix="wb-bench-"))
-    shutil.copytree(REPO / "strategies", tmp / "strategies")
+    strategies_repo(REPO / "strategies", tmp / "strategies")  # two commits: Scripts diffs them
     backend = LocalBackend()
     world = generate_world(7, int(5000 * s), int(30000 * s), int(400_000 * s))
     build_demo_data(backend, world, now=time.time())
@@ -68,6 +75,7 @@ def main() -> None:
     c = TestClient(app)
     for i in range(300):
         c.post("/v1/recommend", json={"scene": "home_feed", "user_id": str(i)})
+    fill_overview_charts(app, c)
     form = c.get("/workbench/login").text
     found = re.search(r'name="login_csrf" value="([0-9a-f]{64})"', form)
     assert found, "no login token on the form"
@@ -89,6 +97,20 @@ def main() -> None:
         )
     control.store.dispose()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fill_overview_charts(app: PrismApp, c: TestClient) -> None:
+    """The overview's 30 minutes full: a metrics sample (at a made-up time) every few
+    requests on every demo scene, as a node sampling every 5 s for half an hour."""
+    series = app.control.series
+    assert series is not None
+    scenes = [s.name for s in app.control.scenes()]
+    start = time.time() - series.window_s
+    series.sample(start)
+    for k in range(1, series.capacity + 1):
+        for scene in scenes:
+            c.post("/v1/recommend", json={"scene": scene, "user_id": str(k)})
+        series.sample(start + k * series.interval_s)
 
 
 if __name__ == "__main__":

@@ -25,19 +25,24 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             similar = b.tables("i2i", seeds, cfg.per_item)
             popular = b.tables("popular", ["all"], want + len(seeds))
         st.counts(len(seeds))
-    merged = stages.merge(
-        {
-            "bought_together": [
-                it for rows in together.value for it in stages.from_scored(rows, "bought_together")
-            ],
-            "i2i": [
-                it
-                for rows in similar.value
-                for it in stages.from_scored(rows, "i2i", cfg.similar_weight)
-            ],
-        }
-    )
-    kept = stages.drop_ids(merged, set(seeds), "in_cart").kept
+    with ctx.stage("merge") as st:
+        merged = stages.merge(
+            {
+                "bought_together": [
+                    it
+                    for rows in together.value
+                    for it in stages.from_scored(rows, "bought_together")
+                ],
+                "i2i": [
+                    it
+                    for rows in similar.value
+                    for it in stages.from_scored(rows, "i2i", cfg.similar_weight)
+                ],
+            },
+            stage=st,
+        )
+    with ctx.stage("filter.in_cart") as st:
+        kept = stages.drop_ids(merged, set(seeds), "in_cart", stage=st).kept
     if len(kept) >= want:
         return kept
     with ctx.stage("source.popular_top_up") as st:
@@ -48,6 +53,7 @@ def recommend(ctx: Context[Config]) -> list[Item]:
         best = rows[0][1] if rows and rows[0][1] > 0 else 1.0
         top_up = [Item(i, 0.5 * floor * s / best, ("popular",)) for i, s in rows]
         st.counts(len(popular.value[0]), len(top_up))
+        st.candidates(top_up)
     return kept + top_up
 
 

@@ -46,21 +46,24 @@ def recommend(ctx: Context[Config]) -> list[Item]:
         profile = ctx.data.features("user", ctx.user_id) or {}
         st.counts(count_out=len(seeds))
 
-    with ctx.stage("source.tables") as st, ctx.data.batch() as b:
-        i2i = b.tables("i2i", list(seeds), cfg.i2i_per_seed)
-        usercf = b.tables("u2i_usercf", [ctx.user_id], cfg.quota_usercf)
-        cats = b.tables("popular_cat", list(profile.get("top_categories", []))[:3], 50)
-        pop = b.tables("popular", ["all"], cfg.quota_popular)
-    similar: dict[str, float] = {}
-    for w, rows in zip(seeds.values(), i2i.value, strict=True):
-        for item_id, score in rows:
-            similar[item_id] = similar.get(item_id, 0.0) + w * score
-    channels = {
-        "i2i": stages.top((Item(i, s, "i2i") for i, s in similar.items()), cfg.quota_i2i),
-        "usercf": stages.from_scored(usercf.value[0], "usercf"),
-        "category": [it for rows in cats.value for it in stages.from_scored(rows, "category")],
-        "popular": stages.from_scored(pop.value[0], "popular"),
-    }
+    with ctx.stage("source.tables") as st:
+        with ctx.data.batch() as b:
+            i2i = b.tables("i2i", list(seeds), cfg.i2i_per_seed)
+            usercf = b.tables("u2i_usercf", [ctx.user_id], cfg.quota_usercf)
+            cats = b.tables("popular_cat", list(profile.get("top_categories", []))[:3], 50)
+            pop = b.tables("popular", ["all"], cfg.quota_popular)
+        similar: dict[str, float] = {}
+        for w, rows in zip(seeds.values(), i2i.value, strict=True):
+            for item_id, score in rows:
+                similar[item_id] = similar.get(item_id, 0.0) + w * score
+        channels = {
+            "i2i": stages.top((Item(i, s, "i2i") for i, s in similar.items()), cfg.quota_i2i),
+            "usercf": stages.from_scored(usercf.value[0], "usercf"),
+            "category": [it for rows in cats.value for it in stages.from_scored(rows, "category")],
+            "popular": stages.from_scored(pop.value[0], "popular"),
+        }
+        st.counts(count_out=sum(len(v) for v in channels.values()))
+        st.candidates(it for items in channels.values() for it in items)
     with ctx.stage("merge") as st:
         merged = stages.merge(
             {k: _normalised(v) for k, v in channels.items()},
@@ -76,12 +79,11 @@ def recommend(ctx: Context[Config]) -> list[Item]:
                 "category": cfg.weight_category,
                 "popular": cfg.weight_popular,
             },
+            stage=st,
         )
-        st.counts(sum(len(v) for v in channels.values()), len(merged))
 
     with ctx.stage("filter.seen") as st:
-        kept = stages.drop_ids(merged, seeds.keys(), "already_interacted").kept
-        st.counts(len(merged), len(kept))
+        kept = stages.drop_ids(merged, seeds.keys(), "already_interacted", stage=st).kept
 
     if ranker.ready:  # otherwise: the merged recall scores
         kept = ranker.score(ctx, kept[: cfg.rank_candidates])
@@ -104,7 +106,6 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             ),
             stage=st,
         )
-        st.counts(len(head), len(out))
     return out
 
 

@@ -31,14 +31,20 @@ def recommend(ctx: Context[Config]) -> list[Item]:
         lookalike = stages.from_scored(content.value[0], "content", weight=cfg.content_weight)
     top_up = stages.from_scored(cat.value[0], "category", weight=0.01)
     st.counts(count_out=len(similar) + len(lookalike) + len(top_up))
-    merged = stages.merge({"i2i": similar, "content": lookalike, "category": top_up})
-    kept = stages.drop_ids(merged, {item_id}, "current_item").kept
+    with ctx.stage("merge") as st:
+        merged = stages.merge({"i2i": similar, "content": lookalike, "category": top_up}, stage=st)
+    with ctx.stage("filter.current_item") as st:
+        kept = stages.drop_ids(merged, {item_id}, "current_item", stage=st).kept
     head = kept[: ctx.size * 3]
     shops = {
         it.id: (row or {}).get("shop")
         for it, row in zip(head, ctx.data.items([it.id for it in head]), strict=True)
     }
-    with ctx.stage("rerank.shop_scatter"):
+    with ctx.stage("rerank.shop_scatter") as st:
         return stages.scatter(
-            head, lambda it: shops.get(it.id), window=10, max_per_window=cfg.same_shop_max
+            head,
+            lambda it: shops.get(it.id),
+            window=10,
+            max_per_window=cfg.same_shop_max,
+            stage=st,
         )

@@ -17,6 +17,9 @@ def recommend(ctx: Context[Config]) -> list[Item]:
         rows = ctx.data.tables("popular", ["all"], max(cfg.pool, ctx.size))[0]
         items = [Item(i, s, "popular") for i, s in rows]
         st.counts(count_out=len(items))
+        st.candidates(items)
     if cfg.shuffle:
-        random.Random(ctx.request_id or ctx.user_id).shuffle(items)
+        with ctx.stage("rerank.shuffle") as st:
+            random.Random(ctx.request_id or ctx.user_id).shuffle(items)
+            st.output(len(items), items)
     return items[: ctx.size * 2]

@@ -15,7 +15,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from prism_platform.app import PrismApp, create_app
-from prism_platform.db import MetadataStore
 from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
 from prism_testkit.accounts import grant
@@ -57,7 +56,7 @@ AppFactory = Callable[..., PrismApp]
 def make_app(
     tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path
 ) -> Iterator[AppFactory]:
-    stores: list[MetadataStore] = []
+    apps: list[PrismApp] = []
 
     def make(
         *, demo: bool = True, db_url: str | None = None, watch: bool = False, **extra: Any
@@ -70,12 +69,15 @@ def make_app(
             **{"strategies_dir": strategies_dir, **extra},
         )
         app = create_app(settings, backend=demo_backend)
-        stores.append(app.control.store)
+        apps.append(app)
         return app
 
     yield make
-    for s in stores:
-        s.dispose()
+    for a in apps:
+        # a client without ``with`` does not run the lifespan that stops the sample writer
+        if a.control.sample_writer is not None:
+            a.control.sample_writer.close()
+        a.control.store.dispose()
 
 
 @pytest.fixture

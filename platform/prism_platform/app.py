@@ -19,11 +19,18 @@ from prism_platform import __version__
 from prism_platform.accounts.service import Accounts
 from prism_platform.api.accounts import build_accounts_router
 from prism_platform.api.admin import build_router
+from prism_platform.api.approvals import add_approval_routes
 from prism_platform.api.auth import DATA_READER, Auth, viewer_check
+from prism_platform.api.canary import build_canary_router
+from prism_platform.api.canary_analysis import build_canary_analysis_router
 from prism_platform.api.data import build_data_router
+from prism_platform.api.debug import build_debug_router
 from prism_platform.api.events import build_events_router
+from prism_platform.api.metrics_series import build_metrics_series_router
 from prism_platform.api.models import build_models_router
 from prism_platform.api.ops import add_ops_routes
+from prism_platform.api.replays import build_replays_router
+from prism_platform.api.samples import build_samples_router
 from prism_platform.control.dev_mode import DevMode
 from prism_platform.control.facade import Control
 from prism_platform.coordination import open_coordinator
@@ -36,11 +43,13 @@ from prism_platform.deploy.service import Deployer
 from prism_platform.deploy.snapshot_build import SnapshotBuilder
 from prism_platform.feature_log import open_feature_log
 from prism_platform.metrics.registry import Metrics
+from prism_platform.metrics.series import MetricsSampler
 from prism_platform.metrics.share import SharedMetrics
 from prism_platform.models import ModelService, ModelStore
+from prism_platform.samples import open_sample_writer
 from prism_platform.scripts.repository import ScriptRepository
 from prism_platform.scripts.sources import WorkTree
-from prism_platform.serving.dispatcher import Dispatcher
+from prism_platform.serving.dispatcher import FALLBACK_NAME, Dispatcher
 from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
 from prism_platform.serving.recent_errors import RecentErrors
 from prism_platform.serving.signing import acm_signer
@@ -113,6 +122,22 @@ def open_control(
     return control, traffic
 
 
+def open_local_node(settings: Settings, backend: DataBackend | None) -> Control:
+    """What ``prism serve`` serves (the store's routing and the active models over
+    ``backend``), in this process and without HTTP: ``prism replay``'s in-process node.
+    The caller closes ``control.store``."""
+    store = MetadataStore(settings.db_url)
+    store.upgrade()
+    control, _ = open_control(settings, store, backend, ServingState())
+    control.node.load()
+    if control.models is not None:
+        control.reload_models()
+    control.replay_dir = settings.var_dir / "replays"
+    gc.collect()  # as create_app: no full collection over the data stalls a request
+    gc.freeze()
+    return control
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -140,18 +165,34 @@ def create_app(
     if control.models is not None:
         control.reload_models()
     feature_log = open_feature_log(settings, metrics)
-    dispatcher = Dispatcher(state, backend, metrics, acm_signer(settings), feature_log)
+    control.sample_writer = open_sample_writer(settings, metrics)
+    dispatcher = Dispatcher(
+        state, backend, metrics, acm_signer(settings), feature_log, control.sample_writer
+    )
+    control.runner = dispatcher  # the request debugger's runs (off the record)
+    control.replay_dir = settings.var_dir / "replays"  # replay reports (prism replay)
     auth = Auth(control)
     handler = RecommendHandler(
         dispatcher, metrics, settings.max_body_bytes, traffic, may_debug=viewer_check(auth)
     )
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
+    control.series = open_sampler(settings, control, metrics, shared)
     api = _build_api(
         control, backend, watch=settings.watch, shared=shared, docs_public=settings.docs_public
     )
     add_ops_routes(api, control, auth, handler, metrics, shared, settings)
     api.include_router(build_router(control, auth))
+    add_approval_routes(api, control, auth)
+    api.include_router(build_canary_router(control, auth))
+    api.include_router(build_debug_router(control, auth))
+    node_metrics = shared.total if shared is not None else lambda: metrics
+    api.include_router(
+        build_canary_analysis_router(control, auth, settings.canary_analysis_s, node_metrics)
+    )
     api.include_router(build_accounts_router(control, auth))
+    api.include_router(build_samples_router(control, auth))
+    api.include_router(build_replays_router(control, auth))
+    api.include_router(build_metrics_series_router(control, auth))
     reader = auth.requires(DATA_READER)
     api.include_router(
         build_data_router(backend, reader=reader, legacy_token=settings.data_api_token)
@@ -169,6 +210,22 @@ def create_app(
     gc.collect()
     gc.freeze()
     return PrismApp(api, handler, control, backend, metrics)
+
+
+def open_sampler(
+    settings: Settings, control: Control, metrics: Metrics, shared: SharedMetrics | None
+) -> MetricsSampler:
+    """The node's metrics series. With the embedded coordinator and several workers the
+    workers do not see each other: each samples the whole node (every worker's shared
+    metrics); under ZooKeeper each worker is a node of its own and samples itself."""
+    coordinator = control.node.coordinator
+    embedded = coordinator.kind == "embedded"  # no other node reads what it publishes
+    return MetricsSampler(
+        shared.total if shared is not None and embedded else lambda: metrics,
+        interval_s=settings.metrics_interval_s,
+        fallback_name=FALLBACK_NAME,
+        publish=None if embedded else coordinator.publish_metrics,
+    )
 
 
 def installed_extensions() -> list[Extension]:
@@ -204,6 +261,8 @@ def _build_api(
         node.follow()
         if control.recent is not None:
             control.recent.start()
+        if control.series is not None:
+            control.series.start()
         if shared is not None:
             shared.start()
         watcher = None
@@ -217,6 +276,8 @@ def _build_api(
         yield
         if control.recent is not None:
             control.recent.stop()
+        if control.series is not None:
+            control.series.stop()
         if shared is not None:
             shared.stop()
         if watcher is not None:

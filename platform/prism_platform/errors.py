@@ -113,6 +113,30 @@ class Invalid(PrismPlatformError):
     status = 422
 
 
+class ApprovalRequired(PrismPlatformError):
+    """The scene is protected: the change waits as change request ``request_id`` until a
+    second operator approves it (the API answers ``202`` with the request's id)."""
+
+    status = 202
+
+    def __init__(self, scene: str, request_id: int) -> None:
+        super().__init__(
+            f"{scene} is protected: change request #{request_id} waits for a second "
+            "operator's approval"
+        )
+        self.scene = scene
+        self.request_id = request_id
+
+    def as_json(self) -> dict[str, object]:
+        """Not an error: the change is accepted, to be made once approved."""
+        return {
+            "change_request": self.request_id,
+            "status": "pending",
+            "scene": self.scene,
+            "message": self.message,
+        }
+
+
 class Unavailable(PrismPlatformError):
     """Something this change must check (the data backend) cannot be reached; retry."""
 

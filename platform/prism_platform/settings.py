@@ -111,11 +111,31 @@ class Settings:
     events_aggregate_s: float = field(
         default_factory=lambda: float_env("PRISM_EVENTS_AGGREGATE_S", "5")
     )
+    canary_analysis_s: float = field(
+        default_factory=lambda: float_env("PRISM_CANARY_ANALYSIS_S", "10")
+    )
+    """How often the node judges the canaries that carry an analysis (0: never)."""
     model_poll_s: float = field(default_factory=lambda: float_env("PRISM_MODEL_POLL_S", "5"))
     gc_gen0: int = field(default_factory=lambda: int_env("PRISM_GC_GEN0", "50000"))
+    metrics_interval_s: float = field(
+        default_factory=lambda: float_env("PRISM_METRICS_INTERVAL_S", "5", minimum=0.5)
+    )
+    """How often the node samples its metrics for the overview's 30-minute charts."""
     feature_log_rate: float = field(
         default_factory=lambda: float_env("PRISM_FEATURE_LOG_RATE", "1", minimum=None)
     )
+    samples_file_mb: float = field(
+        default_factory=lambda: float_env("PRISM_SAMPLES_FILE_MB", "8", minimum=0.001)
+    )
+    """A scene's file of sampled requests (``var/samples/<scene>/``) rotates at this size."""
+    samples_max_mb: float = field(
+        default_factory=lambda: float_env("PRISM_SAMPLES_MAX_MB", "64", minimum=0.001)
+    )
+    """A scene's oldest sample files are deleted while its files hold more than this."""
+    samples_stream_max: int = field(
+        default_factory=lambda: int_env("PRISM_SAMPLES_STREAM_MAX", "100000", minimum=1)
+    )
+    """With Redis: about how many samples a scene's stream keeps (``MAXLEN ~``)."""
 
     def __post_init__(self) -> None:
         for name, value, known in (
@@ -126,6 +146,12 @@ class Settings:
                 raise SettingsError(
                     name, f"{name} must be one of {', '.join(known)}, got {value!r}"
                 )
+        if self.samples_max_mb < self.samples_file_mb:
+            raise SettingsError(
+                "PRISM_SAMPLES_MAX_MB",
+                f"PRISM_SAMPLES_MAX_MB ({self.samples_max_mb:g}) must be at least "
+                f"PRISM_SAMPLES_FILE_MB ({self.samples_file_mb:g})",
+            )
         if self.data_backend == "remote" and not self.remote_url:
             raise SettingsError("PRISM_REMOTE_URL", "set PRISM_REMOTE_URL for the remote backend")
 

@@ -1,23 +1,58 @@
-"""Per-request stage timer and tracer (``with ctx.stage("recall.i2i") as st``)."""
+"""Per-request stage timer and tracer (``with ctx.stage("recall.i2i") as st``).
+
+A stage records its time and candidate counts on every request. With a *detailed*
+tracer (a debug request) it also keeps, for the debug trace, the candidates it ended with
+(item id, channel, score; the first :data:`MAX_CANDIDATES`) and every item a filter
+removed with the reason and the filter's id. The SDK's helpers record these themselves
+when given ``stage=st``; a script records its own with :meth:`Stage.candidates` and
+:meth:`Stage.removed`. On any other request both are no-ops.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from time import perf_counter
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._items import FilterResult, Item
+
+MAX_CANDIDATES = 200
+"""Candidates (and removed items) kept per stage in a debug trace; the totals say how many
+there were."""
 
 
 class Stage:
-    """One timed stage: its component id, wall time and candidate counts."""
+    """One timed stage: its component id, wall time and candidate counts; in a debug
+    request also its candidates and what its filters removed."""
 
-    __slots__ = ("_t0", "count_in", "count_out", "ms", "name", "notes")
+    __slots__ = (
+        "_t0",
+        "count_in",
+        "count_out",
+        "detail",
+        "dropped",
+        "dropped_total",
+        "items",
+        "items_total",
+        "ms",
+        "name",
+        "notes",
+    )
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, detail: bool = False) -> None:
         self.name = name
         self.ms = 0.0
         self.count_in: int | None = None
         self.count_out: int | None = None
         self.notes: dict[str, Any] | None = None
+        self.detail = detail
+        """Keep candidates and removed items (a debug request)."""
+        self.items: list[dict[str, Any]] | None = None
+        self.items_total = 0
+        self.dropped: list[dict[str, Any]] | None = None
+        self.dropped_total = 0
         self._t0 = 0.0
 
     def __enter__(self) -> Stage:
@@ -45,6 +80,55 @@ class Stage:
             self.notes = {}
         self.notes.update(fields)
 
+    def candidates(self, items: Iterable[Item]) -> None:
+        """The stage's candidates so far, best first (a later call replaces them: the
+        stage ends with what it last recorded). Debug requests only: a generator costs
+        nothing otherwise (``st.candidates(it for ch in channels.values() for it in ch)``)."""
+        if not self.detail:
+            return
+        if not isinstance(items, Sequence):
+            items = list(items)
+        self.items_total = len(items)
+        self.items = [
+            {"item": it.id, "channel": _channels(it), "score": it.score}
+            for it in items[:MAX_CANDIDATES]
+        ]
+
+    def removed(self, pairs: Iterable[tuple[Item, str]], by: str | None = None) -> None:
+        """Items a filter removed, each with its reason; ``by`` is the filter's component
+        id (default: the stage's). Adds to what the stage removed before. Debug only."""
+        if not self.detail:
+            return
+        if self.dropped is None:
+            self.dropped = []
+        who = by or self.name
+        for it, reason in pairs:
+            self.dropped_total += 1
+            if len(self.dropped) < MAX_CANDIDATES:
+                self.dropped.append(
+                    {"item": it.id, "channel": _channels(it), "reason": reason, "by": who}
+                )
+
+    def filtered(self, result: FilterResult, by: str | None = None) -> None:
+        """A filter's outcome: counts in and out, the kept items as the candidates, the
+        removed ones with their reasons (the candidates and removed: debug only)."""
+        kept = result.kept
+        if self.count_in is None:
+            self.count_in = len(kept) + len(result.removed)
+        self.count_out = len(kept)
+        if self.detail:
+            self.candidates(kept)
+            self.removed(result.removed, by)
+
+    def output(self, items_in: int, items: Sequence[Item]) -> None:
+        """A helper's result: the stage's input count (set by its first helper), output
+        count and (debug only) candidates."""
+        if self.count_in is None:
+            self.count_in = items_in
+        self.count_out = len(items)
+        if self.detail:
+            self.candidates(items)
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"stage": self.name, "ms": round(self.ms, 3)}
         if self.count_in is not None:
@@ -53,19 +137,31 @@ class Stage:
             out["out"] = self.count_out
         if self.notes:
             out.update(self.notes)
+        if self.items is not None:
+            out["candidates"] = self.items
+            out["candidates_total"] = self.items_total
+        if self.dropped is not None:
+            out["removed"] = self.dropped
+            out["removed_total"] = self.dropped_total
         return out
 
 
+def _channels(it: Item) -> str:
+    return "+".join(it.channels)
+
+
 class Tracer:
-    """Collects the stages of one request in the order they started."""
+    """Collects the stages of one request in the order they started; ``detail``: a debug
+    request's tracer, whose stages keep their candidates and removed items."""
 
-    __slots__ = ("stages",)
+    __slots__ = ("detail", "stages")
 
-    def __init__(self) -> None:
+    def __init__(self, detail: bool = False) -> None:
         self.stages: list[Stage] = []
+        self.detail = detail
 
     def stage(self, name: str) -> Stage:
-        st = Stage(name)
+        st = Stage(name, self.detail)
         self.stages.append(st)
         return st
 

@@ -62,9 +62,11 @@ def mmr(
         taken[j] = True
         sim = column(j)
         penalty = sim if step == 0 else np.maximum(penalty, sim)
+    out = [items[j] for j in order]
     if stage is not None:
         stage.note(**{id: {"lambda": lam, "moved": sum(i != j for i, j in enumerate(order))}})
-    return [items[j] for j in order]
+        stage.output(n, out)
+    return out
 
 
 def _columns(

@@ -111,14 +111,15 @@ def apply(
     stage: Stage | None = None,
 ) -> list[Item]:
     """Blocks, then boosts (re-sorted by score when any boost applies), then ``rerank``
-    (a scatter or MMR), then pins. Each rule notes what it did in ``stage`` under its id."""
+    (a scatter or MMR), then pins. Each rule notes what it did in ``stage`` under its id
+    (a debug trace lists what each block removed)."""
     out = list(items)
     notes: dict[str, Any] = {}
     boosted = False
     for i, r in enumerate(rules):
         rid = r.id or f"{r.type}.{i}"
         if isinstance(r, Block):
-            res = stages.keep_if(out, _matcher(r, rows, negate=True), r.reason)
+            res = stages.keep_if(out, _matcher(r, rows, negate=True), r.reason, stage=stage, id=rid)
             out = res.kept
             notes[rid] = {"removed": [it.id for it, _ in res.removed]}
         elif isinstance(r, Boost):
@@ -135,8 +136,10 @@ def apply(
         for i, r in enumerate(rules):
             if isinstance(r, Pin):
                 notes[r.id or f"pin.{i}"] = {"item": r.item, "position": r.position}
-    if stage is not None and notes:
-        stage.note(**notes)
+    if stage is not None:
+        if notes:
+            stage.note(**notes)
+        stage.output(len(items), out)
     return out
 
 

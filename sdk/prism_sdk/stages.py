@@ -1,7 +1,10 @@
 """Building blocks in the stage vocabulary: candidate source -> filter -> scorer -> reranker.
 
 Every helper takes an ``id`` (the component id shown in traces) only where it
-records something; all are plain functions over ``list[Item]``.
+records something; all are plain functions over ``list[Item]``. Given ``stage=st`` (the
+stage they run in, ``with ctx.stage("filter.seen") as st``) a helper records its counts and,
+in a debug request, its candidates and what it removed with the reason (see
+:class:`~prism_sdk.Stage`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ def merge(
     quotas: Mapping[str, int] | None = None,
     weights: Mapping[str, float] | None = None,
     limit: int | None = None,
+    stage: Stage | None = None,
 ) -> list[Item]:
     """Merge recall channels: each contributes at most its quota (its best items first),
     scores are multiplied by the channel weight, and an item found by several channels
@@ -48,11 +52,23 @@ def merge(
                     if ch not in prev.channels:
                         prev.channels = (*prev.channels, ch)
     out = sorted(merged.values(), key=_score, reverse=True)
-    return out if limit is None else out[:limit]
+    if limit is not None:
+        out = out[:limit]
+    if stage is not None:
+        stage.output(sum(len(v) for v in channels.values()), out)
+    return out
 
 
-def keep_if(items: Sequence[Item], predicate: Callable[[Item], bool], reason: str) -> FilterResult:
-    """A filter from a predicate: items failing it are removed with ``reason``."""
+def keep_if(
+    items: Sequence[Item],
+    predicate: Callable[[Item], bool],
+    reason: str,
+    *,
+    stage: Stage | None = None,
+    id: str | None = None,  # noqa: A002 - the component id shown in traces
+) -> FilterResult:
+    """A filter from a predicate: items failing it are removed with ``reason`` (traced in
+    ``stage`` as removed by ``id``, default the stage's name)."""
     kept: list[Item] = []
     removed: list[tuple[Item, str]] = []
     for it in items:
@@ -60,14 +76,27 @@ def keep_if(items: Sequence[Item], predicate: Callable[[Item], bool], reason: st
             kept.append(it)
         else:
             removed.append((it, reason))
-    return FilterResult(kept, removed)
+    result = FilterResult(kept, removed)
+    if stage is not None:
+        stage.filtered(result, id)
+    return result
 
 
-def drop_ids(items: Sequence[Item], ids: Collection[str], reason: str) -> FilterResult:
+def drop_ids(
+    items: Sequence[Item],
+    ids: Collection[str],
+    reason: str,
+    *,
+    stage: Stage | None = None,
+    id: str | None = None,  # noqa: A002 - the component id shown in traces
+) -> FilterResult:
     """Remove the items whose id is in ``ids`` (already seen, excluded, blacklisted...)."""
     if not ids:
-        return FilterResult(list(items))
-    return keep_if(items, lambda it: it.id not in ids, reason)
+        result = FilterResult(list(items))
+        if stage is not None:
+            stage.filtered(result, id)
+        return result
+    return keep_if(items, lambda it: it.id not in ids, reason, stage=stage, id=id)
 
 
 def downweight(
@@ -76,6 +105,7 @@ def downweight(
     *,
     factor: float = 0.5,
     id: str = "downweight",  # noqa: A002 - the component id shown in traces
+    stage: Stage | None = None,
 ) -> list[Item]:
     """A scorer: multiply the score of each item in ``counts`` by ``factor ** count``
     (e.g. ``ctx.data.unclicked(uid, 6 * 3600)``: exposed n times, never clicked) and note
@@ -89,12 +119,19 @@ def downweight(
             trace = {**(it.trace or {}), id: n}
             it = Item(it.id, it.score * factor**n, it.channels, trace, it.acm_extra)
         out.append(it)
+    if stage is not None:
+        stage.output(len(items), out)
     return out
 
 
-def top(items: Iterable[Item], n: int) -> list[Item]:
+def top(items: Iterable[Item], n: int, *, stage: Stage | None = None) -> list[Item]:
     """The ``n`` best-scored items, best first."""
-    return sorted(items, key=_score, reverse=True)[:n]
+    out = sorted(items, key=_score, reverse=True)
+    total = len(out)
+    out = out[:n]
+    if stage is not None:
+        stage.output(total, out)
+    return out
 
 
 def scatter(
@@ -123,9 +160,11 @@ def scatter(
     n = len(items) if limit is None else min(limit, len(items))
     kind = kind_fn(kind_of, rows)
     order, bad = arrange([kind(it) for it in items], n, window, max_per_window)
+    out = [items[i] for i in order]
     if stage is not None:
         stage.note(**{id: {"violations": [items[i].id for i in bad]}})
-    return [items[i] for i in order]
+        stage.output(len(items), out)
+    return out
 
 
 def _score(it: Item) -> float:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
-from prism_testkit.accounts import local_user, seeded_headers
+from prism_testkit.accounts import seeded_headers
 from prism_testkit.cluster import Cluster, demo_env, prism
 
 ARTIFACTS = Path("test-artifacts") / "workbench"
@@ -76,12 +76,15 @@ def demo_node(work: Path, strategies: Path, browser: Browser) -> Iterator[DemoNo
     shutil.copytree(strategies, copy, ignore=shutil.ignore_patterns("__pycache__"))
     env = demo_env(work, copy, scale=0.04)
     prism(["demo", "seed"], env)
-    for name, role in USERS:
-        local_user(env, name, role, PASSWORD)
     cluster = Cluster(work, env)
     try:
         url = cluster.start_node().url
-        yield DemoNode(url, env, seeded_headers(env), browser)
+        admin = seeded_headers(env)
+        for name, role in USERS:  # through the admin API: no CLI process per user
+            body = {"name": name, "role": role, "password": PASSWORD}
+            r = httpx.post(f"{url}/admin/users", json=body, headers=admin, timeout=30)
+            assert r.status_code == 201, r.text
+        yield DemoNode(url, env, admin, browser)
     finally:
         cluster.stop()
 

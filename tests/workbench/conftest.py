@@ -31,6 +31,9 @@ def wb_app(tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path) -> 
     )
     app = create_app(settings, backend=demo_backend, extensions=[mount])
     yield app
+    # the clients do not run the app's lifespan, which would stop the sample writer
+    if app.control.sample_writer is not None:
+        app.control.sample_writer.close()
     app.control.store.dispose()
 
 

@@ -3,6 +3,7 @@ CSRF token and the operator role for every change."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -51,15 +52,19 @@ async def read_form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
+FormReader = Callable[[Request], Awaitable[dict[str, str]]]
+
+
 async def action_session(
-    request: Request, control: Control, role: Role = OPERATOR
+    request: Request, control: Control, role: Role = OPERATOR, *, read: FormReader = read_form
 ) -> tuple[Session, dict[str, str]]:
-    """The session of a state-changing request and its form, once the session, the CSRF
-    token (form field or header) and the role have been checked."""
+    """The session of a state-changing request and its form (read by ``read``: a
+    multipart form's reader is in :mod:`.upload`), once the session, the CSRF token
+    (form field or header) and the role have been checked."""
     session = read_session(request, control)
     if session is None:
         raise LoginRequired()
-    form = await read_form(request)
+    form = await read(request)
     if not csrf_ok(session.token, request.headers.get(HEADER) or form.get(FIELD)):
         raise Denied(403, "missing or wrong CSRF token: reload the page and try again")
     if not grants(session.principal.role, role):

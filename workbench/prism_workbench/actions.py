@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from prism_platform.control.facade import Control
-from prism_platform.errors import PrismPlatformError
+from prism_platform.errors import ApprovalRequired, PrismPlatformError
 from prism_workbench.access import action_session
+from prism_workbench.approvals import held_notice
+from prism_workbench.numbers import whole_number
 from prism_workbench.pages import history_response, models_response
 from prism_workbench.render import Renderer
 from prism_workbench.scene import scene_response
@@ -28,7 +30,8 @@ def build_actions_router(control: Control, render: Renderer) -> APIRouter:
         session, form = await action_session(request, control)
         scene, actor = form.get("scene", ""), form.get("actor", "")
         raw = form.get("deployment_id", "")
-        if not raw.isdigit():
+        deployment_id = whole_number(raw)
+        if deployment_id is None:
             return history_response(
                 control,
                 render,
@@ -38,8 +41,16 @@ def build_actions_router(control: Control, render: Renderer) -> APIRouter:
                 scene=scene,
                 actor=actor,
             )
+        emergency = form.get("emergency") == "1"  # a protected scene's, without approval
         try:
-            change = control.rollback(int(raw), actor=session.principal.name)
+            change = control.rollback(
+                deployment_id, actor=session.principal.name, emergency=emergency
+            )
+        except ApprovalRequired as exc:
+            notice = held_notice(exc)
+            return history_response(
+                control, render, session, status=202, done=notice, scene=scene, actor=actor
+            )
         except PrismPlatformError as exc:  # the gate's rejection, an unknown deployment, …
             return history_response(
                 control,
@@ -54,7 +65,7 @@ def build_actions_router(control: Control, render: Renderer) -> APIRouter:
         done = (
             f"{dep.scene}/{dep.bucket} serves {dep.script_path}@{dep.version}:"
             f"{dep.config_name} again (deployment {dep.id}, rolled back to {raw})"
-        )
+        ) + (" as an emergency, without approval" if emergency else "")
         return history_response(control, render, session, done=done, scene=scene, actor=actor)
 
     @router.post("/models/activate")
@@ -97,6 +108,9 @@ def build_actions_router(control: Control, render: Renderer) -> APIRouter:
             exp = control.start_experiment(
                 scene, proposal.name, proposal.buckets, actor=session.principal.name
             )
+        except ApprovalRequired as exc:
+            notice = held_notice(exc)
+            return scene_response(control, render, session, scene, status=202, done=notice)
         except PrismPlatformError as exc:
             where = f" (field {exc.field})" if exc.field else ""
             return scene_response(

@@ -35,16 +35,20 @@ def line_chart(
     height: int = 90,
     fmt: Callable[[float], str] = _plain,
     y_zero: bool = True,
+    x_labels: tuple[str, str] | None = None,
 ) -> Markup:
     """An inline SVG line chart; the y axis spans the values' range (from 0 when
-    ``y_zero``), labelled at its top and bottom."""
+    ``y_zero``), labelled at its top and bottom (the labels get the room they need);
+    ``x_labels`` name the x axis' first and last point (e.g. "30 min ago", "now")."""
     values = [v for s in series for v in s.values if v is not None]
     n = max((len(s.values) for s in series), default=0)
     lo = min([0.0, *values]) if y_zero else min(values, default=0.0)
     hi = max(values, default=1.0)
     if hi <= lo:
         hi = lo + 1.0
-    pad_l, pad_r, pad_t, pad_b = 44, 4, 6, 14
+    hi_label, lo_label = fmt(hi), fmt(lo)
+    pad_l = max(44, _text_width(max(hi_label, lo_label, key=len)) + 8)
+    pad_r, pad_t, pad_b = 4, 6, 14
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
 
     def xy(i: int, v: float) -> str:
@@ -73,6 +77,16 @@ def line_chart(
         for k, s in enumerate(series)
         if len(series) > 1
     )
+    legend_x, x_axis = pad_l, ""
+    if x_labels is not None:
+        first, last = x_labels
+        legend_x += _text_width(first) + 12
+        x_axis = (
+            f'<text x="{pad_l}" y="{height - 2}" font-size="10" fill="#4a4a4a">'
+            f"{escape(first)}</text>"
+            f'<text x="{pad_l + w}" y="{height - 2}" text-anchor="end" font-size="10" '
+            f'fill="#4a4a4a">{escape(last)}</text>'
+        )
     svg = (
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" xmlns="http://www.w3.org/2000/svg">'
@@ -80,13 +94,18 @@ def line_chart(
         f'<line x1="{pad_l}" y1="{pad_t + h}" x2="{pad_l + w}" y2="{pad_t + h}" '
         f'stroke="#d0d0d0"/>'
         f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end" font-size="10" '
-        f'fill="#4a4a4a">{escape(fmt(hi))}</text>'
+        f'fill="#4a4a4a">{escape(hi_label)}</text>'
         f'<text x="{pad_l - 4}" y="{pad_t + h}" text-anchor="end" font-size="10" '
-        f'fill="#4a4a4a">{escape(fmt(lo))}</text>'
-        f'<text x="{pad_l}" y="{height - 2}" font-size="10">{legend}</text>'
+        f'fill="#4a4a4a">{escape(lo_label)}</text>'
+        f'{x_axis}<text x="{legend_x}" y="{height - 2}" font-size="10">{legend}</text>'
         f"{''.join(paths)}</svg>"
     )
     return Markup(svg)  # every label above is escaped
+
+
+def _text_width(text: str) -> int:
+    """About how wide ``text`` is at font size 10 (px)."""
+    return round(len(text) * 6)
 
 
 def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:

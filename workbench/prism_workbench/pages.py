@@ -11,19 +11,12 @@ from starlette.responses import Response
 from prism_platform.control.facade import Control
 from prism_workbench.access import page_session
 from prism_workbench.history import READ_LIMIT, history
-from prism_workbench.overview import overview
+from prism_workbench.overview import overview_of
 from prism_workbench.render import Renderer
 from prism_workbench.scene import scene_response
 from prism_workbench.session import Session
 
-PLACEHOLDERS: dict[str, str] = {
-    "/scripts": "Scripts",
-    "/deploy": "Deploy",
-    "/approvals": "Approvals",
-    "/experiments": "Experiments",
-    "/debug": "Request debugger",
-    "/replay": "Replay",
-}
+PLACEHOLDERS: dict[str, str] = {}
 """Pages linked from the navigation that are not built yet."""
 
 
@@ -33,13 +26,13 @@ def build_pages_router(control: Control, render: Renderer) -> APIRouter:
     @router.get("/")
     def overview_page(request: Request) -> Response:
         session = page_session(request, control)
-        view = overview(control.status())
+        view = overview_of(control)
         return render.page("overview.html", session, path="/workbench/", view=view)
 
     @router.get("/fragments/overview")
     def overview_fragment(request: Request) -> Response:
         session = page_session(request, control)
-        view = overview(control.status())
+        view = overview_of(control)
         return render.page("_overview_body.html", session, view=view)
 
     @router.get("/scenes")
@@ -79,6 +72,7 @@ def history_response(
     **notice: str,
 ) -> Response:
     rows = history(control.audit(READ_LIMIT), scene.strip(), actor.strip())
+    scenes = control.scenes()
     return render.page(
         "history.html",
         session,
@@ -87,7 +81,8 @@ def history_response(
         rows=rows,
         scene=scene,
         actor=actor,
-        scenes=[s.name for s in control.scenes()],
+        scenes=[s.name for s in scenes],
+        protected={s.name for s in scenes if s.protected},
         **notice,
     )
 

@@ -13,6 +13,7 @@ from prism_platform.control.facade import Control
 from prism_platform.db.records import ExperimentRecord, SceneRecord
 from prism_platform.errors import NotFound
 from prism_workbench.access import Denied
+from prism_workbench.canary_analysis import AnalysisView, analysis_views
 from prism_workbench.overview import served_as
 from prism_workbench.render import Renderer
 from prism_workbench.session import Session
@@ -32,6 +33,8 @@ class BucketView:
     config: dict[str, Any]
     canary: str
     error: str
+    analysis: AnalysisView | None = None
+    """The canary's analysis and latest verdict, if it has one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class LayerView:
     whitelist: dict[str, str]
     buckets: list[tuple[str, float, dict[str, Any]]]
     """(bucket, percent, parameter overrides)."""
+    id: int = 0
+    """The experiment's id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,7 @@ def scene_detail(control: Control, name: str) -> SceneDetail:
         if d.canary_percent is None
     }
     buckets = []
+    analyses = analysis_views(control, name)
     if main is not None:
         slots = owners([(b.name, b.percent) for b in main.buckets])
         for b in main.buckets:
@@ -85,6 +91,7 @@ def scene_detail(control: Control, name: str) -> SceneDetail:
                     config=configs.get(b.name, {}),
                     canary=f"{served_as(canary)} ({canary.get('percent')}%)" if canary else "",
                     error=str(route.get("error", "")),
+                    analysis=analyses.get((name, b.name)),
                 )
             )
     layers = [
@@ -93,6 +100,7 @@ def scene_detail(control: Control, name: str) -> SceneDetail:
             name=e.name,
             whitelist=dict(e.whitelist),
             buckets=[(b.name, b.percent, dict(b.params or {})) for b in e.buckets],
+            id=e.id,
         )
         for e in sorted(running, key=lambda e: e.layer)
         if e.layer != MAIN

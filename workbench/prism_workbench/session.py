@@ -21,6 +21,7 @@ from prism_platform.accounts.service import IssuedToken, Principal
 from prism_platform.control.facade import Control
 from prism_platform.errors import Unauthenticated
 from prism_workbench.csrf import csrf_token
+from prism_workbench.numbers import whole_number
 
 COOKIE = "prism_session"
 PATH = "/workbench"
@@ -43,13 +44,14 @@ def read_session(request: Request, control: Control) -> Session | None:
     """The request's session, or ``None`` when there is none or it is no longer good."""
     raw = request.cookies.get(COOKIE, "")
     ident, dot, token = raw.partition(".")
-    if not dot or not ident.isdigit() or not token:
+    token_id = whole_number(ident)
+    if not dot or token_id is None or not token:
         return None
     try:
         principal = control.accounts.authenticate(token)
     except Unauthenticated:
         return None
-    return Session(principal, int(ident), token)
+    return Session(principal, token_id, token)
 
 
 def start_session(request: Request, response: Response, issued: IssuedToken) -> None:

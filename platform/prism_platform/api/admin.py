@@ -17,6 +17,7 @@ from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import ADMIN, OPERATOR, VIEWER, Auth
 from prism_platform.control.deploy_ops import Change
 from prism_platform.control.facade import Control
+from prism_platform.db.records import DEFAULT_SAMPLE_RATE
 from prism_platform.scripts.repository import WORKTREE
 
 
@@ -29,6 +30,11 @@ CONTEXT_SCHEMA = (
     'fields the request context may carry, e.g. {"item_id": {"type": "str", "max_len": 64},'
     ' "cart_items": {"type": "list[str]", "max_items": 50}, "additional": true}'
     " (types: str, int, float, bool, list[str]); a bad context is a 422 naming the field"
+)
+SAMPLE_RATE = "share of the scene's users whose requests go to the replay log (0..1)"
+REPLAY_GATE = (
+    'rules a deploy\'s replay against live must pass, e.g. {"fail_if": ["rbo<0.5"], '
+    '"sample_limit": 200} (docs/testkit.md)'
 )
 
 
@@ -43,6 +49,8 @@ class SceneIn(_Body):
         None, ge=1, le=10_000, strict=True, description=READ_TIMEOUT
     )
     context_schema: dict[str, Any] | None = Field(None, description=f"{CONTEXT_SCHEMA}; null: any")
+    sample_rate: float = Field(DEFAULT_SAMPLE_RATE, ge=0, le=1, description=SAMPLE_RATE)
+    replay_gate: dict[str, Any] | None = Field(None, description=f"{REPLAY_GATE}; null: none")
 
 
 class ScenePatch(_Body):
@@ -55,6 +63,11 @@ class ScenePatch(_Body):
         None, ge=1, le=10_000, strict=True, description=f"{READ_TIMEOUT}; null: the default"
     )
     context_schema: dict[str, Any] | None = Field(None, description=f"{CONTEXT_SCHEMA}; null: any")
+    sample_rate: float | None = Field(None, ge=0, le=1, description=SAMPLE_RATE)
+    replay_gate: dict[str, Any] | None = Field(None, description=f"{REPLAY_GATE}; null: none")
+    protected: bool | None = Field(
+        None, description="changes to the scene then wait for a second operator's approval"
+    )
 
 
 class BucketIn(_Body):
@@ -102,6 +115,12 @@ class DeploymentIn(_Body):
     canary_percent: float | None = Field(
         default=None, gt=0, lt=100, description="serve this share of the bucket only"
     )
+    analysis: dict[str, Any] | None = Field(
+        default=None,
+        description="a canary's abort/promote thresholds, e.g. "
+        '{"max_error_rate": 0.02, "max_p99_ms": 100, "max_ctr_drop": 0.1, '
+        '"min_requests": 200, "promote_after_s": 1800} (see docs/canary-analysis.md)',
+    )
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
 
 
@@ -112,6 +131,9 @@ class FetchIn(_Body):
 class RollbackIn(_Body):
     note: str = ""
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
+    emergency: bool = Field(
+        default=False, description="on a protected scene: go ahead without approval (audited)"
+    )
 
 
 def as_json(record: Any) -> Any:
@@ -122,16 +144,19 @@ def as_json(record: Any) -> Any:
     return record
 
 
+def change_json(change: Change) -> dict[str, Any]:
+    """A change made live: its deployment, the snapshot generation and the rollout."""
+    return {
+        "deployment": as_json(change.deployment),
+        "snapshot": change.snapshot.generation,
+        "rollout": change.rollout,
+    }
+
+
 def build_router(control: Control, auth: Auth) -> APIRouter:
     r = APIRouter(prefix="/admin", tags=["admin"])
     viewer, operator, admin = (auth.requires(role) for role in (VIEWER, OPERATOR, ADMIN))
-
-    def _live(change: Change) -> dict[str, Any]:
-        return {
-            "deployment": as_json(change.deployment),
-            "snapshot": change.snapshot.generation,
-            "rollout": change.rollout,
-        }
+    _live = change_json
 
     @r.get("/status")
     def status(_: Principal = Depends(viewer)) -> dict[str, Any]:
@@ -159,7 +184,7 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
     @r.patch("/scenes/{name}")
     def patch_scene(name: str, body: ScenePatch, who: Principal = Depends(admin)) -> Any:
         fields = body.model_dump(exclude_none=True)
-        for key in ("read_timeout_ms", "context_schema"):  # null resets them
+        for key in ("read_timeout_ms", "context_schema", "replay_gate"):  # null resets them
             if key in body.model_fields_set:
                 fields[key] = getattr(body, key)
         return as_json(control.update_scene(name, actor=who.name, **fields))
@@ -243,6 +268,7 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
             actor=who.name,
             note=body.note,
             canary_percent=body.canary_percent,
+            analysis=body.analysis,
             wait_s=body.wait_s,
         )
         return _live(change)
@@ -253,9 +279,14 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
     ) -> Any:
         """Serve exactly what deployment ``deployment_id`` served, as a new deployment."""
         body = body or RollbackIn()
-        return _live(
-            control.rollback(deployment_id, actor=who.name, note=body.note, wait_s=body.wait_s)
+        change = control.rollback(
+            deployment_id,
+            actor=who.name,
+            note=body.note,
+            wait_s=body.wait_s,
+            emergency=body.emergency,
         )
+        return _live(change)
 
     @r.post("/scenes/{name}/buckets/{bucket}/rollback", status_code=201)
     def rollback_bucket(
@@ -265,7 +296,12 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
         before its current one."""
         body = body or RollbackIn()
         change = control.rollback_bucket(
-            name, bucket, actor=who.name, note=body.note, wait_s=body.wait_s
+            name,
+            bucket,
+            actor=who.name,
+            note=body.note,
+            wait_s=body.wait_s,
+            emergency=body.emergency,
         )
         return _live(change)
 

@@ -6,11 +6,27 @@ from typing import Any
 
 import click
 
+from prism_platform.cli.approvals import (
+    DEFAULT_TIMEOUT_S,
+    held,
+    timeout_option,
+    wait_approval_option,
+)
+from prism_platform.cli.canary_options import analysis_body, analysis_options
 from prism_platform.cli.client import call, echo, url_option, wait_option
 
 
-def _rolled_out(result: dict[str, Any]) -> None:
-    """Print a deploy/rollback result; fail when not every node serves it in time."""
+def _rolled_out(
+    result: dict[str, Any],
+    url: str = "",
+    wait_approval: bool = False,
+    approval_timeout: float = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Print a deploy/rollback result; fail when not every node serves it in time. On a
+    protected scene the change waits as a change request: say so (and wait for it)."""
+    if "change_request" in result:
+        held(url, result, wait=wait_approval, timeout=approval_timeout)
+        return
     echo(result)
     rollout = result.get("rollout", {})
     if not rollout.get("complete", True):
@@ -43,7 +59,10 @@ def status(url: str) -> None:
     default=None,
     help="serve only this percentage of the bucket (the rest keeps the current deployment)",
 )
+@analysis_options
 @wait_option
+@wait_approval_option
+@timeout_option
 def deploy(
     url: str,
     scene: str,
@@ -53,10 +72,20 @@ def deploy(
     version: str,
     note: str,
     canary_percent: float | None,
+    abort_if: tuple[str, ...],
+    min_requests: int | None,
+    min_exposures: int | None,
+    promote_after: str | None,
     wait: float,
+    wait_approval: bool,
+    approval_timeout: float,
 ) -> None:
-    """Deploy SCRIPT with a named config to a scene bucket; waits until every node serves it."""
-    body = {
+    """Deploy SCRIPT with a named config to a scene bucket; waits until every node serves it.
+    A canary may carry an analysis: e.g. --canary 10 --abort-if error_rate>0.02
+    --abort-if p99_ms>100 --promote-after 30m. On a protected scene it waits as a
+    change request (--wait-approval: until decided)."""
+    analysis = analysis_body(canary_percent, abort_if, min_requests, min_exposures, promote_after)
+    body: dict[str, Any] = {
         "scene": scene,
         "bucket": bucket,
         "script": script,
@@ -66,7 +95,10 @@ def deploy(
         "wait_s": wait,
         "canary_percent": canary_percent,
     }
-    _rolled_out(call(url, "POST", "/admin/deployments", json=body))
+    if analysis is not None:
+        body["analysis"] = analysis
+    answer = call(url, "POST", "/admin/deployments", json=body)
+    _rolled_out(answer, url, wait_approval, approval_timeout)
 
 
 @click.command()
@@ -76,18 +108,34 @@ def deploy(
     "--scene", default=None, help="with --bucket: roll back to the bucket's previous deployment"
 )
 @click.option("--bucket", default="base", show_default=True)
+@click.option(
+    "--emergency",
+    is_flag=True,
+    help="on a protected scene: roll back now, without approval (audited as an emergency)",
+)
 @wait_option
+@wait_approval_option
+@timeout_option
 def rollback(
-    url: str, deployment_id: int | None, scene: str | None, bucket: str, wait: float
+    url: str,
+    deployment_id: int | None,
+    scene: str | None,
+    bucket: str,
+    emergency: bool,
+    wait: float,
+    wait_approval: bool,
+    approval_timeout: float,
 ) -> None:
-    """Serve an earlier deployment again: by DEPLOYMENT_ID, or the previous one of a bucket."""
+    """Serve an earlier deployment again: by DEPLOYMENT_ID, or the previous one of a bucket.
+    On a protected scene it waits as a change request, unless --emergency."""
     if deployment_id is not None:
         path = f"/admin/deployments/{deployment_id}/rollback"
     elif scene:
         path = f"/admin/scenes/{scene}/buckets/{bucket}/rollback"
     else:
         raise click.UsageError("give a DEPLOYMENT_ID or --scene (and --bucket)")
-    _rolled_out(call(url, "POST", path, json={"wait_s": wait}))
+    answer = call(url, "POST", path, json={"wait_s": wait, "emergency": emergency})
+    _rolled_out(answer, url, wait_approval, approval_timeout)
 
 
 @click.command()

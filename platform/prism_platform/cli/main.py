@@ -9,9 +9,12 @@ from typing import Any
 import click
 
 from prism_platform.cli.accounts import login, token, user
+from prism_platform.cli.approvals import approvals
+from prism_platform.cli.canary import canary
 from prism_platform.cli.client import json_option, use_token
 from prism_platform.cli.data import data
 from prism_platform.cli.db import db
+from prism_platform.cli.debug import debug
 from prism_platform.cli.demo import demo
 from prism_platform.cli.deploy import deploy, history, rollback, status
 from prism_platform.cli.evaluate import eval_
@@ -19,14 +22,17 @@ from prism_platform.cli.events import events
 from prism_platform.cli.experiments import experiment, experiments, stop_layer
 from prism_platform.cli.jobs import job
 from prism_platform.cli.models import models
+from prism_platform.cli.plugins import PluginGroup
+from prism_platform.cli.samples import samples
 from prism_platform.cli.scenes import recommend, scene, scene_set
 from prism_platform.cli.scripts import config_cmd, fetch, versions
 from prism_platform.cli.serve import serve
 
 
-class _Prism(click.Group):
+class _Prism(PluginGroup):
     """Reports a bad ``PRISM_*`` variable, or a refusal of a local command (it names the
-    field), as a one-line error, not a traceback."""
+    field), as a one-line error, not a traceback. Installed packages add commands through
+    the entry point group ``prism.cli`` (plugins.py)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from prism_platform.errors import PrismPlatformError
@@ -84,7 +90,11 @@ for _command in (
     db,  # db.py
     demo,  # demo.py: seed, simulate
     status, deploy, rollback, history,  # deploy.py
+    approvals,  # approvals.py: list, show, approve, reject, cancel, wait
+    canary,  # canary.py: promote, abort
+    debug,  # debug.py: one request with its trace (or a dry run)
     scene, scene_set, recommend,  # scenes.py
+    samples,  # samples.py: export
     config_cmd, fetch, versions,  # scripts.py
     experiment, stop_layer, experiments,  # experiments.py
     events,  # events.py

@@ -22,6 +22,13 @@ context_schema_option = click.option(
     help='the fields a request context may carry, e.g. \'{"item_id": {"type": "str"}}\' '
     "(types: str, int, float, bool, list[str]; see the README)",
 )
+sample_rate_option = click.option(
+    "--sample-rate",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="share of the scene's users whose requests go to the replay log "
+    "(prism samples export) [default for a new scene: 0.01]",
+)
 
 
 @click.command()
@@ -31,6 +38,7 @@ context_schema_option = click.option(
 @click.option("--deadline-ms", default=80, type=int, show_default=True)
 @read_timeout_option
 @context_schema_option
+@sample_rate_option
 def scene(
     url: str,
     name: str,
@@ -38,6 +46,7 @@ def scene(
     deadline_ms: int,
     read_timeout_ms: int | None,
     context_schema_json: str | None,
+    sample_rate: float | None,
 ) -> None:
     """Create a scene (with a default experiment of one bucket, `base`)."""
     body: dict[str, Any] = {"name": name, "description": description, "deadline_ms": deadline_ms}
@@ -45,6 +54,8 @@ def scene(
         body["read_timeout_ms"] = read_timeout_ms
     if context_schema_json is not None:
         body["context_schema"] = json_option(context_schema_json, "--context-schema")
+    if sample_rate is not None:
+        body["sample_rate"] = sample_rate
     echo(call(url, "POST", "/admin/scenes", json=body))
 
 
@@ -58,6 +69,12 @@ def scene(
 @click.option("--default-read-timeout", is_flag=True, help="back to PRISM_REDIS_TIMEOUT_MS")
 @context_schema_option
 @click.option("--no-context-schema", is_flag=True, help="drop the schema: any context")
+@sample_rate_option
+@click.option(
+    "--protected/--unprotected",
+    default=None,
+    help="admins: changes to the scene wait for a second operator's approval (or not)",
+)
 def scene_set(
     url: str,
     name: str,

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from prism_platform.control.approval_gate import held_for_approval
 from prism_platform.db import DeploymentRecord, MetadataStore
+from prism_platform.db.canary_analysis import check_canary_analysis
+from prism_platform.db.records import MAIN_LAYER
 from prism_platform.deploy.gate import GateResult
 from prism_platform.deploy.node import ServingNode
 from prism_platform.deploy.service import Deployer, GateRejected
-from prism_platform.experiments.overrides import check_running_layers
+from prism_platform.experiments.overrides import check_running_layers, overridden_configs
 from prism_platform.scripts.repository import WORKTREE
 from prism_platform.scripts.strategy import Strategy
 from prism_platform.serving.snapshot import Snapshot
@@ -51,7 +54,10 @@ class DeployOps:
     node: ServingNode
     deployer: Deployer
     deploy_lock: threading.RLock
+    replay_gate: Callable[..., dict[str, Any] | None]
+    """The scene's replay gate on a deploy (:mod:`.replay_ops`)."""
 
+    @held_for_approval("deploy")
     @_serialised
     def deploy(
         self,
@@ -64,14 +70,18 @@ class DeployOps:
         version: str = WORKTREE,
         note: str = "",
         canary_percent: float | None = None,
+        analysis: Mapping[str, Any] | None = None,
         check_latency: bool = True,
         wait_s: float = 0.0,
     ) -> Change:
         """Validate (load, contract, config, running layers), gate, and make a deployment
-        live (on a share of the bucket with ``canary_percent``)."""
+        live (on a share of the bucket with ``canary_percent``, judged by ``analysis``:
+        see :mod:`.canary_analysis`)."""
+        check_canary_analysis(analysis, canary_percent)  # before the gate's work
         strategy, validated = self.deployer.prepare(scene, bucket, script, config, version)
         check_running_layers(self.store, scene, strategy, validated)
         gate = self._gate(scene, bucket, strategy, validated, actor, check_latency=check_latency)
+        self.replay_gate(scene, bucket, strategy, validated, config, actor=actor)
         dep = self.deployer.record(
             scene,
             bucket,
@@ -81,30 +91,66 @@ class DeployOps:
             actor=actor,
             note=note,
             canary_percent=canary_percent,
+            canary_analysis=analysis,
         )
         return self._live(dep, gate, actor, wait_s)
 
+    @held_for_approval("rollback")
     @_serialised
     def rollback(
-        self, deployment_id: int, *, actor: str, note: str = "", wait_s: float = 0.0
+        self,
+        deployment_id: int,
+        *,
+        actor: str,
+        note: str = "",
+        wait_s: float = 0.0,
+        emergency: bool = False,
     ) -> Change:
-        """Serve exactly what an earlier deployment served, again (gated like a deploy)."""
+        """Serve exactly what an earlier deployment served, again (gated like a deploy).
+        On a protected scene it waits for approval, unless an ``emergency``."""
         old, strategy, config = self.deployer.redeployable(deployment_id)
         gate = self._gate(old.scene, old.bucket, strategy, config, actor)
         dep = self.store.rollback_to(deployment_id, actor=actor, note=note)
         return self._live(dep, gate, actor, wait_s)
 
+    @held_for_approval("rollback_bucket")
     @_serialised
     def rollback_bucket(
-        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+        self,
+        scene: str,
+        bucket: str,
+        *,
+        actor: str,
+        note: str = "",
+        wait_s: float = 0.0,
+        emergency: bool = False,
     ) -> Change:
         """Undo a bucket's last change: end its canary if it has one, otherwise serve the
-        deployment it served before its current one."""
+        deployment it served before its current one. On a protected scene the latter
+        waits for approval, unless an ``emergency``."""
         if self.deployer.has_canary(scene, bucket):
-            dep = self.store.end_canary(scene, bucket, actor=actor, note=note)
-            return self._live(dep, None, actor, wait_s)
+            return self.abort_canary(scene, bucket, actor=actor, note=note, wait_s=wait_s)
         previous = self.deployer.previous_deployment(scene, bucket)
         return self.rollback(previous, actor=actor, note=note, wait_s=wait_s)
+
+    @held_for_approval("promote")
+    @_serialised
+    def promote_canary(
+        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+    ) -> Change:
+        """Serve the bucket's canary (its script@version and config as deployed) to all
+        the bucket's users, as its primary deployment."""
+        dep = self.store.promote_canary(scene, bucket, actor=actor, note=note)
+        return self._live(dep, None, actor, wait_s)
+
+    @held_for_approval(None)  # never waits
+    @_serialised
+    def abort_canary(
+        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+    ) -> Change:
+        """End the bucket's canary: all its users go back to the primary deployment."""
+        dep = self.store.end_canary(scene, bucket, actor=actor, note=note)
+        return self._live(dep, None, actor, wait_s)
 
     def _gate(
         self,
@@ -128,6 +174,19 @@ class DeployOps:
                 actor, "deploy_rejected", "deployment", f"{scene}/{bucket}", detail
             )
             raise
+
+    def _gate_overrides(
+        self, scene: str, buckets: Sequence[Any], layer: str, params: Any, actor: str
+    ) -> None:
+        """A layer's parameter overrides (bucket name -> params) must validate against the
+        config of every script the main layer serves, and pass the gate with it."""
+        if not params or layer == MAIN_LAYER:
+            return
+        sc = self.node.state.snapshot.scenes.get(scene)
+        routes = sc.served_routes() if sc is not None else []
+        names = [b[0] if isinstance(b, Sequence) and b else "" for b in buckets]
+        for route, config in overridden_configs(routes, names, params):
+            self._gate(scene, route.bucket, route.strategy, config, actor)
 
     def _live(
         self, dep: DeploymentRecord, gate: GateResult | None, actor: str, wait_s: float

@@ -2,14 +2,15 @@
 it passes a light gate (load, contract, config, running layers, five sample requests;
 latency is measured, not enforced). It goes live as a new deployment audited as
 ``watch``, so the edit is pinned like any deploy; an edit that fails stays off traffic,
-and the bucket shows why in ``prism status`` while its last good version serves on."""
+and the bucket shows why in ``prism status`` while its last good version serves on. A
+protected scene's deployments are not redeployed (their changes wait for approval)."""
 
 from __future__ import annotations
 
 import logging
 
 from prism_platform.control.facade import Control
-from prism_platform.errors import PrismPlatformError
+from prism_platform.errors import Conflict, PrismPlatformError
 from prism_platform.experiments.overrides import check_running_layers
 from prism_platform.scripts.repository import PINNED_PREFIX, WORKTREE
 
@@ -51,6 +52,11 @@ def redeploy_edited(control: Control, seen: dict[str, str] | None = None) -> dic
             seen[where] = now
             if now in (before, dep.version):
                 continue
+            if control.store.is_protected(dep.scene):  # its changes wait for approval
+                raise Conflict(
+                    f"{dep.scene} is protected: an edit is not redeployed (prism deploy "
+                    "files it for approval)"
+                )
             strategy = deployer.strategy(dep.script_path, WORKTREE)
             config = strategy.make_config(dep.config_params, dep.config_name)
             check_running_layers(control.store, dep.scene, strategy, config)
@@ -66,6 +72,7 @@ def redeploy_edited(control: Control, seen: dict[str, str] | None = None) -> dic
                 actor=WATCH_ACTOR,
                 note="dev mode: edited on disk",
                 canary_percent=dep.canary_percent,
+                canary_analysis=dep.canary_analysis,  # still judged by its thresholds
             )
         except PrismPlatformError as exc:
             seen.pop(where, None)  # tried again (and reported) at the next pass

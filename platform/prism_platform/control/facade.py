@@ -12,7 +12,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prism_platform.accounts.service import Accounts
+from prism_platform.control.approval_gate import held_for_approval
+from prism_platform.control.approvals import ApprovalOps
+from prism_platform.control.canary_analysis import CanaryAnalysisOps
+from prism_platform.control.debug_ops import DebugOps
+from prism_platform.control.deploy_checks import DeployChecks
 from prism_platform.control.deploy_ops import DeployOps
+from prism_platform.control.experiment_views import ExperimentControl
+from prism_platform.control.metrics_ops import MetricsOps
+from prism_platform.control.replay_ops import ReplayOps
+from prism_platform.control.samples_ops import SampleOps
+from prism_platform.control.script_reads import ScriptReads
 from prism_platform.db import (
     AuditRecord,
     ConfigRecord,
@@ -28,9 +38,9 @@ from prism_platform.deploy.scenes import FALLBACK, check_fallback
 from prism_platform.deploy.service import Deployer
 from prism_platform.events.aggregator import run_forever
 from prism_platform.events.sink import EventSink
-from prism_platform.experiments.overrides import overridden_configs
 from prism_platform.experiments.report import ReportParams, experiment_report
 from prism_platform.models import ModelService
+from prism_platform.replay.gate import checked as checked_replay_gate
 from prism_platform.scripts.git import ScriptCommit
 from prism_platform.scripts.repository import WORKTREE
 from prism_platform.scripts.sources import check_script_path
@@ -43,7 +53,18 @@ from prism_sdk.data import DataWriter
 DEFAULT_EXPERIMENT = "default"
 
 
-class Control(DeployOps):
+class Control(
+    DeployOps,
+    DeployChecks,
+    ExperimentControl,
+    ScriptReads,
+    MetricsOps,
+    ApprovalOps,
+    ReplayOps,
+    SampleOps,
+    CanaryAnalysisOps,
+    DebugOps,
+):
     def __init__(
         self,
         store: MetadataStore,
@@ -80,7 +101,9 @@ class Control(DeployOps):
         status = self.node.status()
         if self.recent is not None:
             status["recent"] = self.recent.summary()
-        return status
+        if self.sample_writer is not None:
+            status["samples"] = self.sample_writer.status()
+        return self.with_canary_analysis(status)
 
     def reload(self, *, actor: str) -> Snapshot:
         """Publish the store's serving state to every node again."""
@@ -110,6 +133,8 @@ class Control(DeployOps):
     def create_scene(self, name: str, *, actor: str, **fields: Any) -> SceneRecord:
         """A scene (its fallback must be in the data) with a ``default`` experiment."""
         check_fallback(self.deployer.backend, fields)
+        if "replay_gate" in fields:
+            fields["replay_gate"] = checked_replay_gate(fields["replay_gate"])
         scene = self.store.create_scene(name, actor=actor, **fields)
         self.store.start_experiment(name, DEFAULT_EXPERIMENT, [("base", 100.0)], actor=actor)
         self.node.publish()
@@ -119,6 +144,8 @@ class Control(DeployOps):
         if any(f in fields for f in FALLBACK):
             old = self.store.get_scene(name)
             check_fallback(self.deployer.backend, fields, (old.fallback_table, old.fallback_key))
+        if "replay_gate" in fields:
+            fields["replay_gate"] = checked_replay_gate(fields["replay_gate"])
         scene = self.store.update_scene(name, actor=actor, **fields)
         self.node.publish()
         return scene
@@ -127,6 +154,7 @@ class Control(DeployOps):
         """Newest first, of every layer (or of ``layer``)."""
         return self.store.list_experiments(scene, layer)
 
+    @held_for_approval("traffic")
     def start_experiment(
         self,
         scene: str,
@@ -142,12 +170,7 @@ class Control(DeployOps):
         """Start an experiment on a layer (``options``: ``whitelist``, ``holdout_percent``,
         ``starts_at``, ``ends_at``). Parameter overrides must validate against the config
         of every script the main layer serves, and pass the deploy gate with it."""
-        if params and layer != MAIN_LAYER:
-            sc = self.node.state.snapshot.scenes.get(scene)
-            routes = sc.served_routes() if sc is not None else []
-            names = [b[0] if isinstance(b, Sequence) and b else "" for b in buckets]
-            for route, config in overridden_configs(routes, names, params):
-                self._gate(scene, route.bucket, route.strategy, config, actor)
+        self._gate_overrides(scene, buckets, layer, params, actor)
         exp = self.store.start_experiment(
             scene,
             name,
@@ -161,6 +184,7 @@ class Control(DeployOps):
         self.node.publish()
         return exp
 
+    @held_for_approval("traffic")
     def stop_layer(self, scene: str, layer: str, *, actor: str) -> ExperimentRecord:
         exp = self.store.stop_layer(scene, layer, actor=actor)
         self.node.publish()

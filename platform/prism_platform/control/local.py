@@ -15,13 +15,12 @@ from typing import Any
 from prism_platform.accounts.credentials import new_password
 from prism_platform.accounts.roles import ADMIN
 from prism_platform.accounts.service import Accounts
+from prism_platform.control.script_lab import ScriptShelf
 from prism_platform.db import MetadataStore
 from prism_platform.demo.seed import open_data
 from prism_platform.events.aggregate import aggregate_all, trim_log
 from prism_platform.events.sink import log_retention_s, open_sink
 from prism_platform.scripts.invoke import invoke_blocking
-from prism_platform.scripts.loader import load_strategy
-from prism_platform.scripts.sources import WorkTree, check_script_path
 from prism_platform.scripts.strategy import Strategy
 from prism_platform.settings import Settings
 from prism_sdk import DataClient, Item, Request, StrategyConfig
@@ -88,7 +87,7 @@ def try_script(
 ) -> ScriptTrial:
     """Load a working-tree script fresh, validate ``params`` (raising the load error that
     names file and line), and run it for each user on this machine's data."""
-    strategy = load_strategy(WorkTree(settings.strategies_dir), check_script_path(script))
+    strategy = ScriptShelf(settings.strategies_dir).script(script)
     config = strategy.make_config(params)
     backend = open_data(settings)
     runs: list[TrialRun] = []

@@ -83,6 +83,14 @@ class Coordinator(Protocol):
         """Every live node's last report."""
         ...
 
+    def publish_metrics(self, data: bytes) -> None:
+        """Make this node's metrics window (encoded) readable by the other nodes."""
+        ...
+
+    def peer_metrics(self) -> dict[str, bytes]:
+        """The other live nodes' last published metrics windows, by node."""
+        ...
+
     def info(self) -> dict[str, Any]: ...
 
     def stop(self) -> None: ...
@@ -111,6 +119,12 @@ class LocalCoordinator:
 
     def nodes(self) -> list[NodeReport]:
         return [self._report] if self._report is not None else []
+
+    def publish_metrics(self, data: bytes) -> None:
+        return None  # no other node to read it
+
+    def peer_metrics(self) -> dict[str, bytes]:
+        return {}
 
     def info(self) -> dict[str, Any]:
         return {"kind": self.kind, "connected": True, "generation": self._generation}

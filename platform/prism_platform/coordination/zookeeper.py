@@ -5,6 +5,9 @@ Layout under the chroot::
     /serving        the published serving state (JSON ``Published``) with its
                     generation: one more than the highest the publisher has seen
     /nodes/<node>   one ephemeral znode per live node: its latest ``NodeReport``
+    /metrics/<node> one ephemeral znode per live node: its metrics over the last 30
+                    minutes (``metrics.series_window.encode``), rewritten every ~15 s;
+                    apart from the report so that rollouts polling reports stay cheap
 
 Publishing is optimistic: read the znode's version, read the store, write with
 that version; if another node published in between, read the store again and
@@ -92,6 +95,8 @@ class ZkCoordinator:
         self.state_path = f"{self.root}/serving"
         self.nodes_path = f"{self.root}/nodes"
         self.node_path = f"{self.nodes_path}/{self.node.replace('/', '_')}"
+        self.metrics_path = f"{self.root}/metrics"
+        self.node_metrics_path = f"{self.metrics_path}/{self.node.replace('/', '_')}"
         self.op_timeout_s = op_timeout_s
         self.client = KazooClient(
             hosts=hosts,
@@ -103,6 +108,7 @@ class ZkCoordinator:
         self._read_state: ReadState | None = None
         self._watch: DataWatch | None = None
         self._report: NodeReport | None = None
+        self._metrics: bytes | None = None
         self._pending = False
         self._generation = 0
         self._lock = threading.RLock()
@@ -140,6 +146,8 @@ class ZkCoordinator:
                         self._watch = DataWatch(self.client, self.state_path, self._on_data)
                     if self._report is not None:
                         self._register(self._report)
+                    if self._metrics is not None:
+                        self._put_ephemeral(self.node_metrics_path, self._metrics)
                     return
                 except _FAILURES as exc:
                     log.warning("event=zk_resync_failed error=%r", exc)
@@ -221,14 +229,49 @@ class ZkCoordinator:
     def _register(self, report: NodeReport) -> None:
         from msgspec import json
 
-        data = json.encode(report)
+        self._put_ephemeral(self.node_path, json.encode(report))
+
+    def _put_ephemeral(self, path: str, data: bytes) -> None:
         try:
-            self._call(self.client.set_async, self.node_path, data)
+            self._call(self.client.set_async, path, data)
         except NoNodeError:
             try:
-                self._call(self.client.create_async, self.node_path, data, None, True)
+                self._call(self.client.create_async, path, data, None, True, False, True)
             except NodeExistsError:
-                self._call(self.client.set_async, self.node_path, data)
+                self._call(self.client.set_async, path, data)
+
+    # -- metrics windows ----------------------------------------------------------------
+    def publish_metrics(self, data: bytes) -> None:
+        self._metrics = data
+        if self.client.state == KazooState.CONNECTED:
+            try:
+                self._put_ephemeral(self.node_metrics_path, data)
+            except _FAILURES as exc:
+                log.warning("event=zk_metrics_failed error=%r", exc)
+
+    def peer_metrics(self) -> dict[str, bytes]:
+        if self.client.state != KazooState.CONNECTED:
+            return {}
+        own = self.node_metrics_path.rsplit("/", 1)[1]
+        try:
+            names = self._call(self.client.get_children_async, self.metrics_path)
+        except NoNodeError:
+            return {}
+        except _FAILURES as exc:
+            log.warning("event=zk_metrics_read_failed error=%r", exc)
+            return {}
+        pending = {n: self.client.get_async(f"{self.metrics_path}/{n}") for n in names if n != own}
+        out = {}
+        for name, p in pending.items():
+            try:
+                data, _ = p.get(timeout=self.op_timeout_s)
+            except NoNodeError:
+                continue  # the node left meanwhile
+            except _FAILURES as exc:
+                log.warning("event=zk_metrics_read_failed node=%s error=%r", name, exc)
+                continue
+            out[name] = data
+        return out
 
     def nodes(self) -> list[NodeReport]:
         from msgspec import json

@@ -2,6 +2,7 @@
 
 from prism_platform.db import (  # noqa: F401  (their tables on Base)
     account_schema,
+    approval_schema,
     event_schema,
     source_schema,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from prism_platform.db import _validate as v
 from prism_platform.db._base import StoreBase, utcnow
+from prism_platform.db.canary_analysis import check_canary_analysis, check_distinct
 from prism_platform.db.records import (
     MAIN_LAYER,
     AuditRecord,
@@ -25,6 +27,19 @@ def _limit(limit: object) -> int:
     return v.integer(limit, field="limit", low=1, high=10_000)
 
 
+def _served(dep: Deployment | None) -> dict[str, Any] | None:
+    """What a deployment serves, for an audit entry's before/after."""
+    if dep is None:
+        return None
+    return {
+        "id": dep.id,
+        "script": dep.script.path,
+        "version": dep.version,
+        "config": dep.config.name,
+        "config_revision": dep.config_revision,
+    }
+
+
 class DeploymentOps(StoreBase):
     def deploy(
         self,
@@ -37,12 +52,14 @@ class DeploymentOps(StoreBase):
         actor: str,
         note: str = "",
         canary_percent: float | None = None,
+        canary_analysis: Mapping[str, Any] | None = None,
     ) -> DeploymentRecord:
         """Serve ``script_path@version`` with a config on a bucket of the scene's running
         experiment. The config's params are copied: later config changes do not alter it.
         The bucket's previous active deployment is superseded in the same transaction.
         With ``canary_percent`` it serves that share of the bucket beside the primary
-        deployment instead (replacing an earlier canary); a plain deploy ends a canary."""
+        deployment instead (replacing an earlier canary); a plain deploy ends a canary.
+        A canary may carry a ``canary_analysis`` (:mod:`.canary_analysis`)."""
         scene = v.scene_name(scene, field="scene")
         bucket = v.bucket_name(bucket, field="bucket")
         script_path = v.script_path(script_path, field="script")
@@ -52,6 +69,7 @@ class DeploymentOps(StoreBase):
         note = v.text(note, field="note", max_len=2000)
         if canary_percent is not None:
             canary_percent = v.percent(canary_percent, field="canary_percent")
+        analysis = check_canary_analysis(canary_analysis, canary_percent)
         with self._tx(write=True) as s:
             self._scene(s, scene, field="scene", lock=True)
             exp = self._running(s, scene)
@@ -65,6 +83,12 @@ class DeploymentOps(StoreBase):
                 raise NotFound(f"bucket {bucket!r} is not in {scene!r}'s {where}", field="bucket")
             script = self._script(s, script_path, field="script")
             config = self._config(s, script, config_name, field="config")
+            if analysis is not None:
+                primary = self._primary(s, scene, bucket)
+                check_distinct(
+                    (script_path, version),
+                    None if primary is None else (primary.script.path, primary.version),
+                )
             dep = self._activate(
                 s,
                 Deployment(
@@ -76,6 +100,7 @@ class DeploymentOps(StoreBase):
                     config_params=copy.deepcopy(config.params),
                     config_revision=config.revision,
                     canary_percent=canary_percent,
+                    canary_analysis=analysis,
                 ),
                 actor,
                 note,
@@ -89,6 +114,8 @@ class DeploymentOps(StoreBase):
                 "canary_percent": canary_percent,
                 "note": note,
             }
+            if analysis is not None:
+                detail["analysis"] = analysis
             self._audit(s, actor, "deploy", "deployment", f"{scene}/{bucket}", detail)
             return dep.to_record()
 
@@ -141,6 +168,16 @@ class DeploymentOps(StoreBase):
             self._audit(s, actor, "rollback", "deployment", f"{old.scene}/{old.bucket}", detail)
             return dep.to_record()
 
+    def _primary(self, s: Session, scene: str, bucket: str) -> Deployment | None:
+        """The bucket's active primary deployment, if it has one."""
+        stmt = select(Deployment).where(
+            Deployment.scene == scene,
+            Deployment.bucket == bucket,
+            Deployment.active,
+            Deployment.canary_percent.is_(None),
+        )
+        return s.scalars(stmt).first()
+
     def _activate(self, s: Session, dep: Deployment, actor: str, note: str) -> Deployment:
         """Insert ``dep`` as active, superseding what it replaces: a canary replaces the
         bucket's canary; a primary replaces the primary and ends any canary."""
@@ -186,6 +223,8 @@ class DeploymentOps(StoreBase):
     def get_deployment(self, id: int) -> DeploymentRecord:  # noqa: A002
         if not isinstance(id, int) or isinstance(id, bool):
             raise Invalid("deployment id must be an integer", field="id")
+        if not 0 < id <= v.MAX_ROW_ID:  # a larger one cannot even be bound
+            raise NotFound(f"deployment {id} not found", field="id")
         with self._tx(write=False) as s:
             row = s.get(Deployment, id)
             if row is None:
@@ -243,6 +282,52 @@ class DeploymentOps(StoreBase):
             dep.active, dep.superseded_at = False, utcnow()
             detail = {"id": dep.id, "canary_percent": dep.canary_percent, "note": note}
             self._audit(s, actor, "canary_ended", "deployment", f"{scene}/{bucket}", detail)
+            return dep.to_record()
+
+    def promote_canary(
+        self, scene: str, bucket: str, *, actor: str, note: str = ""
+    ) -> DeploymentRecord:
+        """Serve the bucket's canary to all its users: a new primary deployment of the
+        canary's script@version with the config params and revision the canary was
+        deployed with; the old primary and the canary are superseded in one transaction."""
+        scene = v.scene_name(scene, field="scene")
+        bucket = v.bucket_name(bucket, field="bucket")
+        actor = v.actor(actor)
+        note = v.text(note, field="note", max_len=2000)
+        with self._tx(write=True) as s:
+            self._scene(s, scene, field="scene", lock=True)
+            active = s.scalars(
+                select(Deployment).where(
+                    Deployment.scene == scene, Deployment.bucket == bucket, Deployment.active
+                )
+            ).all()
+            canary = next((d for d in active if d.canary_percent is not None), None)
+            if canary is None:
+                raise NotFound(f"{scene}/{bucket} has no canary to promote", field="bucket")
+            primary = next((d for d in active if d.canary_percent is None), None)
+            dep = self._activate(
+                s,
+                Deployment(
+                    scene=scene,
+                    bucket=bucket,
+                    script=canary.script,
+                    version=canary.version,
+                    config=canary.config,
+                    config_params=copy.deepcopy(canary.config_params),
+                    config_revision=canary.config_revision,
+                ),
+                actor,
+                note or f"canary {canary.id} promoted",
+            )
+            detail = {
+                "id": dep.id,
+                "canary": canary.id,
+                "canary_percent": canary.canary_percent,
+                "before": _served(primary),
+                "after": _served(dep),
+                "note": dep.note,
+            }
+            self._audit(s, actor, "canary_promoted", "deployment", f"{scene}/{bucket}", detail)
             return dep.to_record()
 
     def record_event(

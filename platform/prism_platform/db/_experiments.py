@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -13,6 +13,53 @@ from prism_platform.db._base import StoreBase, utcnow
 from prism_platform.db.records import HOLDOUT, MAIN_LAYER, ExperimentRecord
 from prism_platform.db.schema import Bucket, Experiment
 from prism_platform.errors import Invalid, NotFound
+
+
+class CheckedExperiment(NamedTuple):
+    scene: str
+    name: str
+    layer: str
+    buckets: list[tuple[str, float]]
+    """With the holdout as the last bucket."""
+    overrides: list[dict[str, Any] | None]
+    """Each bucket's parameter overrides."""
+    whitelist: dict[str, str]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    salt: str
+
+
+def checked_experiment(
+    scene: str,
+    name: str,
+    buckets: Sequence[Any],
+    *,
+    salt: str | None,
+    layer: str,
+    params: Mapping[str, Mapping[str, Any]] | None,
+    whitelist: Mapping[str, str] | None,
+    holdout_percent: float | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    now: datetime,
+) -> CheckedExperiment:
+    """:meth:`ExperimentOps.start_experiment`'s arguments checked (``Invalid`` names the
+    field) and normalised, the salt defaulted; nothing read or written."""
+    scene = v.scene_name(scene, field="scene")
+    name = v.line(name, field="name", max_len=64)
+    layer = v.layer_name(layer)
+    main = layer == MAIN_LAYER
+    if main:
+        _main_only_plain(list(buckets), params, holdout_percent, starts_at, ends_at)
+    parsed = _with_holdout(list(buckets), holdout_percent)
+    overrides = _overrides(parsed, params or {}, holdout_percent is not None)
+    forced = v.whitelist(whitelist, [n for n, _ in parsed])
+    starts_at, ends_at = v.window(starts_at, ends_at, now)
+    default_salt = f"{scene}:{name}" if main else f"{scene}:{layer}:{name}"
+    salt = v.line(default_salt if salt is None else salt, field="salt", max_len=256)
+    return CheckedExperiment(
+        scene, name, layer, parsed, overrides, forced, starts_at, ends_at, salt
+    )
 
 
 class ExperimentOps(StoreBase):
@@ -40,20 +87,22 @@ class ExperimentOps(StoreBase):
         optional holdout (a last bucket ``holdout`` of ``holdout_percent``; the bucket
         percents and it sum to 100) and a ``[starts_at, ends_at)`` window. ``whitelist``
         (user id -> bucket) forces users into buckets on any layer."""
-        scene = v.scene_name(scene, field="scene")
-        name = v.line(name, field="name", max_len=64)
-        layer = v.layer_name(layer)
-        main = layer == MAIN_LAYER
-        if main:
-            _main_only_plain(buckets, params, holdout_percent, starts_at, ends_at)
-        parsed = _with_holdout(list(buckets), holdout_percent)
-        overrides = _overrides(parsed, params or {}, holdout_percent is not None)
-        names = [n for n, _ in parsed]
-        forced = v.whitelist(whitelist, names)
         now = utcnow()
-        starts_at, ends_at = v.window(starts_at, ends_at, now)
-        default_salt = f"{scene}:{name}" if main else f"{scene}:{layer}:{name}"
-        salt = v.line(default_salt if salt is None else salt, field="salt", max_len=256)
+        scene, name, layer, parsed, overrides, forced, starts_at, ends_at, salt = (
+            checked_experiment(
+                scene,
+                name,
+                buckets,
+                salt=salt,
+                layer=layer,
+                params=params,
+                whitelist=whitelist,
+                holdout_percent=holdout_percent,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                now=now,
+            )
+        )
         actor = v.actor(actor)
         with self._tx(write=True) as s:
             self._scene(s, scene, field="scene", lock=True)
@@ -112,6 +161,33 @@ class ExperimentOps(StoreBase):
             exp.status, exp.stopped_at = "stopped", utcnow()
             detail = {"id": exp.id, "name": exp.name, "layer": layer}
             self._audit(s, actor, "stop", "experiment", scene, detail)
+            s.flush()
+            return exp.to_record()
+
+    def set_whitelist(
+        self, scene: str, layer: str, whitelist: Mapping[str, str], *, actor: str = "system"
+    ) -> ExperimentRecord:
+        """Replace the whitelist of the layer's running experiment in place: the same
+        experiment (window, salt, counts) goes on; only the forced users change."""
+        scene = v.scene_name(scene, field="scene")
+        layer = v.layer_name(layer)
+        actor = v.actor(actor)
+        with self._tx(write=True) as s:
+            self._scene(s, scene, field="scene", lock=True)
+            exp = self._running(s, scene, layer)
+            if exp is None:
+                raise NotFound(f"layer {layer!r} of {scene!r} runs no experiment", field="layer")
+            forced = v.whitelist(whitelist, [b.name for b in exp.buckets])
+            old = dict(exp.whitelist or {})
+            exp.whitelist = forced or None
+            detail = {
+                "id": exp.id,
+                "name": exp.name,
+                "layer": layer,
+                "added": {u: b for u, b in forced.items() if old.get(u) != b},
+                "removed": sorted(u for u in old if u not in forced),
+            }
+            self._audit(s, actor, "set_whitelist", "experiment", scene, detail)
             s.flush()
             return exp.to_record()
 

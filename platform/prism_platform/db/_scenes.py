@@ -9,7 +9,7 @@ from sqlalchemy import select
 from prism_platform.db import _validate as v
 from prism_platform.db._base import StoreBase, utcnow
 from prism_platform.db._context_schema import context_schema
-from prism_platform.db.records import SceneRecord
+from prism_platform.db.records import DEFAULT_SAMPLE_RATE, SceneRecord
 from prism_platform.db.schema import Scene
 from prism_platform.errors import Conflict, Invalid, clip
 
@@ -21,6 +21,9 @@ SCENE_FIELDS = (
     "fallback_key",
     "read_timeout_ms",
     "context_schema",
+    "sample_rate",
+    "protected",
+    "replay_gate",
 )
 
 
@@ -41,6 +44,16 @@ def _scene_fields(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = None if value is None else v.integer(value, field=key, low=1, high=10_000)
         elif key == "context_schema":  # None: any context
             out[key] = context_schema(value, field=key)
+        elif key == "sample_rate":
+            out[key] = v.fraction(value, field=key)
+        elif key == "replay_gate":  # checked by Control (the rules are the replay's)
+            if value is not None and not isinstance(value, dict):
+                raise Invalid("replay_gate must be a JSON object or null", field=key)
+            out[key] = value
+        elif key == "protected":  # changes then wait for approval (admins set it)
+            if not isinstance(value, bool):
+                raise Invalid("protected must be true or false", field=key)
+            out[key] = value
         else:
             raise Invalid(
                 f"unknown scene field {clip(key)!r} (one of: {', '.join(SCENE_FIELDS)})",
@@ -62,6 +75,8 @@ class SceneOps(StoreBase):
         fallback_key: str = "all",
         read_timeout_ms: int | None = None,
         context_schema: dict[str, Any] | None = None,
+        sample_rate: float = DEFAULT_SAMPLE_RATE,
+        replay_gate: dict[str, Any] | None = None,
         actor: str = "system",
     ) -> SceneRecord:
         name = v.scene_name(name, field="name")
@@ -74,6 +89,8 @@ class SceneOps(StoreBase):
                 "fallback_key": fallback_key,
                 "read_timeout_ms": read_timeout_ms,
                 "context_schema": context_schema,
+                "sample_rate": sample_rate,
+                "replay_gate": replay_gate,
             }
         )
         actor = v.actor(actor)
@@ -92,13 +109,19 @@ class SceneOps(StoreBase):
         default; ``context_schema=None``: any context)."""
         name = v.scene_name(name, field="name")
         values = _scene_fields(fields)
+        protected = values.pop("protected", None)
         actor = v.actor(actor)
         with self._tx(write=True) as s:
             row = self._scene(s, name, field="name", lock=True)
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()
-            self._audit(s, actor, "update", "scene", name, values)
+            if protected is not None:  # audited on its own: it changes who may change it
+                row.protected = protected
+                action = "protect" if protected else "unprotect"
+                self._audit(s, actor, action, "scene", name, {"protected": protected})
+            if values or protected is None:
+                self._audit(s, actor, "update", "scene", name, values)
             s.flush()
             return row.to_record()
 

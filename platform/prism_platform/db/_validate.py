@@ -17,6 +17,8 @@ CONFIG_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _PATH_PART_RE = re.compile(r"[A-Za-z0-9_]+")
 USER_RE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _TABLE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}")
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a row can have (64-bit integers): a larger one names no row."""
 
 
 def _shown(value: object) -> str:
@@ -77,6 +79,19 @@ def integer(value: object, *, field: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise Invalid(f"{field} must be between {low} and {high}, got {value}", field=field)
     return value
+
+
+def fraction(value: object, *, field: str) -> float:
+    """A share between 0 and 1 (inclusive)."""
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or not 0 <= value <= 1
+    ):
+        msg = f"{field} must be a fraction between 0 and 1, got {_shown(value)}"
+        raise Invalid(msg, field=field)
+    return float(value)
 
 
 def script_path(value: object, *, field: str = "script") -> str:

@@ -12,6 +12,8 @@ MAIN_LAYER = "main"
 """The layer whose buckets are served by deployments; other layers override parameters."""
 HOLDOUT = "holdout"
 """The bucket of a layer's holdout: its users get no override from that layer."""
+DEFAULT_SAMPLE_RATE = 0.01
+"""A new scene's share of users whose requests are sampled into the replay log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,14 @@ class SceneRecord:
     context_schema: dict[str, Any] | None = None
     """The fields (and types) a request's ``context`` may carry; ``None``: any context.
     See :func:`prism_platform.db._validate.context_schema`."""
+    sample_rate: float = DEFAULT_SAMPLE_RATE
+    """The fraction of the scene's users whose requests go to the replay log."""
+    protected: bool = False
+    """Deploys, rollbacks and traffic changes to it wait for a second operator's approval
+    (:class:`ChangeRequestRecord`)."""
+    replay_gate: dict[str, Any] | None = None
+    """Rules a deploy's replay against live must pass (``prism_platform.replay.gate``);
+    ``None``: no replay before a deploy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +108,9 @@ class DeploymentRecord:
     canary_percent: float | None = None
     """Set on a canary: the share of the bucket's users it serves; the rest keep the
     bucket's primary deployment."""
+    canary_analysis: dict[str, Any] | None = None
+    """A canary's abort/promote thresholds (see :mod:`prism_platform.db.canary_analysis`),
+    judged on every node by :mod:`prism_platform.control.canary_analysis`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +134,32 @@ class SceneState:
     deployments: Mapping[str, DeploymentRecord]
     canaries: Mapping[str, DeploymentRecord] = field(default_factory=dict)
     layers: tuple[ExperimentRecord, ...] = ()
+
+
+ChangeKind = Literal["deploy", "rollback", "rollback_bucket", "traffic", "promote"]
+ChangeStatus = Literal["pending", "approved", "rejected", "cancelled", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRequestRecord:
+    """A change to a protected scene, held until a second operator decides on it."""
+
+    id: int
+    scene: str
+    kind: ChangeKind
+    args: dict[str, Any]
+    """The call to make when approved: ``method`` (the ``Control`` method) and its
+    arguments but the actor."""
+    requested_by: str
+    requested_at: datetime
+    status: ChangeStatus
+    gate: dict[str, Any] | None = None
+    """The deploy gate's result when it was requested (``None``: no gate ran)."""
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str = ""
+    result: dict[str, Any] | None = None
+    """After applying: what it made (``deployment``, ``experiment``) or ``error``."""
 
 
 Role = Literal["viewer", "operator", "admin", "data-reader"]

@@ -64,6 +64,7 @@ class Scene(Base):
         sa.CheckConstraint("deadline_ms BETWEEN 1 AND 10000", name="deadline_ms"),
         sa.CheckConstraint("max_size BETWEEN 1 AND 200", name="max_size"),
         sa.CheckConstraint("read_timeout_ms BETWEEN 1 AND 10000", name="read_timeout_ms"),
+        sa.CheckConstraint("sample_rate BETWEEN 0 AND 1", name="sample_rate"),
     )
 
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
@@ -76,6 +77,9 @@ class Scene(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     read_timeout_ms: Mapped[int | None]
     context_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    sample_rate: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("0.01"))
+    protected: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    replay_gate: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     def to_record(self) -> SceneRecord:
         return SceneRecord(
@@ -89,6 +93,9 @@ class Scene(Base):
             updated_at=utc(self.updated_at),
             read_timeout_ms=self.read_timeout_ms,
             context_schema=self.context_schema,
+            sample_rate=self.sample_rate,
+            protected=self.protected,
+            replay_gate=self.replay_gate,
         )
 
 
@@ -222,6 +229,7 @@ class Deployment(Base):
     active: Mapped[bool]
     superseded_at: Mapped[datetime | None] = mapped_column(Timestamp)
     canary_percent: Mapped[float | None] = mapped_column(sa.Float)
+    canary_analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     script: Mapped[Script] = relationship(lazy="selectin")
     config: Mapped[Config] = relationship(lazy="selectin")
@@ -242,6 +250,7 @@ class Deployment(Base):
             active=self.active,
             superseded_at=_utc_or_none(self.superseded_at),
             canary_percent=self.canary_percent,
+            canary_analysis=None if self.canary_analysis is None else dict(self.canary_analysis),
         )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from prism_platform.db import migrate
 from prism_platform.db._accounts import AccountOps
+from prism_platform.db._approvals import ApprovalOps
 from prism_platform.db._deployments import DeploymentOps
 from prism_platform.db._engine import is_memory_sqlite, make_engine, parse_url
 from prism_platform.db._experiments import ExperimentOps
@@ -21,7 +22,9 @@ from prism_platform.db._scripts import ScriptOps
 from prism_platform.db._sources import SourceOps
 
 
-class MetadataStore(SceneOps, ExperimentOps, ScriptOps, DeploymentOps, AccountOps, SourceOps):
+class MetadataStore(
+    SceneOps, ExperimentOps, ScriptOps, DeploymentOps, AccountOps, SourceOps, ApprovalOps
+):
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)

@@ -8,6 +8,7 @@ gate's audit entries.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from prism_platform.db import ConfigRecord, DeploymentRecord, MetadataStore, ScriptRecord
@@ -149,30 +150,37 @@ class Deployer:
         actor: str,
         note: str = "",
         canary_percent: float | None = None,
+        canary_analysis: Mapping[str, Any] | None = None,
     ) -> DeploymentRecord:
         """Record a deployment of ``strategy`` at ``version``. A working-tree version is
         pinned first: its files are stored under its ``wt-<hash>``, which the deployment
         names, so every node, reload and rollback serves exactly the code the gate ran."""
-        resolved = self.repo.resolve(version)
-        if resolved == WORKTREE:
-            frozen = self.repo.frozen(strategy.version)
-            if frozen is None:  # evicted by many other loads in between
-                raise Conflict(
-                    f"{strategy.path}@{strategy.version} is no longer held: deploy again",
-                    field="script",
-                )
-            self.store.pin_sources(frozen.version, frozen.files)
-            resolved = frozen.version
         return self.store.deploy(
             scene,
             bucket,
             strategy.path,
-            resolved,
+            self.pin(strategy, version),
             config,
             actor=actor,
             note=note,
             canary_percent=canary_percent,
+            canary_analysis=canary_analysis,
         )
+
+    def pin(self, strategy: Strategy, version: str) -> str:
+        """``version`` resolved; a working-tree version pinned first (its files, as the
+        gate ran them, stored under ``wt-<hash>``, which is returned)."""
+        resolved = self.repo.resolve(version)
+        if resolved != WORKTREE:
+            return resolved
+        frozen = self.repo.frozen(strategy.version)
+        if frozen is None:  # evicted by many other loads in between
+            raise Conflict(
+                f"{strategy.path}@{strategy.version} is no longer held: deploy again",
+                field="script",
+            )
+        self.store.pin_sources(frozen.version, frozen.files)
+        return frozen.version
 
     def redeployable(self, deployment_id: int) -> tuple[DeploymentRecord, Strategy, StrategyConfig]:
         """An earlier deployment with the script and config it served, validated again."""

@@ -106,6 +106,7 @@ class SnapshotBuilder:
                 canaries=tuple(canaries) if any(canaries) else (),
                 whitelist=whitelist_index(exp.whitelist if exp else {}, names),
                 context=_context_schema(sc, errors),
+                sample_rate=sc.sample_rate,
             )
             if st.layers:  # the other layers, checked against every route
                 layers = build_layers(

@@ -5,11 +5,14 @@ to the hour it stopped, or its ``ends_at``):
 * :func:`strategy_counts`: counts per bucket, strategy@version and channel;
 * :func:`user_stats`: per bucket, the per-user sums of CTR and CVR (:class:`RatioStats`),
   each user's counts first added up over the window, then over users;
-* :func:`rejections`: per bucket, events that did not count, by reason.
+* :func:`rejections`: per bucket, events that did not count, by reason;
+* :func:`hourly_counts`: per bucket and hour, exposures, clicks, carts and orders (the
+  time series of the workbench's charts).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from prism_platform.db import ExperimentRecord, MetadataStore
 from prism_platform.db.event_schema import (
     COUNT_COLUMNS,
+    USER_COLUMNS,
     EventCount,
     EventRejection,
     EventUserCount,
@@ -73,6 +77,21 @@ def rejections(store: MetadataStore, exp: ExperimentRecord) -> dict[str, dict[st
     out: dict[str, dict[str, int]] = {}
     for bucket, reason, n in _run(store, stmt.group_by(t.bucket, t.reason)):
         out.setdefault(bucket, {})[reason] = int(n)
+    return out
+
+
+def hourly_counts(
+    store: MetadataStore, exp: ExperimentRecord, since: datetime
+) -> dict[str, dict[datetime, tuple[int, ...]]]:
+    """Bucket -> hour -> (exposures, clicks, carts, orders), from the hour ``since`` on
+    (read through the ``scene, hour`` index); hours without events are left out."""
+    t = EventCount
+    sums = [sa.func.sum(getattr(t, c)) for c in USER_COLUMNS]
+    stmt = _window(sa.select(t.bucket, t.hour, *sums), t, exp).where(t.hour >= since)
+    out: dict[str, dict[datetime, tuple[int, ...]]] = {}
+    for bucket, hour, *counts in _run(store, stmt.group_by(t.bucket, t.hour)):
+        at = hour if hour.tzinfo else hour.replace(tzinfo=UTC)  # SQLite drops the zone
+        out.setdefault(bucket, {})[at] = tuple(int(n or 0) for n in counts)
     return out
 
 

@@ -34,10 +34,12 @@ class ReportParams:
     alpha: float = 0.05
     power: float = 0.8
     layer: str = MAIN_LAYER
+    experiment_id: int | None = None
+    """An experiment by its id (a name may run several times: restarted to keep its salt)."""
 
 
 def experiment_report(store: MetadataStore, scene: str, params: ReportParams) -> dict[str, Any]:
-    exp = _experiment(store, scene, params.layer, params.experiment)
+    exp = chosen_experiment(store, scene, params.layer, params.experiment, params.experiment_id)
     names = [b.name for b in exp.buckets]
     control = params.control or ("control" if "control" in names else names[0])
     if control not in names:
@@ -94,13 +96,19 @@ def experiment_report(store: MetadataStore, scene: str, params: ReportParams) ->
     }
 
 
-def _experiment(store: MetadataStore, scene: str, layer: str, name: str | None) -> ExperimentRecord:
+def chosen_experiment(
+    store: MetadataStore, scene: str, layer: str, name: str | None, id_: int | None = None
+) -> ExperimentRecord:
+    """The layer's experiment of that id, or the newest of that name, or the running one
+    (else the newest)."""
     experiments = store.list_experiments(scene, layer)  # newest first; errors name the field
     where = f"scene {scene!r}" if layer == MAIN_LAYER else f"layer {layer!r} of {scene!r}"
+    for e in experiments:
+        if (id_ is not None and e.id == id_) or (id_ is None and e.name == name):
+            return e
+    if id_ is not None:
+        raise NotFound(f"{where} has no experiment with id {id_}", field="experiment_id")
     if name is not None:
-        for e in experiments:
-            if e.name == name:
-                return e
         raise NotFound(f"{where} has no experiment {name!r}", field="experiment")
     running = [e for e in experiments if e.status == "running"]
     if running or experiments:

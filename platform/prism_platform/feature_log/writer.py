@@ -1,5 +1,5 @@
 """The platform's feature log: a bounded in-memory queue the request path appends to,
-drained into the feature store by a background thread.
+drained into the feature store by a background thread (:mod:`prism_platform.background`).
 
 :meth:`FeatureLogWriter.submit` is all a request pays: a length check and a
 ``deque.append`` of references (the rows of the returned items are picked, encoded and
@@ -11,13 +11,12 @@ batch the store refuses is dropped and counted too (``reason="store_error"``).
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 
+from prism_platform.background import BackgroundQueue
 from prism_platform.errors import Invalid
 from prism_platform.events.sink import retention_s
-from prism_platform.feature_log.record import LoggedRows, records_of
+from prism_platform.feature_log.record import records_of
 from prism_platform.feature_log.store import FeatureStore, open_feature_store
 from prism_platform.metrics.registry import Metrics
 from prism_platform.settings import Settings
@@ -31,8 +30,10 @@ BATCH = 256  # a flush starts early once this many requests are queued
 TRIM_EVERY_S = 300.0
 
 
-class FeatureLogWriter:
+class FeatureLogWriter(BackgroundQueue[ServedFeatures]):
     """Implements :class:`prism_sdk.ranking.FeatureLog` over a :class:`FeatureStore`."""
+
+    label = "feature_log"
 
     def __init__(
         self,
@@ -44,87 +45,27 @@ class FeatureLogWriter:
         keep_s: float | None = None,
         metrics: Metrics | None = None,
     ) -> None:
+        super().__init__(capacity=capacity, flush_s=flush_s, batch=BATCH)
         self.store = store
         self.rate = check_rate(rate)
-        self.capacity = capacity
-        self.flush_s = flush_s
         self.keep_s = keep_s
         self.metrics = metrics
-        self.dropped = 0
         self.stored_rows = 0
-        self._queue: deque[ServedFeatures] = deque()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._flush_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
         self._trimmed_at = 0.0
 
-    # -- the request path ----------------------------------------------------------
-    def submit(self, served: ServedFeatures) -> bool:
-        queue = self._queue
-        if len(queue) >= self.capacity:
-            self._drop("buffer_full", 1)
-            return False
-        queue.append(served)
-        if self._thread is None:
-            self._start()
-        elif len(queue) >= BATCH:
-            self._wake.set()
-        return True
-
-    # -- the background side -------------------------------------------------------
-    def flush(self) -> int:
-        """Store everything queued now; how many rows were stored."""
+    def write(self, items: list[ServedFeatures]) -> int:
+        """Store the returned items' rows of a batch of requests; how many rows."""
+        records = [r for served in items for r in records_of(served)]
+        self.store.append(records)
         stored = 0
-        with self._flush_lock:
-            while self._queue:
-                records: list[LoggedRows] = []
-                taken = 0
-                while self._queue and taken < BATCH:
-                    records += records_of(self._queue.popleft())
-                    taken += 1
-                try:
-                    self.store.append(records)
-                except Exception:
-                    log.exception("event=feature_log_store_failed store=%s", self.store.name)
-                    self._drop("store_error", taken)
-                    continue
-                for r in records:
-                    stored += len(r.item_ids)
-                    if self.metrics is not None:
-                        self.metrics.feature_rows_logged.inc((r.model,), len(r.item_ids))
+        for r in records:
+            stored += len(r.item_ids)
+            if self.metrics is not None:
+                self.metrics.feature_rows_logged.inc((r.model,), len(r.item_ids))
         self.stored_rows += stored
         return stored
 
-    def close(self) -> None:
-        """Stop the thread and store what is still queued."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.flush()
-        self.store.close()
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(
-                    target=self._run, name="prism-feature-log", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.flush_s)
-            self._wake.clear()
-            try:
-                self.flush()
-                self._trim()
-            except Exception:  # never let the writer die
-                log.exception("event=feature_log_flush_failed")
-
-    def _trim(self) -> None:
+    def housekeeping(self) -> None:
         now = time.time()
         if self.keep_s is None or now - self._trimmed_at < TRIM_EVERY_S:
             return
@@ -133,8 +74,10 @@ class FeatureLogWriter:
         if gone:
             log.info("event=feature_log_trimmed records=%d store=%s", gone, self.store.name)
 
-    def _drop(self, reason: str, n: int) -> None:
-        self.dropped += n
+    def release(self) -> None:
+        self.store.close()
+
+    def count_drop(self, reason: str, n: int) -> None:
         if self.metrics is not None:
             self.metrics.feature_log_dropped.inc((reason,), n)
 

@@ -124,6 +124,14 @@ class Metrics:
             "Sampled requests whose served features were not stored.",
             ("reason",),
         )
+        self.samples_stored = Counter(
+            "prism_samples_stored_total", "Sampled requests stored in the replay log.", ("scene",)
+        )
+        self.samples_dropped = Counter(
+            "prism_samples_dropped_total",
+            "Sampled requests not stored (buffer_full: the queue was full; store_error).",
+            ("reason",),
+        )
         layer = ("scene", "layer", "bucket")
         self.layer_requests = Counter(
             "prism_layer_requests_total",
@@ -154,6 +162,8 @@ class Metrics:
             self.rejected,
             self.feature_rows_logged,
             self.feature_log_dropped,
+            self.samples_stored,
+            self.samples_dropped,
             self.layer_requests,
             self.layer_latency,
             self.events,

@@ -9,6 +9,8 @@ from pathlib import Path
 from prism_platform.errors import Invalid, NotFound
 
 _SYMLINK = "120000"
+_SUBMODULE = "160000"
+_NOT_FILES = (_SYMLINK, _SUBMODULE)
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -81,20 +83,42 @@ class GitRepo:
 
     def history(self, path: str, limit: int = 50) -> list[ScriptCommit]:
         """Commits that changed ``path`` (relative to the strategies folder), newest first."""
-        out = _git(
-            self.root,
-            "log",
-            f"-n{limit}",
-            "--format=%H%x1f%an%x1f%aI%x1f%s%x1e",
-            "--",
-            self.prefix + path,
-        ).decode()
+        return self.commits(limit, path)
+
+    def commits(
+        self, limit: int = 50, path: str = "", every_branch: bool = False
+    ) -> list[ScriptCommit]:
+        """Commits that changed the strategies folder (or ``path`` in it), newest first:
+        of ``HEAD``, or with ``every_branch`` of every branch, remote branch and tag too.
+        None in a repository without commits."""
+        refs = ["HEAD", "--branches", "--remotes", "--tags"] if every_branch else ["HEAD"]
+        try:
+            out = _git(
+                self.root,
+                "log",
+                f"-n{limit}",
+                "--format=%H%x1f%an%x1f%aI%x1f%s%x1e",
+                *refs,
+                "--",
+                self.prefix + path if path else self.prefix or ".",
+            ).decode()
+        except subprocess.CalledProcessError:
+            if self._has_head():
+                raise
+            return []
         rows = []
         for rec in out.split("\x1e"):
             parts = rec.strip().split("\x1f")
             if len(parts) == 4:
                 rows.append(ScriptCommit(*parts))
         return rows
+
+    def _has_head(self) -> bool:
+        try:
+            _git(self.root, "rev-parse", "--verify", "--quiet", "HEAD")
+        except subprocess.CalledProcessError:
+            return False
+        return True
 
 
 class GitTree:
@@ -124,7 +148,7 @@ class GitTree:
 
     def read(self, path: str) -> bytes | None:
         entry = self._entries.get(path)
-        if entry is None or entry[0] == _SYMLINK:
+        if entry is None or entry[0] in _NOT_FILES:
             return None
         data = self._cache.get(path)
         if data is None:
@@ -133,6 +157,17 @@ class GitTree:
 
     def is_dir(self, path: str) -> bool:
         return path in self._dirs
+
+    def files(self) -> list[str]:
+        """Every file of the tree (symlinks aside), sorted."""
+        return sorted(p for p, (mode, _) in self._entries.items() if mode not in _NOT_FILES)
+
+    def size(self, path: str) -> int | None:
+        """The file's size in bytes, read without reading the file."""
+        entry = self._entries.get(path)
+        if entry is None or entry[0] in _NOT_FILES:
+            return None
+        return int(_git(self.repo.root, "cat-file", "-s", entry[1]))
 
     def filename(self, path: str) -> str:
         return f"{self.repo.prefix}{path}@{self.commit[:12]}"

@@ -88,6 +88,10 @@ class WorkTree:
         full = self._resolve(path)
         return full is not None and full.is_dir()
 
+    def size(self, path: str) -> int | None:
+        full = self._resolve(path)
+        return full.stat().st_size if full is not None and full.is_file() else None
+
     def filename(self, path: str) -> str:
         return str(self.root / path)
 

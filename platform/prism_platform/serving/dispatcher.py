@@ -7,13 +7,17 @@ import itertools
 import logging
 import os
 import time
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
+
+import msgspec
 
 from prism_platform.metrics.registry import Metrics
 from prism_platform.scripts.invoke import invoke, new_context
 from prism_platform.serving.finalize import finalize
 from prism_platform.serving.route import Route
+from prism_platform.serving.sampling import SampleSink, sampled_user
 from prism_platform.serving.snapshot import SceneRuntime, Snapshot
 from prism_platform.serving.state import ServingState
 from prism_sdk import (
@@ -46,6 +50,26 @@ class UnknownScene(Exception):
         self.known = known
 
 
+@dataclass(frozen=True)
+class _OffRecord:
+    """A debug run for the control plane: counted nowhere (metrics, feature log), served
+    by ``route`` when given (a dry run), its tokens signed by ``signer``."""
+
+    route: Route | None
+    signer: AcmSigner
+    request_id: str | None = None
+    """A seeded run's request id (:func:`seeded_request_id`); ``None``: a fresh one."""
+    detail: bool = True
+    """Stages keep their candidates and removed items (``False``: timings and counts)."""
+
+
+def seeded_request_id(seed: int) -> str:
+    """The request id of a run seeded with ``seed`` (debug and replay runs only): the
+    strategies key their random draws on the request id (``bandit.Pool``,
+    ``random.Random(ctx.request_id)``), so one seed gives the same draws every time."""
+    return f"s{seed & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -54,12 +78,15 @@ class Dispatcher:
         metrics: Metrics,
         signer: AcmSigner,
         feature_log: FeatureLog | None = None,
+        samples: SampleSink | None = None,
     ) -> None:
         self.state = state
         self.backend = backend
         self.metrics = metrics
         self.signer = signer
         self.feature_log = feature_log if feature_log is not None else ranking.feature_log()
+        self.samples = samples
+        """Where the requests of each scene's sampled users go (the replay log)."""
         self._prefix = os.urandom(3).hex()
         self._ids = itertools.count(1)
         self._last_logged: dict[tuple[str, str], float] = {}
@@ -68,7 +95,30 @@ class Dispatcher:
     def next_request_id(self) -> str:
         return f"{self._prefix}{next(self._ids):x}"
 
-    async def recommend(self, req: Request) -> dict[str, Any]:
+    async def run(
+        self,
+        request: Request,
+        route_override: Route | None = None,
+        *,
+        seed: int | None = None,
+        detail: bool = True,
+    ) -> dict[str, Any]:
+        """One request with its debug trace, off the record: no metrics, no feature log.
+        With ``route_override`` it is a dry run: that route serves the user's bucket (with
+        the user's layer overrides), the answer says ``dry_run`` and its acm tokens are
+        signed with a throwaway key, so no event carrying one is ever counted. ``seed``
+        fixes the request id, hence the strategies' random draws (replays); without
+        ``detail`` the trace keeps each stage's timing and counts, not its candidates."""
+        req = msgspec.structs.replace(request, debug=True)
+        rid = None if seed is None else seeded_request_id(seed)
+        if route_override is None:
+            return await self.recommend(req, _OffRecord(None, self.signer, rid, detail))
+        off = _OffRecord(route_override, AcmSigner(os.urandom(32)), rid, detail)
+        body = await self.recommend(req, off)
+        body["dry_run"] = True
+        return body
+
+    async def recommend(self, req: Request, off: _OffRecord | None = None) -> dict[str, Any]:
         t0 = perf_counter()
         snap: Snapshot = self.state.snapshot
         scene = snap.scenes.get(req.scene)
@@ -78,31 +128,40 @@ class Dispatcher:
             scene.context.check(req.context)  # InvalidContext names the field
         idx, route, variant = scene.route_for(req.uid)
         bucket = scene.buckets[idx]
-        rid = self.next_request_id()
+        signer = self.signer
+        if off is not None:
+            signer = off.signer
+            if off.route is not None:
+                route, variant = scene.serve_with(idx, off.route, req.uid)
+        rid = self.next_request_id() if off is None or off.request_id is None else off.request_id
         data = DataClient(self.backend, scene.read_timeout_ms)
-        tracer = Tracer()
+        tracer = Tracer(req.debug and (off is None or off.detail))
         size = req.size if req.size <= scene.max_size else scene.max_size
         error: str | None = None
+        failure: str | None = None
         items: list[Item] | None = None
         flog = self.feature_log
-        scored: list[ScoredBatch] | None = [] if sampled(rid, flog.rate) else None
+        scored: list[ScoredBatch] | None = [] if off is None and sampled(rid, flog.rate) else None
         if route is None:
             error = "no_deployment"
         else:
-            items, error = await self._run(route, scene, req, data, tracer, rid, bucket, scored)
+            items, error, failure = await self._run(
+                route, scene, req, data, tracer, rid, bucket, scored, off is None
+            )
         if items is None:
             items = self._fallback(scene, size, data, tracer)
             strategy_json: Any = {"name": FALLBACK_NAME, "version": FALLBACK_VERSION}
             layers = variant.layers if variant is not None else ()
             prefix = acm_prefix_for(scene.name, bucket, FALLBACK_NAME, FALLBACK_VERSION, layers)
             name, version = FALLBACK_NAME, FALLBACK_VERSION
-            self.metrics.fallbacks.inc((scene.name, error or "unknown"))
+            if off is None:
+                self.metrics.fallbacks.inc((scene.name, error or "unknown"))
         else:
             assert route is not None
             strategy_json = route.strategy_json
             prefix = route.acm_prefix
             name, version = route.strategy.name, route.strategy.version
-        removed: dict[str, int] | None = {} if req.debug else None
+        removed: list[tuple[Item, str]] | None = [] if req.debug else None
         now = time.time()
         t_fin = perf_counter()
         out = finalize(
@@ -114,7 +173,7 @@ class Dispatcher:
             request_id=rid,
             user_id=req.uid,
             issued=int(now),
-            signer=self.signer,
+            signer=signer,
             removed=removed,
         )
         if scored and error is None:  # what the models scored for the returned items
@@ -122,18 +181,19 @@ class Dispatcher:
             flog.submit(ServedFeatures(rid, scene.name, req.uid, now, returned, tuple(scored)))
         degraded = error is not None or not data.ok
         elapsed = perf_counter() - t0
-        key = (scene.name, bucket, name, version)
-        outcome = "degraded" if degraded else "ok"
-        self.metrics.latency.observe(key, elapsed)
-        self.metrics.requests.inc((*key, outcome))
-        if variant is not None and variant.layers:  # the layers' buckets, for their reports
-            if name == FALLBACK_NAME:
-                outcome = "fallback"
-            for layer, b in variant.layers:
-                self.metrics.layer_latency.observe((scene.name, layer, b), elapsed)
-                self.metrics.layer_requests.inc((scene.name, layer, b, outcome))
-        if not data.ok:
-            self.metrics.data_errors.inc((scene.name,))
+        if off is None:  # a debug run for the control plane is counted nowhere
+            key = (scene.name, bucket, name, version)
+            outcome = "degraded" if degraded else "ok"
+            self.metrics.latency.observe(key, elapsed)
+            self.metrics.requests.inc((*key, outcome))
+            if variant is not None and variant.layers:  # the layers' buckets, for reports
+                if name == FALLBACK_NAME:
+                    outcome = "fallback"
+                for layer, b in variant.layers:
+                    self.metrics.layer_latency.observe((scene.name, layer, b), elapsed)
+                    self.metrics.layer_requests.inc((scene.name, layer, b, outcome))
+            if not data.ok:
+                self.metrics.data_errors.inc((scene.name,))
         body: dict[str, Any] = {
             "request_id": rid,
             "scene": scene.name,
@@ -150,10 +210,13 @@ class Dispatcher:
             fin = tracer.stage("platform.finalize")
             fin.ms = (perf_counter() - t_fin) * 1000.0
             fin.counts(len(items), len(out))
-            fin.note(removed=removed)
+            if removed:
+                fin.removed(removed)
             body["trace"] = {
                 "stages": tracer.as_list(),
                 "error": error,
+                "failure": failure,
+                "deployment_id": None if route is None else route.deployment_id,
                 "data": {
                     "backend": data.backend_name,
                     "round_trips": data.round_trips,
@@ -165,6 +228,10 @@ class Dispatcher:
             }
             if variant is not None:
                 body["trace"]["overrides"] = variant.params
+        below = scene.sample_below  # 0: the scene samples nobody
+        if below and off is None and self.samples is not None:
+            if sampled_user(req.uid or rid, below):
+                self.samples.submit((req, body, now, elapsed, error))
         return body
 
     async def _run(
@@ -177,7 +244,10 @@ class Dispatcher:
         rid: str,
         bucket: str,
         scored: list[ScoredBatch] | None,
-    ) -> tuple[list[Item] | None, str | None]:
+        record: bool,
+    ) -> tuple[list[Item] | None, str | None, str | None]:
+        """The strategy's items, else ``None`` with the failure's kind and (for the debug
+        trace) its message."""
         strategy = route.strategy
         ctx = new_context(
             req,
@@ -191,25 +261,28 @@ class Dispatcher:
         )
         stage = tracer.stage(f"strategy.{strategy.name}") if req.debug else None
         kind = "exception"
+        failed: Exception
         try:
             t0 = perf_counter()
             items = await invoke(strategy, ctx, scene.deadline_s)
             if stage is not None:
                 stage.ms = (perf_counter() - t0) * 1000.0
                 stage.counts(count_out=len(items))
-            return items, None
+                stage.candidates(items)
+            return items, None, None
         except DeadlineExceeded as exc:
-            kind = "deadline"
-            self._log_failure(route, scene, kind, exc)
+            kind, failed = "deadline", exc
         except StrategyError as exc:
-            kind = "bad_result"
-            self._log_failure(route, scene, kind, exc)
+            kind, failed = "bad_result", exc
         except Exception as exc:
-            self._log_failure(route, scene, kind, exc)
+            failed = exc
+        if not record:  # a debug run: the trace says what failed
+            return None, kind, f"{type(failed).__name__}: {failed}"
+        self._log_failure(route, scene, kind, failed)
         self.metrics.strategy_errors.inc(
             (scene.name, bucket, strategy.name, strategy.version, kind)
         )
-        return None, kind
+        return None, kind, f"{type(failed).__name__}: {failed}" if req.debug else None
 
     def _fallback(
         self, scene: SceneRuntime, size: int, data: DataClient, tracer: Tracer
@@ -237,5 +310,5 @@ class Dispatcher:
             kind,
             type(exc).__name__,
             exc,
-            exc_info=kind == "exception",
+            exc_info=exc if kind == "exception" else None,
         )

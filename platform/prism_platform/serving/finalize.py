@@ -34,25 +34,26 @@ def finalize(
     user_id: str,
     issued: int,
     signer: AcmSigner,
-    removed: dict[str, int] | None = None,
+    removed: list[tuple[Item, str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The response's item list. ``removed`` (when given) counts what was dropped, by reason."""
+    """The response's item list. ``removed`` (a debug request's) gets every dropped
+    item with the reason: ``duplicate``, ``excluded``, ``off_shelf``, ``not_in_index``."""
     first: dict[str, Item] = {}
     setdefault = first.setdefault
     for it in items:  # keep each item's first (best-ranked) occurrence
         setdefault(it.id, it)
-    dup = len(items) - len(first)
-    excl = 0
+    if removed is not None and len(items) > len(first):
+        removed.extend(_duplicates(items))
     if exclude:
         for ex in exclude:
-            if first.pop(ex, None) is not None:
-                excl += 1
+            gone = first.pop(ex, None)
+            if gone is not None and removed is not None:
+                removed.append((gone, "excluded"))
     candidates = list(first.values())
 
     out: list[dict[str, Any]] = []
     append = out.append
     tokens = _TOKENS
-    off = unknown = 0
     i = 0
     pos = 0
     sign = signer.for_request(acm_prefix, request_id, user_id, issued)  # hashes the user once
@@ -62,10 +63,12 @@ def finalize(
         infos = data.execute((Read("items", [c.id for c in chunk]),))[0]
         for it, info in zip(chunk, infos):  # noqa: B905 - one row per id, by contract
             if info is None:
-                unknown += 1
+                if removed is not None:
+                    removed.append((it, "not_in_index"))
                 continue
             if info.get("status", "on") != "on":
-                off += 1
+                if removed is not None:
+                    removed.append((it, "off_shelf"))
                 continue
             pos += 1
             tok = tokens.get(it.channels) or channels_token(it.channels)
@@ -80,10 +83,14 @@ def finalize(
             )
             if pos == size:
                 break
-    if removed is not None:
-        for reason, n in (("duplicate", dup), ("excluded", excl), ("off_shelf", off)):
-            if n:
-                removed[reason] = n
-        if unknown:
-            removed["not_in_index"] = unknown
+    return out
+
+
+def _duplicates(items: Sequence[Item]) -> list[tuple[Item, str]]:
+    seen: set[str] = set()
+    out: list[tuple[Item, str]] = []
+    for it in items:
+        if it.id in seen:
+            out.append((it, "duplicate"))
+        seen.add(it.id)
     return out

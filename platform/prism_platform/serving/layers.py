@@ -99,14 +99,19 @@ class LayerSet:
         self.timed = any(la.starts_at > -math.inf or la.ends_at < math.inf for la in layers)
         self._cache: dict[tuple[str, Route | None, tuple[int, ...]], Variant] = {}
 
-    def resolve(self, bucket: str, route: Route | None, user_id: str) -> Variant:
-        """The user's variant of ``route`` (chosen by the main layer for ``bucket``)."""
+    def resolve(
+        self, bucket: str, route: Route | None, user_id: str, *, cache: bool = True
+    ) -> Variant:
+        """The user's variant of ``route`` (chosen by the main layer for ``bucket``);
+        ``cache=False`` for a one-off route (a dry run's), which must not stay cached."""
         now = time.time() if self.timed else 0.0
         skip = self.skip.get(route, _NO_SKIP) if route is not None else _NO_SKIP
         picks = tuple(
             -1 if i in skip or not la.live(now) else la.assign(user_id)
             for i, la in enumerate(self.layers)
         )
+        if not cache:
+            return self._variant(bucket, route, picks)
         key = (bucket, route, picks)
         v = self._cache.get(key)
         if v is None:

@@ -15,6 +15,7 @@ from typing import Any
 from prism_platform.serving.context_schema import ContextSchema
 from prism_platform.serving.layers import LayerSet, Variant
 from prism_platform.serving.route import Route
+from prism_platform.serving.sampling import sample_threshold
 from prism_sdk import SLOTS, bucket_index, slot_of
 
 
@@ -41,6 +42,13 @@ class SceneRuntime:
     ``None``: each read waits as long as the backend's own timeout."""
     context: ContextSchema | None = None
     """The fields a request's ``context`` may carry, checked before routing; ``None``: any."""
+    sample_rate: float = 0.0
+    """The share of the scene's users whose requests go to the replay log."""
+    sample_below: int = field(init=False, repr=False)
+    """:func:`~.sampling.sample_threshold` of ``sample_rate``, once per snapshot."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sample_below", sample_threshold(self.sample_rate))
 
     def assign(self, user_id: str) -> int:
         if self.whitelist:
@@ -69,6 +77,16 @@ class SceneRuntime:
             return idx, route, None
         variant = self.layers.resolve(self.buckets[idx], route, user_id)
         return idx, variant.route, variant
+
+    def serve_with(
+        self, idx: int, route: Route, user_id: str
+    ) -> tuple[Route | None, Variant | None]:
+        """``route`` (a dry run's) serving the user of bucket ``idx``, with the user's
+        layer overrides applied as for a live route (not cached: a one-off route)."""
+        if self.layers is None:
+            return route, None
+        variant = self.layers.resolve(self.buckets[idx], route, user_id, cache=False)
+        return variant.route, variant
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +137,7 @@ class Snapshot:
                 "experiment": sc.experiment,
                 "deadline_ms": round(sc.deadline_s * 1000),
                 "read_timeout_ms": sc.read_timeout_ms,
+                "sample_rate": sc.sample_rate,
                 "buckets": buckets,
             }
             if sc.layers is not None:

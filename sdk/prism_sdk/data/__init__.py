@@ -7,20 +7,26 @@ from .mock import MockBackend
 from .redis_backend import RedisBackend
 from .remote import RemoteBackend, RemoteError
 from .scored import ScoredRows
+from .snapshot import DataSnapshot, RecordingBackend, SnapshotBackend, SnapshotError, SnapshotMiss
 
 __all__ = [
     "Batch",
     "DataBackend",
     "DataClient",
+    "DataSnapshot",
     "DataWriter",
     "Event",
     "LocalBackend",
     "MockBackend",
     "Pending",
     "Read",
+    "RecordingBackend",
     "RedisBackend",
     "RemoteBackend",
     "RemoteError",
     "Scored",
     "ScoredRows",
+    "SnapshotBackend",
+    "SnapshotError",
+    "SnapshotMiss",
 ]

@@ -70,7 +70,7 @@ class ModelHandle:
             )
             order = np.argsort(-predicted, kind="stable").tolist()
             out = Item.rescored(items, predicted.tolist(), order)
-            st.counts(count_out=len(out))
+            st.output(len(items), out)
             return out
 
     def __repr__(self) -> str:

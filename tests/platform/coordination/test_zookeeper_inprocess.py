@@ -4,6 +4,7 @@ spread is bench/deploy_convergence.py's job."""
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterator
@@ -152,3 +153,32 @@ def test_an_experiment_layer_reaches_every_node(
             break
         assert time.monotonic() < deadline, exp
         time.sleep(0.01)
+
+
+def test_metrics_series_sum_every_node(nodes: list[TestClient]) -> None:
+    """Each node samples its own requests; either node's series is the sum of both."""
+    _wait_nodes(nodes[0], 2)
+    samplers = [c.app.control.series for c in nodes]  # type: ignore[attr-defined]
+    for s in samplers:
+        s.stop()  # the test takes the samples, at times of its choosing
+    step = samplers[0].interval_s
+    start = (math.floor(time.time() / step) + 1) * step + 0.05  # after the threads' samples
+    for s in samplers:
+        s.sample(start)
+    for client, n in zip(nodes, (3, 5), strict=True):
+        for uid in range(n):
+            r = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": str(uid)})
+            assert r.status_code == 200
+    for s in samplers:
+        s.sample(start + step)
+        s.publish_now()
+    for client in nodes:
+        r = client.get("/admin/metrics/series", params={"window_s": 60})
+        assert r.status_code == 200, r.text
+        home = r.json()["scenes"]["home_feed"]
+        assert len(home["t"]) == 60 / step
+        assert home["t"][-1] == math.floor((start + step / 2) / step) * step + step
+        assert home["rps"][-1] == round((3 + 5) / step, 3)
+        assert home["p50_ms"][-1] is not None and home["error_rate"][-1] == 0.0
+    bad = nodes[0].get("/admin/metrics/series", params={"window_s": 7200})
+    assert bad.status_code == 422 and bad.json()["field"] == "window_s"

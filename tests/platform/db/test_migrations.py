@@ -15,6 +15,7 @@ from prism_platform.db.schema import Base
 TABLES = {"scenes", "experiments", "buckets", "scripts", "configs", "deployments", "audit_log"}
 TABLES |= {"event_counts", "event_offsets", "users", "api_tokens", "script_sources"}
 TABLES |= {"event_user_counts", "event_rejections"}  # 0010
+TABLES |= {"change_requests"}  # 0011
 
 
 def _tables(url: str) -> set[str]:
@@ -26,7 +27,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_there_is_one_head() -> None:
-    assert head() == "0013"
+    assert head() == "0014"
 
 
 def test_upgrade_from_empty_to_head_and_back(empty_db_url: str) -> None:

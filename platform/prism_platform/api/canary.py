@@ -1,0 +1,50 @@
+"""``/admin/scenes/{name}/buckets/{bucket}/canary/...``: promote a bucket's canary to
+all its users, or abort it (operator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from prism_platform.accounts.service import Principal
+from prism_platform.api.admin import change_json
+from prism_platform.api.auth import OPERATOR, Auth
+from prism_platform.control.facade import Control
+
+
+class CanaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = ""
+    wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
+
+
+def build_canary_router(control: Control, auth: Auth) -> APIRouter:
+    r = APIRouter(prefix="/admin/scenes/{name}/buckets/{bucket}/canary", tags=["admin"])
+    operator = auth.requires(OPERATOR)
+
+    @r.post("/promote", status_code=201)
+    def promote(
+        name: str, bucket: str, who: Principal = Depends(operator), body: CanaryIn | None = None
+    ) -> dict[str, Any]:
+        """Serve the canary (its script@version and config as deployed) to all the
+        bucket's users, as a new primary deployment; 404 naming the bucket without one."""
+        body = body or CanaryIn()
+        change = control.promote_canary(
+            name, bucket, actor=who.name, note=body.note, wait_s=body.wait_s
+        )
+        return change_json(change)
+
+    @r.post("/abort", status_code=201)
+    def abort(
+        name: str, bucket: str, who: Principal = Depends(operator), body: CanaryIn | None = None
+    ) -> dict[str, Any]:
+        """End the canary: all the bucket's users go back to the primary deployment."""
+        body = body or CanaryIn()
+        change = control.abort_canary(
+            name, bucket, actor=who.name, note=body.note, wait_s=body.wait_s
+        )
+        return change_json(change)
+
+    return r

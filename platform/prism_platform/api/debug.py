@@ -1,0 +1,75 @@
+"""The request debugger over HTTP: ``POST /admin/debug/recommend`` (operators) answers
+one request with its full trace, served by the live routing, a deployment (active or
+past) or a script version with a config: a dry run, recorded nowhere and served to
+nobody (see :mod:`prism_platform.control.debug_ops`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from prism_platform.accounts.service import Principal
+from prism_platform.api.auth import OPERATOR, Auth
+from prism_platform.control.facade import Control
+from prism_sdk import MAX_SIZE
+
+
+class DebugIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scene: str
+    user_id: str | Annotated[int, Field(ge=0)]
+    context: dict[str, Any] = {}
+    size: int = Field(20, ge=1, le=MAX_SIZE)
+    exclude: list[str] = []
+    deployment_id: int | None = Field(
+        None, description="run this deployment (active or past) instead of the live routing"
+    )
+    script: str | None = Field(None, description="dry-run this script instead (e.g. x.py)")
+    version: str | None = Field(None, description="the script's commit/branch/tag (worktree)")
+    config: str | None = Field(None, description="the script's named config (default: none)")
+    params: dict[str, Any] | None = Field(
+        None, description="parameters merged onto the config of a deployment or script"
+    )
+    seed: int | None = Field(
+        None,
+        ge=0,
+        lt=2**64,
+        description="fix the strategies' random draws (the request id): a replay's arms",
+    )
+    detail: bool = Field(
+        True, description="false: each stage's timing and counts only, not its candidates"
+    )
+
+
+def build_debug_router(control: Control, auth: Auth) -> APIRouter:
+    router = APIRouter(prefix="/admin/debug", tags=["debug"])
+    operator = auth.requires(OPERATOR)
+
+    @router.post("/recommend")
+    async def debug_recommend(body: DebugIn, _: Principal = Depends(operator)) -> Response:
+        """The recommend answer with its trace (resolved buckets, parameters, every stage
+        with its candidates and what each filter removed, data round trips, timings) and
+        ``target``. With ``deployment_id`` or ``script`` it is a dry run (``dry_run``:
+        true): not recorded, not served, its acm tokens verify nowhere."""
+        out = await control.debug_request(
+            body.scene,
+            str(body.user_id),
+            body.context,
+            body.size,
+            exclude=body.exclude,
+            deployment_id=body.deployment_id,
+            script=body.script,
+            version=body.version,
+            config=body.config,
+            params=body.params,
+            seed=body.seed,
+            detail=body.detail,
+        )
+        return Response(orjson.dumps(out), media_type="application/json")
+
+    return router
