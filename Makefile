@@ -19,13 +19,16 @@ run: $(STAMP)
 	$(BIN)/prism serve --host 127.0.0.1 --port $(PORT)
 
 ## make test: install test needs, start the services tests need, lint, type-check, check the
-## import layers (import-linter contracts in pyproject.toml), run every test
+## import layers (import-linter contracts in pyproject.toml), run every test (the JavaScript
+## client's in clients/js/ with node --test)
 test: $(STAMP)
 	bash scripts/test-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	@command -v node >/dev/null || { echo "node is missing: the JavaScript client's tests (clients/js/) need Debian's nodejs (apt-get install nodejs)" >&2; exit 1; }
+	node --test clients/js/
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -35,3 +35,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get install -y -q chromium >/dev/null 2>&1 \
     || { apt-get update -qq && apt-get install -y -q chromium >/dev/null; }
 fi
+
+# Node.js: `make test` runs the JavaScript events client's tests (node --test clients/js/),
+# and tests/clients/ drives the client against a real node; Debian's nodejs, no npm packages.
+if ! command -v node >/dev/null; then
+  echo "installing Node.js (Debian package nodejs) for the JavaScript client tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q nodejs >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -q nodejs >/dev/null; }
+fi

@@ -25,6 +25,7 @@ from prism_platform.api.canary import build_canary_router
 from prism_platform.api.canary_analysis import build_canary_analysis_router
 from prism_platform.api.data import build_data_router
 from prism_platform.api.debug import build_debug_router
+from prism_platform.api.docs_pages import add_docs_pages
 from prism_platform.api.events import build_events_router
 from prism_platform.api.metrics_series import build_metrics_series_router
 from prism_platform.api.models import build_models_router
@@ -286,12 +287,15 @@ def _build_api(
         backend.close()
         control.store.dispose()
 
-    return FastAPI(
+    api = FastAPI(
         title="Prism",
         version=__version__,
         description="Scenario-scripting recommendation platform.",
         lifespan=lifespan,
-        docs_url="/docs" if docs_public else None,
-        redoc_url="/redoc" if docs_public else None,
+        docs_url=None,  # add_docs_pages: the pages with their assets served locally
+        redoc_url=None,
         openapi_url="/openapi.json" if docs_public else None,
     )
+    if docs_public:
+        add_docs_pages(api)
+    return api

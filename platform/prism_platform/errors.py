@@ -102,14 +102,20 @@ class PrismPlatformError(Exception):
 
 
 class NotFound(PrismPlatformError):
+    """The named scene, script, version, user, job… does not exist."""
+
     status = 404
 
 
 class Conflict(PrismPlatformError):
+    """The change clashes with the current state (it exists already, another change came first)."""
+
     status = 409
 
 
 class Invalid(PrismPlatformError):
+    """A value is not acceptable; ``field`` names it."""
+
     status = 422
 
 

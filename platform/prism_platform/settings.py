@@ -59,64 +59,113 @@ def int_env(name: str, default: str, *, minimum: int = 0) -> int:
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path = field(default_factory=lambda: Path(_env("PRISM_VAR_DIR", "var")).resolve())
+    """Where a node keeps its state: the SQLite file, the demo data cache, keys, samples."""
     strategies_dir: Path = field(
         default_factory=lambda: Path(_env("PRISM_STRATEGIES_DIR", str(REPO_ROOT / "strategies")))
     )
+    """Where working-tree scripts are loaded from (default: ``strategies/`` of this repo)."""
     strategies_repo: str = field(default_factory=lambda: _env("PRISM_STRATEGIES_REPO", ""))
+    """A git clone to deploy commits from (its ``strategies/`` folder, or its root); ``prism fetch``
+    updates it from its remote. Empty: the repo holding ``PRISM_STRATEGIES_DIR``."""
     database_url: str = field(default_factory=lambda: _env("PRISM_DATABASE_URL", ""))
+    """Any SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/db``; empty:
+    ``sqlite:///$PRISM_VAR_DIR/prism.db``."""
     data_backend: str = field(default_factory=lambda: _env("PRISM_DATA_BACKEND", "local"))
+    """Data backend of the SDK's sources: ``local`` (in memory, persisted under ``var/``),
+    ``redis``, ``remote``."""
     redis_url: str = field(
         default_factory=lambda: _env("PRISM_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
+    """Redis of the ``redis`` backend (``redis+cluster://…`` for Redis Cluster)."""
     redis_prefix: str = field(default_factory=lambda: _env("PRISM_REDIS_PREFIX", "prism:"))
+    """Key prefix in Redis."""
     redis_timeout_ms: float = field(
         default_factory=lambda: float_env("PRISM_REDIS_TIMEOUT_MS", "30", minimum=0.001)
     )
+    """Redis backend: the read budget of a request in a scene without its own ``read_timeout_ms``,
+    and the socket timeout of reads outside requests; no retries; a failure makes reads fail
+    at once for 1 s."""
     remote_url: str = field(default_factory=lambda: _env("PRISM_REMOTE_URL", ""))
+    """The node a ``remote`` backend reads through (``POST /v1/data/read``)."""
     data_api_token: str = field(default_factory=lambda: _env("PRISM_DATA_API_TOKEN", ""))
+    """The token a ``remote`` backend sends (a ``data-reader``'s); on a serving node, a shared token
+    the data API also accepts (deprecated: use accounts)."""
     metrics_public: bool = field(
         default_factory=lambda: _env("PRISM_METRICS_PUBLIC", "1") not in ("0", "false", "no")
     )
+    """``0``: ``/metrics`` wants a viewer's token."""
     docs_public: bool = field(
         default_factory=lambda: _env("PRISM_DOCS_PUBLIC", "1") not in ("0", "false", "no")
     )
+    """``0``: the OpenAPI document and ``/docs`` are off."""
     demo: bool = field(default_factory=lambda: _env("PRISM_DEMO", "1") not in ("0", "false", "no"))
+    """Build/load the demo world and create the demo scenes on first start; ``0`` starts empty."""
     max_body_bytes: int = field(
         default_factory=lambda: int_env("PRISM_MAX_BODY_BYTES", str(256 * 1024), minimum=1)
     )
+    """Largest accepted recommend body (``413`` above)."""
     watch: bool = field(default_factory=lambda: _env("PRISM_WATCH", "0") in ("1", "true", "yes"))
+    """Reload working-tree strategies when they change (as ``prism serve --watch``)."""
     demo_scale: float = field(
         default_factory=lambda: float_env("PRISM_DEMO_SCALE", "1", minimum=0.001)
     )
+    """Size of the generated demo world (tests use ``0.06``)."""
     coordinator: str = field(default_factory=lambda: _env("PRISM_COORDINATOR", ""))
+    """``zk://host:port[,host:port]/chroot``: keep nodes in step over ZooKeeper; empty: one
+    process."""
     node_name: str = field(default_factory=lambda: _env("PRISM_NODE_NAME", ""))
+    """This node's name in ZooKeeper and ``prism status``; empty: ``<host:port>#<pid>``."""
     metrics_dir: str = field(default_factory=lambda: _env("PRISM_METRICS_DIR", ""))
+    """Where the workers of one node share their metrics; set by ``prism serve --workers N``
+    (per run under ``var/metrics``); set it yourself when you run several workers another way (then
+    empty it at each start: files of earlier workers count as dead workers' totals)."""
     log_level: str = field(default_factory=lambda: _env("PRISM_LOG_LEVEL", "INFO"))
+    """Read into the settings but used by no command today (``prism serve --log-level`` sets it)."""
     acm_key: str = field(default_factory=lambda: _env("PRISM_ACM_KEY", ""))
+    """Key acm tokens are signed with; set the same on every node. Empty: generated,
+    ``var/acm.key``."""
     acm_mac: str = field(default_factory=lambda: _env("PRISM_ACM_MAC", "blake2s"))
+    """The token MAC: keyed ``blake2s`` (~0.3 µs a token) or ``hmac-sha256`` (~1 µs); the same on
+    every node."""
     acm_previous_keys: str = field(default_factory=lambda: _env("PRISM_ACM_PREVIOUS_KEYS", ""))
+    """Comma-separated keys rotated out: they still verify the tokens they signed (until those
+    pass ``PRISM_ACM_MAX_AGE_S``)."""
     acm_max_age_s: float = field(
         default_factory=lambda: float_env("PRISM_ACM_MAX_AGE_S", str(7 * 86400), minimum=1)
     )
+    """A token older than this (by its issue time) is rejected as ``token_expired``."""
     acm_v2_until: float | None = field(
         default_factory=lambda: optional_float_env("PRISM_ACM_V2_UNTIL")
     )
+    """Unix time until which version-2 tokens (not bound, not dated) are accepted; unset: the first
+    version-3 start + ``PRISM_ACM_MAX_AGE_S``."""
     event_value_cap: float = field(
         default_factory=lambda: float_env("PRISM_EVENT_VALUE_CAP", "1e7", minimum=0)
     )
+    """Largest accepted event ``value`` (an order's amount in the shop's currency)."""
     events_backend: str = field(default_factory=lambda: _env("PRISM_EVENTS_BACKEND", ""))
+    """Durable event log: ``sqlite`` (``var/events.db``) or ``redis`` (a Stream at
+    ``PRISM_REDIS_URL``); empty: ``redis`` with the Redis data backend, else ``sqlite``."""
     events_max_age_s: float = field(
         default_factory=lambda: float_env("PRISM_EVENTS_MAX_AGE_S", str(7 * 86400), minimum=1)
     )
+    """Events older than this are rejected as ``stale`` (ids and tokens are deduplicated, and
+    counted events kept in the log, for the longer of this and ``PRISM_ACM_MAX_AGE_S``, plus
+    300 s)."""
     events_aggregate_s: float = field(
         default_factory=lambda: float_env("PRISM_EVENTS_AGGREGATE_S", "5")
     )
+    """How often a node folds new events into the counts (``0``: never; ``prism events aggregate``
+    does it once)."""
     canary_analysis_s: float = field(
         default_factory=lambda: float_env("PRISM_CANARY_ANALYSIS_S", "10")
     )
     """How often the node judges the canaries that carry an analysis (0: never)."""
     model_poll_s: float = field(default_factory=lambda: float_env("PRISM_MODEL_POLL_S", "5"))
+    """How often a node checks ``var/models/*/current`` for a new model version (``0``: only on
+    ``POST /admin/models/reload``)."""
     gc_gen0: int = field(default_factory=lambda: int_env("PRISM_GC_GEN0", "50000"))
+    """First-generation GC threshold of serving processes (Python's default is 700)."""
     metrics_interval_s: float = field(
         default_factory=lambda: float_env("PRISM_METRICS_INTERVAL_S", "5", minimum=0.5)
     )
@@ -124,6 +173,8 @@ class Settings:
     feature_log_rate: float = field(
         default_factory=lambda: float_env("PRISM_FEATURE_LOG_RATE", "1", minimum=None)
     )
+    """Fraction of requests whose scored features are logged for training (by request id;
+    ``0``: off)."""
     samples_file_mb: float = field(
         default_factory=lambda: float_env("PRISM_SAMPLES_FILE_MB", "8", minimum=0.001)
     )

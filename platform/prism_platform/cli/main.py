@@ -17,6 +17,7 @@ from prism_platform.cli.db import db
 from prism_platform.cli.debug import debug
 from prism_platform.cli.demo import demo
 from prism_platform.cli.deploy import deploy, history, rollback, status
+from prism_platform.cli.docs import docs
 from prism_platform.cli.evaluate import eval_
 from prism_platform.cli.events import events
 from prism_platform.cli.experiments import experiment, experiments, stop_layer
@@ -102,6 +103,7 @@ for _command in (
     job,  # jobs.py
     data,  # data.py
     eval_,  # evaluate.py
+    docs,  # docs.py: reference
     user, token, login,  # accounts.py
 ):  # fmt: skip
     main.add_command(_command)
