@@ -24,6 +24,14 @@ KEY = b"k"
 NOW = time.time()
 
 
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """The events' time is each test's own start: an experiment started in the test
+    must not begin in a later hour than its events (its window starts at that hour)."""
+    global NOW
+    NOW = time.time()
+
+
 def _ev(
     n: int,
     kind: str,
@@ -31,11 +39,12 @@ def _ev(
     pos: int = 1,
     value: float | None = None,
     user: str | None = None,
-    ts: float = NOW,
+    ts: float | None = None,
 ) -> StoredEvent:
     """Event ``n`` of a bucket: the token of its own request (tokens count once per
     type), served to user ``u<n>`` unless ``user`` is given."""
     user = user or f"u{n}"
+    ts = NOW if ts is None else ts
     acm = Acm("feed", bucket, "home_feed", "v1", ("i2i", "popular"), pos, f"r{n}")
     token = acm.sign(KEY, user, "i")
     return StoredEvent(f"{bucket}-{kind}-{n}-{ts}", kind, token, user, "i", ts, value, NOW)

@@ -26,6 +26,14 @@ from .conftest import sample
 NOW = time.time()
 
 
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """ "A moment ago" is each test's start, not the module's import: ``since="10m"``
+    must not depend on how long the suite ran before this test."""
+    global NOW
+    NOW = time.time()
+
+
 @pytest.fixture
 def logged(app: PrismApp) -> PrismApp:
     """The demo app with samples of three users, served 3 h, 30 min and a moment ago."""
