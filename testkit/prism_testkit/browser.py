@@ -46,6 +46,17 @@ class DemoNode:
         log_in(page, user)
         return page
 
+    def deploy(self, scene: str, script: str) -> int:
+        """Deploy ``script`` (its ``default`` config, made empty) to ``scene`` through the
+        admin API as the seeded admin; the new deployment's id."""
+        body = {"script": script, "name": "default"}
+        r = httpx.post(f"{self.url}/admin/configs", json=body, headers=self.admin, timeout=30)
+        assert r.status_code == 201, r.text
+        body = {"scene": scene, "script": script}
+        r = httpx.post(f"{self.url}/admin/deployments", json=body, headers=self.admin, timeout=60)
+        assert r.status_code == 201, r.text
+        return int(r.json()["deployment"]["id"])
+
     def serves(self, scene: str, user: str = "7") -> str:
         """The strategy name the node answers ``scene`` with for ``user``."""
         body = {"scene": scene, "user_id": user}

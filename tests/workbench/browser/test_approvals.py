@@ -21,12 +21,7 @@ pytestmark = pytest.mark.slow  # make test installs chromium; without it this fa
 
 def test_a_protected_scenes_rollback_waits_for_a_second_operator(demo_node: DemoNode) -> None:
     url, admin = demo_node.url, demo_node.admin
-    body = {"script": "popular_only.py", "name": "default"}
-    assert httpx.post(f"{url}/admin/configs", json=body, headers=admin).status_code == 201
-    body = {"scene": "cart", "script": "popular_only.py"}
-    r = httpx.post(f"{url}/admin/deployments", json=body, headers=admin, timeout=60)
-    assert r.status_code == 201, r.text
-    popular = r.json()["deployment"]["id"]
+    popular = demo_node.deploy("cart", "popular_only.py")
     assert demo_node.serves("cart") == "popular_only"
 
     ada = demo_node.page("ada")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -20,14 +19,8 @@ pytestmark = pytest.mark.slow  # make test installs chromium; without it this fa
 
 
 def test_operator_and_viewer_in_a_real_browser(demo_node: DemoNode) -> None:
-    url, admin = demo_node.url, demo_node.admin
     # a second deployment to cart, so that History has an earlier one to roll back to
-    body = {"script": "popular_only.py", "name": "default"}
-    assert httpx.post(f"{url}/admin/configs", json=body, headers=admin).status_code == 201
-    body = {"scene": "cart", "script": "popular_only.py"}
-    r = httpx.post(f"{url}/admin/deployments", json=body, headers=admin, timeout=60)
-    assert r.status_code == 201, r.text
-    second = r.json()["deployment"]["id"]
+    second = demo_node.deploy("cart", "popular_only.py")
     assert demo_node.serves("cart") == "popular_only"
 
     operator = demo_node.context()
