@@ -286,6 +286,24 @@ def test_a_canary_promoted_from_the_deploy_page_serves_everyone(
     assert again.status_code == 404 and "404: home_feed/base has no canary" in again.text
 
 
+def test_a_page_shown_before_the_canary_changed_acts_on_nothing(
+    wb_app: PrismApp, login: Login, csrf_of: CsrfOf
+) -> None:
+    """The buttons name the canary the page showed: once another canary replaced it, a
+    click is refused (409) and the new canary keeps serving."""
+    c, csrf = _operator(login, csrf_of)
+    _canary(wb_app, c, csrf)
+    shown = re.search(r'name="canary_id" value="(\d+)"', c.get(PAGE).text)
+    assert shown is not None
+    _deploy(c, csrf, script="noop.py", config="default", canary_percent="20")
+    r = c.post(
+        "/workbench/scenes/home_feed/buckets/base/canary/promote",
+        data={"csrf": csrf, "back": "deploy", "canary_id": shown[1]},
+    )
+    assert r.status_code == 409 and f"not {shown[1]}" in r.text
+    assert "serves 20% of its users" in r.text
+
+
 def test_a_canary_aborted_from_the_scene_page_goes_back_to_the_primary(
     wb_app: PrismApp, login: Login, csrf_of: CsrfOf
 ) -> None:

@@ -73,6 +73,8 @@ class Canary:
     canary: str
     percent: float
     analysis: AnalysisView | None = None
+    deployment_id: int | None = None
+    """The canary's deployment: its buttons act on that one only."""
 
 
 @dataclass(slots=True)
@@ -125,6 +127,7 @@ def canaries(
             served_as(b["canary"]),
             b["canary"]["percent"],
             analyses.get((name, b["bucket"])),
+            b["canary"].get("deployment_id"),
         )
         for name, scene in sorted(status.get("scenes", {}).items())
         for b in scene.get("buckets", [])

@@ -157,11 +157,10 @@ def build_deploy_router(control: Control, render: Renderer) -> APIRouter:
     async def end_canary(request: Request, scene: str, bucket: str, *, promote: bool) -> Response:
         session, form = await action_session(request, control)
         actor = session.principal.name
+        canary_id = whole_number(str(form.get("canary_id", "")))  # the canary the page showed
         try:
-            if promote:
-                change = control.promote_canary(scene, bucket, actor=actor)
-            else:
-                change = control.abort_canary(scene, bucket, actor=actor)
+            end = control.promote_canary if promote else control.abort_canary
+            change = end(scene, bucket, actor=actor, canary_id=canary_id)
         except PrismPlatformError as exc:
             notice, status = control_notice(exc), exc.status
         else:

@@ -35,6 +35,8 @@ class BucketView:
     error: str
     analysis: AnalysisView | None = None
     """The canary's analysis and latest verdict, if it has one."""
+    canary_id: int | None = None
+    """The canary's deployment (its buttons act on that one only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ def scene_detail(control: Control, name: str) -> SceneDetail:
                     canary=f"{served_as(canary)} ({canary.get('percent')}%)" if canary else "",
                     error=str(route.get("error", "")),
                     analysis=analyses.get((name, b.name)),
+                    canary_id=canary.get("deployment_id") if canary else None,
                 )
             )
     layers = [

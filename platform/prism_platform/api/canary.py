@@ -18,6 +18,11 @@ class CanaryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str = ""
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
+    canary_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="the canary deployment meant: 409 when the bucket's canary is another",
+    )
 
 
 def build_canary_router(control: Control, auth: Auth) -> APIRouter:
@@ -32,7 +37,12 @@ def build_canary_router(control: Control, auth: Auth) -> APIRouter:
         bucket's users, as a new primary deployment; 404 naming the bucket without one."""
         body = body or CanaryIn()
         change = control.promote_canary(
-            name, bucket, actor=who.name, note=body.note, wait_s=body.wait_s
+            name,
+            bucket,
+            actor=who.name,
+            note=body.note,
+            wait_s=body.wait_s,
+            canary_id=body.canary_id,
         )
         return change_json(change)
 
@@ -43,7 +53,12 @@ def build_canary_router(control: Control, auth: Auth) -> APIRouter:
         """End the canary: all the bucket's users go back to the primary deployment."""
         body = body or CanaryIn()
         change = control.abort_canary(
-            name, bucket, actor=who.name, note=body.note, wait_s=body.wait_s
+            name,
+            bucket,
+            actor=who.name,
+            note=body.note,
+            wait_s=body.wait_s,
+            canary_id=body.canary_id,
         )
         return change_json(change)
 

@@ -13,28 +13,26 @@ def canary() -> None:
     """Promote a bucket's canary to all its users, or abort it."""
 
 
-def _end_canary(url: str, scene: str, bucket: str, how: str, note: str, wait: float) -> None:
-    path = f"/admin/scenes/{scene}/buckets/{bucket}/canary/{how}"
-    _rolled_out(call(url, "POST", path, json={"note": note, "wait_s": wait}))
+def _end_canary_command(how: str, doc: str) -> click.Command:
+    """``prism canary HOW SCENE BUCKET``: POST .../canary/HOW and wait for the rollout."""
+
+    @canary.command(how, help=doc)
+    @url_option
+    @click.argument("scene")
+    @click.argument("bucket")
+    @click.option("--note", default="")
+    @wait_option
+    def end(url: str, scene: str, bucket: str, note: str, wait: float) -> None:
+        path = f"/admin/scenes/{scene}/buckets/{bucket}/canary/{how}"
+        _rolled_out(call(url, "POST", path, json={"note": note, "wait_s": wait}))
+
+    return end
 
 
-@canary.command()
-@url_option
-@click.argument("scene")
-@click.argument("bucket")
-@click.option("--note", default="")
-@wait_option
-def promote(url: str, scene: str, bucket: str, note: str, wait: float) -> None:
-    """Serve the canary of SCENE's BUCKET (its script@version and config) to all its users."""
-    _end_canary(url, scene, bucket, "promote", note, wait)
-
-
-@canary.command()
-@url_option
-@click.argument("scene")
-@click.argument("bucket")
-@click.option("--note", default="")
-@wait_option
-def abort(url: str, scene: str, bucket: str, note: str, wait: float) -> None:
-    """End the canary of SCENE's BUCKET: all its users go back to the primary deployment."""
-    _end_canary(url, scene, bucket, "abort", note, wait)
+promote = _end_canary_command(
+    "promote",
+    "Serve the canary of SCENE's BUCKET (its script@version and config) to all its users.",
+)
+abort = _end_canary_command(
+    "abort", "End the canary of SCENE's BUCKET: all its users go back to the primary deployment."
+)

@@ -20,7 +20,13 @@ from prism_platform.control.deploy_ops import Change
 from prism_platform.db import DeploymentRecord, MetadataStore
 from prism_platform.db.canary_analysis import CanaryAnalysis
 from prism_platform.deploy.node import ServingNode
-from prism_platform.errors import ApprovalRequired, NotFound, PrismPlatformError, clip
+from prism_platform.errors import (
+    ApprovalRequired,
+    Conflict,
+    NotFound,
+    PrismPlatformError,
+    clip,
+)
 from prism_platform.experiments.canary import Action, ArmStats, judge
 from prism_platform.experiments.canary_evidence import (
     CanaryArms,
@@ -79,11 +85,25 @@ class CanaryHost(Protocol):
     canary_watch: CanaryWatch | None
 
     def abort_canary(
-        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+        self,
+        scene: str,
+        bucket: str,
+        *,
+        actor: str,
+        note: str = "",
+        wait_s: float = 0.0,
+        canary_id: int | None = None,
     ) -> Change: ...
 
     def promote_canary(
-        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+        self,
+        scene: str,
+        bucket: str,
+        *,
+        actor: str,
+        note: str = "",
+        wait_s: float = 0.0,
+        canary_id: int | None = None,
     ) -> Change: ...
 
 
@@ -162,8 +182,8 @@ class CanaryWatch:
             if current != [dep.id]:
                 return replace(verdict, outcome="ended elsewhere")
             try:
-                end(dep.scene, dep.bucket, actor=ACTOR, note=note)
-            except NotFound:  # another node decided first
+                end(dep.scene, dep.bucket, actor=ACTOR, note=note, canary_id=dep.id)
+            except (NotFound, Conflict):  # another node or a person decided first
                 return replace(verdict, outcome="ended elsewhere")
             except ApprovalRequired as exc:  # a protected scene's promotion
                 waits = f"awaiting approval (change request #{exc.request_id})"

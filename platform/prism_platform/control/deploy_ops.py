@@ -136,20 +136,34 @@ class DeployOps:
     @held_for_approval("promote")
     @_serialised
     def promote_canary(
-        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+        self,
+        scene: str,
+        bucket: str,
+        *,
+        actor: str,
+        note: str = "",
+        wait_s: float = 0.0,
+        canary_id: int | None = None,
     ) -> Change:
         """Serve the bucket's canary (its script@version and config as deployed) to all
         the bucket's users, as its primary deployment."""
-        dep = self.store.promote_canary(scene, bucket, actor=actor, note=note)
+        dep = self.store.promote_canary(scene, bucket, actor=actor, note=note, canary_id=canary_id)
         return self._live(dep, None, actor, wait_s)
 
     @held_for_approval(None)  # never waits
     @_serialised
     def abort_canary(
-        self, scene: str, bucket: str, *, actor: str, note: str = "", wait_s: float = 0.0
+        self,
+        scene: str,
+        bucket: str,
+        *,
+        actor: str,
+        note: str = "",
+        wait_s: float = 0.0,
+        canary_id: int | None = None,
     ) -> Change:
         """End the bucket's canary: all its users go back to the primary deployment."""
-        dep = self.store.end_canary(scene, bucket, actor=actor, note=note)
+        dep = self.store.end_canary(scene, bucket, actor=actor, note=note, canary_id=canary_id)
         return self._live(dep, None, actor, wait_s)
 
     def _gate(

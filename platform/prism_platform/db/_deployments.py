@@ -20,7 +20,7 @@ from prism_platform.db.records import (
     SceneState,
 )
 from prism_platform.db.schema import AuditEntry, Deployment, Experiment, Scene
-from prism_platform.errors import Invalid, NotFound
+from prism_platform.errors import Conflict, Invalid, NotFound
 
 
 def _limit(limit: object) -> int:
@@ -262,9 +262,10 @@ class DeploymentOps(StoreBase):
             ]
 
     def end_canary(
-        self, scene: str, bucket: str, *, actor: str, note: str = ""
+        self, scene: str, bucket: str, *, actor: str, note: str = "", canary_id: int | None = None
     ) -> DeploymentRecord:
-        """Stop the bucket's canary: all its users go back to the primary deployment."""
+        """Stop the bucket's canary: all its users go back to the primary deployment.
+        With ``canary_id``, only that canary (a 409 when the bucket's canary is another)."""
         actor = v.actor(actor)
         note = v.text(note, field="note", max_len=2000)
         with self._tx(write=True) as s:
@@ -279,17 +280,19 @@ class DeploymentOps(StoreBase):
             ).first()
             if dep is None:
                 raise NotFound(f"{scene}/{bucket} has no canary", field="bucket")
+            _check_canary(dep, canary_id, scene, bucket)
             dep.active, dep.superseded_at = False, utcnow()
             detail = {"id": dep.id, "canary_percent": dep.canary_percent, "note": note}
             self._audit(s, actor, "canary_ended", "deployment", f"{scene}/{bucket}", detail)
             return dep.to_record()
 
     def promote_canary(
-        self, scene: str, bucket: str, *, actor: str, note: str = ""
+        self, scene: str, bucket: str, *, actor: str, note: str = "", canary_id: int | None = None
     ) -> DeploymentRecord:
         """Serve the bucket's canary to all its users: a new primary deployment of the
         canary's script@version with the config params and revision the canary was
-        deployed with; the old primary and the canary are superseded in one transaction."""
+        deployed with; the old primary and the canary are superseded in one transaction.
+        With ``canary_id``, only that canary (a 409 when the bucket's canary is another)."""
         scene = v.scene_name(scene, field="scene")
         bucket = v.bucket_name(bucket, field="bucket")
         actor = v.actor(actor)
@@ -304,6 +307,7 @@ class DeploymentOps(StoreBase):
             canary = next((d for d in active if d.canary_percent is not None), None)
             if canary is None:
                 raise NotFound(f"{scene}/{bucket} has no canary to promote", field="bucket")
+            _check_canary(canary, canary_id, scene, bucket)
             primary = next((d for d in active if d.canary_percent is None), None)
             dep = self._activate(
                 s,
@@ -342,3 +346,13 @@ class DeploymentOps(StoreBase):
         stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(_limit(limit))
         with self._tx(write=False) as s:
             return [r.to_record() for r in s.scalars(stmt)]
+
+
+def _check_canary(dep: Deployment, canary_id: int | None, scene: str, bucket: str) -> None:
+    """The canary a caller decided on is still the bucket's (checked under the scene's
+    row lock: another node or person may have replaced it since the caller looked)."""
+    if canary_id is not None and dep.id != canary_id:
+        raise Conflict(
+            f"{scene}/{bucket}'s canary is now deployment {dep.id}, not {canary_id}",
+            field="canary_id",
+        )

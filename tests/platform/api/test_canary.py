@@ -63,3 +63,15 @@ def test_no_canary_is_404_naming_the_bucket(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["field"] == "scene"
     r = client.post(f"{CANARY}/promote", json={"wait_s": 99})
     assert r.status_code == 422 and "wait_s" in r.text
+
+
+def test_a_canary_named_by_id_that_was_replaced_is_409(client: TestClient) -> None:
+    first = _canary(client)
+    second = _canary(client, percent=20)  # replaces the first
+    for how in ("promote", "abort"):
+        r = client.post(f"{CANARY}/{how}", json={"canary_id": first})
+        assert r.status_code == 409 and r.json()["field"] == "canary_id", r.text
+    r = client.post(f"{CANARY}/abort", json={"canary_id": second})
+    assert r.status_code == 201 and r.json()["deployment"]["id"] == second, r.text
+    r = client.post(f"{CANARY}/promote", json={"canary_id": 0})
+    assert r.status_code == 422 and "canary_id" in r.text

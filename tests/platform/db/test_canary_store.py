@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prism_platform.db import MetadataStore
-from prism_platform.errors import Invalid, NotFound
+from prism_platform.errors import Conflict, Invalid, NotFound
 
 
 @pytest.fixture
@@ -105,3 +105,18 @@ def test_no_canary_to_promote_names_the_bucket_and_changes_nothing(
         canaried.promote_canary("home", "A!", actor="carol")
     assert bad.value.field == "bucket"
     assert (canaried.active_deployments(), len(canaried.audit())) == before
+
+
+@pytest.mark.parametrize("how", ["promote_canary", "end_canary"])
+def test_a_canary_named_by_id_must_still_be_the_buckets(canaried: MetadataStore, how: str) -> None:
+    """A decision taken on one canary (a node's analysis, a page shown before) never
+    applies to the canary that replaced it."""
+    first = next(d for d in canaried.active_deployments() if d.canary_percent is not None)
+    canaried.deploy("home", "a", "home.py", "v3", "default", actor="bob", canary_percent=20)
+    with pytest.raises(Conflict) as exc:
+        getattr(canaried, how)("home", "a", actor="carol", canary_id=first.id)
+    assert exc.value.field == "canary_id" and f"not {first.id}" in exc.value.message
+    assert ("v3", 20) in _active(canaried, "a")  # untouched
+    current = next(d for d in canaried.active_deployments() if d.canary_percent is not None)
+    getattr(canaried, how)("home", "a", actor="carol", canary_id=current.id)
+    assert all(p is None for _, p in _active(canaried, "a"))
