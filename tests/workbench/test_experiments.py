@@ -340,6 +340,31 @@ def test_operators_force_and_release_users(wb_app: PrismApp, login: Login, csrf_
     assert r.status_code == 403
 
 
+def test_an_edit_racing_another_is_refused_not_lost(
+    wb_app: PrismApp, login: Login, csrf_of: CsrfOf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another operator's edit lands between this request's read of the whitelist and its
+    write: the write is refused (409, look again) and the other edit stays."""
+    _ab(wb_app)
+    control = wb_app.control
+    exp = next(e for e in control.experiments("home_feed", "main"))
+    operator = login("operator")
+    page = operator.get(SCENE).text
+    form = {"csrf": csrf_of(page), "layer": "main", "experiment_id": str(exp.id)}
+    set_whitelist = control.set_whitelist
+
+    def other_first(*args: Any, **kwargs: Any) -> Any:
+        set_whitelist("home_feed", "main", {"ann": "control"}, actor="oscar")
+        return set_whitelist(*args, **kwargs)
+
+    monkeypatch.setattr(control, "set_whitelist", other_first)
+    r = operator.post(
+        f"{SCENE}/whitelist", data=form | {"op": "add", "user": "bob", "bucket": "treatment"}
+    )
+    assert r.status_code == 409 and "changed since it was read" in r.text
+    assert dict(control.experiments("home_feed", "main")[0].whitelist) == {"ann": "control"}
+
+
 def test_daily_charts_add_up_each_utc_day(wb_app: PrismApp) -> None:
     exp = wb_app.control.experiments("home_feed")[0]
     start = datetime(2024, 5, 1, 22, tzinfo=UTC)

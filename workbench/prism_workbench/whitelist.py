@@ -68,10 +68,14 @@ def build_whitelist_router(control: Control, render: Renderer) -> APIRouter:
         else:
             return answer(422, error="op: add or remove")
         try:
-            exp = control.set_whitelist(scene, layer, entries, actor=session.principal.name)
+            exp = control.set_whitelist(
+                scene, layer, entries, actor=session.principal.name, expected=running.whitelist
+            )
         except ApprovalRequired as exc:
             return answer(202, done=exc.message)
         except PrismPlatformError as exc:
+            if exc.field == "whitelist":  # another edit came first
+                return answer(exc.status, error=exc.message)
             return answer(exc.status, "user", error=f"user: {exc.message}")
         what = f"{user} now gets bucket {bucket}" if op == "add" else f"{user} is drawn again"
         done = f"Whitelist of {exp.name} (layer {layer}): {what}; {len(exp.whitelist)} forced"

@@ -39,11 +39,18 @@ class ExperimentControl:
 
     @held_for_approval("traffic")  # on a protected scene
     def set_whitelist(
-        self, scene: str, layer: str, entries: Mapping[str, str], *, actor: str
+        self,
+        scene: str,
+        layer: str,
+        entries: Mapping[str, str],
+        *,
+        actor: str,
+        expected: Mapping[str, str] | None = None,
     ) -> ExperimentRecord:
         """Force users (user id -> bucket) into buckets of the layer's running experiment,
         replacing its whitelist; the experiment itself (salt, window, counts) goes on. On a
-        protected scene the change waits for a second operator's approval."""
-        exp = self.store.set_whitelist(scene, layer, entries, actor=actor)
+        protected scene the change waits for a second operator's approval. ``expected``:
+        the whitelist the edit was made from (a 409 when it has changed since)."""
+        exp = self.store.set_whitelist(scene, layer, entries, actor=actor, expected=expected)
         self.node.publish()
         return exp

@@ -12,7 +12,7 @@ from prism_platform.db import _validate as v
 from prism_platform.db._base import StoreBase, utcnow
 from prism_platform.db.records import HOLDOUT, MAIN_LAYER, ExperimentRecord
 from prism_platform.db.schema import Bucket, Experiment
-from prism_platform.errors import Invalid, NotFound
+from prism_platform.errors import Conflict, Invalid, NotFound
 
 
 class CheckedExperiment(NamedTuple):
@@ -165,10 +165,18 @@ class ExperimentOps(StoreBase):
             return exp.to_record()
 
     def set_whitelist(
-        self, scene: str, layer: str, whitelist: Mapping[str, str], *, actor: str = "system"
+        self,
+        scene: str,
+        layer: str,
+        whitelist: Mapping[str, str],
+        *,
+        actor: str = "system",
+        expected: Mapping[str, str] | None = None,
     ) -> ExperimentRecord:
         """Replace the whitelist of the layer's running experiment in place: the same
-        experiment (window, salt, counts) goes on; only the forced users change."""
+        experiment (window, salt, counts) goes on; only the forced users change. With
+        ``expected`` (the whitelist an edit was made from), a 409 when it has changed
+        since: two operators' edits never silently undo each other."""
         scene = v.scene_name(scene, field="scene")
         layer = v.layer_name(layer)
         actor = v.actor(actor)
@@ -179,6 +187,12 @@ class ExperimentOps(StoreBase):
                 raise NotFound(f"layer {layer!r} of {scene!r} runs no experiment", field="layer")
             forced = v.whitelist(whitelist, [b.name for b in exp.buckets])
             old = dict(exp.whitelist or {})
+            if expected is not None and dict(expected) != old:
+                raise Conflict(
+                    f"the whitelist of layer {layer!r} changed since it was read "
+                    f"({len(old)} users forced now): look again",
+                    field="whitelist",
+                )
             exp.whitelist = forced or None
             detail = {
                 "id": exp.id,

@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from prism_platform.app import PrismApp
-from prism_platform.errors import Invalid, NotFound
+from prism_platform.errors import Conflict, Invalid, NotFound
 
 
 def _bucket(app: PrismApp, user: str) -> str:
@@ -72,3 +72,22 @@ def test_only_a_running_experiment_has_a_whitelist_to_change(app: PrismApp) -> N
     with pytest.raises(NotFound) as no_scene:
         app.control.set_whitelist("nowhere", "main", {}, actor="olga")
     assert no_scene.value.field == "scene"
+
+
+def test_an_edit_made_from_an_old_whitelist_is_refused(app: PrismApp) -> None:
+    """Two operators add a user each from the same page: the second is told to look
+    again instead of silently dropping the first one's user."""
+    control = app.control
+    control.start_experiment("home_feed", "ab", [("control", 50.0), ("treatment", 50.0)], actor="t")
+    seen: dict[str, str] = {}
+    control.set_whitelist("home_feed", "main", {"ann": "control"}, actor="olga", expected=seen)
+    with pytest.raises(Conflict) as exc:
+        control.set_whitelist(
+            "home_feed", "main", {"bob": "treatment"}, actor="oscar", expected=seen
+        )
+    assert exc.value.status == 409 and exc.value.field == "whitelist"
+    [running] = [e for e in control.experiments("home_feed") if e.status == "running"]
+    assert dict(running.whitelist) == {"ann": "control"}
+    both = {"ann": "control", "bob": "treatment"}
+    control.set_whitelist("home_feed", "main", both, actor="oscar", expected={"ann": "control"})
+    assert dict(control.experiments("home_feed")[0].whitelist) == both
