@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from prism_platform.accounts.service import Principal
-from prism_platform.api.auth import OPERATOR, Auth
+from prism_platform.api.auth import OPERATOR, VIEWER, Auth
 from prism_platform.control.facade import Control
 from prism_sdk import MAX_SIZE
 
@@ -48,14 +48,18 @@ class DebugIn(BaseModel):
 
 def build_debug_router(control: Control, auth: Auth) -> APIRouter:
     router = APIRouter(prefix="/admin/debug", tags=["debug"])
-    operator = auth.requires(OPERATOR)
+    viewer = auth.requires(VIEWER)
 
     @router.post("/recommend")
-    async def debug_recommend(body: DebugIn, _: Principal = Depends(operator)) -> Response:
+    async def debug_recommend(body: DebugIn, who: Principal = Depends(viewer)) -> Response:
         """The recommend answer with its trace (resolved buckets, parameters, every stage
         with its candidates and what each filter removed, data round trips, timings) and
         ``target``. With ``deployment_id`` or ``script`` it is a dry run (``dry_run``:
-        true): not recorded, not served, its acm tokens verify nowhere."""
+        true): not recorded, not served, its acm tokens verify nowhere. The live routing
+        changes nothing (viewers may, as with ``"debug": true`` on /v1/recommend); a dry
+        run runs code that may never have been deployed: operators only."""
+        if body.deployment_id is not None or body.script is not None:
+            who.require(OPERATOR)
         out = await control.debug_request(
             body.scene,
             str(body.user_id),

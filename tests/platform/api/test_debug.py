@@ -1,5 +1,5 @@
-"""``POST /admin/debug/recommend``: the request debugger over HTTP (operators), live or as
-a dry run, with bad fields answered 422 (or 404) naming them."""
+"""``POST /admin/debug/recommend``: the request debugger over HTTP (viewers live, operators
+also dry runs), with bad fields answered 422 (or 404) naming them."""
 
 from __future__ import annotations
 
@@ -50,12 +50,6 @@ def test_a_dry_run_of_a_deployment(operator: TestClient) -> None:
     assert body["target"]["deployment_id"] == dep["id"] and body["dry_run"] is True
 
 
-def test_viewers_may_not(app: PrismApp) -> None:
-    with TestClient(app, headers=grant(app.control, "viewer")) as c:
-        r = c.post(URL, json={"scene": "home_feed", "user_id": "7"})
-    assert r.status_code == 403
-
-
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
@@ -96,3 +90,13 @@ def test_bad_fields_are_named(
     r = operator.post(URL, json=body)
     assert r.status_code == status, r.text
     assert r.json()["field"] == field, r.json()
+
+
+def test_viewers_debug_the_live_routing_but_dry_runs_need_an_operator(app: PrismApp) -> None:
+    with TestClient(app, headers=grant(app.control, "viewer")) as viewer:
+        live = viewer.post(URL, json={"scene": "home_feed", "user_id": "7"})
+        assert live.status_code == 200 and live.json()["trace"]["stages"], live.text
+        for dry in ({"script": "popular_only.py"}, {"deployment_id": 1}):
+            body = {"scene": "home_feed", "user_id": "7", **dry}
+            r = viewer.post(URL, json=body)
+            assert r.status_code == 403 and "needs operator" in r.json()["message"], r.text

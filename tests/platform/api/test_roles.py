@@ -49,7 +49,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/admin/models/{name}/activate"): OP,
     ("GET", "/admin/experiments/{scene}/report"): V,
     ("GET", "/admin/samples"): OP,
-    ("POST", "/admin/debug/recommend"): OP,
+    ("POST", "/admin/debug/recommend"): V,  # a dry run (script, deployment_id): operators
     ("POST", "/admin/replays"): OP,
     ("GET", "/admin/replays"): V,
     ("GET", "/admin/replays/{replay_id}"): V,
