@@ -2,10 +2,11 @@
 node's backend, so scripts elsewhere (``RemoteBackend``) read the data it serves.
 
 The body is a msgpack (``Content-Type: application/msgpack``) or JSON list of reads
-``{kind, keys, name, limit, since, types}``; the answer, in the same encoding, is one
-result list per read aligned with its keys. The caller sends ``Authorization: Bearer``
-with the token of a ``data-reader`` (or any viewer); ``PRISM_DATA_API_TOKEN`` is still
-accepted as a shared token, deprecated for one release. There is no write route.
+``{kind, keys, name, limit, since, types, query, exclude}``; the answer, in the same
+encoding, is one result list per read aligned with its keys. The caller sends
+``Authorization: Bearer`` with the token of a ``data-reader`` (or any viewer);
+``PRISM_DATA_API_TOKEN`` is still accepted as a shared token, deprecated for one
+release. There is no write route.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
+import numpy as np
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -32,22 +34,32 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 class ReadIn(msgspec.Struct, forbid_unknown_fields=True):
     """One read of the request body (the wire form of :class:`prism_sdk.Read`)."""
 
-    kind: Literal["features", "table", "items", "events", "unclicked"]
+    kind: Literal[
+        "features", "table", "items", "events", "unclicked", "user_vectors", "item_vectors",
+        "nearest",
+    ]  # fmt: skip
     keys: list[str]
     name: str = ""
     limit: Annotated[int, msgspec.Meta(ge=0)] | None = None
     since: float | None = None
     types: list[str] | None = None
+    query: list[list[float]] | None = None  # nearest by vectors: one per key
+    exclude: list[str] | None = None
 
     def to_read(self) -> Read:
         types = None if self.types is None else tuple(self.types)
-        return Read(self.kind, self.keys, self.name, self.limit, self.since, types)
+        query = None if self.query is None else np.asarray(self.query, np.float32)
+        exclude = None if self.exclude is None else tuple(self.exclude)
+        return Read(self.kind, self.keys, self.name, self.limit, self.since, types, query, exclude)
 
 
 def _as_pairs(obj: Any) -> Any:
-    """A result table's rows from Redis travel as ``[[item, score], ...]``."""
+    """A result table's rows from Redis travel as ``[[item, score], ...]``, a vector as
+    a list of floats."""
     if isinstance(obj, ScoredRows):
         return list(zip(obj.ids, obj.scores, strict=True))
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 

@@ -1,4 +1,4 @@
-"""``prism job``: the offline jobs. ``itemcf|usercf|popular|content|all`` are the recall
+"""``prism job``: the offline jobs. ``itemcf|usercf|popular|content|embeddings|all`` are the recall
 jobs over the local data's behaviour events (``prism data events`` / ``import``), each
 result table replaced atomically in the backend ``PRISM_DATA_BACKEND`` names (see
 ``jobs/``); ``train-ranker`` trains a ranking model (see ``models/``)."""
@@ -18,11 +18,13 @@ from prism_platform.cli.data import writing
 from prism_platform.errors import PrismPlatformError
 from prism_platform.importing.importer import log_interactions
 from prism_platform.importing.logs import events_log
+from prism_platform.jobs.embeddings import Training
 from prism_platform.jobs.tables import (
     Counts,
     Interactions,
     build_tables,
     write_content,
+    write_embeddings,
     write_itemcf,
     write_popular,
     write_usercf,
@@ -155,6 +157,49 @@ def content_cmd(top_k: int, cold_only: bool) -> None:
         return write_content(w, items(w), top_k=top_k, cold_in=cold_in)
 
     run_job("content", build)
+
+
+@job.command("embeddings")
+@click.option("--method", type=click.Choice(("als", "bpr")), default="als", show_default=True)
+@click.option("--factors", default=64, show_default=True, type=click.IntRange(2, 1024))
+@click.option("--regularization", default=0.01, show_default=True, type=click.FloatRange(0))
+@click.option("--iterations", default=15, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--alpha", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True),
+    help="ALS: confidence per unit of event weight",
+)  # fmt: skip
+@click.option(
+    "--threads", default=0, show_default=True, help="0: every core", type=click.IntRange(0)
+)
+@click.option("--seed", default=0, show_default=True, help="random state of the initial vectors")
+@click.option("--name", default="emb", show_default=True, help="vector table")
+@top_k_option(50, "similar items per item in i2i_emb")
+@since_option
+def embeddings_cmd(
+    method: str,
+    factors: int,
+    regularization: float,
+    iterations: int,
+    alpha: float,
+    threads: int,
+    seed: int,
+    name: str,
+    top_k: int,
+    since_days: float | None,
+) -> None:
+    """Embeddings → vector table emb (user and item vectors, matrix factorisation of the
+    events weighted by type: view 1, click 2, cart 4, order 8) and table i2i_emb (item
+    neighbours by the cosine of their vectors)."""
+    training = Training(
+        "bpr" if method == "bpr" else "als", factors, regularization, iterations, alpha,
+        seed=seed, threads=threads,
+    )  # fmt: skip
+    run_job(
+        "embeddings",
+        lambda w: write_embeddings(
+            w, interactions(w, since_days), training=training, name=name, top_k=top_k
+        ),
+    )
 
 
 @job.command("all")

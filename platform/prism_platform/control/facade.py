@@ -103,6 +103,9 @@ class Control(
             status["recent"] = self.recent.summary()
         if self.sample_writer is not None:
             status["samples"] = self.sample_writer.status()
+        vector_status = getattr(self.deployer.backend, "vector_status", None)
+        if vector_status is not None and (vectors := vector_status()):
+            status["vectors"] = vectors  # per table: the index served, any failed version
         return self.with_canary_analysis(status)
 
     def reload(self, *, actor: str) -> Snapshot:

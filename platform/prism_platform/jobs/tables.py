@@ -18,10 +18,18 @@ import numpy.typing as npt
 
 from prism_platform.jobs.bought_together import bought_together
 from prism_platform.jobs.content import content_similarity
+from prism_platform.jobs.embeddings import (
+    Training,
+    confidence,
+    item_neighbours,
+    train,
+    vector_table,
+)
 from prism_platform.jobs.itemcf import itemcf
 from prism_platform.jobs.popular import decayed_scores, popular_tables
 from prism_platform.jobs.usercf import usercf
 from prism_sdk.data import DataWriter
+from prism_sdk.data.vectors import VectorWriter
 
 log = logging.getLogger("prism.jobs")
 
@@ -132,6 +140,30 @@ def write_content(
         only = [i for i in items if len(cold_in.get(i, ())) < COLD_NEIGHBOURS]
     table = content_similarity(items, top_k=top_k, only=only)
     return _replace(writer, "content_sim", table)
+
+
+def write_embeddings(
+    writer: DataWriter,
+    inter: Interactions,
+    *,
+    training: Training | None = None,
+    name: str = "emb",
+    top_k: int = 50,
+) -> Counts:
+    """Vector table ``name`` (users and items) and ``i2i_emb``: item neighbours by the
+    cosine of their vectors."""
+    if not isinstance(writer, VectorWriter):
+        raise TypeError(f"{type(writer).__name__} cannot store vector tables")
+    m = confidence(inter.user_idx, inter.item_idx, inter.types, inter.n_users, len(inter.item_ids))
+    training = training or Training()
+    users, items = train(m, training)
+    table = vector_table(
+        m, users, items, inter.user_ids, inter.item_ids,
+        training=training, eligible=inter.eligible,
+    )  # fmt: skip
+    writer.replace_vectors(name, table)
+    counts = {f"{name} users": len(table.users.ids), f"{name} items": len(table.items.ids)}
+    return counts | _replace(writer, "i2i_emb", item_neighbours(table.items, top_k=top_k))
 
 
 def build_tables(

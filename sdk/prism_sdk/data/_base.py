@@ -8,9 +8,14 @@ one round trip. Each read returns one value per key, aligned with ``keys``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
 
-ReadKind = Literal["features", "table", "items", "events", "unclicked"]
+if TYPE_CHECKING:
+    from .vectors import Matrix
+
+ReadKind = Literal[
+    "features", "table", "items", "events", "unclicked", "user_vectors", "item_vectors", "nearest"
+]
 
 EXPOSURE = "exposure"
 ENGAGED = frozenset({"click", "cart", "order"})
@@ -41,6 +46,13 @@ class Read(NamedTuple):
     * ``unclicked``: one ``dict[item id, exposure count]`` per user id: the items exposed
       since ``since`` and not clicked, carted or ordered since then, most recently exposed
       first (see :func:`unclicked`); ``limit`` and ``types`` are ignored.
+    * ``user_vectors`` / ``item_vectors``: ``name`` is a vector table (``emb``); one
+      float32 vector (a numpy array) or ``None`` per user / item id.
+    * ``nearest``: ``name`` is a vector table; per key, the ``limit`` items with the
+      largest inner product with the key's user vector (or with row ``i`` of ``query``
+      for key ``i``: the keys then only name the vectors), as :data:`Scored` rows, best
+      first, without the ids in ``exclude`` nor items off shelf; a user without a vector
+      gets none.
     """
 
     kind: ReadKind
@@ -49,6 +61,8 @@ class Read(NamedTuple):
     limit: int | None = None
     since: float | None = None
     types: tuple[str, ...] | None = None
+    query: Matrix | None = None  # nearest: one query vector per key
+    exclude: tuple[str, ...] | None = None
 
 
 def unclicked(newest_first: Iterable[Event]) -> dict[str, int]:

@@ -9,12 +9,17 @@ why, and the platform flags the response.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Generic, Literal, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from ._base import DataBackend, Event, Read, Scored
 from .columns import ColumnarBackend, Gathered, Table
+from .vectors import Matrix
 
 T = TypeVar("T")
 ReadWithin = Callable[[Sequence[Read], float], list[list[Any]]]
@@ -26,7 +31,12 @@ class ReadBudgetSpent(TimeoutError):
 
 
 _COLUMNAR: dict[type, bool] = {}
-_EMPTY_BY_KIND: dict[str, Any] = {"features": None, "items": None, "table": (), "events": ()}
+_EMPTY_BY_KIND: dict[str, Any] = {
+    "features": None, "items": None, "table": (), "events": (), "nearest": (),
+}  # fmt: skip
+Side = Literal["user", "item"]
+Query = str | npt.ArrayLike
+"""What :meth:`DataClient.nearest` searches with: a user id (its vector) or a vector."""
 
 
 class Pending(Generic[T]):
@@ -154,6 +164,20 @@ class DataClient:
         carted or ordered since: item id -> exposure count (to down-weight them)."""
         return self._one(_unclicked_read((user_id,), within_s))[0]  # type: ignore[no-any-return]
 
+    def vectors(
+        self, namespace: str, ids: Sequence[str], side: Side = "user"
+    ) -> list[Matrix | None]:
+        """The ``side`` vectors of ``ids`` in vector table ``namespace`` (None: no vector)."""
+        return self._one(_vectors_read(namespace, ids, side))
+
+    def nearest(
+        self, namespace: str, query: Query, k: int, exclude: Collection[str] = ()
+    ) -> list[Scored]:
+        """The ``k`` items of vector table ``namespace`` with the largest inner product
+        with ``query`` (a user id: its vector; or a vector), best first, none of
+        ``exclude`` nor off shelf; a user without a vector gets none."""
+        return list(self._one(_nearest_read(namespace, [query], k, exclude))[0])
+
 
 class Batch:
     """``with ctx.data.batch() as b: p = b.table("i2i", keys)`` then ``p.value``."""
@@ -207,6 +231,38 @@ class Batch:
     def unclicked(self, user_ids: Sequence[str], within_s: float) -> Pending[list[dict[str, int]]]:
         """:meth:`DataClient.unclicked` for many users, in the batch's round trip."""
         return self._add(_unclicked_read(user_ids, within_s))
+
+    def vectors(
+        self, namespace: str, ids: Sequence[str], side: Side = "user"
+    ) -> Pending[list[Matrix | None]]:
+        return self._add(_vectors_read(namespace, ids, side))
+
+    def nearest(
+        self, namespace: str, queries: Sequence[Query], k: int, exclude: Collection[str] = ()
+    ) -> Pending[list[Sequence[Scored]]]:
+        """:meth:`DataClient.nearest` for many user ids, or many vectors (not mixed)."""
+        return self._add(_nearest_read(namespace, queries, k, exclude))
+
+
+def _vectors_read(namespace: str, ids: Sequence[str], side: Side) -> Read:
+    return Read("user_vectors" if side == "user" else "item_vectors", ids, namespace)
+
+
+def _nearest_read(
+    namespace: str, queries: Sequence[Query], k: int, exclude: Collection[str]
+) -> Read:
+    ex = tuple(exclude) if exclude else None
+    if all(isinstance(q, str) for q in queries):
+        return Read("nearest", [str(q) for q in queries], namespace, k, exclude=ex)
+    if any(isinstance(q, str) for q in queries):
+        raise TypeError("nearest: user ids and vectors in one read")
+    matrix = np.asarray(queries, np.float32)
+    if matrix.ndim != 2:
+        raise TypeError(f"nearest: query vectors of shape {matrix.shape[1:]}, not 1-dimensional")
+    keys = [
+        "vector:" + hashlib.blake2b(row.tobytes(), digest_size=12).hexdigest() for row in matrix
+    ]
+    return Read("nearest", keys, namespace, k, query=matrix, exclude=ex)
 
 
 def _events_read(

@@ -14,16 +14,19 @@ from typing import Any
 import msgspec
 
 from ._base import Event, Read, Scored, unclicked
+from .ann import VECTOR_READS, VectorIndex, answer
 from .columns import ColumnView, Gathered, IdKeys, Row, Table
+from .vectors import StoredTable, VectorTable, decode_table, encode_table
 
-_FORMAT = 1
-_State = tuple[
+_FORMAT = 2  # 1: without vector tables (still read)
+_PARTS = (
     int,
     dict[str, dict[str, dict[str, Any]]],
     dict[str, dict[str, list[tuple[str, float]]]],
     dict[str, dict[str, Any]],
     dict[str, list[tuple[float, str, str]]],
-]
+    dict[str, StoredTable],
+)
 
 
 class LocalBackend:
@@ -33,7 +36,8 @@ class LocalBackend:
     :meth:`columns` serves the forward index and feature namespaces as columns (for
     feature assembly); once a table has a view, every write to it publishes a new view,
     copying the columns built so far: write in batches, and only through the writer
-    methods.
+    methods. Vector tables are served by a :class:`VectorIndex` each, built by a table's
+    first read, and for a new version of a served table before it is swapped in whole.
     """
 
     name = "local"
@@ -46,6 +50,10 @@ class LocalBackend:
         self._keys = IdKeys()
         self._views: dict[Table, ColumnView] = {}
         self._write_lock = threading.Lock()
+        self.vector_tables: dict[str, VectorTable] = {}
+        self._indexes: dict[str, VectorIndex] = {}
+        self._index_lock = threading.Lock()
+        self._vector_versions = 0
 
     # -- reads -----------------------------------------------------------------
     def read(self, reads: Sequence[Read]) -> list[list[Any]]:
@@ -70,7 +78,41 @@ class LocalBackend:
         if r.kind == "unclicked":
             window = r._replace(limit=None, types=None)
             return [unclicked(self._events(k, window)) for k in r.keys]
+        if r.kind in VECTOR_READS:
+            return answer(self.index(r.name), r, allowed=self._on_shelf)
         raise ValueError(f"unknown read kind {r.kind!r}")
+
+    def index(self, name: str) -> VectorIndex | None:
+        """The index serving vector table ``name`` (None: no such table)."""
+        index = self._indexes.get(name)
+        if index is not None or name not in self.vector_tables:
+            return index
+        with self._index_lock:  # loaded from a file: built by the first read
+            table = self.vector_tables.get(name)
+            index = self._indexes.get(name)
+            if index is None and table is not None:
+                index = self._indexes[name] = VectorIndex(table, self._next_version())
+        return index
+
+    def vector_status(self) -> dict[str, dict[str, Any]]:
+        """Per vector table: the serving index (version, kind, sizes, how trained)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, table in self.vector_tables.items():
+            index = self._indexes.get(name)
+            out[name] = (
+                index.describe() if index else {"index": "built on first read", **table.meta}
+            )
+        return out
+
+    def _next_version(self) -> str:
+        self._vector_versions += 1
+        return str(self._vector_versions)
+
+    def _on_shelf(self, ids: list[str]) -> list[bool]:
+        """Items not off shelf (an id missing from the forward index passes: serving
+        drops it later as ``not_in_index``)."""
+        items = self.items
+        return [(items.get(i) or {}).get("status", "on") == "on" for i in ids]
 
     def _events(self, user_id: str, r: Read) -> list[Event]:
         out: list[Event] = []
@@ -107,6 +149,16 @@ class LocalBackend:
     def replace_table(self, name: str, rows: Mapping[str, Sequence[Scored]]) -> None:
         self.tables[name] = _interned(rows)
 
+    def replace_vectors(self, name: str, table: VectorTable) -> None:
+        """Check ``table`` (a failure changes nothing), then serve it: a table already
+        served gets its new index built before it replaces the old one; otherwise the
+        index is built by the first read (a job that only writes never builds one)."""
+        table.checked(name)
+        with self._index_lock:
+            if name in self._indexes:
+                self._indexes[name] = VectorIndex(table, self._next_version())
+            self.vector_tables[name] = table
+
     def upsert_items(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
         with self._write_lock:
             self._publish(("items", ""), _merge(self.items, rows))
@@ -140,7 +192,8 @@ class LocalBackend:
         """Write a snapshot atomically (temp file + rename)."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        state = (_FORMAT, self.features, self.tables, self.items, self.events)
+        vectors = {name: encode_table(t) for name, t in self.vector_tables.items()}
+        state = (_FORMAT, self.features, self.tables, self.items, self.events, vectors)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(msgspec.msgpack.encode(state))
@@ -150,11 +203,16 @@ class LocalBackend:
     def load(cls, path: str | os.PathLike[str]) -> LocalBackend:
         """Load a snapshot written by :meth:`save` (msgpack, schema-checked while decoding)."""
         with open(path, "rb") as f:
-            fmt, features, tables, items, events = msgspec.msgpack.decode(f.read(), type=_State)
-        if fmt != _FORMAT:
+            raw = msgspec.msgpack.decode(f.read(), type=list[msgspec.Raw])
+        fmt = msgspec.msgpack.decode(raw[0], type=int) if raw else None
+        if fmt not in (1, _FORMAT) or len(raw) != len(_PARTS) - (fmt == 1):
             raise ValueError(f"{path}: unsupported local data format {fmt}")
+        parts: list[Any] = [msgspec.msgpack.decode(r, type=t) for r, t in zip(raw, _PARTS)]  # noqa: B905
+        _, features, tables, items, events, *stored = parts
         backend = cls()
         backend.features, backend.items = features, items
+        for name, vectors in (stored[0] if stored else {}).items():
+            backend.vector_tables[name] = decode_table(vectors, name)
         backend.tables = {name: _interned(rows) for name, rows in tables.items()}
         backend.events = {k: [Event(*e) for e in v] for k, v in events.items()}
         return backend

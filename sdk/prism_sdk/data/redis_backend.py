@@ -7,6 +7,7 @@ Layout (``P`` is the key prefix, default ``prism:``; every value is msgspec msgp
   :mod:`.redis_io`), read back as a :class:`ScoredRows`; ``P{t:NAME}:p`` holds the current
   version, ``P{t:NAME}:n`` the version counter.
 * ``P{i}:ID`` an item of the forward index; ``P{f:NS}:KEY`` the features of ``KEY``.
+* ``P{v:NAME}:…`` vector table ``NAME`` (see :mod:`.redis_vectors`).
 * ``Pe:USER`` a ZSET of the user's events scored by ``ts``; members are an 8-byte
   big-endian write sequence (ties in ``ts`` read newest-written first, and equal
   events stay distinct) followed by ``[ts, item, type]``. Each user keeps the
@@ -21,6 +22,8 @@ which costs less than a Lua script decoding msgpack on the server).
 Table versions are cached; the round trip ends with a GET of the pointer of every
 table it read. When a pointer differs from the cached version (first read, or the
 table was replaced) the cache is updated and only those table reads are sent again.
+Vector reads (``user_vectors``, ``item_vectors``, ``nearest``) are the exception: one
+round trip of their own, and a ``nearest`` one more for the hits' shelf status.
 
 **Atomic replacement.** :meth:`RedisBackend.replace_table` loads a new version under
 fresh keys, flips the pointer with one ``SET ... GET``, then UNLINKs the previous
@@ -54,6 +57,7 @@ from math import inf
 from typing import TYPE_CHECKING, Any
 
 from ._base import Event, Read, Scored, unclicked
+from .ann import VECTOR_READS
 from .breaker import CircuitBreaker
 from .redis_budget import deadline
 from .redis_io import (
@@ -70,7 +74,9 @@ from .redis_io import (
     round_trip,
     timed_out,
 )
+from .redis_vectors import RedisVectors
 from .scored import ScoredRows
+from .vectors import VectorTable
 
 if TYPE_CHECKING:
     from .redis_io import Client
@@ -109,6 +115,7 @@ class RedisBackend:
         self.round_trips = 0
         self._versions: dict[str, str | None] = {}  # table -> cached version (None: absent)
         self._last_seq = 0
+        self.vectors = RedisVectors(client, self._reader, prefix)
 
     @classmethod
     def from_url(
@@ -167,7 +174,12 @@ class RedisBackend:
 
     def _read(self, reads: Sequence[Read]) -> list[list[Any]]:
         out: list[list[Any]] = [[] for _ in reads]
-        todo = [i for i, r in enumerate(reads) if r.keys]
+        vec = [i for i, r in enumerate(reads) if r.kind in VECTOR_READS]
+        if vec:
+            answers = self.vectors.read([reads[i] for i in vec], self._items())
+            for i, values in zip(vec, answers, strict=True):
+                out[i] = values
+        todo = [i for i, r in enumerate(reads) if r.keys and r.kind not in VECTOR_READS]
         for _ in range(_MAX_ROUNDS):
             if not todo:
                 return out
@@ -272,6 +284,14 @@ class RedisBackend:
         self._versions[name] = version
         if isinstance(old, bytes):
             self._unlink_matching(f"{head}{old.decode()}:".translate(_GLOB_SPECIAL) + "*")
+
+    def replace_vectors(self, name: str, table: VectorTable) -> None:
+        """Publish a new version of vector table ``name`` (see :mod:`.redis_vectors`)."""
+        self.vectors.replace(name, table)
+
+    def vector_status(self) -> dict[str, dict[str, Any]]:
+        """Per vector table: this node's serving index and its last failed version."""
+        return self.vectors.status()
 
     def _unlink_matching(self, pattern: str) -> None:
         for keys in chunks(self._client.scan_iter(match=pattern, count=CHUNK)):

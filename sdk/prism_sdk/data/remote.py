@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import numpy as np
 
 from ._base import Event, Read
 
@@ -83,13 +84,19 @@ def _wire(r: Read) -> dict[str, Any]:
         out["since"] = r.since
     if r.types is not None:
         out["types"] = list(r.types)
+    if r.query is not None:
+        out["query"] = np.asarray(r.query, np.float32).tolist()
+    if r.exclude is not None:
+        out["exclude"] = list(r.exclude)
     return out
 
 
 def _typed(kind: str, values: list[Any]) -> list[Any]:
     """Rows as tuples and events as :class:`Event`, exactly like the local backend."""
-    if kind == "table":
+    if kind == "table" or kind == "nearest":
         return [[(str(i), float(s)) for i, s in row] for row in values]
+    if kind == "user_vectors" or kind == "item_vectors":
+        return [None if v is None else np.asarray(v, np.float32) for v in values]
     if kind == "events":
         return [[Event(float(t), str(i), str(k)) for t, i, k in evs] for evs in values]
     if kind == "unclicked":

@@ -8,12 +8,14 @@ the snapshot does not hold raises :class:`SnapshotMiss`: the request's ``DataCli
 records a data error (the answer is degraded) and the backend counts it in ``misses``.
 
 A read is kept per key: ``(kind, name, key)``, plus for ``events`` and ``unclicked``
-the window (``window_s``: the read's ``since`` as seconds before the read, rounded) and
-for ``events`` the event types. Lists (``table`` rows, ``events``) are kept with the
+the window (``window_s``: the read's ``since`` as seconds before the read, rounded),
+for ``events`` the event types and for ``nearest`` the excluded ids (in ``types``; a
+query vector's key names the vector, see ``DataClient.nearest``). Lists (``table`` and
+``nearest`` rows, ``events``) are kept with the
 ``limit`` they were read with: a later read of a smaller limit, or of any limit once the
 list came back shorter than its limit (it is whole), is served from the same entry.
 
-The file (format version 1, ``docs/testkit.md``)::
+The file (format version 1, ``docs/operators/traffic.md``)::
 
     {"format": "prism-data-snapshot", "v": 1, "created": 1796449734.2, "source": "local",
      "reads": [{"kind": "table", "name": "i2i", "key": "42", "limit": 30,
@@ -29,12 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from ._base import DataBackend, Event, Read
 
 FORMAT = "prism-data-snapshot"
 VERSION = 1
-LISTS = frozenset({"table", "events"})
+LISTS = frozenset({"table", "events", "nearest"})
+VECTORS = frozenset({"user_vectors", "item_vectors"})
 WINDOWED = frozenset({"events", "unclicked"})
 
 Key = tuple[str, str, str, float | None, tuple[str, ...] | None]
@@ -76,6 +80,8 @@ def window_of(read: Read, now: float) -> float | None:
 
 def key_of(read: Read, key: str, now: float) -> Key:
     types = read.types if read.kind == "events" else None
+    if read.kind == "nearest" and read.exclude:
+        types = tuple(sorted(read.exclude))
     return (read.kind, read.name, key, window_of(read, now), types)
 
 
@@ -228,7 +234,9 @@ def _describe(k: Key, limit: int | None) -> str:
 
 def _plain(kind: str, value: Any) -> Any:
     """A copy of a read's value as JSON-ready data (lists stay lists)."""
-    if kind == "table":
+    if kind in VECTORS:
+        return None if value is None else [float(x) for x in value]
+    if kind == "table" or kind == "nearest":
         return [(str(i), float(s)) for i, s in value]
     if kind == "events":
         return [Event(float(e[0]), str(e[1]), str(e[2])) for e in value]
@@ -239,7 +247,9 @@ def _plain(kind: str, value: Any) -> Any:
 
 def _native(kind: str, value: Any) -> Any:
     """A value read from the file as a backend returns it."""
-    if kind == "table":
+    if kind in VECTORS:
+        return None if value is None else np.asarray(value, np.float32)
+    if kind == "table" or kind == "nearest":
         return [(str(i), float(s)) for i, s in value]
     if kind == "events":
         return [Event(float(ts), str(item), str(typ)) for ts, item, typ in value]

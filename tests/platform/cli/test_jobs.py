@@ -1,4 +1,4 @@
-"""`prism job itemcf|usercf|popular|content|all` on a local data directory."""
+"""`prism job itemcf|usercf|popular|content|embeddings|all` on a local data directory."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from prism_platform.cli.main import main
-from prism_sdk import Event, LocalBackend
+from prism_sdk import DataClient, Event, LocalBackend
 
 DAY = 86400.0
 TITLES = ["red running shoe", "red running shoe pro", "trail sneaker", "denim jacket", "wallet"]
@@ -113,3 +113,19 @@ def test_without_items_or_with_another_backend(
     monkeypatch.setenv("PRISM_REDIS_URL", redis_server.url)  # type: ignore[attr-defined]
     r = job("itemcf")
     assert r.exit_code == 1 and "PRISM_DATA_BACKEND=local" in r.output
+
+
+def test_embeddings_writes_a_vector_table_and_its_item_neighbours(data: Path) -> None:
+    r = job("embeddings", "--factors", "4", "--iterations", "3", "--threads", "1", "--top-k", "2")
+    assert r.exit_code == 0, r.output
+    assert "emb users: 5 rows" in r.output and "emb items: 5 rows" in r.output
+    stored = LocalBackend.load(data)
+    table = stored.vector_tables["emb"]
+    assert table.dim == 4 and table.meta["method"] == "als"
+    assert max(len(row) for row in stored.tables["i2i_emb"].values()) <= 2
+    assert len(DataClient(stored).nearest("emb", "ann", 3)) == 3
+    assert stored.tables["custom"] == {"k": [("0", 1.0)]}
+
+    r = job("embeddings", "--method", "bpr", "--name", "emb_bpr", "--factors", "4")
+    assert r.exit_code == 0, r.output
+    assert LocalBackend.load(data).vector_tables["emb_bpr"].meta["method"] == "bpr"

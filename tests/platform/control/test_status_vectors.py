@@ -1,0 +1,44 @@
+"""``prism status`` (``GET /admin/status``) shows the vector tables a node serves and a
+version it failed to load."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from prism_platform.app import PrismApp
+from prism_sdk import DataClient, RedisBackend
+from prism_sdk.data.vectors import Vectors, VectorTable
+from prism_testkit.services import RedisServer
+
+
+def table(seed: int) -> VectorTable:
+    rng = np.random.default_rng(seed)
+    ids = [f"i{n}" for n in range(50)]
+    return VectorTable(
+        Vectors.of(["u1"], rng.normal(size=(1, 4))), Vectors.of(ids, rng.normal(size=(50, 4)))
+    )
+
+
+def test_status_shows_the_served_version_and_the_one_that_failed(
+    app: PrismApp, client: TestClient, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = RedisBackend.from_url(redis_server.url, prefix=f"test-{uuid.uuid4().hex}:")
+    try:
+        monkeypatch.setattr(app.control.deployer, "backend", backend)
+        backend.replace_vectors("emb", table(0))
+        data = DataClient(backend)
+        assert len(data.nearest("emb", "u1", 5)) == 5
+        backend.replace_vectors("emb", table(1))
+        redis.Redis.from_url(redis_server.url).delete(backend.vectors.head("emb") + "2:i:0")
+        data.nearest("emb", "u1", 5)  # notices version 2; its build fails
+        backend.vectors.wait(30)
+        vectors = client.get("/admin/status").json()["vectors"]
+        assert vectors["emb"]["version"] == "1" and vectors["emb"]["items"] == 50
+        assert "version 2" in vectors["emb"]["error"] and "missing" in vectors["emb"]["error"]
+    finally:
+        backend.close()

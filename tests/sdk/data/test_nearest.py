@@ -1,0 +1,217 @@
+"""``ctx.data.nearest`` and vector reads on every backend, and how a new or broken
+vector table version is served."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pytest
+import redis
+
+from prism_sdk import DataClient, LocalBackend, RedisBackend
+from prism_sdk.data import DataSnapshot, DataWriter, RecordingBackend, SnapshotBackend
+from prism_sdk.data.vectors import Vectors, VectorTable, VectorTableError
+
+from ..conftest import BACKEND_KINDS, MakeBackend
+
+ITEMS = [f"i{i}" for i in range(300)]
+
+
+def vectors(seed: int = 0, users: tuple[str, ...] = ("u1", "u2")) -> VectorTable:
+    rng = np.random.default_rng(seed)
+    return VectorTable(
+        Vectors.of(list(users), rng.normal(size=(len(users), 8))),
+        Vectors.of(ITEMS, rng.normal(size=(len(ITEMS), 8))),
+        {"method": "als"},
+    )
+
+
+def exact(t: VectorTable, q: np.ndarray) -> list[str]:
+    return [t.items.ids[i] for i in np.argsort(-(t.items.matrix @ q), kind="stable")]
+
+
+def fill(writer: DataWriter) -> None:
+    writer.upsert_items({i: {"title": i} for i in ITEMS})
+    writer.replace_vectors("emb", vectors())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", BACKEND_KINDS)
+def test_every_backend_answers_nearest(make_backend: MakeBackend, kind: str) -> None:
+    t = vectors()
+    best = exact(t, t.users.matrix[0])
+    off = best[2]
+
+    def filled(writer: DataWriter) -> None:
+        fill(writer)
+        writer.upsert_items({off: {"status": "off"}})
+
+    data = DataClient(make_backend(kind, filled))
+    hits = data.nearest("emb", "u1", 10, exclude={best[0]})
+    expected = [i for i in best if i not in (best[0], off)][:10]
+    assert [i for i, _ in hits] == expected
+    assert np.allclose(
+        [s for _, s in hits],
+        t.items.matrix[[ITEMS.index(i) for i in expected]] @ t.users.matrix[0],
+        rtol=1e-5,
+    )
+    by_vector = data.nearest("emb", t.users.matrix[1], 5)
+    assert [i for i, _ in by_vector] == [i for i in exact(t, t.users.matrix[1]) if i != off][:5]
+    assert data.nearest("emb", "nobody", 5) == []
+    assert data.nearest("no-such-table", "u1", 5) == []
+    with data.batch() as b:
+        many = b.nearest("emb", ["u1", "nobody", "u2"], 3)
+        users = b.vectors("emb", ["u2", "nobody"])
+        items = b.vectors("emb", [ITEMS[7]], side="item")
+        rows = b.tables("i2i", ["x"])
+    assert [len(h) for h in many.value] == [3, 0, 3]
+    assert np.array_equal(users.value[0], t.users.matrix[1]) and users.value[1] is None
+    assert np.array_equal(items.value[0], t.items.matrix[7])
+    assert [list(r) for r in rows.value] == [[]]
+    assert data.errors == []
+
+
+def test_local_replace_keeps_serving_the_old_version_when_the_new_one_is_bad() -> None:
+    backend = LocalBackend()
+    fill(backend)
+    before = DataClient(backend).nearest("emb", "u1", 5)
+    bad = VectorTable(vectors().users, Vectors.of(ITEMS, np.full((len(ITEMS), 8), np.inf)))
+    with pytest.raises(VectorTableError, match="infinite"):
+        backend.replace_vectors("emb", bad)
+    assert DataClient(backend).nearest("emb", "u1", 5) == before
+
+
+def test_local_vectors_survive_save_and_load(tmp_path: Path) -> None:
+    backend = LocalBackend()
+    fill(backend)
+    path = f"{tmp_path}/data.msgpack"
+    backend.save(path)
+    loaded = LocalBackend.load(path)
+    assert DataClient(loaded).nearest("emb", "u2", 7) == DataClient(backend).nearest("emb", "u2", 7)
+
+
+@pytest.fixture
+def redis_backend(redis_url: str) -> RedisBackend:
+    backend = RedisBackend.from_url(redis_url, prefix=f"test-{uuid.uuid4().hex}:")
+    yield backend  # type: ignore[misc]
+    backend.close()
+
+
+def test_redis_builds_a_new_version_while_the_old_one_serves(redis_backend: RedisBackend) -> None:
+    fill(redis_backend)
+    data = DataClient(redis_backend)
+    old = vectors()
+    assert [i for i, _ in data.nearest("emb", "u1", 5)] == exact(old, old.users.matrix[0])[:5]
+    new = vectors(seed=1, users=("u1", "u3"))
+    redis_backend.replace_vectors("emb", new)
+    # this read sees the new pointer: it starts the build and is served by the old index
+    first = data.nearest("emb", "u1", 5)
+    assert [i for i, _ in first] == exact(old, old.users.matrix[0])[:5]
+    redis_backend.vectors.wait(30)
+    assert [i for i, _ in data.nearest("emb", "u1", 5)] == exact(new, new.users.matrix[0])[:5]
+    assert len(data.nearest("emb", "u3", 5)) == 5 and data.nearest("emb", "u2", 5) == []
+    status = redis_backend.vectors.status()["emb"]
+    assert status["version"] == "2" and status["items"] == len(ITEMS) and "error" not in status
+
+
+def test_redis_corrupt_version_leaves_the_previous_one_serving(
+    redis_backend: RedisBackend, redis_url: str
+) -> None:
+    fill(redis_backend)
+    data = DataClient(redis_backend)
+    before = data.nearest("emb", "u1", 5)
+    redis_backend.replace_vectors("emb", vectors(seed=1))
+    raw = redis.Redis.from_url(redis_url)
+    raw.set(redis_backend.vectors.head("emb") + "2:i:0", b"\x93garbage")
+    data.nearest("emb", "u1", 5)  # notices version 2, whose build fails
+    redis_backend.vectors.wait(30)
+    assert data.nearest("emb", "u1", 5) == before
+    status = redis_backend.vectors.status()["emb"]
+    assert status["version"] == "1" and "version 2" in status["error"]
+    assert "corrupt" in status["error"]
+    assert data.errors == []
+
+
+def test_redis_first_read_of_a_broken_table_is_a_clear_error(
+    redis_backend: RedisBackend, redis_url: str
+) -> None:
+    fill(redis_backend)
+    redis.Redis.from_url(redis_url).delete(redis_backend.vectors.head("emb") + "1:meta")
+    fresh = RedisBackend.from_url(redis_url, prefix=redis_backend.prefix)
+    try:
+        data = DataClient(fresh)
+        assert data.nearest("emb", "u1", 5) == []
+        assert len(data.errors) == 1 and "no meta key" in data.errors[0]
+    finally:
+        fresh.close()
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_new_versions_swap_under_load_without_a_failed_read(
+    make_backend: MakeBackend, kind: str
+) -> None:
+    tables = [vectors(seed=0), vectors(seed=1)]
+    answers = [exact(t, t.users.matrix[0])[:10] for t in tables]
+    backend = make_backend(kind, fill)
+    stop = threading.Event()
+    seen: list[list[str]] = []
+    failures: list[str] = []
+
+    def reader() -> None:
+        data = DataClient(backend)
+        while not stop.is_set():
+            got = [i for i, _ in data.nearest("emb", "u1", 10)]
+            if got not in answers or data.errors:
+                failures.append(f"{got} {data.errors}")
+            seen.append(got)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(1, 5):
+            backend.replace_vectors("emb", tables[n % 2])  # type: ignore[attr-defined]
+            if isinstance(backend, RedisBackend):
+                time.sleep(0.05)  # a read notices the version and starts its build
+                backend.vectors.wait(30)
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert failures == []
+    assert answers[0] in seen and answers[1] in seen
+
+
+def test_local_files_written_before_vector_tables_still_load(tmp_path: Path) -> None:
+    old = (1, {}, {"t": {"k": [("i", 1.0)]}}, {"i": {"title": "x"}}, {})
+    (tmp_path / "v1.msgpack").write_bytes(msgspec.msgpack.encode(old))
+    loaded = LocalBackend.load(tmp_path / "v1.msgpack")
+    assert loaded.tables == {"t": {"k": [("i", 1.0)]}} and loaded.vector_tables == {}
+    assert DataClient(loaded).nearest("emb", "u1", 3) == []
+
+
+def test_data_snapshots_record_and_serve_vector_reads(tmp_path: Path) -> None:
+    backend = LocalBackend()
+    fill(backend)
+    t = vectors()
+    recorder = RecordingBackend(backend)
+    recording = DataClient(recorder)
+    live = recording.nearest("emb", "u1", 10, exclude={"i5"})
+    by_vector = recording.nearest("emb", t.users.matrix[1], 4)
+    user_vectors = recording.vectors("emb", ["u2", "nobody"])
+    assert recording.errors == []
+    saved = recorder.snapshot.save(tmp_path / "snap.json")
+    served = SnapshotBackend(DataSnapshot.load(saved))
+    replay = DataClient(served)
+    assert replay.nearest("emb", "u1", 10, exclude={"i5"}) == live
+    assert replay.nearest("emb", "u1", 3, exclude={"i5"}) == live[:3]  # a shorter list
+    assert replay.nearest("emb", t.users.matrix[1], 4) == by_vector
+    got = replay.vectors("emb", ["u2", "nobody"])
+    assert np.array_equal(got[0], user_vectors[0]) and got[1] is None
+    assert replay.errors == []
+    assert replay.nearest("emb", "u1", 10) == [] and served.misses == 1  # another exclude
