@@ -4,8 +4,12 @@ VENV   ?= .venv
 PORT   ?= 8000
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+DOCS_PORT ?= 8001
 
-.PHONY: run test lint bench clean
+# MkDocs 1.6 prints a banner about MkDocs 2.0 on every run; the site is pinned to 1.x
+export NO_MKDOCS_2_WARNING = 1
+
+.PHONY: run test lint docs docs-serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +23,16 @@ run: $(STAMP)
 	$(BIN)/prism serve --host 127.0.0.1 --port $(PORT)
 
 ## make test: install test needs, start the services tests need, lint, type-check, check the
-## import layers (import-linter contracts in pyproject.toml), run every test (the JavaScript
-## client's in clients/js/ with node --test)
+## import layers (import-linter contracts in pyproject.toml), build the docs site in strict mode
+## (a broken link or anchor fails), run every test (the JavaScript client's in clients/js/ with
+## node --test)
 test: $(STAMP)
 	bash scripts/test-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && $(BIN)/mkdocs build --strict -d "$$d"
 	@command -v node >/dev/null || { echo "node is missing: the JavaScript client's tests (clients/js/) need Debian's nodejs (apt-get install nodejs)" >&2; exit 1; }
 	node --test clients/js/
 	$(BIN)/pytest
@@ -34,8 +40,16 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports --no-cache
 
+## make docs: build the documentation site (mkdocs.yml, pages in docs/) into site/, strict
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict -d site
+
+## make docs-serve: serve the documentation on 127.0.0.1:$(DOCS_PORT), rebuilt on every edit
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve -a 127.0.0.1:$(DOCS_PORT)
+
 bench: $(STAMP)
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) var site .mypy_cache .pytest_cache .ruff_cache

@@ -23,9 +23,8 @@ class Context(Generic[C]):
     """One request as a strategy sees it.
 
     ``config`` is the bucket's validated config (an instance of the script's
-    ``Config``); ``params`` are the raw parameters it was built from. ``scored`` is a
-    list only in a request sampled for feature logging: model handles append what they
-    scored to it.
+    ``Config``). ``scored`` is a list only in a request sampled for feature logging:
+    model handles append what they scored to it.
     """
 
     __slots__ = (

@@ -55,18 +55,24 @@ class _Matching(_Rule):
 
 
 class Pin(_Rule):
+    """Put ``item`` at the 1-based ``position`` (added when it is not a candidate)."""
+
     type: Literal["pin"]
     item: str
     position: int = Field(ge=1)
 
 
 class Boost(_Matching):
+    """``score * factor + add`` for the items matching ``items`` (ids) or ``where``."""
+
     type: Literal["boost"]
     factor: float = 1.0
     add: float = 0.0
 
 
 class Block(_Matching):
+    """Remove the items matching ``items`` (ids) or ``where``, traced with ``reason``."""
+
     type: Literal["block"]
     reason: str = "blocked"
 

@@ -1,6 +1,6 @@
 """Locust replays a sample file (``prism samples export``) against a node: load from more
 than one machine (``--master`` and ``--worker``s), beyond what ``prism stress`` drives from
-one Python process. See docs/testkit.md, "Locust".
+one Python process. See docs/operators/traffic.md, "Locust".
 
 Environment:
 

@@ -1,5 +1,5 @@
 """The ``prism`` pytest plugin: test a strategy script in a few lines, on this machine,
-with no database, coordinator or node (``docs/testkit.md``, "Testing a strategy")::
+with no database, coordinator or node (``docs/strategies/testing.md``, "Testing a strategy")::
 
     def test_home_feed(prism_context, prism_run):
         result = prism_run(prism_context("home_feed", user_id="42"))

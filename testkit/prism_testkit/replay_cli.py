@@ -1,5 +1,5 @@
 """``prism replay``: a sample's requests run on the live routing twice (A, A′: the noise)
-and on a candidate script version (B: the change), compared (docs/testkit.md, "Replay").
+and on a candidate script version (B: the change), compared (docs/operators/traffic.md, "Replay").
 Registered through the ``prism.cli`` entry points; its module imports little, so
 ``prism --help`` stays quick.
 

@@ -1,4 +1,4 @@
-"""Requests from a sample file (format version 1, ``docs/testkit.md``): one JSON object a
+"""Requests from a sample file (format version 1, ``docs/operators/traffic.md``): one JSON object a
 line, whose ``scene``, ``user_id``, ``size``, ``context`` and ``exclude`` form a request.
 The rest of an exported line (what the node answered) is kept only as far as a local run
 uses it (``bucket``, ``layers``); a hand-written line may hold the request alone."""

@@ -1,5 +1,5 @@
 """A strategy author's tests of ``strategies/home_feed.py`` with the testkit's pytest
-plugin (the example of docs/testkit.md, "Testing a strategy"): no node, database or
+plugin (the example of docs/strategies/testing.md, "Testing a strategy"): no node, database or
 coordinator; the script runs on a small demo world as the scene's bucket serves it."""
 
 from __future__ import annotations

@@ -107,7 +107,8 @@ def test_the_documented_example_passes_in_an_authors_project(project: pytest.Pyt
     project.makepyfile(test_example=example)
     project.runpytest("-q").assert_outcomes(passed=2)
     documented = example[example.index("def popular_in_top") :]
-    assert documented in (REPO / "docs/testkit.md").read_text()  # the docs show it as it is
+    docs = (REPO / "docs/strategies/testing.md").read_text()
+    assert documented in docs  # the docs show it as it is
 
 
 def test_a_bad_override_fails_naming_the_field(project: pytest.Pytester) -> None:

@@ -1,5 +1,5 @@
 """The replay's HTML report, rendered from REPORT dicts built here by the schema in
-docs/testkit.md (the engine's own reports are rendered end to end in the workbench's
+docs/operators/traffic.md (the engine's own reports are rendered end to end in the workbench's
 replay tests)."""
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ CONTEXT_SCHEMA = (
 SAMPLE_RATE = "share of the scene's users whose requests go to the replay log (0..1)"
 REPLAY_GATE = (
     'rules a deploy\'s replay against live must pass, e.g. {"fail_if": ["rbo<0.5"], '
-    '"sample_limit": 200} (docs/testkit.md)'
+    '"sample_limit": 200} (docs/operators/traffic.md)'
 )
 
 
@@ -119,7 +119,7 @@ class DeploymentIn(_Body):
         default=None,
         description="a canary's abort/promote thresholds, e.g. "
         '{"max_error_rate": 0.02, "max_p99_ms": 100, "max_ctr_drop": 0.1, '
-        '"min_requests": 200, "promote_after_s": 1800} (see docs/canary-analysis.md)',
+        '"min_requests": 200, "promote_after_s": 1800} (see docs/operators/canary-analysis.md)',
     )
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
 

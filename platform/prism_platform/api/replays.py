@@ -1,6 +1,6 @@
 """Replays over HTTP (the workbench, a remote operator): ``POST /admin/replays`` starts one
 on this node (operators; ``202`` with its id), ``GET /admin/replays`` and
-``GET /admin/replays/{id}`` show them (viewers). See docs/testkit.md, "Replay".
+``GET /admin/replays/{id}`` show them (viewers). See docs/operators/traffic.md, "Replay".
 
 The requests come with the body (``samples``: sample lines, format version 1) or from the
 node's sample log (``scene``, ``since``, ``limit``). An ``--analysis`` function is a

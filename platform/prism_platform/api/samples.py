@@ -34,7 +34,7 @@ def build_samples_router(control: Control, auth: Auth) -> APIRouter:
         tags=["admin"],
         response_class=StreamingResponse,
         responses={
-            200: {"description": "One sample a line (format v1: docs/testkit.md)."},
+            200: {"description": "One sample a line (format v1: docs/operators/traffic.md)."},
             404: {"description": "Unknown scene."},
             422: {"description": "Bad `since` or `limit`; `field` names it."},
         },

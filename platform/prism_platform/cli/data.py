@@ -15,9 +15,7 @@ from typing import Any
 import click
 
 from prism_platform.errors import PrismPlatformError
-from prism_platform.importing.importer import ImportOptions, import_log
 from prism_platform.importing.load import append_events, apply_updates, open_writer, where
-from prism_platform.importing.logs import Columns, read_catalogue, read_log, read_movielens_100k
 from prism_platform.importing.readers import FORMATS, LoadError, detect_format, iter_records
 from prism_platform.importing.rows import event_rows, record_rows, table_rows, update_rows
 from prism_platform.settings import Settings
@@ -143,6 +141,10 @@ def import_(source: str, preset: str | None, items_file: str | None, **o: Any) -
 
     Ratings map to types: >= --top-rating → order, >= --positive-rating → click, else view.
     """
+    # here, not at the top: they bring scipy, and every `prism` command imports this module
+    from prism_platform.importing.importer import ImportOptions, import_log
+    from prism_platform.importing.logs import Columns, read_catalogue, read_log, read_movielens_100k
+
     cols = Columns(
         o["user_col"], o["item_col"], o["ts_col"], o["type_col"], o["rating_col"],
         o["positive_rating"], o["top_rating"],

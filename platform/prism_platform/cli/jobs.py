@@ -16,8 +16,6 @@ import click
 from prism_platform.cli.client import echo, setup_logging
 from prism_platform.cli.data import writing
 from prism_platform.errors import PrismPlatformError
-from prism_platform.importing.importer import log_interactions
-from prism_platform.importing.logs import events_log
 from prism_platform.jobs.embeddings import Training
 from prism_platform.jobs.tables import (
     Counts,
@@ -87,6 +85,9 @@ def items(backend: LocalBackend) -> dict[str, dict[str, Any]]:
 def interactions(backend: LocalBackend, since_days: float | None) -> Interactions:
     """The backend's behaviour events (of the last ``since_days``) on its items."""
     since = time.time() - since_days * DAY if since_days else float("-inf")
+    from prism_platform.importing.importer import log_interactions  # scipy: not at start-up
+    from prism_platform.importing.logs import events_log
+
     inter = log_interactions(events_log(backend.events, since), items(backend))
     if not len(inter.ts):
         window = f" of the last {since_days:g} days" if since_days else ""

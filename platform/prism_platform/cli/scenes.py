@@ -20,7 +20,7 @@ context_schema_option = click.option(
     default=None,
     metavar="JSON",
     help='the fields a request context may carry, e.g. \'{"item_id": {"type": "str"}}\' '
-    "(types: str, int, float, bool, list[str]; see the README)",
+    "(types: str, int, float, bool, list[str]; see docs/operators/configuration.md)",
 )
 sample_rate_option = click.option(
     "--sample-rate",

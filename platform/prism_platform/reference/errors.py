@@ -107,7 +107,7 @@ def errors_md() -> str:
             " `(body)`, a query parameter) when there is one. The CLI prints the message and"
             " the field. A change to a protected scene answers `202` with"
             ' `{"change_request": <id>, "status": "pending", ...}` instead (see'
-            " [approvals](../approvals.md)).",
+            " [approvals](../operators/approvals.md)).",
             "",
             "| error | status | meaning |",
             "|---|---|---|",

@@ -1,5 +1,5 @@
 """Replays: sampled requests run on the live routing twice (A, A′: the noise) and on a
-candidate (B: the change), compared per request and in aggregate (docs/testkit.md,
+candidate (B: the change), compared per request and in aggregate (docs/operators/traffic.md,
 "Replay"). The deploy gate, the workbench and ``prism replay`` use it through
 :class:`~prism_platform.control.facade.Control`."""
 

@@ -1,7 +1,7 @@
 """``--fail-if`` rules: ``metric<value``, ``metric>value`` (also ``<=``, ``>=``) over a
 replay report; a rule that holds fails the replay (CI: a non-zero exit).
 
-The metrics (B's unless named otherwise; docs/testkit.md lists them):
+The metrics (B's unless named otherwise; docs/operators/traffic.md lists them):
 ``rbo``, ``noise_rbo``, ``overlap_at_k``, ``new_item_share``, ``position_shift``,
 ``score_shift``, ``p50_ms``, ``p90_ms``, ``p99_ms``, ``mean_ms``, ``p99_ms_delta`` (B's p99
 minus A's), ``errors``, ``error_rate``, ``error_rate_delta`` (B's minus A's),

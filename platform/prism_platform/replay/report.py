@@ -1,4 +1,4 @@
-"""A replay's report (format ``v`` 1, ``docs/testkit.md``): each arm's latency, errors and
+"""A replay's report (format ``v`` 1, ``docs/operators/traffic.md``): each arm's latency, errors and
 degraded answers, and the comparison of A with B beside that of A with A′, with the
 metrics that changed beyond the noise (:mod:`.noise`)."""
 

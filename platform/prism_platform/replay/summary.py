@@ -1,4 +1,4 @@
-"""What a replay REPORT's page says (docs/testkit.md, "Replay"): the verdict table (every
+"""What a replay REPORT's page says (docs/operators/traffic.md, "Replay"): the verdict table (every
 metric the engine judged, on A, A′ and B) and, in :func:`summary`, every table and note
 of the page in one mapping. The one place that decides what the report says: the
 testkit's HTML report and the workbench's Replay page both render :func:`summary`;

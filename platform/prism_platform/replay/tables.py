@@ -1,4 +1,4 @@
-"""A replay REPORT's sections (docs/testkit.md, "Replay") as formatted table rows, and
+"""A replay REPORT's sections (docs/operators/traffic.md, "Replay") as formatted table rows, and
 how a number is shown (:func:`fmt`); the verdict and the whole page's content are in
 :mod:`.summary`. Pure: reads the dict, imports nothing of the platform. Every section is
 optional (an older or partial report renders what it has)."""

@@ -1,6 +1,6 @@
 """One sampled request as the replay log stores it: a JSON object per line (JSONL).
 
-Format version 1 (``"v": 1``; documented in ``docs/testkit.md``). The request part
+Format version 1 (``"v": 1``; documented in ``docs/operators/traffic.md``). The request part
 (``scene``, ``user_id``, ``size``, ``context``, ``exclude``) replays as a
 ``POST /v1/recommend`` body; the rest is what the node answered: the experiment and
 its bucket, the other layers' buckets, the strategy (``name@version``) and config, the

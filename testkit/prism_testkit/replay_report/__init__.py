@@ -1,5 +1,5 @@
 """The replay's HTML report: ``render_html(report)`` turns a replay REPORT (the JSON
-``prism replay --json`` prints, docs/testkit.md "Replay") into one self-contained HTML
+``prism replay --json`` prints, docs/operators/traffic.md "Replay") into one self-contained HTML
 file: inline CSS, the plots as embedded PNGs (matplotlib), the tables from
 :mod:`prism_platform.replay.summary` (which the workbench's Replay page renders too)."""
 

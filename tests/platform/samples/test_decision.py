@@ -18,7 +18,7 @@ UIDS = [f"user-{i}" for i in range(100_000)]
 
 
 def documented(uid: str, rate: float) -> bool:
-    """The rule as docs/testkit.md states it, computed with binascii (not the code's zlib)."""
+    """The rule as docs/operators/traffic.md states it, with binascii (not the code's zlib)."""
     return binascii.crc32(uid.encode("utf-8")) < rate * 2**32
 
 
