@@ -49,7 +49,13 @@ def status(url: str) -> None:
 @click.option("--scene", required=True)
 @click.option("--bucket", default="base", show_default=True)
 @click.option("--script", required=True, help="path under strategies/, e.g. home_feed.py")
-@click.option("--config", "config_name", default="default", show_default=True)
+@click.option(
+    "--config",
+    "config_name",
+    default="default",
+    show_default=True,
+    help="a named config (prism config); 'default', when the script has none, is its Config defaults",
+)
 @click.option("--version", default="worktree", show_default=True)
 @click.option("--note", default="")
 @click.option(

@@ -31,6 +31,11 @@ from prism_sdk import DataBackend, Read, StrategyConfig
 log = logging.getLogger("prism.deploy")
 
 
+DEFAULT_CONFIG = "default"
+"""The config a deploy names unless told otherwise: when a script has none of that name,
+its ``Config`` defaults serve (and are saved as it)."""
+
+
 class GateRejected(Invalid):
     """The deploy gate's smoke run failed; the message lists every reason."""
 
@@ -102,6 +107,8 @@ class Deployer:
         try:
             cfg = self.store.get_config(strategy.path, config)
         except NotFound as exc:
+            if config == DEFAULT_CONFIG:  # the script's Config defaults (record() saves them)
+                return strategy, strategy.make_config({}, config)
             if exc.field != "script":
                 raise
             msg = f"script {strategy.path!r} has no config {clip(config)!r}: put one first"
@@ -154,7 +161,14 @@ class Deployer:
     ) -> DeploymentRecord:
         """Record a deployment of ``strategy`` at ``version``. A working-tree version is
         pinned first: its files are stored under its ``wt-<hash>``, which the deployment
-        names, so every node, reload and rollback serves exactly the code the gate ran."""
+        names, so every node, reload and rollback serves exactly the code the gate ran.
+        A ``default`` config that does not exist yet is saved first, as the script's
+        ``Config`` defaults (what :meth:`prepare` validated and the gate ran)."""
+        if config == DEFAULT_CONFIG and not any(
+            c.name == config for c in self.store.list_configs() if c.script_path == strategy.path
+        ):
+            self.ensure_script(strategy, actor)
+            self.store.put_config(strategy.path, config, {}, actor=actor)
         return self.store.deploy(
             scene,
             bucket,

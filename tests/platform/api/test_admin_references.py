@@ -42,17 +42,34 @@ def test_a_scene_fallback_must_be_in_the_data(
 def test_a_failed_deploy_registers_nothing(client: TestClient, strategies_dir: Path) -> None:
     (strategies_dir / "fresh.py").write_text((strategies_dir / "noop.py").read_text())
     before = audit(client)
-    r = client.post("/admin/deployments", json={"scene": "home_feed", "script": "fresh.py"})
+    body = {"scene": "home_feed", "script": "fresh.py", "config": "prod"}
+    r = client.post("/admin/deployments", json=body)
     assert r.status_code == 404, r.text
-    assert r.json()["field"] == "config" and "has no config 'default'" in r.json()["message"]
-    assert audit(client) == before
-    assert "fresh.py" not in {s["path"] for s in client.get("/admin/scripts").json()}
+    assert r.json()["field"] == "config" and "has no config 'prod'" in r.json()["message"]
+    (strategies_dir / "empty.py").write_text("def recommend(ctx):\n    return []\n")
+    r = client.post("/admin/deployments", json={"scene": "home_feed", "script": "empty.py"})
+    assert r.status_code == 422 and "no items" in r.json()["message"], r.text  # the gate
+    assert [a for a in audit(client) if a[0] != "deploy_rejected"] == before
+    scripts = {s["path"] for s in client.get("/admin/scripts").json()}
+    assert not {"fresh.py", "empty.py"} & scripts
+    assert client.get("/admin/configs", params={"script": "empty.py"}).status_code == 404
 
-    assert client.post("/admin/configs", json={"script": "fresh.py", "name": "default"}).is_success
+
+def test_a_deploy_without_a_config_serves_the_scripts_defaults(
+    client: TestClient, strategies_dir: Path
+) -> None:
+    """``default``, when the script has no config of that name, is its ``Config``
+    defaults: saved as it once the deploy goes ahead, so rollbacks re-serve the same."""
+    (strategies_dir / "fresh.py").write_text((strategies_dir / "noop.py").read_text())
     r = client.post("/admin/deployments", json={"scene": "home_feed", "script": "fresh.py"})
     assert r.status_code == 201, r.text
-    mine = [a for a in audit(client) if a[1:] == ("script", "fresh.py")]
-    assert mine == [("create", "script", "fresh.py")]  # registered once it went ahead
+    dep = r.json()["deployment"]
+    assert dep["config_name"] == "default" and dep["config_params"] == {}
+    [cfg] = client.get("/admin/configs", params={"script": "fresh.py"}).json()
+    assert (cfg["name"], cfg["params"]) == ("default", {})
+    mine = [a for a in audit(client) if a[2].startswith("fresh.py")]
+    assert ("create", "script", "fresh.py") in mine, mine
+    assert ("put", "config", "fresh.py:default") in mine, mine
 
 
 def _start(client: TestClient, name: str, buckets: list[str]) -> None:
