@@ -54,7 +54,7 @@ def status(url: str) -> None:
     "config_name",
     default="default",
     show_default=True,
-    help="a named config (prism config); 'default', when the script has none, is its Config defaults",
+    help="a named config (prism config); 'default', if the script has none: its Config defaults",
 )
 @click.option("--version", default="worktree", show_default=True)
 @click.option("--note", default="")
