@@ -16,7 +16,6 @@ import click
 from prism_platform.cli.client import echo, setup_logging
 from prism_platform.cli.data import writing
 from prism_platform.errors import PrismPlatformError
-from prism_platform.jobs.embeddings import Training
 from prism_platform.jobs.tables import (
     Counts,
     Interactions,
@@ -191,6 +190,8 @@ def embeddings_cmd(
     """Embeddings → vector table emb (user and item vectors, matrix factorisation of the
     events weighted by type: view 1, click 2, cart 4, order 8) and table i2i_emb (item
     neighbours by the cosine of their vectors)."""
+    from prism_platform.jobs.embeddings import Training  # scipy, implicit: not at start-up
+
     training = Training(
         "bpr" if method == "bpr" else "als", factors, regularization, iterations, alpha,
         seed=seed, threads=threads,
