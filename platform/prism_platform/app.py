@@ -54,6 +54,7 @@ from prism_platform.serving.dispatcher import FALLBACK_NAME, Dispatcher
 from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
 from prism_platform.serving.recent_errors import RecentErrors
 from prism_platform.serving.signing import acm_signer
+from prism_platform.serving.standby import Standby
 from prism_platform.serving.state import ServingState
 from prism_platform.serving.traffic import TrafficRecorder
 from prism_platform.settings import Settings
@@ -171,6 +172,10 @@ def create_app(
         state, backend, metrics, acm_signer(settings), feature_log, control.sample_writer
     )
     control.runner = dispatcher  # the request debugger's runs (off the record)
+    dispatcher.standby = Standby(
+        backend,
+        lambda: [(sc.fallback_table, sc.fallback_key) for sc in state.snapshot.scenes.values()],
+    )
     control.replay_dir = settings.var_dir / "replays"  # replay reports (prism replay)
     auth = Auth(control)
     handler = RecommendHandler(
@@ -179,7 +184,12 @@ def create_app(
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
     control.series = open_sampler(settings, control, metrics, shared)
     api = _build_api(
-        control, backend, watch=settings.watch, shared=shared, docs_public=settings.docs_public
+        control,
+        backend,
+        watch=settings.watch,
+        shared=shared,
+        docs_public=settings.docs_public,
+        standby=dispatcher.standby,
     )
     add_ops_routes(api, control, auth, handler, metrics, shared, settings)
     api.include_router(build_router(control, auth))
@@ -254,6 +264,7 @@ def _build_api(
     watch: bool = False,
     shared: SharedMetrics | None = None,
     docs_public: bool = True,
+    standby: Standby | None = None,
 ) -> FastAPI:
     node = control.node
 
@@ -266,6 +277,8 @@ def _build_api(
             control.series.start()
         if shared is not None:
             shared.start()
+        if standby is not None:
+            standby.start()
         watcher = None
         if watch:
             from prism_platform.scripts.watch import StrategyWatcher
@@ -281,6 +294,8 @@ def _build_api(
             control.series.stop()
         if shared is not None:
             shared.stop()
+        if standby is not None:
+            standby.stop()
         if watcher is not None:
             watcher.stop()
         node.coordinator.stop()

@@ -15,10 +15,11 @@ import msgspec
 
 from prism_platform.metrics.registry import Metrics
 from prism_platform.scripts.invoke import invoke, new_context
-from prism_platform.serving.finalize import finalize
+from prism_platform.serving.finalize import finalize, finalize_page
 from prism_platform.serving.route import Route
 from prism_platform.serving.sampling import SampleSink, sampled_user
 from prism_platform.serving.snapshot import SceneRuntime, Snapshot
+from prism_platform.serving.standby import Standby
 from prism_platform.serving.state import ServingState
 from prism_sdk import (
     AcmSigner,
@@ -40,6 +41,8 @@ log = logging.getLogger("prism.dispatch")
 
 FALLBACK_NAME = "fallback"
 FALLBACK_VERSION = "builtin"
+STANDBY_VERSION = "standby"
+"""The fallback's version when the data failed and the scene's standby page answered."""
 _LOG_EVERY_S = 10.0
 
 
@@ -91,6 +94,8 @@ class Dispatcher:
         self._ids = itertools.count(1)
         self._last_logged: dict[tuple[str, str], float] = {}
         self._empty_config = StrategyConfig()
+        self.standby: Standby | None = None
+        """Each scene's standby page, for answers the failing data would leave empty."""
 
     def next_request_id(self) -> str:
         return f"{self._prefix}{next(self._ids):x}"
@@ -176,6 +181,26 @@ class Dispatcher:
             signer=signer,
             removed=removed,
         )
+        if not out and not data.ok and self.standby is not None:
+            page = self.standby.page(scene.fallback_table, scene.fallback_key)
+            if page is not None:  # the data failed: the standby page, not an empty one
+                layers = variant.layers if variant is not None else ()
+                name, version = FALLBACK_NAME, STANDBY_VERSION
+                prefix = acm_prefix_for(scene.name, bucket, name, version, layers)
+                out = finalize_page(
+                    page.items,
+                    size=size,
+                    exclude=req.exclude,
+                    acm_prefix=prefix,
+                    request_id=rid,
+                    user_id=req.uid,
+                    issued=int(now),
+                    signer=signer,
+                )
+                if off is None and strategy_json.get("name") != FALLBACK_NAME:
+                    self.metrics.fallbacks.inc((scene.name, "data_unavailable"))
+                strategy_json = {"name": name, "version": version}
+                error = error or "data_unavailable"
         if scored and error is None:  # what the models scored for the returned items
             returned = tuple([it["item_id"] for it in out])
             flog.submit(ServedFeatures(rid, scene.name, req.uid, now, returned, tuple(scored)))

@@ -94,3 +94,33 @@ def _duplicates(items: Sequence[Item]) -> list[tuple[Item, str]]:
             out.append((it, "duplicate"))
         seen.add(it.id)
     return out
+
+
+def finalize_page(
+    page: Sequence[tuple[str, float, Any]],
+    *,
+    size: int,
+    exclude: Sequence[str],
+    acm_prefix: str,
+    request_id: str,
+    user_id: str,
+    issued: int,
+    signer: AcmSigner,
+) -> list[dict[str, Any]]:
+    """A standby page (item id, score, fields: on shelf when it was read) as the
+    response's item list, without reading the data: each item signed for this request
+    as recalled by the ``fallback`` channel."""
+    sign = signer.for_request(acm_prefix, request_id, user_id, issued)
+    token = channels_token(("fallback",))
+    skip = set(exclude)
+    out: list[dict[str, Any]] = []
+    for item, score, fields in page:
+        if item in skip:
+            continue
+        pos = len(out) + 1
+        out.append(
+            {"item_id": item, "score": score, "acm": sign(item, token, pos, "-"), "fields": fields}
+        )
+        if pos == size:
+            break
+    return out

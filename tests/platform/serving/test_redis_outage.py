@@ -153,3 +153,29 @@ def test_two_scenes_on_a_frozen_redis_wait_their_own_read_budgets(
     breaker_clock.advance(BREAKER_S)
     for scene in ("home_feed", "item_detail"):  # recovered by itself
         assert _request(client, scene)["degraded"] is False
+
+
+def test_with_redis_down_the_scene_answers_its_standby_page(
+    server: RedisServer, client: TestClient
+) -> None:
+    """The strategy and the fallback read nothing: instead of an empty page, the popular
+    items read while Redis answered, signed for this request, still ``degraded``."""
+    standby = client.app.dispatcher.standby  # type: ignore[attr-defined]
+    assert standby is not None and standby.refresh() >= 1
+    served = rec(client)
+    server.stop(keep_data=True)
+    down = rec(client)
+    assert down["degraded"] is True and down["strategy"] == {
+        "name": "fallback",
+        "version": "standby",
+    }
+    assert down["trace"]["error"] == "data_unavailable"
+    assert len(down["items"]) == 10 and all(it["fields"] for it in down["items"])
+    page = standby.page("popular", "all")
+    assert [it["item_id"] for it in down["items"]] == [i for i, _, _ in page.items[:10]]
+    assert all(it["fields"]["status"] == "on" for it in down["items"])
+    assert ".fallback@standby." in down["items"][0]["acm"]
+    assert standby.refresh() == 0 and standby.page("popular", "all") is page  # kept
+    lines = client.get("/metrics").text.splitlines()
+    assert 'prism_fallbacks_total{scene="home_feed",reason="data_unavailable"} 1' in lines
+    assert served["strategy"]["name"] != "fallback"
