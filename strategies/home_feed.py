@@ -1,10 +1,15 @@
-"""Guess-you-like: items similar to what the user just did, items of similar users, and
-what is popular in the user's favourite categories and overall, merged with quotas,
-ranked by the ``ctr`` model when one is active (`prism job train-ranker --activate`), with
-the config's business rules applied and at most ``scatter_max`` of a category in any
-``scatter_window``."""
+"""Guess-you-like: items similar to what the user just did, items of similar users, what
+is popular in the user's categories (each weighted by the user's share of it) and
+overall, and what the user viewed last, merged with quotas, ranked by the ``ctr`` model
+when one is active (trained on these candidates by `prism eval --train-ranker`), with the
+config's business rules applied and at most ``scatter_max`` of a category in any
+``scatter_window``. What the user just ordered is dropped; other items the user engaged
+with stay in (shoppers come back to them: dropping them all costs a third of the recall
+on the demo, see docs/strategies/evaluation.md) unless ``exclude_engaged``."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from prism_sdk import Context, Item, StrategyConfig, ranking, rules, stages
 from prism_sdk.rules import Rules
@@ -18,12 +23,18 @@ class Config(StrategyConfig):
     i2i_per_seed: int = 30
     quota_i2i: int = 300
     quota_usercf: int = 100  # items of the most similar users (table u2i_usercf)
-    quota_category: int = 100
+    quota_category: int = 200
     quota_popular: int = 100
-    weight_i2i: float = 1.0
-    weight_usercf: float = 0.05  # higher weights cost recall on the demo (README)
-    weight_category: float = 0.3
+    quota_recent: int = 10  # the items the user viewed last
+    categories: int = 6  # how many of the user's categories (by share) feed recall
+    per_category: int = 60
+    weight_i2i: float = 0.3
+    weight_usercf: float = 0.05  # higher weights cost recall on the demo (evaluation docs)
+    weight_category: float = 1.0
     weight_popular: float = 0.1
+    weight_recent: float = 0.3
+    drop_recent: tuple[str, ...] = ("order",)  # recent events whose items are dropped
+    exclude_engaged: bool = False  # drop everything the user ever clicked, carted or ordered
     rank_candidates: int = 300  # how many merged candidates the model scores
     scatter_window: int = 5
     scatter_max: int = 2
@@ -36,9 +47,15 @@ EVENT_WEIGHT = {"order": 3.0, "cart": 2.0, "click": 1.0}
 def recommend(ctx: Context[Config]) -> list[Item]:
     cfg = ctx.config
     with ctx.stage("source.recent") as st:
-        events = ctx.data.events(
-            ctx.user_id, ("click", "cart", "order"), cfg.recent_window_h * 3600, cfg.recent_events
-        )
+        with ctx.data.batch() as b:
+            engaged = b.events(
+                [ctx.user_id], ("click", "cart", "order"), cfg.recent_window_h * 3600,
+                cfg.recent_events,
+            )  # fmt: skip
+            viewed = b.events(
+                [ctx.user_id], ("view",), cfg.recent_window_h * 3600, cfg.quota_recent
+            )
+        events = engaged.value[0]
         seeds: dict[str, float] = {}
         for rank, ev in enumerate(events):  # newest first: decay by recency rank
             w = EVENT_WEIGHT.get(ev.type, 1.0) / (1.0 + 0.2 * rank)
@@ -50,7 +67,8 @@ def recommend(ctx: Context[Config]) -> list[Item]:
         with ctx.data.batch() as b:
             i2i = b.tables("i2i", list(seeds), cfg.i2i_per_seed)
             usercf = b.tables("u2i_usercf", [ctx.user_id], cfg.quota_usercf)
-            cats = b.tables("popular_cat", list(profile.get("top_categories", []))[:3], 50)
+            shares = _category_shares(profile, cfg.categories)
+            cats = b.tables("popular_cat", list(shares), cfg.per_category)
             pop = b.tables("popular", ["all"], cfg.quota_popular)
         similar: dict[str, float] = {}
         for w, rows in zip(seeds.values(), i2i.value, strict=True):
@@ -59,8 +77,19 @@ def recommend(ctx: Context[Config]) -> list[Item]:
         channels = {
             "i2i": stages.top((Item(i, s, "i2i") for i, s in similar.items()), cfg.quota_i2i),
             "usercf": stages.from_scored(usercf.value[0], "usercf"),
-            "category": [it for rows in cats.value for it in stages.from_scored(rows, "category")],
+            "category": stages.top(
+                (
+                    it
+                    for share, rows in zip(shares.values(), cats.value, strict=True)
+                    for it in _within_category(rows, share)
+                ),
+                cfg.quota_category,
+            ),
             "popular": stages.from_scored(pop.value[0], "popular"),
+            "recent": [  # what the user just looked at: often clicked or bought next
+                Item(i, 1.0 / (1.0 + r), "recent")
+                for r, i in enumerate(dict.fromkeys(ev.item_id for ev in viewed.value[0]))
+            ],
         }
         st.counts(count_out=sum(len(v) for v in channels.values()))
         st.candidates(it for items in channels.values() for it in items)
@@ -72,18 +101,25 @@ def recommend(ctx: Context[Config]) -> list[Item]:
                 "usercf": cfg.quota_usercf,
                 "category": cfg.quota_category,
                 "popular": cfg.quota_popular,
+                "recent": cfg.quota_recent,
             },
             weights={
                 "i2i": cfg.weight_i2i,
                 "usercf": cfg.weight_usercf,
                 "category": cfg.weight_category,
                 "popular": cfg.weight_popular,
+                "recent": cfg.weight_recent,
             },
             stage=st,
         )
 
     with ctx.stage("filter.seen") as st:
-        kept = stages.drop_ids(merged, seeds.keys(), "already_interacted", stage=st).kept
+        kept = merged
+        if cfg.drop_recent:  # what the user just bought (of the events that seed i2i)
+            done = {ev.item_id for ev in events if ev.type in cfg.drop_recent}
+            kept = stages.drop_ids(kept, done, "already_interacted", stage=st).kept
+        if cfg.exclude_engaged:
+            kept = stages.drop_engaged(ctx.data, ctx.user_id, kept, stage=st).kept
 
     if ranker.ready:  # otherwise: the merged recall scores
         kept = ranker.score(ctx, kept[: cfg.rank_candidates])
@@ -107,6 +143,25 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             stage=st,
         )
     return out
+
+
+def _category_shares(profile: dict[str, Any], n: int) -> dict[str, float]:
+    """The user's ``n`` biggest categories and their share of the user's events (the
+    ``category_share`` feature), else ``top_categories`` weighted 1 / (1 + rank)."""
+    shares = profile.get("category_share")
+    if isinstance(shares, dict) and shares:
+        best = sorted(shares.items(), key=lambda kv: -float(kv[1]))[:n]
+        return {str(c): float(s) for c, s in best}
+    return {
+        str(c): 1.0 / (1 + r) for r, c in enumerate(list(profile.get("top_categories", []))[:n])
+    }
+
+
+def _within_category(rows: list[tuple[str, float]], share: float) -> list[Item]:
+    """A category's popular items scored by their share of the listed popularity times
+    the user's share of the category: how likely the user's next item is this one."""
+    total = sum(s for _, s in rows) or 1.0
+    return [Item(i, share * s / total, ("category",)) for i, s in rows]
 
 
 def _normalised(items: list[Item]) -> list[Item]:

@@ -1,6 +1,7 @@
 """Item detail page: items similar to the one being viewed (``context.item_id``), by
 co-engagement (``i2i``) or, when it has few such neighbours, by content (``content_sim``:
-title, category, shop), topped up with what is popular in its category."""
+title, category, shop), and what is popular in its category; each channel's scores scaled
+to [0, 1] and weighted."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ class Config(StrategyConfig):
     similar: int = 100
     content_below: int = 5  # with fewer i2i neighbours, content-similar items join in
     content_weight: float = 0.5
-    category_top_up: int = 50
+    category_top_up: int = 100
+    category_weight: float = 10.0  # shoppers on an item page go on within its category
     same_shop_max: int = 3  # at most this many items of one shop in any window of 10
 
 
@@ -25,11 +27,11 @@ def recommend(ctx: Context[Config]) -> list[Item]:
         cat = b.tables(
             "popular_cat", [str((current or {}).get("category", ""))], cfg.category_top_up
         )
-    similar = stages.from_scored(sim.value[0], "i2i")
+    similar = _scaled(sim.value[0], "i2i", 1.0)
     lookalike = []
     if len(similar) < cfg.content_below:
-        lookalike = stages.from_scored(content.value[0], "content", weight=cfg.content_weight)
-    top_up = stages.from_scored(cat.value[0], "category", weight=0.01)
+        lookalike = _scaled(content.value[0], "content", cfg.content_weight)
+    top_up = _scaled(cat.value[0], "category", cfg.category_weight)
     st.counts(count_out=len(similar) + len(lookalike) + len(top_up))
     with ctx.stage("merge") as st:
         merged = stages.merge({"i2i": similar, "content": lookalike, "category": top_up}, stage=st)
@@ -48,3 +50,9 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             max_per_window=cfg.same_shop_max,
             stage=st,
         )
+
+
+def _scaled(rows: list[tuple[str, float]], channel: str, weight: float) -> list[Item]:
+    """A table row as items of ``channel``, the best scored ``weight``."""
+    best = max((s for _, s in rows), default=1.0) or 1.0
+    return [Item(i, weight * s / best, (channel,)) for i, s in rows]

@@ -17,6 +17,7 @@ from ._items import FilterResult, Item
 from ._trace import Stage
 from ._window import arrange
 from .data import Scored
+from .data.client import DataClient
 
 
 def from_scored(rows: Iterable[Scored], channel: str, weight: float = 1.0) -> list[Item]:
@@ -97,6 +98,23 @@ def drop_ids(
             stage.filtered(result, id)
         return result
     return keep_if(items, lambda it: it.id not in ids, reason, stage=stage, id=id)
+
+
+def drop_engaged(
+    data: DataClient,
+    user_id: str,
+    items: Sequence[Item],
+    *,
+    types: Sequence[str] = ("click", "cart", "order"),
+    within_s: float | None = None,
+    stage: Stage | None = None,
+    id: str | None = None,  # noqa: A002 - the component id shown in traces
+) -> FilterResult:
+    """A filter: remove the items the user already engaged with (events of ``types``,
+    the last ``within_s`` seconds or all the user's events the backend keeps), for
+    catalogues people do not re-consume (films, books). Reason ``already_engaged``."""
+    engaged = {ev.item_id for ev in data.events(user_id, types, within_s)}
+    return drop_ids(items, engaged, "already_engaged", stage=stage, id=id)
 
 
 def downweight(

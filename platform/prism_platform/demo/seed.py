@@ -13,6 +13,7 @@ import numpy as np
 
 from prism_platform.data.backend import open_backend
 from prism_platform.demo.world import DAY, EVENT_TYPES, World, generate_world
+from prism_platform.jobs.candidate_features import write_candidate_features
 from prism_platform.jobs.tables import Interactions, build_tables
 from prism_platform.settings import Settings
 from prism_sdk import DataBackend, LocalBackend
@@ -23,7 +24,7 @@ log = logging.getLogger("prism.demo")
 REALTIME_DAYS = 7
 DATA_FILE = "data.msgpack"
 META_FILE = "meta.json"
-FORMAT = 2  # 2: u2i_usercf and content_sim
+FORMAT = 3  # 2: u2i_usercf and content_sim; 3: the candidate ranker's features
 
 
 def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, int]:
@@ -51,6 +52,7 @@ def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, i
         eligible=world.item_on_shelf,
     )
     tables = build_tables(writer, inter, now=0.0, items=items)  # world ts: relative to now
+    tables |= write_candidate_features(writer, inter)
     counts = {
         "items": world.n_items,
         "users": world.n_users,

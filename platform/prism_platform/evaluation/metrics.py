@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -62,6 +63,18 @@ def score_lists(
     ``lists[u]`` is user ``u``'s ranking (item ids, best first); ids outside
     ``item_pos`` (the catalogue) never count as hits.
     """
+    per_user, recs = user_scores(lists, relevant, item_pos, k)
+    means = {m: float(v.mean()) if len(lists) else 0.0 for m, v in per_user.items()}
+    return {**means, "coverage": coverage_at_k(recs, len(item_pos), k)}
+
+
+def user_scores(
+    lists: Sequence[Sequence[str]],
+    relevant: Sequence[set[str]],
+    item_pos: Mapping[str, int],
+    k: int,
+) -> tuple[dict[str, FloatArray], IntArray]:
+    """Each user's precision, recall and NDCG at K, and the ``(users, K)`` matrix."""
     recs = np.full((len(lists), k), -1, np.int64)
     for u, ranked in enumerate(lists):
         pos = [item_pos.get(i, -1) for i in ranked[:k]]
@@ -70,9 +83,53 @@ def score_lists(
     rel_items = np.array([item_pos[i] for rel in relevant for i in rel], np.int64)
     n_rel = np.array([len(rel) for rel in relevant], np.int64)
     hit = hits(recs, rel_rows, rel_items, len(item_pos))
-    return {
-        "precision": float(precision_at_k(hit, k).mean()) if len(lists) else 0.0,
-        "recall": float(recall_at_k(hit, n_rel, k).mean()) if len(lists) else 0.0,
-        "ndcg": float(ndcg_at_k(hit, n_rel, k).mean()) if len(lists) else 0.0,
-        "coverage": coverage_at_k(recs, len(item_pos), k),
+    per_user = {
+        "precision": precision_at_k(hit, k),
+        "recall": recall_at_k(hit, n_rel, k),
+        "ndcg": ndcg_at_k(hit, n_rel, k),
     }
+    return per_user, recs
+
+
+def resample_counts(n_users: int, resamples: int, seed: int) -> FloatArray:
+    """``(resamples, users)``: how often each user is drawn in each bootstrap resample
+    (users drawn with replacement, as many as there are)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n_users, (resamples, n_users))
+    flat = (np.arange(resamples)[:, None] * n_users + idx).ravel()
+    counts: FloatArray = np.bincount(flat, minlength=resamples * n_users).astype(np.float64)
+    return counts.reshape(resamples, n_users)
+
+
+def bootstrap_ci(
+    values: FloatArray, counts: FloatArray, level: float = 0.95
+) -> tuple[float, float]:
+    """The percentile interval of the mean of per-user ``values`` over the resamples
+    ``counts`` (:func:`resample_counts`)."""
+    if not len(values):
+        return (0.0, 0.0)
+    means = counts @ values / len(values)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return (float(lo), float(hi))
+
+
+def coverage_ci(
+    recs: IntArray, n_items: int, k: int, counts: FloatArray, level: float = 0.95
+) -> tuple[float, float]:
+    """The percentile interval of catalogue coverage over the same user resamples: an
+    item counts when any drawn user's top K holds it."""
+    if not len(recs) or not n_items:
+        return (0.0, 0.0)
+    top = recs[:, :k]
+    rows, cols = np.nonzero(top >= 0)
+    listed = sparse.csr_matrix(
+        (np.ones(len(rows)), (rows, top[rows, cols])), shape=(len(recs), n_items)
+    )
+    covered = np.concatenate(
+        [
+            ((listed.T @ counts[lo : lo + 100].T) > 0).sum(axis=0)
+            for lo in range(0, len(counts), 100)
+        ]
+    )
+    lo, hi = np.quantile(covered / n_items, [(1 - level) / 2, (1 + level) / 2])
+    return (float(lo), float(hi))

@@ -4,7 +4,7 @@ backend: recall channels on their own, the most-popular baseline, whole strategi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain, zip_longest
 from typing import Any
 
@@ -15,6 +15,7 @@ from prism_platform.scripts.strategy import Strategy
 from prism_sdk import DataClient, LocalBackend, Request
 
 Recommender = Callable[[str], list[str]]
+MAX_SIZE = 200  # the longest list a request may ask for (Request.size)
 SEEDS = 20  # the user's most recent positive training items that seed item-to-item recall
 
 
@@ -66,6 +67,44 @@ def category_channel(backend: LocalBackend, k: int) -> Recommender:
     return recommend
 
 
+def recent_channel(backend: LocalBackend, k: int) -> Recommender:
+    """The items the user viewed last (newest first, each once): what a shopper often
+    clicks or buys next."""
+    data = DataClient(backend)
+
+    def recommend(user_id: str) -> list[str]:
+        viewed = data.events(user_id, ("view",), None, 5 * k)
+        return list(dict.fromkeys(ev.item_id for ev in viewed))[:k]
+
+    return recommend
+
+
+def item_i2i_channel(backend: LocalBackend, k: int) -> Recommender:
+    """The ``i2i`` row of the item an item page would show (:func:`item_context`)."""
+    data = DataClient(backend)
+
+    def recommend(user_id: str) -> list[str]:
+        item = item_context(data, user_id).get("item_id")
+        return [i for i, _ in data.table("i2i", item, k)] if item else []
+
+    return recommend
+
+
+def item_category_channel(backend: LocalBackend, k: int) -> Recommender:
+    """``popular_cat`` of that item's category, the item itself left out."""
+    data = DataClient(backend)
+
+    def recommend(user_id: str) -> list[str]:
+        item = item_context(data, user_id).get("item_id")
+        row = data.items([item])[0] if item else None
+        if row is None:
+            return []
+        rows = data.table("popular_cat", str(row.get("category", "")), k + 1)
+        return [i for i, _ in rows if i != item][:k]
+
+    return recommend
+
+
 def most_popular(train: RawLog, k: int) -> Recommender:
     """The baseline: the items with the most distinct users engaging with them in
     training (no decay, no personalisation)."""
@@ -75,23 +114,39 @@ def most_popular(train: RawLog, k: int) -> Recommender:
     return lambda user_id: top
 
 
+def item_context(data: DataClient, user_id: str) -> dict[str, Any]:
+    """The user's latest positive training item as ``item_id`` / ``cart_items``, so
+    item-page and cart strategies have something to work from."""
+    last = _seeds(data, user_id)[:1]
+    return {"item_id": last[0], "cart_items": last} if last else {}
+
+
 def strategy_recommender(
-    strategy: Strategy, config: Any, backend: LocalBackend, k: int
+    strategy: Strategy, config: Any, backend: LocalBackend, k: int, extra: Mapping[str, int]
 ) -> Recommender:
-    """A strategy script called in-process as a node calls it (``size`` K). The context
-    names the user's latest positive training item as ``item_id`` / ``cart_items``
-    so item-page and cart strategies have something to work from."""
+    """A strategy script called in-process as a node calls it (``size`` K, plus
+    ``extra[user]`` when that many items will be filtered out), with
+    :func:`item_context`."""
     scene = strategy.name.split("/")[-1]
 
     def recommend(user_id: str) -> list[str]:
         data = DataClient(backend)
-        last = _seeds(data, user_id)[:1]
-        context = {"item_id": last[0], "cart_items": last} if last else {}
-        req = Request(scene=scene, user_id=user_id, size=k, context=context)
+        size = min(k + extra.get(user_id, 0), MAX_SIZE)
+        req = Request(scene=scene, user_id=user_id, size=size, context=item_context(data, user_id))
         items = invoke_blocking(strategy, req, config, data)
-        return list(dict.fromkeys(it.id for it in items))[:k]
+        return list(dict.fromkeys(it.id for it in items))[:size]
 
     return recommend
+
+
+def without_seen(recommend: Recommender, seen: Mapping[str, set[str]], k: int) -> Recommender:
+    """``recommend`` with each user's ``seen`` items removed, cut to ``k``."""
+
+    def filtered(user_id: str) -> list[str]:
+        drop = seen.get(user_id, set())
+        return [i for i in recommend(user_id) if i not in drop][:k]
+
+    return filtered
 
 
 def run_all(recommend: Recommender, users: Iterable[str]) -> tuple[list[list[str]], list[str]]:

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from prism_platform.importing.logs import RawLog
+from prism_platform.jobs.candidate_features import write_candidate_features
 from prism_platform.jobs.popular import DEFAULT_TYPE_WEIGHTS
 from prism_platform.jobs.tables import Interactions, build_tables
 from prism_sdk import Event
@@ -65,6 +66,7 @@ def import_log(
     tables = build_tables(
         writer, inter, now=newest, half_life_s=opts.half_life_days * DAY, items=items
     )
+    tables |= write_candidate_features(writer, inter)  # what the candidate ranker reads
     counts = {
         "items": len(items),
         "users": len(user_ids),

@@ -8,12 +8,16 @@ import numpy as np
 import pytest
 
 from prism_platform.evaluation.metrics import (
+    bootstrap_ci,
     coverage_at_k,
+    coverage_ci,
     hits,
     ndcg_at_k,
     precision_at_k,
     recall_at_k,
+    resample_counts,
     score_lists,
+    user_scores,
 )
 
 # two users, K = 3, catalogue of 6 items; user 0 relevant {1, 4}, user 1 relevant {5}
@@ -63,3 +67,34 @@ def test_score_lists_averages_over_users_from_item_ids() -> None:
     assert out == pytest.approx(
         {"precision": 1 / 3, "recall": 0.5, "ndcg": dcg / ideal / 2, "coverage": 5 / 6}
     )
+
+
+def test_a_bootstrap_interval_contains_the_mean_and_is_seeded() -> None:
+    values = np.random.default_rng(1).random(500)
+    counts = resample_counts(len(values), 1000, seed=3)
+    assert counts.shape == (1000, 500) and (counts.sum(axis=1) == 500).all()
+    lo, hi = bootstrap_ci(values, counts)
+    assert lo < values.mean() < hi
+    # about two standard errors either side of the mean
+    se = values.std() / math.sqrt(len(values))
+    assert hi - lo == pytest.approx(2 * 1.96 * se, rel=0.15)
+    assert bootstrap_ci(values, resample_counts(500, 1000, seed=3)) == (lo, hi)
+    assert bootstrap_ci(values, resample_counts(500, 1000, seed=4)) != (lo, hi)
+
+
+def test_a_constant_metric_has_an_interval_of_zero_width() -> None:
+    counts = resample_counts(50, 200, seed=0)
+    assert bootstrap_ci(np.full(50, 0.25), counts) == pytest.approx((0.25, 0.25))
+    # every user lists the same item: coverage is the same in every resample
+    recs = np.array([[2, -1]] * 50, np.int64)
+    assert coverage_ci(recs, 10, 2, counts) == pytest.approx((0.1, 0.1))
+
+
+def test_user_scores_are_the_per_user_figures_score_lists_averages() -> None:
+    lists = [["a", "b"], ["c", "x"]]
+    relevant = [{"b"}, {"c", "d"}]
+    pos = {i: n for n, i in enumerate("abcd")}
+    per_user, recs = user_scores(lists, relevant, pos, 2)
+    assert per_user["recall"].tolist() == [1.0, 0.5]
+    assert recs.tolist() == [[0, 1], [2, -1]]
+    assert score_lists(lists, relevant, pos, 2)["recall"] == 0.75

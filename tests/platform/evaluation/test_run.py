@@ -22,7 +22,10 @@ def report() -> Report:
 
 def test_every_channel_strategy_and_the_baseline_is_scored(report: Report) -> None:
     rows = {r.name: r for r in report.rows}
-    assert list(rows) == ["i2i", "usercf", "popular", "category", "home_feed", "most_popular"]
+    assert list(rows) == [
+        "i2i", "usercf", "popular", "category", "recent", "item_i2i", "item_category", "home_feed",
+        "most_popular",
+    ]  # fmt: skip
     assert report.users == report.test_users > 100
     for r in report.rows:
         assert r.errors == 0, r.first_error
@@ -52,6 +55,9 @@ def test_user_sample_is_seeded() -> None:
         (["-k", "0"], "--k"),
         (["--test-fraction", "1.5"], "--test-fraction"),
         (["--users", "0"], "--users"),
+        (["--param", "scatter_max"], "KEY=JSON"),
+        (["--split", "leave-one-out"], "--split"),
+        (["--param", 'scatter_max="x"'], "scatter_max"),
         (["somewhere"], "SOURCE and --preset go together"),
         (["--strategy", "../x.py"], "must be relative"),
         (["--strategy", "nope.py"], "nope.py"),

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from prism_platform.evaluation.split import Dataset, Split, time_split, training_backend
+from prism_platform.evaluation.split import (
+    Dataset,
+    Split,
+    per_user_split,
+    split_data,
+    time_split,
+    training_backend,
+)
 from prism_platform.importing.logs import RawLog
 
 DAY = 86400.0
@@ -57,3 +64,39 @@ def test_training_backend_never_sees_held_out_events() -> None:
 def test_bad_fraction_is_refused(fraction: float) -> None:
     with pytest.raises(ValueError, match="between 0 and 1"):
         time_split(_dataset(), fraction)
+
+
+def test_per_user_split_holds_out_each_users_latest_interactions() -> None:
+    data = _dataset()  # users 1-4: five events each, in time order
+    split = per_user_split(data, 0.2)  # one of five per user
+    assert split.protocol == "per-user" and len(split.train.ts) == 16
+    assert split.test == {"1": {"x"}, "2": {"x"}, "4": {"y"}}  # user 3's last is a view
+    for user in "1234":
+        own = [t for u, t in zip(data.log.users, data.log.ts, strict=True) if u == user]
+        kept = [t for u, t in zip(split.train.users, split.train.ts, strict=True) if u == user]
+        assert kept == sorted(own)[:4] and split.cutoffs[user] == max(own)
+    assert split.cutoff == max(split.train.ts)
+    assert split.seen()["2"] == {"a", "b", "c"}
+
+
+def test_per_user_training_backend_has_each_users_earlier_events_only() -> None:
+    data = _dataset()
+    split = per_user_split(data, 0.2)
+    now = 2_000_000_000.0
+    backend = training_backend(data, split, now=now)
+    for user, events in backend.events.items():
+        assert len(events) == 4 and all(e.ts < now for e in events)
+        # shifted by the user's own cutoff: the held-out event would have been "now"
+        gap = split.cutoffs[user] - max(t for u, t in zip(
+            split.train.users, split.train.ts, strict=True) if u == user)  # fmt: skip
+        assert now - events[-1].ts == pytest.approx(gap)
+    assert not {i for t in ("i2i", "popular") for r in backend.tables[t].values() for i, _ in r} & {
+        "x", "y"}  # fmt: skip
+    shares = backend.features["user"]["1"]["category_share"]
+    assert shares == {"early": 1.0}
+
+
+def test_split_data_names_the_protocols() -> None:
+    assert split_data(_dataset(), "global", 0.25).protocol == "global"
+    with pytest.raises(ValueError, match="per-user"):
+        split_data(_dataset(), "leave-one-out", 0.25)
