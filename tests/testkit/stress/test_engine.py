@@ -38,7 +38,9 @@ def test_below_capacity_latency_is_the_service_time(
     result = step(server, rate=20, duration_s=1.0)
     assert result.scheduled == 20
     assert result.ok == 20 and not result.errors
-    assert result.on_time == 1.0
+    # the sender keeps its schedule within 10 ms (LAG_BUDGET_S) unless the machine starves
+    # it (a busy CI: a few late launches); latency runs from the schedule either way
+    assert result.on_time >= 0.75
     p50 = result.percentile(0.5)
     assert p50 is not None and 20 <= p50 < 60
 
@@ -49,7 +51,7 @@ def test_above_capacity_latency_counts_the_wait_from_the_schedule(
     server = delay_server(0.02)  # 50/s, offered 100/s: the queue grows all step long
     result = step(server, rate=100, duration_s=1.0)
     assert result.ok == 100 and not result.errors
-    assert result.on_time == 1.0  # the client kept its schedule: the wait is the server's
+    assert result.on_time >= 0.75  # the sender kept (most of) its schedule: the server is the wait
     # the last request is due at 0.99 s and served after all 100 (2 s): ~1 s in the queue;
     # a closed-loop client would have measured each one at the 20 ms service time
     p99 = result.percentile(0.99)
