@@ -15,7 +15,10 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._candidates import Candidates
+
 if TYPE_CHECKING:
+    from ._candidates import CandidatesFiltered
     from ._items import FilterResult, Item
 
 MAX_CANDIDATES = 200
@@ -80,19 +83,19 @@ class Stage:
             self.notes = {}
         self.notes.update(fields)
 
-    def candidates(self, items: Iterable[Item]) -> None:
+    def candidates(self, items: Iterable[Item] | Candidates) -> None:
         """The stage's candidates so far, best first (a later call replaces them: the
         stage ends with what it last recorded). Debug requests only: a generator costs
         nothing otherwise (``st.candidates(it for ch in channels.values() for it in ch)``)."""
         if not self.detail:
             return
-        if not isinstance(items, Sequence):
-            items = list(items)
-        self.items_total = len(items)
-        self.items = [
-            {"item": it.id, "channel": _channels(it), "score": it.score}
-            for it in items[:MAX_CANDIDATES]
-        ]
+        head: Iterable[Item]
+        if isinstance(items, Candidates):  # items of the rows kept only
+            self.items_total, head = len(items), items.to_items(MAX_CANDIDATES)
+        else:
+            seq = items if isinstance(items, Sequence) else list(items)
+            self.items_total, head = len(seq), seq[:MAX_CANDIDATES]
+        self.items = [{"item": it.id, "channel": _channels(it), "score": it.score} for it in head]
 
     def removed(self, pairs: Iterable[tuple[Item, str]], by: str | None = None) -> None:
         """Items a filter removed, each with its reason; ``by`` is the filter's component
@@ -109,7 +112,7 @@ class Stage:
                     {"item": it.id, "channel": _channels(it), "reason": reason, "by": who}
                 )
 
-    def filtered(self, result: FilterResult, by: str | None = None) -> None:
+    def filtered(self, result: FilterResult | CandidatesFiltered, by: str | None = None) -> None:
         """A filter's outcome: counts in and out, the kept items as the candidates, the
         removed ones with their reasons (the candidates and removed: debug only)."""
         kept = result.kept
@@ -120,7 +123,7 @@ class Stage:
             self.candidates(kept)
             self.removed(result.removed, by)
 
-    def output(self, items_in: int, items: Sequence[Item]) -> None:
+    def output(self, items_in: int, items: Sequence[Item] | Candidates) -> None:
         """A helper's result: the stage's input count (set by its first helper), output
         count and (debug only) candidates."""
         if self.count_in is None:

@@ -16,8 +16,36 @@ Kind = Hashable | None
 
 def arrange(kinds: Sequence[Kind], n: int, window: int, cap: int) -> tuple[list[int], list[int]]:
     """``n`` input indices in output order, and those placed in breach of the constraint."""
-    order, bad = _arrange(kinds, n, window, cap, careful=False)
+    order, bad = greedy(kinds, n, window, cap)
     return _arrange(kinds, n, window, cap, careful=True) if bad else (order, bad)
+
+
+def greedy(kinds: Sequence[Kind], n: int, window: int, cap: int) -> tuple[list[int], list[int]]:
+    """Plain greedy: each position takes the first remaining item that fits (else the
+    first remaining one, a breach). ``_arrange(careful=False)`` with the window's counts
+    kept up to date instead of recounted per position."""
+    rest = list(range(len(kinds)))
+    recent: dict[Kind, int] = {}  # kinds of the last window - 1 placed
+    order: list[int] = []
+    bad: list[int] = []
+    while len(order) < n and rest:
+        pick = 0
+        for j, i in enumerate(rest):
+            k = kinds[i]
+            if k is None or recent.get(k, 0) < cap:
+                pick = j
+                break
+        else:
+            bad.append(rest[0])
+        i = rest.pop(pick)
+        order.append(i)
+        if window > 1:
+            k = kinds[i]
+            recent[k] = recent.get(k, 0) + 1
+            if len(order) >= window:
+                gone = kinds[order[-window]]
+                recent[gone] -= 1
+    return order, bad
 
 
 def _arrange(

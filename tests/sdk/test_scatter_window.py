@@ -68,3 +68,13 @@ def test_attribute_key_reads_rows_then_trace_and_reports_violations() -> None:
 def test_rejects_a_bad_window() -> None:
     with pytest.raises(ValueError, match="scatter 'x'"):
         stages.scatter(_items(2), "category", window=0, id="x")
+
+
+def test_the_greedy_pass_places_as_the_plain_greedy_did() -> None:
+    from prism_sdk._window import _arrange, greedy
+
+    rng = random.Random(7)
+    for _ in range(500):
+        kinds = [rng.choice(("a", "b", "c", None)) for _ in range(rng.randint(0, 30))]
+        n, window, cap = rng.randint(0, 30), rng.randint(1, 6), rng.randint(1, 3)
+        assert greedy(kinds, n, window, cap) == _arrange(kinds, n, window, cap, careful=False)

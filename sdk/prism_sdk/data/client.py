@@ -20,6 +20,7 @@ import numpy.typing as npt
 from ._base import DataBackend, Event, Read, Scored
 from .columns import ColumnarBackend, Gathered, Table
 from .vectors import Matrix
+from .vocabulary import Codes
 
 T = TypeVar("T")
 ReadWithin = Callable[[Sequence[Read], float], list[list[Any]]]
@@ -122,15 +123,22 @@ class DataClient:
         """False when any read of this request failed (its values came back empty)."""
         return not self.errors
 
-    def columns(self, tables: Sequence[Table], ids: Sequence[str]) -> list[Gathered] | None:
+    def columns(
+        self, tables: Sequence[Table], ids: Sequence[str], codes: Codes | None = None
+    ) -> list[Gathered] | None:
         """The backend's in-process columns of ``tables`` (forward index, item feature
         namespaces) and the rows of ``ids`` in them (the local backend; see
-        ``data.columns``); None when rows must be read (Redis, remote, mock)."""
+        ``data.columns``); None when rows must be read (Redis, remote, mock). ``codes``:
+        the ids' codes in ``data.vocabulary``, by which the backend remembers their rows."""
         backend = self._backend
         columnar = _COLUMNAR.get(type(backend))
         if columnar is None:  # a Protocol isinstance costs ~10 us: once per backend type
             columnar = _COLUMNAR[type(backend)] = isinstance(backend, ColumnarBackend)
-        return backend.columns(tables, ids) if columnar else None  # type: ignore[attr-defined]
+        if not columnar:
+            return None
+        if codes is None:
+            return backend.columns(tables, ids)  # type: ignore[attr-defined,no-any-return]
+        return backend.columns(tables, ids, codes)  # type: ignore[attr-defined,no-any-return]
 
     # -- conveniences ----------------------------------------------------------
     def table(self, name: str, key: str, limit: int | None = None) -> list[Scored]:

@@ -152,8 +152,11 @@ class ColumnView:
 class ColumnarBackend(Protocol):
     """A backend that keeps its rows in this process and serves columnar views."""
 
-    def columns(self, tables: Sequence[Table], ids: Sequence[str]) -> list[Gathered]:
-        """The current view of each table and the rows of ``ids`` in it."""
+    def columns(
+        self, tables: Sequence[Table], ids: Sequence[str], codes: Keys | None = None
+    ) -> list[Gathered]:
+        """The current view of each table and the rows of ``ids`` in it (``codes``: the
+        ids' codes in ``data.vocabulary``, by which the backend may remember them)."""
         ...
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from ._base import Event, Read, Scored, unclicked
 from .ann import VECTOR_READS, VectorIndex, answer
-from .columns import ColumnView, Gathered, IdKeys, Row, Table
+from .columns import MISSING, ColumnView, Gathered, IdKeys, Keys, Row, Table
 from .vectors import StoredTable, VectorTable, decode_table, encode_table
 
 _FORMAT = 2  # 1: without vector tables (still read)
@@ -48,6 +49,7 @@ class LocalBackend:
         self.items: dict[str, dict[str, Any]] = {}
         self.events: dict[str, list[Event]] = {}
         self._keys = IdKeys()
+        self._code_keys: Keys = np.zeros(0, np.intp)  # vocabulary code -> key (MISSING)
         self._views: dict[Table, ColumnView] = {}
         self._write_lock = threading.Lock()
         self.vector_tables: dict[str, VectorTable] = {}
@@ -128,10 +130,29 @@ class LocalBackend:
                     break
         return out
 
-    def columns(self, tables: Sequence[Table], ids: Sequence[str]) -> list[Gathered]:
+    def columns(
+        self, tables: Sequence[Table], ids: Sequence[str], codes: Keys | None = None
+    ) -> list[Gathered]:
         views = [self._views.get(t) or self._view(t) for t in tables]
-        keys = self._keys.of(ids)  # after building views: they add their ids
+        # after building views: they add their ids
+        keys = self._keys.of(ids) if codes is None else self._keys_by_code(ids, codes)
         return [(view, view.at(keys)) for view in views]
+
+    def _keys_by_code(self, ids: Sequence[str], codes: Keys) -> Keys:
+        """The keys of ``ids``, remembered by their vocabulary ``codes`` (a key never
+        changes; an id without one yet is looked up again next time)."""
+        known = self._code_keys
+        if len(codes) and int(codes.max()) >= len(known):
+            grown = np.full(max(1024, 2 * int(codes.max()) + 2), MISSING, np.intp)
+            grown[: len(known)] = known
+            self._code_keys = known = grown
+        keys = known[codes]
+        unknown = np.flatnonzero(keys == MISSING)
+        if len(unknown):
+            found = self._keys.of([ids[i] for i in unknown.tolist()])
+            keys[unknown] = found
+            known[codes[unknown]] = found
+        return keys
 
     def _view(self, table: Table) -> ColumnView:
         with self._write_lock:

@@ -1,0 +1,276 @@
+"""The stages of :mod:`prism_sdk.stages` over :class:`Candidates` columns.
+
+``stages`` dispatches here when given a :class:`Candidates`; each function gives what
+its ``list[Item]`` twin gives (same rows, scores, channels, order, removed records and
+trace entries), without a Python loop per candidate on the common paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._attrs import KindOf, Rows, kind_fn
+from ._candidates import Candidates, CandidatesFiltered, ChannelSets, Removed
+from ._item_fields import ItemFields
+from ._items import Item
+from ._trace import Stage
+from ._vocab import dense_codes, looked_up, member, summed
+from ._window import arrange, greedy
+from .data.vocabulary import VOCABULARY, Codes, Ids
+
+Mask = npt.NDArray[np.bool_]
+Predicate = Callable[[Item], bool] | npt.ArrayLike
+
+
+def merge(
+    channels: Mapping[str, Candidates | Sequence[Item]],
+    quotas: Mapping[str, int] | None,
+    weights: Mapping[str, float] | None,
+    limit: int | None,
+    stage: Stage | None,
+) -> Candidates:
+    parts: list[tuple[str, Candidates]] = []  # each channel's rows within its quota
+    codes: list[Codes] = []
+    scores: list[npt.NDArray[np.float64]] = []
+    total = 0
+    for name, given in channels.items():
+        c = given if isinstance(given, Candidates) else Candidates.from_items(given)
+        total += len(c)
+        quota = quotas.get(name, len(c)) if quotas else len(c)
+        head = slice(None, quota if quota < len(c) else None)
+        part_codes = c.codes[head]
+        if not len(part_codes):  # adds nothing, not even a channel
+            continue
+        parts.append((name, c if head.stop is None else c[head]))
+        codes.append(part_codes)
+        scores.append(c.scores[head] * (weights.get(name, 1.0) if weights else 1.0))
+    if not parts:
+        out = Candidates.empty()
+    else:
+        out = _merged(parts, np.concatenate(codes), np.concatenate(scores), limit)
+    if stage is not None:
+        stage.output(total, out)
+    return out
+
+
+def _merged(
+    parts: list[tuple[str, Candidates]],
+    codes: Codes,
+    scores: npt.NDArray[np.float64],
+    limit: int | None,
+) -> Candidates:
+    single = [_single_channel(name, c) for name, c in parts]
+    first: Codes | None = None  # the rows where each id first appears
+    if all(single) and len(set(single)) == len(single) <= _MAX_MASKED:
+        # each part one distinct channel: an id's channels are those of the parts it is
+        # in, in part order (the order merge meets them): a bitmask of parts per id,
+        # which is the id's position in the channel sets of every subset of the parts
+        bits = np.left_shift(1, np.arange(len(parts)), dtype=np.int32)
+        rows = np.repeat(bits, [len(c) for _, c in parts])
+        unique, total, masks = summed(codes, scores, rows)
+        chans: npt.NDArray[np.int32] = masks if masks is not None else np.zeros(0, np.int32)
+        sets = _subsets(tuple(single))
+    else:
+        first, dense = dense_codes(codes)
+        unique = codes[first]
+        total = np.asarray(np.bincount(dense, weights=scores, minlength=len(first)), np.float64)
+        chans, sets = _channels_by_row(parts, dense, len(first))
+    order = np.argsort(-total, kind="stable")
+    if limit is not None:
+        order = order[:limit]
+    traces = acm = None
+    if any(c.traces is not None or c.acm is not None for _, c in parts):
+        if first is None:
+            first, _ = dense_codes(codes)
+        traces = _column(parts, "traces", first)
+        acm = _column(parts, "acm", first)
+    return Candidates(
+        unique[order],
+        total[order],
+        chans[order],
+        sets,
+        traces[order] if traces is not None else None,
+        acm[order] if acm is not None else None,
+    )
+
+
+def _single_channel(name: str, c: Candidates) -> str:
+    """The one channel of every row of ``c`` as merge counts it, or ""."""
+    if len(c.channel_sets) != 1:
+        return ""
+    only = c.channel_sets[0] or (name,)
+    return only[0] if len(only) == 1 else ""
+
+
+_MAX_MASKED = 8
+_MASK_SETS: dict[tuple[str, ...], ChannelSets] = {}
+
+
+def _subsets(names: tuple[str, ...]) -> ChannelSets:
+    """The channel tuple of each bitmask of ``names``."""
+    sets = _MASK_SETS.get(names)
+    if sets is None:
+        if len(_MASK_SETS) > 256:
+            _MASK_SETS.clear()
+        sets = _MASK_SETS[names] = tuple(
+            tuple(names[k] for k in range(len(names)) if m >> k & 1) for m in range(1 << len(names))
+        )
+    return sets
+
+
+def _channels_by_row(
+    parts: list[tuple[str, Candidates]], inverse: Codes, n: int
+) -> tuple[npt.NDArray[np.int32], ChannelSets]:
+    """Any channels: each id's channels joined row by row, in order."""
+    rows: list[tuple[str, ...]] = []
+    for name, c in parts:
+        own = [s or (name,) for s in c.channel_sets]
+        rows.extend(own[k] for k in c.chans.tolist())
+    joined: list[tuple[str, ...] | None] = [None] * n
+    for code, chs in zip(inverse.tolist(), rows, strict=True):
+        prev = joined[code]
+        if prev is None:
+            joined[code] = chs
+            continue
+        for ch in chs:
+            if ch not in prev:
+                prev = (*prev, ch)
+        joined[code] = prev
+    sets: dict[tuple[str, ...], int] = {}
+    codes = [sets.setdefault(s or (), len(sets)) for s in joined]
+    return np.array(codes, np.int32), tuple(sets)
+
+
+def _column(parts: list[tuple[str, Candidates]], name: str, first: Any) -> Ids | None:
+    """The traces (or acm fields) of the rows ``first`` of the parts joined; None if
+    no part has any."""
+    cols = [getattr(c, name) for _, c in parts]
+    if all(col is None for col in cols):
+        return None
+    full = [col if col is not None else np.full(len(c), None, object) for col, (_, c) in
+            zip(cols, parts, strict=True)]  # fmt: skip
+    joined: Ids = np.concatenate(full)[first]
+    return joined
+
+
+def keep_if(
+    c: Candidates, predicate: Predicate, reason: str, stage: Stage | None, by: str | None
+) -> CandidatesFiltered:
+    if callable(predicate):
+        keep = np.array([bool(predicate(it)) for it in c.to_items()], bool)
+    else:
+        keep = np.asarray(predicate, bool)
+        if keep.shape != (len(c),):
+            raise ValueError(f"keep_if: a mask of shape {keep.shape} for {len(c)} candidates")
+    return split(c, keep, reason, stage, by)
+
+
+def split(
+    c: Candidates, keep: Mask, reason: str, stage: Stage | None, by: str | None
+) -> CandidatesFiltered:
+    result = CandidatesFiltered(c.take(keep), Removed(c, ~keep, reason))
+    if stage is not None:
+        stage.filtered(result, by)
+    return result
+
+
+def drop_ids(
+    c: Candidates, ids: Collection[str], reason: str, stage: Stage | None, by: str | None
+) -> CandidatesFiltered:
+    if not ids:
+        result = CandidatesFiltered(c, Removed(c, np.zeros(len(c), bool), reason))
+        if stage is not None:
+            stage.filtered(result, by)
+        return result
+    return split(c, ~_member(c, ids), reason, stage, by)
+
+
+def _member(c: Candidates, ids: Collection[str]) -> Mask:
+    """Per row: whether its id is in ``ids``."""
+    if len(ids) > len(c):
+        return np.fromiter(map(ids.__contains__, c.ids), bool, len(c))
+    got = [code for code in map(VOCABULARY.index.get, ids) if code is not None]
+    return member(c.codes, np.array(got, np.intp))
+
+
+def downweight(
+    c: Candidates, counts: Mapping[str, int], factor: float, by: str, stage: Stage | None
+) -> Candidates:
+    out = c
+    index = VOCABULARY.index
+    per_code = {index[i]: n for i, n in counts.items() if n and i in index} if counts else {}
+    if per_code:
+        keys = np.fromiter(per_code, np.intp, len(per_code))
+        found = looked_up(c.codes, keys, np.arange(1, len(keys) + 1))  # 0: not in counts
+        rows = np.flatnonzero(found)
+        if len(rows):
+            n = list(per_code.values())
+            out = _downweighted(c, rows, [n[k - 1] for k in found[rows].tolist()], factor, by)
+    if stage is not None:
+        stage.output(len(c), out)
+    return out
+
+
+def _downweighted(
+    c: Candidates, rows: Codes, counts: list[int], factor: float, by: str
+) -> Candidates:
+    powers = {n: factor**n for n in set(counts)}
+    scores = c.scores.copy()
+    scores[rows] = c.scores[rows] * np.array([powers[n] for n in counts], np.float64)
+    traces: Ids = np.empty(len(c), object) if c.traces is None else c.traces.copy()
+    # one by one: assigning a list of dicts goes through numpy's sequence detection
+    for r, n in zip(rows.tolist(), counts, strict=True):
+        old = traces[r]
+        traces[r] = {by: n} if old is None else {**old, by: n}
+    return Candidates(c.codes, scores, c.chans, c.channel_sets, traces, c.acm)
+
+
+def top(c: Candidates, n: int, stage: Stage | None) -> Candidates:
+    out = c.take(np.argsort(-c.scores, kind="stable")[:n])
+    if stage is not None:
+        stage.output(len(c), out)
+    return out
+
+
+def _arranged(
+    c: Candidates, kind_of: KindOf, rows: Rows | None, n: int, window: int, cap: int
+) -> tuple[list[int], list[int]]:
+    """``arrange`` of the rows' kinds, looking at the top of the list only when that
+    decides it: when the plain greedy places all ``n`` within a head of the list
+    without a breach, the rest of the list could change nothing."""
+    head = min(len(c), 4 * n + window)
+    if head < len(c):
+        order, bad = greedy(_kinds(c[:head], kind_of, rows), n, window, cap)
+        if not bad and len(order) == n:
+            return order, bad
+    return arrange(_kinds(c, kind_of, rows), n, window, cap)
+
+
+def _kinds(c: Candidates, kind_of: KindOf, rows: Rows | None) -> list[Hashable | None]:
+    if isinstance(kind_of, str) and isinstance(rows, ItemFields):
+        return rows.kinds(c, kind_of)
+    kind = kind_fn(kind_of, rows)
+    return [kind(it) for it in c.to_items()]
+
+
+def scatter(
+    c: Candidates,
+    kind_of: KindOf,
+    window: int,
+    max_per_window: int,
+    limit: int | None,
+    rows: Rows | None,
+    by: str,
+    stage: Stage | None,
+) -> Candidates:
+    n = len(c) if limit is None else min(limit, len(c))
+    order, bad = _arranged(c, kind_of, rows, n, window, max_per_window)
+    out = c.take(np.array(order, np.intp))
+    if stage is not None:
+        stage.note(**{by: {"violations": VOCABULARY.ids(c.codes[bad]) if bad else []}})
+        stage.output(len(c), out)
+    return out

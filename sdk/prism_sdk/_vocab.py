@@ -1,0 +1,99 @@
+"""Set operations on id codes (of ``data.vocabulary.VOCABULARY``) with per-thread scratch
+arrays indexed by code: each call marks the codes it needs and clears them again, so
+deduplicating or testing membership costs the candidates' size, not the vocabulary's."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import numpy.typing as npt
+
+from .data.vocabulary import VOCABULARY, Codes
+
+_UNSET = np.iinfo(np.intp).max
+
+
+class _Scratch(threading.local):
+    def __init__(self) -> None:
+        self.first: Codes = np.zeros(0, np.intp)
+        self.flags: npt.NDArray[np.bool_] = np.zeros(0, bool)
+        self.values: npt.NDArray[np.int64] = np.zeros(0, np.int64)
+        self.sums: npt.NDArray[np.float64] = np.zeros(0)
+        self.bits: npt.NDArray[np.int32] = np.zeros(0, np.int32)
+
+    def fit(self) -> None:
+        """Grow the arrays to the vocabulary (they are all-unset between calls)."""
+        n = len(VOCABULARY)
+        if len(self.first) < n:
+            size = max(1024, 2 * n)
+            self.first = np.full(size, _UNSET, np.intp)
+            self.flags = np.zeros(size, bool)
+            self.values = np.zeros(size, np.int64)
+            self.sums = np.zeros(size)
+            self.bits = np.zeros(size, np.int32)
+
+
+_SCRATCH = _Scratch()
+
+
+def first_rows(codes: Codes) -> Codes:
+    """Per row: the row where its code first appears."""
+    s = _SCRATCH
+    s.fit()
+    np.minimum.at(s.first, codes, np.arange(len(codes)))
+    out = s.first[codes]
+    s.first[codes] = _UNSET
+    return out
+
+
+def dense_codes(codes: Codes) -> tuple[Codes, Codes]:
+    """The rows where each distinct code first appears (in order), and for every row the
+    position of its code among those."""
+    first = first_rows(codes)
+    is_first = first == np.arange(len(codes))
+    dense = np.cumsum(is_first) - 1
+    return np.flatnonzero(is_first), dense[first]
+
+
+def summed(
+    codes: Codes, scores: npt.NDArray[np.float64], bits: npt.NDArray[np.int32] | None = None
+) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
+    """Each distinct code once, in order of first appearance, with the sum of its rows'
+    ``scores`` (added in row order, as a dict accumulates them) and the OR of their
+    ``bits``."""
+    s = _SCRATCH
+    s.fit()
+    rows = np.arange(len(codes))
+    np.minimum.at(s.first, codes, rows)
+    unique = codes[s.first[codes] == rows]
+    s.first[codes] = _UNSET
+    np.add.at(s.sums, codes, scores)
+    total = s.sums[unique]
+    s.sums[unique] = 0.0
+    if bits is None:
+        return unique, total, None
+    np.bitwise_or.at(s.bits, codes, bits)
+    ored = s.bits[unique]
+    s.bits[unique] = 0
+    return unique, total, ored
+
+
+def member(codes: Codes, among: Codes) -> npt.NDArray[np.bool_]:
+    """Per row: whether its code is one of ``among``."""
+    s = _SCRATCH
+    s.fit()
+    s.flags[among] = True
+    out = s.flags[codes]
+    s.flags[among] = False
+    return out
+
+
+def looked_up(codes: Codes, keys: Codes, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Per row: the value of its code in ``keys`` -> ``values`` (distinct keys), else 0."""
+    s = _SCRATCH
+    s.fit()
+    s.values[keys] = values
+    out = s.values[codes]
+    s.values[keys] = 0
+    return out
