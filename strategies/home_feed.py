@@ -1,6 +1,8 @@
 """Guess-you-like: items similar to what the user just did, items of similar users, what
 is popular in the user's categories (each weighted by the user's share of it) and
-overall, and what the user viewed last, merged with quotas, ranked by the ``ctr`` model
+overall, what the user viewed last and the items nearest the user's vector (``emb``),
+merged with quotas, cut to ``coarse_keep`` (the ``coarse_head`` best by recall score,
+the rest by the user–item inner product: the coarse stage), ranked by the ``ctr`` model
 when one is active (trained on these candidates by `prism eval --train-ranker`), with the
 config's business rules applied and at most ``scatter_max`` of a category in any
 ``scatter_window``. What the user just ordered is dropped; other items the user engaged
@@ -26,6 +28,7 @@ class Config(StrategyConfig):
     quota_category: int = 200
     quota_popular: int = 100
     quota_recent: int = 10  # the items the user viewed last
+    quota_emb: int = 500  # the items nearest the user's vector (vector table emb)
     categories: int = 6  # how many of the user's categories (by share) feed recall
     per_category: int = 60
     weight_i2i: float = 0.3
@@ -33,6 +36,9 @@ class Config(StrategyConfig):
     weight_category: float = 1.0
     weight_popular: float = 0.1
     weight_recent: float = 0.3
+    weight_emb: float = 0.3
+    coarse_keep: int = 300  # candidates the coarse stage keeps for the fine ranker
+    coarse_head: int = 150  # of which the best by recall score, kept whatever their vectors
     drop_recent: tuple[str, ...] = ("order",)  # recent events whose items are dropped
     exclude_engaged: bool = False  # drop everything the user ever clicked, carted or ordered
     rank_candidates: int = 300  # how many merged candidates the model scores
@@ -55,12 +61,14 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             viewed = b.events(
                 [ctx.user_id], ("view",), cfg.recent_window_h * 3600, cfg.quota_recent
             )
+            user = b.features_many("user", [ctx.user_id])
         events = engaged.value[0]
         seeds: dict[str, float] = {}
         for rank, ev in enumerate(events):  # newest first: decay by recency rank
             w = EVENT_WEIGHT.get(ev.type, 1.0) / (1.0 + 0.2 * rank)
             seeds[ev.item_id] = max(seeds.get(ev.item_id, 0.0), w)
-        profile = ctx.data.features("user", ctx.user_id) or {}
+        profile = user.value[0] or {}
+        done = {ev.item_id for ev in events if ev.type in cfg.drop_recent}  # just bought
         st.counts(count_out=len(seeds))
 
     with ctx.stage("source.tables") as st:
@@ -70,6 +78,7 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             shares = _category_shares(profile, cfg.categories)
             cats = b.tables("popular_cat", list(shares), cfg.per_category)
             pop = b.tables("popular", ["all"], cfg.quota_popular)
+            emb = b.nearest("emb", [ctx.user_id], cfg.quota_emb, exclude=done)
         similar: dict[str, float] = {}
         for w, rows in zip(seeds.values(), i2i.value, strict=True):
             for item_id, score in rows:
@@ -90,6 +99,7 @@ def recommend(ctx: Context[Config]) -> list[Item]:
                 Item(i, 1.0 / (1.0 + r), "recent")
                 for r, i in enumerate(dict.fromkeys(ev.item_id for ev in viewed.value[0]))
             ],
+            "emb": stages.from_scored(emb.value[0], "emb"),
         }
         st.counts(count_out=sum(len(v) for v in channels.values()))
         st.candidates(it for items in channels.values() for it in items)
@@ -102,6 +112,7 @@ def recommend(ctx: Context[Config]) -> list[Item]:
                 "category": cfg.quota_category,
                 "popular": cfg.quota_popular,
                 "recent": cfg.quota_recent,
+                "emb": cfg.quota_emb,
             },
             weights={
                 "i2i": cfg.weight_i2i,
@@ -109,6 +120,7 @@ def recommend(ctx: Context[Config]) -> list[Item]:
                 "category": cfg.weight_category,
                 "popular": cfg.weight_popular,
                 "recent": cfg.weight_recent,
+                "emb": cfg.weight_emb,
             },
             stage=st,
         )
@@ -116,10 +128,14 @@ def recommend(ctx: Context[Config]) -> list[Item]:
     with ctx.stage("filter.seen") as st:
         kept = merged
         if cfg.drop_recent:  # what the user just bought (of the events that seed i2i)
-            done = {ev.item_id for ev in events if ev.type in cfg.drop_recent}
             kept = stages.drop_ids(kept, done, "already_interacted", stage=st).kept
         if cfg.exclude_engaged:
             kept = stages.drop_engaged(ctx.data, ctx.user_id, kept, stage=st).kept
+
+    with ctx.stage("coarse") as st:  # the user's vector against every candidate's
+        kept = stages.coarse(
+            ctx.data, ctx.user_id, kept, cfg.coarse_keep, head=cfg.coarse_head, stage=st
+        )
 
     if ranker.ready:  # otherwise: the merged recall scores
         kept = ranker.score(ctx, kept[: cfg.rank_candidates])
@@ -168,5 +184,7 @@ def _normalised(items: list[Item]) -> list[Item]:
     """Scale a channel's scores to [0, 1] so channel weights are comparable."""
     if not items:
         return items
-    best = max(it.score for it in items) or 1.0
+    best = max(it.score for it in items)
+    if best <= 0:
+        return items
     return [it.with_score(it.score / best) for it in items]

@@ -345,3 +345,5 @@ def scatter(
 def _score(it: Item) -> float:
     return it.score
 
+
+from ._coarse import coarse as coarse  # noqa: E402 - re-exported: stages.coarse(...)

@@ -53,10 +53,13 @@ def test_the_trace_and_items_as_text(local: CliRunner) -> None:
     lines = out.output.splitlines()
     assert re.match(r"DRY RUN \(local\): home_feed served by home_feed@wt-\w+:default", lines[0])
     assert stages_of(out.output) == [
-        "source.recent", "source.tables", "merge", "filter.seen", "rerank.scatter"
+        "source.recent", "source.tables", "merge", "filter.seen", "coarse", "rerank.scatter"
     ]  # fmt: skip
     assert re.search(r"data local: 4 round trips, errors none; total [\d.]+ ms", out.output)
-    assert "data-source calls: events 2, features:user 1, items 1, table:i2i 1" in out.output
+    assert (
+        "data-source calls: events 2, features:user 1, item_vectors:emb 1, items 1, "
+        "nearest:emb 1, table:i2i 1" in out.output
+    )
     items = lines[lines.index("items") + 1 :]
     assert len(items) == 40  # what recommend returned: twice --size, before the node's cut
     assert all(re.match(r"\s+\d+\. \S+\s+[\d.e-]+\s+\S", line) for line in items)  # with titles

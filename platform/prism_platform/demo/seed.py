@@ -14,17 +14,22 @@ import numpy as np
 from prism_platform.data.backend import open_backend
 from prism_platform.demo.world import DAY, EVENT_TYPES, World, generate_world
 from prism_platform.jobs.candidate_features import write_candidate_features
-from prism_platform.jobs.tables import Interactions, build_tables
+from prism_platform.jobs.embeddings import Training
+from prism_platform.jobs.tables import Interactions, build_tables, write_embeddings
 from prism_platform.settings import Settings
 from prism_sdk import DataBackend, LocalBackend
 from prism_sdk.data import DataWriter
+from prism_sdk.data.vectors import VectorWriter
 
 log = logging.getLogger("prism.demo")
 
 REALTIME_DAYS = 7
 DATA_FILE = "data.msgpack"
 META_FILE = "meta.json"
-FORMAT = 3  # 2: u2i_usercf and content_sim; 3: the candidate ranker's features
+FORMAT = 4  # 2: u2i_usercf and content_sim; 3: the candidate ranker's features; 4: emb
+DEMO_TRAINING = Training(factors=32, iterations=10)
+"""The demo's vectors: half the factors and two thirds of the iterations of ``prism job
+embeddings``' defaults, which keeps the seed ~10 s shorter (the evaluation uses the same)."""
 
 
 def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, int]:
@@ -53,6 +58,8 @@ def build_demo_data(writer: DataWriter, world: World, now: float) -> dict[str, i
     )
     tables = build_tables(writer, inter, now=0.0, items=items)  # world ts: relative to now
     tables |= write_candidate_features(writer, inter)
+    if isinstance(writer, VectorWriter):
+        tables |= write_embeddings(writer, inter, training=DEMO_TRAINING)
     counts = {
         "items": world.n_items,
         "users": world.n_users,

@@ -79,6 +79,12 @@ def recent_channel(backend: LocalBackend, k: int) -> Recommender:
     return recommend
 
 
+def emb_channel(backend: LocalBackend, k: int) -> Recommender:
+    """The items nearest the user's vector (vector table ``emb``), best first."""
+    data = DataClient(backend)
+    return lambda user_id: [i for i, _ in data.nearest("emb", user_id, k)]
+
+
 def item_i2i_channel(backend: LocalBackend, k: int) -> Recommender:
     """The ``i2i`` row of the item an item page would show (:func:`item_context`)."""
     data = DataClient(backend)

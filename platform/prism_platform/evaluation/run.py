@@ -159,6 +159,7 @@ def _score_all(
         ("popular", "channel", rec.popular_channel(backend, fetch)),
         ("category", "channel", rec.category_channel(backend, fetch)),
         ("recent", "channel", rec.recent_channel(backend, fetch)),
+        ("emb", "channel", rec.emb_channel(backend, fetch)),
         ("item_i2i", "channel", rec.item_i2i_channel(backend, fetch)),
         ("item_category", "channel", rec.item_category_channel(backend, fetch)),
         *(

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from prism_platform.demo.seed import DEMO_TRAINING
 from prism_platform.demo.world import EVENT_TYPES, generate_world
 from prism_platform.importing.importer import ImportOptions, import_log, log_interactions
 from prism_platform.importing.logs import RawLog, read_movielens_100k
 from prism_platform.jobs.candidate_features import write_candidate_features
-from prism_platform.jobs.tables import ENGAGED
+from prism_platform.jobs.tables import ENGAGED, write_embeddings
 from prism_sdk import Event, LocalBackend
 
 DEMO_HALF_LIFE_DAYS = 3.0  # the demo world's popularity decay (jobs.tables default)
@@ -154,8 +155,9 @@ def split_data(data: Dataset, protocol: str, test_fraction: float) -> Split:
 
 def training_backend(data: Dataset, split: Split, now: float | None = None) -> LocalBackend:
     """A fresh backend built by the importer from the training events only: items, user
-    features, the offline tables and the candidate ranker's features
-    (``candidate_features``), with every training event as realtime behaviour.
+    features, the offline tables, the candidate ranker's features
+    (``candidate_features``) and the vector table ``emb`` (trained like the demo's),
+    with every training event as realtime behaviour.
 
     The clock: timestamps are shifted so the cutoff is ``now`` (the tables' popularity
     decay counts from it). Each user's events are shifted by their own cutoff
@@ -170,7 +172,9 @@ def training_backend(data: Dataset, split: Split, now: float | None = None) -> L
     backend = LocalBackend()
     import_log(_WithoutEvents(backend), train, data.catalogue, opts)
     items = {k: {"status": "on", "category": "unknown", **v} for k, v in data.catalogue.items()}
-    write_candidate_features(backend, log_interactions(train, items))
+    inter = log_interactions(train, items)
+    write_candidate_features(backend, inter)
+    write_embeddings(backend, inter, training=DEMO_TRAINING)
     per_user: dict[str, list[Event]] = {}
     for u, i, t, k in zip(tr.users, tr.items, tr.ts, tr.types, strict=True):
         if i in data.catalogue:

@@ -29,7 +29,7 @@ ACTIVITY = "activity"
 RECENT = 10
 LAST = 3
 TOP_SHARES = 8
-CHANNELS = ("i2i", "usercf", "category", "popular", "recent")
+CHANNELS = ("i2i", "usercf", "category", "popular", "recent", "emb")
 
 
 def write_candidate_features(writer: DataWriter, inter: Interactions) -> dict[str, int]:

@@ -22,12 +22,15 @@ from prism_platform.jobs.candidate_features import (
 from prism_platform.models.trainset import default_spec
 from prism_sdk.ranking import Feature, FeatureSpec
 
-__all__ = ["RECALL_SCORE", "candidate_spec"]
+__all__ = ["EMB_SCORE", "RECALL_SCORE", "candidate_spec"]
+EMB_SCORE = "emb_score"
+VECTORS = "emb"
 
 
 def candidate_spec(categories: Iterable[str]) -> FeatureSpec:
     """``default_spec`` plus the user's category shares (all time and recent), the item's
-    engagement, the merged recall score and the membership of each recall channel."""
+    engagement, the merged recall score, the inner product of the user's and the item's
+    vectors (vector table ``emb``) and the membership of each recall channel."""
     extra = (
         Feature("cat_share", "cross", "category", op="affinity", user_field=CATEGORY_SHARE),
         Feature("cat_recent", "cross", "category", op="affinity", user_field=RECENT_CATEGORIES),
@@ -38,6 +41,7 @@ def candidate_spec(categories: Iterable[str]) -> FeatureSpec:
             "item_in_category", "item_feature", "in_category", namespace=ITEM_STATS, default=0.0
         ),  # fmt: skip
         Feature(RECALL_SCORE, "cross", op="score"),
+        Feature(EMB_SCORE, "cross", op="dot", namespace=VECTORS),
         *(Feature(f"from_{ch}", "cross", op="channel", value=ch) for ch in CHANNELS),
     )
     return FeatureSpec((*default_spec(categories).features, *extra))

@@ -49,6 +49,7 @@ class Assembler:
         "_channel_names",
         "_channels",
         "_coded",
+        "_dots",
         "_layout",
         "_matrix",
         "_scalar_columns",
@@ -66,6 +67,7 @@ class Assembler:
         self._coded: list[_Coded] = []
         self._scores: list[int] = []
         self._channels: list[tuple[int, str]] = []
+        self._dots: list[tuple[int, str, float]] = []
         numeric: dict[Table, list[tuple[int, str, float]]] = {}
         for j, f in enumerate(spec.features):
             default = np.nan if f.default is None else float(f.default)
@@ -80,6 +82,8 @@ class Assembler:
                 self._scalars.append((j, ns, f.field, vocab, default))
             elif f.op == "score":
                 self._scores.append(j)
+            elif f.op == "dot":
+                self._dots.append((j, f.namespace, default))
             else:
                 self._channels.append((j, f.value))
         self._scalar_columns = _columns([j for j, *_ in self._scalars])
@@ -112,7 +116,8 @@ class Assembler:
         if columns is not None:
             gathered, to_read = dict(zip(self._tables, columns, strict=True)), []
         users: dict[str, Row] = {}
-        if self._user_namespaces or to_read:
+        vectors: dict[str, tuple[Any, Any]] = {}
+        if self._user_namespaces or to_read or self._dots:
             with ctx.data.batch() as b:
                 user_rows = {
                     ns: b.features_many(ns, (ctx.user_id,)) for ns in self._user_namespaces
@@ -121,7 +126,11 @@ class Assembler:
                     t: b.items(ids) if t == FORWARD_INDEX else b.features_many(t[1], ids)
                     for t in to_read
                 }
+                for _, ns, _ in self._dots:
+                    if ns not in vectors:
+                        vectors[ns] = (b.vectors(ns, [ctx.user_id]), b.vectors(ns, ids, "item"))
             users = {ns: p.value[0] for ns, p in user_rows.items()}
+            self._fill_dots(out, {ns: (u.value[0], v.value) for ns, (u, v) in vectors.items()})
             batch = np.arange(n, dtype=np.intp)
             for t, p in item_rows.items():
                 gathered[t] = (ColumnView(list(p.value)), batch)
@@ -172,6 +181,21 @@ class Assembler:
             view, at = gathered[c.table]
             codes, levels = view.codes(c.feature.field)
             out[:, c.column] = lookup(levels, weights.items(), 0.0)[codes[at]]
+
+    def _fill_dots(
+        self, out: Matrix, vectors: Mapping[str, tuple[Matrix | None, list[Matrix | None]]]
+    ) -> None:
+        """Inner products of the user's vector and each candidate's (``default`` where
+        either is missing)."""
+        for j, ns, default in self._dots:
+            user, rows = vectors[ns]
+            out[:, j] = default
+            if user is None:
+                continue
+            has = np.fromiter((v is not None for v in rows), bool, len(rows))
+            if has.any():
+                m = np.stack([v for v in rows if v is not None]).astype(np.float32, copy=False)
+                out[has, j] = m @ np.asarray(user, np.float32)
 
     def _fill_candidates(self, out: Matrix, items: Sequence[Item]) -> None:
         """Recall score and channel one-hots, from the candidates themselves."""

@@ -10,7 +10,9 @@ Sources:
 * ``cross``: ``op`` combines the candidate with the request:
   ``affinity`` weighs the item's ``field`` by the user's ``user_field`` (a list, ranked:
   weight ``1 / (1 + rank)``; or a mapping value → weight), ``score`` is the recall
-  score, ``channel`` is 1 when the candidate came from recall channel ``value``.
+  score, ``channel`` is 1 when the candidate came from recall channel ``value``,
+  ``dot`` is the inner product of the user's and the item's vectors in vector table
+  ``namespace`` (``default`` when either has none).
 
 A feature with a ``vocab`` is categorical: its value's index in ``vocab``. Missing or
 unknown values become ``default`` (NaN when unset).
@@ -26,7 +28,7 @@ import msgspec
 from ._errors import ModelError
 
 Source = Literal["user", "item", "item_feature", "context", "cross"]
-CrossOp = Literal["affinity", "score", "channel"]
+CrossOp = Literal["affinity", "score", "channel", "dot"]
 
 
 class Feature(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -46,11 +48,13 @@ class Feature(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defa
         """What is wrong with this feature's declaration, or None."""
         if self.source == "cross":
             if self.op is None:
-                return "a cross feature needs an op (affinity, score or channel)"
+                return "a cross feature needs an op (affinity, score, channel or dot)"
             if self.op == "affinity" and not (self.field and self.user_field):
                 return "an affinity cross needs field (item) and user_field"
             if self.op == "channel" and not self.value:
                 return "a channel cross needs value (the channel name)"
+            if self.op == "dot" and not self.namespace:
+                return "a dot cross needs namespace (the vector table)"
             return None
         if self.op is not None:
             return f"op applies to cross features only, not {self.source}"

@@ -51,7 +51,13 @@ def test_deploy_a_new_config_changes_what_is_served(client: TestClient) -> None:
         json={
             "script": "home_feed.py",
             "name": "popular_only",
-            "params": {"quota_i2i": 0, "quota_usercf": 0, "quota_category": 0, "quota_recent": 0},
+            "params": {
+                "quota_i2i": 0,
+                "quota_usercf": 0,
+                "quota_category": 0,
+                "quota_recent": 0,
+                "quota_emb": 0,
+            },
         },
     )
     assert r.status_code == 201, r.text

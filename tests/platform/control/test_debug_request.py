@@ -75,6 +75,7 @@ def test_the_live_routing_answers_as_served_with_every_stage_in_detail(
         "category",
         "popular",
         "recent",
+        "emb",
     }
     seen = _stage(body, "filter.seen")
     removed = {r["item"] for r in seen["removed"]}
@@ -84,6 +85,10 @@ def test_the_live_routing_answers_as_served_with_every_stage_in_detail(
     }
     assert not removed & {it["item_id"] for it in body["items"]}
     assert seen["in"] - seen["out"] == seen["removed_total"] == len(removed)
+    coarse = _stage(body, "coarse")  # the cut by the user's vector, with what it removed
+    assert coarse["in"] == seen["out"] and coarse["out"] == min(coarse["in"], 300)
+    assert coarse["removed_total"] == coarse["in"] - coarse["out"]
+    assert {(r["reason"], r["by"]) for r in coarse.get("removed", [])} <= {("coarse_cut", "coarse")}
     # what the script returned, then what the platform dropped of it (off-shelf items...)
     returned = [c["item"] for c in _stage(body, "strategy.home_feed")["candidates"]]
     dropped = {r["item"] for r in _stage(body, "platform.finalize").get("removed", [])}

@@ -1,17 +1,20 @@
 """The quality guard on a reduced demo world (seconds, not minutes): with the ranker
-trained in the loop, the home feed beats its best channel, which beats the
-most-popular baseline; and the protocols on an imported MovieLens-format log.
+trained in the loop, the home feed beats its best channel (the embedding channel
+``emb``) and the best of the others, which beat the most-popular baseline; and the
+protocols on an imported MovieLens-format log.
 
 Margins, measured on this world (600 users, 4,000 items, 50,000 events; seed 11), recall@20
-and NDCG@20 of the full home feed against its best channel and most_popular:
+and NDCG@20 of the full home feed against ``emb``, the best other channel and most_popular:
 
-* global: 0.305 / 0.240 against category's 0.285 / 0.237 (1.07x, 1.01x) and 0.162 / 0.089;
-* per-user: 0.420 / 0.347 against recent's 0.349 / 0.307 (1.20x, 1.13x) and 0.189 / 0.097.
+* global: 0.320 / 0.248 against emb's 0.318 / 0.242 (1.01x, 1.03x), category's
+  0.285 / 0.237 (1.12x, 1.05x) and 0.162 / 0.089;
+* per-user: 0.433 / 0.346 against emb's 0.372 / 0.264 (1.16x, 1.31x), recent's
+  0.349 / 0.307 (1.24x, 1.13x) and 0.189 / 0.097.
 
-Everything is seeded and single-threaded, so the figures repeat exactly; the assertions
-keep a little under what was measured (:data:`MARGINS`), and 1.5x for the best channel
-over most_popular. At this size the intervals are about ±0.025: the global margin is
-within the noise, the full world's (docs/strategies/evaluation.md) is not.
+Everything is seeded and the figures repeat exactly; the assertions keep a little under
+what was measured (:data:`MARGINS`), and 1.5x for the best channel over most_popular. At
+this size the intervals are about ±0.025: the global margins are within the noise, the
+full world's per-user ones (docs/strategies/embeddings.md) are not.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ from prism_platform.evaluation.split import demo_dataset
 from prism_sdk import ranking
 
 STRATEGIES = Path(__file__).resolve().parents[3] / "strategies"
-MARGINS = {"global": (1.05, 1.0), "per-user": (1.15, 1.1)}  # home_feed / best: recall, NDCG
+# home_feed / channel: recall, NDCG; over emb (the best) and the best of the others
+# global: measured 1.01x / 1.03x over emb, within the intervals: the test guards against a
+# loss (0.98x), not for a win the reduced world cannot show
+MARGINS = {"global": (0.98, 0.98), "per-user": (1.15, 1.25)}
+OTHER_MARGINS = {"global": (1.05, 1.0), "per-user": (1.15, 1.1)}
+OTHER_BEST = {"global": "category", "per-user": "recent"}
 
 
 @pytest.fixture(scope="module", params=["global", "per-user"])
@@ -43,10 +51,14 @@ def ranked(request: pytest.FixtureRequest) -> Report:
 def test_the_ranked_home_feed_beats_its_best_channel_and_the_baseline(ranked: Report) -> None:
     rows = {r.name: r for r in ranked.rows}
     feed, pop = rows["home_feed"], rows["most_popular"]
-    best = max((r for r in ranked.rows if r.kind == "channel"), key=lambda r: r.recall)
-    assert best.name == ("category" if ranked.split == "global" else "recent")
-    recall, ndcg = MARGINS[ranked.split]
-    assert feed.recall > recall * best.recall and feed.ndcg > ndcg * best.ndcg, (feed, best)
+    channels = [r for r in ranked.rows if r.kind == "channel"]
+    best = max(channels, key=lambda r: r.recall)
+    other = max((r for r in channels if r.name != "emb"), key=lambda r: r.recall)
+    assert (best.name, other.name) == ("emb", OTHER_BEST[ranked.split])
+    for channel, (recall, ndcg) in ((best, MARGINS[ranked.split]),
+                                    (other, OTHER_MARGINS[ranked.split])):  # fmt: skip
+        assert feed.recall > recall * channel.recall, (feed, channel)
+        assert feed.ndcg > ndcg * channel.ndcg, (feed, channel)
     assert best.recall > 1.5 * pop.recall and best.ndcg > 1.5 * pop.ndcg, (best, pop)
     for r in ranked.rows:  # every figure comes with an interval around it
         for m in ("precision", "recall", "ndcg"):

@@ -23,7 +23,8 @@ def report() -> Report:
 def test_every_channel_strategy_and_the_baseline_is_scored(report: Report) -> None:
     rows = {r.name: r for r in report.rows}
     assert list(rows) == [
-        "i2i", "usercf", "popular", "category", "recent", "item_i2i", "item_category", "home_feed",
+        "i2i", "usercf", "popular", "category", "recent", "emb", "item_i2i", "item_category",
+        "home_feed",
         "most_popular",
     ]  # fmt: skip
     assert report.users == report.test_users > 100

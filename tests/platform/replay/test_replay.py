@@ -49,7 +49,7 @@ def test_the_same_version_against_itself_reports_no_change(
     assert report["errors"] == {"A": 0, "A2": 0, "B": 0}
     shares = set(diff["channel_share"]["A"])
     assert {"i2i", "usercf", "category", "popular"} <= shares <= {
-        "i2i", "usercf", "category", "popular", "recent"}  # fmt: skip
+        "i2i", "usercf", "category", "popular", "recent", "emb"}  # fmt: skip
     assert report["fail_if"] == {"rules": [], "failed": []}
     assert "merge" in report["stage_latency_ms"]["B"]
     assert len(report["latency_values"]["A2"]) == 120

@@ -34,7 +34,7 @@ def test_home_feed_answers_with_fields_and_acm_tokens(client: TestClient) -> Non
         assert acm.version == body["strategy"]["version"]
         assert acm.position == pos and acm.request_id == body["request_id"]
         assert acm.channels and set(acm.channels) <= {
-            "i2i", "usercf", "category", "popular", "recent"}  # fmt: skip
+            "i2i", "usercf", "category", "popular", "recent", "emb"}  # fmt: skip
 
 
 def test_every_demo_scene_serves(client: TestClient, demo_backend: Any) -> None:

@@ -46,9 +46,11 @@ def test_a_process_group_holds_the_children(child: subprocess.Popen[bytes]) -> N
     group = ProcessGroup(os.getpid())
     assert group.root == os.getpid()  # pytest is not a `prism serve` supervisor
     assert {os.getpid(), child.pid} <= set(group.pids())
+    # the parts first: a starting child only grows, so the sum read later is no smaller
+    parts, cpu = rss_bytes(os.getpid()) + rss_bytes(child.pid), cpu_seconds(os.getpid())
     usage = group.usage()
-    assert usage.rss_bytes >= rss_bytes(os.getpid()) + rss_bytes(child.pid)
-    assert usage.cpu_s >= cpu_seconds(os.getpid())
+    assert usage.rss_bytes >= 0.95 * parts  # 5 %: pytest's own heap may shrink in between
+    assert usage.cpu_s >= cpu
 
 
 def status(host: str, pid: int) -> dict[str, object]:
