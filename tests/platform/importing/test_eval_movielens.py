@@ -17,7 +17,16 @@ def test_eval_reads_movielens_files_and_reports_json(env: Path, movielens: Path)
     assert report["dataset"] == "movielens-100k" and report["k"] == 10
     assert 0 < report["users"] <= 30 and report["train_events"] < 480
     rows = {row["name"]: row for row in report["rows"]}
-    channels = ["i2i", "usercf", "popular", "category", "recent", "item_i2i", "item_category"]
+    channels = [
+        "i2i",
+        "usercf",
+        "popular",
+        "category",
+        "recent",
+        "emb",
+        "item_i2i",
+        "item_category",
+    ]
     assert list(rows) == [*channels, "home_feed", "most_popular"]
     assert all(row["errors"] == 0 for row in rows.values())
     # fans of one genre: similar movies find their held-out favourites better than popularity
