@@ -8,6 +8,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -35,10 +36,59 @@ def build_demo_backend() -> LocalBackend:
     return backend
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2id at its lowest cost in this process: a test logs users in by the hundred
+    and checks who may do what, not the hash's strength (nodes the tests start as
+    processes keep argon2-cffi's defaults)."""
+    from argon2 import PasswordHasher
+
+    from prism_platform.accounts import credentials
+
+    default = credentials._hasher
+    credentials._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    credentials._hasher = default
+
+
+@cache
+def session_demo_backend() -> LocalBackend:
+    return build_demo_backend()
+
+
 @pytest.fixture(scope="session")
 def demo_backend() -> LocalBackend:
     """The demo world of the platform tests (their apps write to it)."""
-    return build_demo_backend()
+    return session_demo_backend()
+
+
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A metadata database as the demo seed leaves it (scenes, ``default`` configs, the
+    three deployments pinned by content), made once by the real seed path. A demo app of
+    a test starts from a copy: the seed's gate runs (~0.5 s) are not paid per test."""
+    root = tmp_path_factory.mktemp("seeded")
+    strategies = root / "strategies"
+    shutil.copytree(STRATEGIES, strategies, ignore=shutil.ignore_patterns("__pycache__"))
+    settings = Settings(
+        var_dir=root / "var",
+        database_url=f"sqlite:///{root}/prism.db",
+        demo=True,
+        strategies_dir=strategies,
+    )
+    app = create_app(settings, backend=session_demo_backend())  # the seed only reads it
+    if app.control.sample_writer is not None:
+        app.control.sample_writer.close()
+    app.control.store.dispose()
+    return root / "prism.db"
+
+
+def seeded_copy(template: Path, tmp_path: Path) -> str:
+    """The URL of a test's own copy of the seeded database (made on first use)."""
+    db = tmp_path / "prism.db"
+    if not db.exists():
+        shutil.copyfile(template, db)
+    return f"sqlite:///{db}"
 
 
 @pytest.fixture
@@ -54,16 +104,20 @@ AppFactory = Callable[..., PrismApp]
 
 @pytest.fixture
 def make_app(
-    tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path
+    tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path, seeded_database: Path
 ) -> Iterator[AppFactory]:
     apps: list[PrismApp] = []
 
     def make(
         *, demo: bool = True, db_url: str | None = None, watch: bool = False, **extra: Any
     ) -> PrismApp:
+        if db_url is None:
+            db_url = (
+                seeded_copy(seeded_database, tmp_path) if demo else f"sqlite:///{tmp_path}/prism.db"
+            )
         settings = Settings(
             var_dir=tmp_path / "var",
-            database_url=db_url or f"sqlite:///{tmp_path}/prism.db",
+            database_url=db_url,
             demo=demo,
             watch=watch,
             **{"strategies_dir": strategies_dir, **extra},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import entry_points
@@ -151,6 +152,7 @@ def create_app(
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     if backend is None:
         backend = open_data(settings)
+    warm_data(backend)
     if store is None:
         store = MetadataStore(settings.db_url)
         store.upgrade()
@@ -237,6 +239,22 @@ def open_sampler(
         fallback_name=FALLBACK_NAME,
         publish=None if embedded else coordinator.publish_metrics,
     )
+
+
+def warm_data(backend: DataBackend) -> None:
+    """Build what a backend builds lazily (vector indexes) before the node is ready, so
+    no first request pays for it inside its deadline. A failure (Redis down at start) is
+    logged: the first reads build it then, as without a warm-up."""
+    warm = getattr(backend, "warm", None)
+    if warm is None:
+        return
+    t0 = time.perf_counter()
+    try:
+        warm()
+    except Exception as exc:
+        log.warning("event=data_warm_failed error=%s: %s", type(exc).__name__, exc)
+        return
+    log.info("event=data_warmed ms=%.1f", (time.perf_counter() - t0) * 1000)
 
 
 def installed_extensions() -> list[Extension]:

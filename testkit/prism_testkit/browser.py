@@ -18,7 +18,7 @@ import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
 from prism_testkit.accounts import seeded_headers
-from prism_testkit.cluster import Cluster, demo_env, prism
+from prism_testkit.cluster import Cluster, demo_env, seed_demo
 
 ARTIFACTS = Path("test-artifacts") / "workbench"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,7 +86,7 @@ def demo_node(work: Path, strategies: Path, browser: Browser) -> Iterator[DemoNo
     copy = work / "strategies"
     shutil.copytree(strategies, copy, ignore=shutil.ignore_patterns("__pycache__"))
     env = demo_env(work, copy, scale=0.04)
-    prism(["demo", "seed"], env)
+    seed_demo(env)
     cluster = Cluster(work, env)
     try:
         url = cluster.start_node().url

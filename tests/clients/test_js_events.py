@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from prism_testkit.accounts import seeded_headers
-from prism_testkit.cluster import Cluster, demo_env, prism
+from prism_testkit.cluster import Cluster, demo_env, seed_demo
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def node_url(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     strategies = tmp_path / "strategies"
     shutil.copytree(REPO / "strategies", strategies, ignore=shutil.ignore_patterns("__pycache__"))
     env = demo_env(tmp_path, strategies, scale=0.04)
-    prism(["demo", "seed"], env)
+    seed_demo(env)
     cluster = Cluster(tmp_path, env)
     try:
         yield cluster.start_node().url, seeded_headers(env)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from prism_testkit.cluster import Cluster, demo_env, prism
+from prism_testkit.cluster import Cluster, demo_env, prism, seed_demo
 from tests.platform.replay.conftest import drop_usercf
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     feed = (strategies / "home_feed.py").read_text()
     (strategies / "home_nousercf.py").write_text(drop_usercf(feed))
     env = demo_env(work, strategies, scale=0.04)
-    prism(["demo", "seed"], env)
+    seed_demo(env)
     cluster = Cluster(work, env)
     try:
         url = cluster.start_node().url

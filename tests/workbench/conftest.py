@@ -17,15 +17,19 @@ from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
 from prism_workbench import mount
 
+from ..conftest import seeded_copy
+
 PASSWORD = "correct horse battery"
 _serial = count(1)
 
 
 @pytest.fixture
-def wb_app(tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path) -> Iterator[PrismApp]:
+def wb_app(
+    tmp_path: Path, demo_backend: LocalBackend, strategies_dir: Path, seeded_database: Path
+) -> Iterator[PrismApp]:
     settings = Settings(
         var_dir=tmp_path / "var",
-        database_url=f"sqlite:///{tmp_path}/prism.db",
+        database_url=seeded_copy(seeded_database, tmp_path),
         demo=True,
         strategies_dir=strategies_dir,
     )

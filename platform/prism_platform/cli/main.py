@@ -12,16 +12,12 @@ from prism_platform.cli.accounts import login, token, user
 from prism_platform.cli.approvals import approvals
 from prism_platform.cli.canary import canary
 from prism_platform.cli.client import json_option, use_token
-from prism_platform.cli.data import data
 from prism_platform.cli.db import db
 from prism_platform.cli.debug import debug
 from prism_platform.cli.demo import demo
 from prism_platform.cli.deploy import deploy, history, rollback, status
-from prism_platform.cli.docs import docs
-from prism_platform.cli.evaluate import eval_
 from prism_platform.cli.events import events
 from prism_platform.cli.experiments import experiment, experiments, stop_layer
-from prism_platform.cli.jobs import job
 from prism_platform.cli.models import models
 from prism_platform.cli.plugins import PluginGroup
 from prism_platform.cli.samples import samples
@@ -33,7 +29,15 @@ from prism_platform.cli.serve import serve
 class _Prism(PluginGroup):
     """Reports a bad ``PRISM_*`` variable, or a refusal of a local command (it names the
     field), as a one-line error, not a traceback. Installed packages add commands through
-    the entry point group ``prism.cli`` (plugins.py)."""
+    the entry point group ``prism.cli`` (plugins.py); the commands of heavy modules load
+    the same way, when used."""
+
+    lazy = {
+        "job": "prism_platform.cli.jobs:job",
+        "data": "prism_platform.cli.data:data",
+        "eval": "prism_platform.cli.evaluate:eval_",
+        "docs": "prism_platform.cli.docs:docs",
+    }
 
     def invoke(self, ctx: click.Context) -> Any:
         from prism_platform.errors import PrismPlatformError
@@ -100,10 +104,6 @@ for _command in (
     experiment, stop_layer, experiments,  # experiments.py
     events,  # events.py
     models,  # models.py
-    job,  # jobs.py
-    data,  # data.py
-    eval_,  # evaluate.py
-    docs,  # docs.py: reference
     user, token, login,  # accounts.py
 ):  # fmt: skip
     main.add_command(_command)

@@ -15,6 +15,7 @@ used, never on another command."""
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
+from typing import ClassVar
 
 import click
 
@@ -47,12 +48,16 @@ def load_plugin(ep: EntryPoint) -> click.Command:
 
 
 class PluginGroup(click.Group):
-    """A group that also offers the ``prism.cli`` commands of installed packages."""
+    """A group that also offers the ``prism.cli`` commands of installed packages, and its
+    own ``lazy`` commands (``name: "module:attribute"``), loaded the same way: a command
+    whose module imports numpy, the jobs or the docs builder costs only its own runs."""
 
     _listing = False
+    lazy: ClassVar[dict[str, str]] = {}
 
     def plugins(self) -> dict[str, EntryPoint]:
-        return cli_plugins()
+        own = {n: EntryPoint(n, v, CLI_PLUGIN_GROUP) for n, v in self.lazy.items()}
+        return {**cli_plugins(), **own}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.plugins()))

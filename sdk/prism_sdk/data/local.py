@@ -37,8 +37,9 @@ class LocalBackend:
     :meth:`columns` serves the forward index and feature namespaces as columns (for
     feature assembly); once a table has a view, every write to it publishes a new view,
     copying the columns built so far: write in batches, and only through the writer
-    methods. Vector tables are served by a :class:`VectorIndex` each, built by a table's
-    first read, and for a new version of a served table before it is swapped in whole.
+    methods. Vector tables are served by a :class:`VectorIndex` each, built by
+    :meth:`warm` (a node calls it before it is ready) or else by a table's first read,
+    and for a new version of a served table before it is swapped in whole.
     """
 
     name = "local"
@@ -95,6 +96,11 @@ class LocalBackend:
             if index is None and table is not None:
                 index = self._indexes[name] = VectorIndex(table, self._next_version())
         return index
+
+    def warm(self) -> None:
+        """Build every vector table's index now (loading Faiss), not in a first read."""
+        for name in list(self.vector_tables):
+            self.index(name)
 
     def vector_status(self) -> dict[str, dict[str, Any]]:
         """Per vector table: the serving index (version, kind, sizes, how trained)."""

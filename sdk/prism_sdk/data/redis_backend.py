@@ -289,6 +289,10 @@ class RedisBackend:
         """Publish a new version of vector table ``name`` (see :mod:`.redis_vectors`)."""
         self.vectors.replace(name, table)
 
+    def warm(self) -> None:
+        """Build this node's index of every published vector table now."""
+        self.vectors.warm()
+
     def vector_status(self) -> dict[str, dict[str, Any]]:
         """Per vector table: this node's serving index and its last failed version."""
         return self.vectors.status()

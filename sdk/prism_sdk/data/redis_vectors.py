@@ -11,8 +11,9 @@ Layout (``H`` is ``P{v:NAME}:``, every table's keys in one cluster slot):
 the old current version to ``prev`` and unlinks the version ``prev`` named until then:
 the previous version stays readable while nodes build the new one.
 
-**Serving.** A node holds one :class:`VectorIndex` per table. Its first read of a table
-builds the index in the read (the read waits); afterwards each read's pointer GET
+**Serving.** A node holds one :class:`VectorIndex` per table, built by :meth:`warm`
+before the node is ready; a table published later is built by its first read (the read
+waits); afterwards each read's pointer GET
 tells when a new version is published, and the node builds it in a background thread
 while the old one keeps serving (user vectors read from the old version's keys), then
 swaps it in with one assignment. A version that cannot be built (missing keys, corrupt
@@ -135,6 +136,18 @@ class RedisVectors:
         self._failed.pop(name, None)
         log.info("event=vectors_loaded table=%s %s", name, index.describe())
         return index
+
+    def warm(self) -> None:
+        """Build the index of every published table now (one that fails is recorded in
+        :meth:`status`; its reads fail as before)."""
+        pattern = f"{self.prefix}{{v:*}}:p"
+        for key in self._reader.scan_iter(match=pattern, count=CHUNK):
+            raw = key.decode() if isinstance(key, bytes) else str(key)
+            name = raw[len(self.prefix) + 3 : -3]
+            version = self._reader.get(raw)
+            if isinstance(version, bytes) and name not in self._indexes:
+                with self._lock:
+                    self._build(name, version.decode())
 
     def _build_later(self, name: str, version: str) -> None:
         with self._lock:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from prism_platform.db.event_schema import EventCount
 from prism_platform.db.store import MetadataStore
-from prism_testkit.cluster import Cluster, demo_env, prism
+from prism_testkit.cluster import Cluster, demo_env, prism, seed_demo
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[3]
 def test_accepted_events_survive_a_kill(tmp_path: Path) -> None:
     env = demo_env(tmp_path, REPO / "strategies")
     env["PRISM_EVENTS_AGGREGATE_S"] = "0"  # no background aggregation before the kill
-    prism(["demo", "seed"], env)
+    seed_demo(env)
     cluster = Cluster(tmp_path, env)
     try:
         node = cluster.start_node()

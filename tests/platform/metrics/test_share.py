@@ -15,7 +15,7 @@ import pytest
 
 from prism_platform.metrics.registry import Metrics
 from prism_platform.metrics.share import SharedMetrics, run_directory
-from prism_testkit.cluster import Cluster, demo_env, prism
+from prism_testkit.cluster import Cluster, demo_env, seed_demo
 
 KEY = ("home_feed", "base", "home_feed", "v1")
 REPO = Path(__file__).resolve().parents[3]
@@ -117,7 +117,7 @@ def test_each_serve_run_gets_a_new_directory_and_dead_runs_are_removed(tmp_path:
 @pytest.mark.slow
 def test_a_two_worker_node_counts_every_request_in_every_scrape(tmp_path: Path) -> None:
     env = demo_env(tmp_path, REPO / "strategies")
-    prism(["demo", "seed"], env)
+    seed_demo(env)
     cluster = Cluster(tmp_path, env)
     try:
         node = cluster.start_node(workers=2)

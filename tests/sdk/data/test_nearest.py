@@ -94,6 +94,35 @@ def test_local_vectors_survive_save_and_load(tmp_path: Path) -> None:
     assert DataClient(loaded).nearest("emb", "u2", 7) == DataClient(backend).nearest("emb", "u2", 7)
 
 
+def test_a_loaded_local_backend_builds_its_indexes_when_warmed(tmp_path: Path) -> None:
+    backend = LocalBackend()
+    fill(backend)
+    backend.save(tmp_path / "data.msgpack")
+    loaded = LocalBackend.load(tmp_path / "data.msgpack")
+    assert loaded.vector_status()["emb"]["index"] == "built on first read"
+    loaded.warm()
+    assert loaded.vector_status()["emb"]["items"] == len(ITEMS)
+
+
+def test_a_new_redis_node_builds_every_published_index_when_warmed(
+    redis_backend: RedisBackend, redis_url: str
+) -> None:
+    fill(redis_backend)
+    redis_backend.replace_vectors("other", vectors(seed=2))
+    redis_backend.replace_vectors("other", vectors(seed=3))  # version 2 is current
+    fresh = RedisBackend.from_url(redis_url, prefix=redis_backend.prefix)
+    try:
+        assert fresh.vector_status() == {}
+        fresh.warm()
+        status = fresh.vector_status()
+        assert sorted(status) == ["emb", "other"] and status["other"]["version"] == "2"
+        t = vectors(seed=3)
+        hits = DataClient(fresh).nearest("other", "u1", 5)
+        assert [i for i, _ in hits] == exact(t, t.users.matrix[0])[:5]
+    finally:
+        fresh.close()
+
+
 @pytest.fixture
 def redis_backend(redis_url: str) -> RedisBackend:
     backend = RedisBackend.from_url(redis_url, prefix=f"test-{uuid.uuid4().hex}:")

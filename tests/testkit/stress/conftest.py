@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from prism_testkit.cluster import Cluster, demo_env, prism
+from prism_testkit.cluster import Cluster, demo_env, prism, seed_demo
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -129,7 +129,7 @@ def sampled_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampledNo
     strategies = work / "strategies"
     shutil.copytree(REPO / "strategies", strategies, ignore=shutil.ignore_patterns("__pycache__"))
     env = demo_env(work, strategies, scale=0.04)
-    prism(["demo", "seed"], env)
+    seed_demo(env)
     cluster = Cluster(work, env)
     try:
         url = cluster.start_node().url
