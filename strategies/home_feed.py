@@ -7,7 +7,8 @@ when one is active (trained on these candidates by `prism eval --train-ranker`),
 config's business rules applied and at most ``scatter_max`` of a category in any
 ``scatter_window``. What the user just ordered is dropped; other items the user engaged
 with stay in (shoppers come back to them: dropping them all costs a third of the recall
-on the demo, see docs/strategies/evaluation.md) unless ``exclude_engaged``."""
+on the demo, see docs/strategies/evaluation.md) unless ``exclude_engaged``. Candidates
+travel as ``stages.Candidates`` columns; items are made for the ranker's candidates only."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from prism_sdk import Context, Item, StrategyConfig, ranking, rules, stages
 from prism_sdk.rules import Rules
+from prism_sdk.stages import Candidates
 
 ranker = ranking.model("ctr")
 
@@ -79,27 +81,32 @@ def recommend(ctx: Context[Config]) -> list[Item]:
             cats = b.tables("popular_cat", list(shares), cfg.per_category)
             pop = b.tables("popular", ["all"], cfg.quota_popular)
             emb = b.nearest("emb", [ctx.user_id], cfg.quota_emb, exclude=done)
-        similar: dict[str, float] = {}
-        for w, rows in zip(seeds.values(), i2i.value, strict=True):
-            for item_id, score in rows:
-                similar[item_id] = similar.get(item_id, 0.0) + w * score
         channels = {
-            "i2i": stages.top((Item(i, s, "i2i") for i, s in similar.items()), cfg.quota_i2i),
-            "usercf": stages.from_scored(usercf.value[0], "usercf"),
-            "category": stages.top(
-                (
-                    it
-                    for share, rows in zip(shares.values(), cats.value, strict=True)
-                    for it in _within_category(rows, share)
+            "i2i": stages.top(
+                Candidates.from_rows_summed(i2i.value, list(seeds.values()), "i2i"),
+                cfg.quota_i2i,
+            ),
+            "usercf": Candidates.from_rows(usercf.value[0], "usercf"),
+            "category": stages.top(  # each item scored by its share of its category
+                Candidates.from_rows_summed(
+                    cats.value,
+                    [
+                        share / (sum(s for _, s in rows) or 1.0)
+                        for share, rows in zip(shares.values(), cats.value, strict=True)
+                    ],
+                    "category",
                 ),
                 cfg.quota_category,
+            ),  # fmt: skip
+            "popular": Candidates.from_rows(pop.value[0], "popular"),
+            "recent": Candidates.from_rows(  # what the user just looked at: often bought next
+                [
+                    (i, 1.0 / (1.0 + r))
+                    for r, i in enumerate(dict.fromkeys(ev.item_id for ev in viewed.value[0]))
+                ],
+                "recent",
             ),
-            "popular": stages.from_scored(pop.value[0], "popular"),
-            "recent": [  # what the user just looked at: often clicked or bought next
-                Item(i, 1.0 / (1.0 + r), "recent")
-                for r, i in enumerate(dict.fromkeys(ev.item_id for ev in viewed.value[0]))
-            ],
-            "emb": stages.from_scored(emb.value[0], "emb"),
+            "emb": Candidates.from_rows(emb.value[0], "emb"),
         }
         st.counts(count_out=sum(len(v) for v in channels.values()))
         st.candidates(it for items in channels.values() for it in items)
@@ -138,10 +145,12 @@ def recommend(ctx: Context[Config]) -> list[Item]:
         )
 
     if ranker.ready:  # otherwise: the merged recall scores
-        kept = ranker.score(ctx, kept[: cfg.rank_candidates])
+        items = ranker.score(ctx, kept.to_items(cfg.rank_candidates))
+    else:
+        items = kept.to_items(ctx.size * 4)
 
     with ctx.stage("rerank.scatter") as st:
-        head = kept[: ctx.size * 4]
+        head = items[: ctx.size * 4]
         rows = stages.item_rows(ctx.data, head)
         out = rules.apply(
             head,
@@ -173,18 +182,11 @@ def _category_shares(profile: dict[str, Any], n: int) -> dict[str, float]:
     }
 
 
-def _within_category(rows: list[tuple[str, float]], share: float) -> list[Item]:
-    """A category's popular items scored by their share of the listed popularity times
-    the user's share of the category: how likely the user's next item is this one."""
-    total = sum(s for _, s in rows) or 1.0
-    return [Item(i, share * s / total, ("category",)) for i, s in rows]
-
-
-def _normalised(items: list[Item]) -> list[Item]:
+def _normalised(c: Candidates) -> Candidates:
     """Scale a channel's scores to [0, 1] so channel weights are comparable."""
-    if not items:
-        return items
-    best = max(it.score for it in items)
+    if not len(c):
+        return c
+    best = float(c.scores.max())
     if best <= 0:
-        return items
-    return [it.with_score(it.score / best) for it in items]
+        return c
+    return c.with_scores(c.scores / best)

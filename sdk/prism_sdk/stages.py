@@ -188,6 +188,7 @@ def drop_ids(
     return keep_if(items, lambda it: it.id not in ids, reason, stage=stage, id=id)
 
 
+@overload
 def drop_engaged(
     data: DataClient,
     user_id: str,
@@ -196,8 +197,33 @@ def drop_engaged(
     types: Sequence[str] = ("click", "cart", "order"),
     within_s: float | None = None,
     stage: Stage | None = None,
+    id: str | None = None,
+) -> FilterResult: ...
+
+
+@overload
+def drop_engaged(
+    data: DataClient,
+    user_id: str,
+    items: Candidates,
+    *,
+    types: Sequence[str] = ("click", "cart", "order"),
+    within_s: float | None = None,
+    stage: Stage | None = None,
+    id: str | None = None,
+) -> CandidatesFiltered: ...
+
+
+def drop_engaged(
+    data: DataClient,
+    user_id: str,
+    items: Sequence[Item] | Candidates,
+    *,
+    types: Sequence[str] = ("click", "cart", "order"),
+    within_s: float | None = None,
+    stage: Stage | None = None,
     id: str | None = None,  # noqa: A002 - the component id shown in traces
-) -> FilterResult:
+) -> FilterResult | CandidatesFiltered:
     """A filter: remove the items the user already engaged with (events of ``types``,
     the last ``within_s`` seconds or all the user's events the backend keeps), for
     catalogues people do not re-consume (films, books). Reason ``already_engaged``."""

@@ -92,3 +92,26 @@ def test_agrees_with_a_brute_force_cut_on_many_candidates() -> None:
     kept = stages.coarse(data, "u", cands, 300)
     best = set(np.argsort(-(m @ u))[:300].tolist())
     assert [it.id for it in kept] == [ids[i] for i in sorted(best)]
+
+
+@pytest.mark.parametrize(
+    ("user", "ids", "keep", "head"),
+    [
+        ("u", "abcde", 3, 0),
+        ("u", "ebadc", 3, 1),
+        ("u", ["cold", "e", "a", "new", "c"], 3, 0),
+        ("nobody", "edcba", 2, 0),
+        ("u", "ab", 5, 0),
+    ],
+)
+def test_columns_are_cut_as_items_are(user: str, ids: list[str], keep: int, head: int) -> None:
+    data = _data(ITEMS, {"u": [1.0, 0.1]})
+    items = [Item(i, 10.0 - n, "x") for n, i in enumerate(ids)]
+    by_items, by_columns = Stage("coarse", detail=True), Stage("coarse", detail=True)
+    kept = stages.coarse(data, user, items, keep, head=head, stage=by_items)
+    columns = stages.coarse(
+        data, user, stages.Candidates.from_items(items), keep, head=head, stage=by_columns
+    )
+    assert isinstance(columns, stages.Candidates)
+    assert columns.to_items() == kept
+    assert by_columns.as_dict() | {"ms": 0} == by_items.as_dict() | {"ms": 0}

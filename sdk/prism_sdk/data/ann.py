@@ -211,7 +211,7 @@ def answer(
     """A vector read of ``index`` (None: the table does not exist: empty values).
     ``users``: the keys' user vectors when they were read elsewhere (Redis)."""
     if r.kind == "item_vectors":
-        return [None if index is None else index.table.items.get(k) for k in r.keys]
+        return [None] * len(r.keys) if index is None else index.table.items.gather(r.keys)
     if users is None:
         users = [None if index is None else index.table.users.get(k) for k in r.keys]
     if r.kind == "user_vectors":

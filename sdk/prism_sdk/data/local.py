@@ -48,6 +48,7 @@ class LocalBackend:
         self.features: dict[str, dict[str, dict[str, Any]]] = {}
         self.tables: dict[str, dict[str, list[Scored]]] = {}
         self.items: dict[str, dict[str, Any]] = {}
+        self._off_shelf: frozenset[str] = frozenset()  # kept by the item writers
         self.events: dict[str, list[Event]] = {}
         self._keys = IdKeys()
         self._code_keys: Keys = np.zeros(0, np.intp)  # vocabulary code -> key (MISSING)
@@ -119,8 +120,8 @@ class LocalBackend:
     def _on_shelf(self, ids: list[str]) -> list[bool]:
         """Items not off shelf (an id missing from the forward index passes: serving
         drops it later as ``not_in_index``)."""
-        items = self.items
-        return [(items.get(i) or {}).get("status", "on") == "on" for i in ids]
+        off = self._off_shelf
+        return [i not in off for i in ids]
 
     def _events(self, user_id: str, r: Read) -> list[Event]:
         out: list[Event] = []
@@ -189,11 +190,24 @@ class LocalBackend:
     def upsert_items(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
         with self._write_lock:
             self._publish(("items", ""), _merge(self.items, rows))
+            self._shelve(rows)
 
     def delete_items(self, ids: Iterable[str]) -> None:
         with self._write_lock:
             gone: dict[str, Row] = {k: None for k in ids if self.items.pop(k, None) is not None}
             self._publish(("items", ""), gone)
+            self._shelve(gone)
+
+    def _shelve(self, ids: Iterable[str]) -> None:
+        """Recompute the off-shelf status of ``ids`` (swapped in by one assignment)."""
+        items = self.items
+        off = set(self._off_shelf)
+        for k in ids:
+            if (items.get(k) or {}).get("status", "on") != "on":
+                off.add(k)
+            else:
+                off.discard(k)
+        self._off_shelf = frozenset(off)
 
     def upsert_features(self, namespace: str, rows: Mapping[str, Mapping[str, Any]]) -> None:
         with self._write_lock:
@@ -238,6 +252,7 @@ class LocalBackend:
         _, features, tables, items, events, *stored = parts
         backend = cls()
         backend.features, backend.items = features, items
+        backend._shelve(items)
         for name, vectors in (stored[0] if stored else {}).items():
             backend.vector_tables[name] = decode_table(vectors, name)
         backend.tables = {name: _interned(rows) for name, rows in tables.items()}

@@ -57,6 +57,32 @@ class Vectors:
         i = self.row.get(key)
         return None if i is None else self.matrix[i]
 
+    def gather(self, keys: Sequence[str]) -> VectorRows:
+        """The vectors of ``keys`` (None for a key without one), gathered in one take."""
+        get = self.row.get
+        at = np.fromiter((get(k, -1) for k in keys), np.intp, len(keys))
+        present = at >= 0
+        matrix = self.matrix[np.where(present, at, 0)] if len(self.ids) else _zeros(at, self)
+        matrix[~present] = 0.0
+        return VectorRows(matrix, present)
+
+
+def _zeros(at: npt.NDArray[np.intp], v: Vectors) -> Matrix:
+    return np.zeros((len(at), v.dim), np.float32)
+
+
+class VectorRows(list[Matrix | None]):
+    """An item-vector read's answer: a list with one vector (or None) per key, that also
+    holds them as one ``matrix`` (zero rows where ``present`` is False), so a caller
+    scoring many candidates multiplies once instead of stacking rows."""
+
+    def __init__(self, matrix: Matrix, present: npt.NDArray[np.bool_]) -> None:
+        super().__init__(matrix)
+        for i in np.flatnonzero(~present).tolist():
+            self[i] = None
+        self.matrix = matrix
+        self.present = present
+
 
 @dataclass(frozen=True, eq=False)
 class VectorTable:

@@ -39,7 +39,9 @@ def samples(app: PrismApp) -> list[bytes]:
 def drop_usercf(source: str) -> str:
     """The user-CF recall channel is gone."""
     return source.replace(
-        '"usercf": stages.from_scored(usercf.value[0], "usercf"),', '"usercf": [],', 1
+        '"usercf": Candidates.from_rows(usercf.value[0], "usercf"),',
+        '"usercf": Candidates.empty(),',
+        1,
     )
 
 

@@ -37,7 +37,7 @@ def exact(t: VectorTable, q: np.ndarray) -> list[str]:
 
 def fill(writer: DataWriter) -> None:
     writer.upsert_items({i: {"title": i} for i in ITEMS})
-    writer.replace_vectors("emb", vectors())  # type: ignore[attr-defined]
+    writer.replace_vectors("emb", vectors())
 
 
 @pytest.mark.parametrize("kind", BACKEND_KINDS)
@@ -92,6 +92,33 @@ def test_local_vectors_survive_save_and_load(tmp_path: Path) -> None:
     backend.save(path)
     loaded = LocalBackend.load(path)
     assert DataClient(loaded).nearest("emb", "u2", 7) == DataClient(backend).nearest("emb", "u2", 7)
+
+
+def test_an_item_back_on_shelf_is_found_again(tmp_path: Path) -> None:
+    backend = LocalBackend()
+    fill(backend)
+    data = DataClient(backend)
+    best = [i for i, _ in data.nearest("emb", "u1", 3)]
+    backend.upsert_items({best[0]: {"status": "off"}})
+    assert best[0] not in [i for i, _ in data.nearest("emb", "u1", 3)]
+    backend.save(tmp_path / "data.msgpack")  # a loaded copy knows what is off shelf
+    loaded = DataClient(LocalBackend.load(tmp_path / "data.msgpack"))
+    assert best[0] not in [i for i, _ in loaded.nearest("emb", "u1", 3)]
+    backend.upsert_items({best[0]: {"price": 3}})  # a partial update keeps it off
+    assert best[0] not in [i for i, _ in data.nearest("emb", "u1", 3)]
+    backend.upsert_items({best[0]: {"status": "on"}})
+    assert [i for i, _ in data.nearest("emb", "u1", 3)] == best
+
+
+def test_item_vectors_come_gathered_as_one_matrix() -> None:
+    backend = LocalBackend()
+    fill(backend)
+    t = vectors()
+    rows = DataClient(backend).vectors("emb", [ITEMS[5], "nobody", ITEMS[0]], side="item")
+    assert rows[1] is None and np.array_equal(rows[0], t.items.matrix[5])
+    assert np.array_equal(rows.matrix[[0, 2]], t.items.matrix[[5, 0]])
+    assert rows.present.tolist() == [True, False, True]
+    assert not rows.matrix[1].any()
 
 
 def test_a_loaded_local_backend_builds_its_indexes_when_warmed(tmp_path: Path) -> None:
@@ -203,7 +230,7 @@ def test_new_versions_swap_under_load_without_a_failed_read(
         t.start()
     try:
         for n in range(1, 5):
-            backend.replace_vectors("emb", tables[n % 2])  # type: ignore[attr-defined]
+            backend.replace_vectors("emb", tables[n % 2])
             if isinstance(backend, RedisBackend):
                 time.sleep(0.05)  # a read notices the version and starts its build
                 backend.vectors.wait(30)
