@@ -16,3 +16,4 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-ge
 .venv/bin/python bench/itemcf_job.py
 .venv/bin/python bench/ann.py
 .venv/bin/python bench/home_feed_latency.py
+.venv/bin/python bench/overload.py

@@ -5,6 +5,7 @@ them."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -51,6 +52,7 @@ from prism_platform.models import ModelService, ModelStore
 from prism_platform.samples import open_sample_writer
 from prism_platform.scripts.repository import ScriptRepository
 from prism_platform.scripts.sources import WorkTree
+from prism_platform.serving.admission import Admission
 from prism_platform.serving.dispatcher import FALLBACK_NAME, Dispatcher
 from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
 from prism_platform.serving.recent_errors import RecentErrors
@@ -181,7 +183,12 @@ def create_app(
     control.replay_dir = settings.var_dir / "replays"  # replay reports (prism replay)
     auth = Auth(control)
     handler = RecommendHandler(
-        dispatcher, metrics, settings.max_body_bytes, traffic, may_debug=viewer_check(auth)
+        dispatcher,
+        metrics,
+        settings.max_body_bytes,
+        traffic,
+        may_debug=viewer_check(auth),
+        admission=Admission(settings.admission_wait_share),
     )
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
     control.series = open_sampler(settings, control, metrics, shared)
@@ -192,6 +199,7 @@ def create_app(
         shared=shared,
         docs_public=settings.docs_public,
         standby=dispatcher.standby,
+        admission=handler.admission,
     )
     add_ops_routes(api, control, auth, handler, metrics, shared, settings)
     api.include_router(build_router(control, auth))
@@ -283,11 +291,14 @@ def _build_api(
     shared: SharedMetrics | None = None,
     docs_public: bool = True,
     standby: Standby | None = None,
+    admission: Admission | None = None,
 ) -> FastAPI:
     node = control.node
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if admission is not None:  # requests' arrival times, for admission control
+            admission.install(asyncio.get_running_loop())
         node.follow()
         if control.recent is not None:
             control.recent.start()

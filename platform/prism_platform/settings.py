@@ -104,6 +104,12 @@ class Settings:
         default_factory=lambda: int_env("PRISM_MAX_BODY_BYTES", str(256 * 1024), minimum=1)
     )
     """Largest accepted recommend body (``413`` above)."""
+    admission_wait_share: float = field(
+        default_factory=lambda: float_env("PRISM_ADMISSION_WAIT_SHARE", "0.5", minimum=0.0)
+    )
+    """Of a scene's deadline, how long a recommend request may wait to start; one that
+    cannot start in time is refused at once with ``503`` and ``Retry-After`` (``0``: never
+    refuse)."""
     watch: bool = field(default_factory=lambda: _env("PRISM_WATCH", "0") in ("1", "true", "yes"))
     """Reload working-tree strategies when they change (as ``prism serve --watch``)."""
     demo_scale: float = field(

@@ -18,6 +18,7 @@ from prism_platform.control.facade import Control
 from prism_platform.errors import MAX_FIELD, PrismPlatformError, clip
 from prism_platform.metrics.registry import Metrics
 from prism_platform.metrics.share import SharedMetrics
+from prism_platform.serving.admission import RETRY_AFTER_S
 from prism_platform.serving.http import RecommendHandler
 from prism_platform.settings import Settings
 from prism_sdk import Request as RecommendRequest
@@ -85,8 +86,14 @@ def add_ops_routes(
     def readyz() -> JSONResponse:
         snap = control.state.snapshot
         ready = control.ready
-        body = {"ready": ready, "snapshot": snap.generation, "scenes": sorted(snap.scenes)}
-        return JSONResponse(body, status_code=200 if ready else 503)
+        overloaded = handler.admission.overloaded  # refused requests within the last second
+        body = {
+            "ready": ready,
+            "snapshot": snap.generation,
+            "scenes": sorted(snap.scenes),
+            "overloaded": overloaded,
+        }
+        return JSONResponse(body, status_code=200 if ready and not overloaded else 503)
 
     @api.get("/metrics", tags=["ops"], response_class=PlainTextResponse, dependencies=metrics_guard)
     def prometheus() -> PlainTextResponse:
@@ -112,10 +119,14 @@ def add_ops_routes(
             404: {"description": "Unknown scene; the body lists the known scenes."},
             413: {"description": "Body too large."},
             422: {"description": "Invalid request; `field` names the culprit."},
+            503: {"description": "Over capacity: retry after `Retry-After` seconds."},
         },
     )
     async def recommend(request: Request) -> Any:
         status, payload = await handler.recommend_bytes(
             await request.body(), request.headers.get("authorization")
         )
-        return PlainTextResponse(payload, status_code=status, media_type="application/json")
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+        return PlainTextResponse(
+            payload, status_code=status, media_type="application/json", headers=headers
+        )

@@ -114,7 +114,9 @@ class Metrics:
             "prism_data_errors_total", "Requests with failed data-source reads.", ("scene",)
         )
         self.rejected = Counter(
-            "prism_rejected_requests_total", "Recommend requests refused (4xx).", ("status",)
+            "prism_rejected_requests_total",
+            "Recommend requests refused: 4xx, and 503 when the node is overloaded.",
+            ("status",),
         )
         self.feature_rows_logged = Counter(
             "prism_feature_log_rows_total", "Served feature rows stored, by model.", ("model",)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from time import perf_counter
 from typing import Any
 
 import msgspec
@@ -16,6 +17,7 @@ import orjson
 
 from prism_platform.errors import error_body, json_too_deep, msgspec_field, too_deep_body
 from prism_platform.metrics.registry import Metrics
+from prism_platform.serving.admission import RETRY_AFTER_S, Admission
 from prism_platform.serving.context_schema import InvalidContext
 from prism_platform.serving.dispatcher import Dispatcher, UnknownScene
 from prism_platform.serving.traffic import TrafficRecorder
@@ -30,6 +32,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 _decoder = msgspec.json.Decoder(Request)
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+RETRY_AFTER = [(b"retry-after", str(RETRY_AFTER_S).encode())]
 
 
 class RecommendHandler:
@@ -40,8 +43,11 @@ class RecommendHandler:
         max_body_bytes: int,
         traffic: TrafficRecorder | None = None,
         may_debug: Callable[[str | None], bool] | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.admission = admission or Admission(wait_share=0.0)
+        self._longest: tuple[object, float] = (None, 0.0)  # (snapshot, its longest deadline)
         self.may_debug = may_debug or _no_debug
         """Whether an ``Authorization`` header allows the debug trace (a viewer's token)."""
         self.metrics = metrics
@@ -49,10 +55,11 @@ class RecommendHandler:
         self.traffic = traffic or TrafficRecorder()
 
     async def recommend_bytes(
-        self, body: bytes, authorization: str | None = None
+        self, body: bytes, authorization: str | None = None, arrived: float | None = None
     ) -> tuple[int, bytes]:
         """Answer one request body: ``(status, JSON bytes)``; never raises. A ``debug``
-        request gets its trace only if ``authorization`` is a viewer's bearer token."""
+        request gets its trace only if ``authorization`` is a viewer's bearer token. A
+        request that ``arrived`` (admission clock) too long ago to start is refused."""
         if json_too_deep(body):
             return self._reject(too_deep_body())
         try:
@@ -71,6 +78,12 @@ class RecommendHandler:
             )
         if req.debug and not await self._debug_allowed(authorization):
             req = msgspec.structs.replace(req, debug=False)
+        adm = self.admission
+        if arrived is not None and adm.enabled:
+            scene = self.dispatcher.state.snapshot.scenes.get(req.scene)
+            if scene is not None and not adm.in_time(arrived, scene.deadline_s):
+                return self._refuse()
+        t0 = perf_counter()
         try:
             out = await self.dispatcher.recommend(req)
         except InvalidContext as exc:
@@ -89,7 +102,9 @@ class RecommendHandler:
             log.exception("event=recommend_crashed scene=%s", req.scene)
             return self._reject(error_body(500, "internal_error", "recommend failed; see logs"))
         self.traffic.offer(req)
-        return 200, orjson.dumps(out)
+        answer = orjson.dumps(out)
+        adm.served(perf_counter() - t0)
+        return 200, answer
 
     async def _debug_allowed(self, authorization: str | None) -> bool:
         """A token lookup may read the database: off the event loop, and only for the
@@ -102,10 +117,43 @@ class RecommendHandler:
         self.metrics.rejected.inc((str(answer[0]),))
         return answer
 
+    def _refuse(self) -> tuple[int, bytes]:
+        """Over capacity: ``503`` now, rather than a late answer (see admission.py)."""
+        self.admission.refuse()
+        return self._reject(
+            error_body(
+                503,
+                "overloaded",
+                "the node cannot start this request within its scene's deadline; retry "
+                "shortly or on another node",
+                retry_after_s=RETRY_AFTER_S,
+            )
+        )
+
+    def _longest_deadline(self) -> float:
+        snap = self.dispatcher.state.snapshot
+        cached, longest = self._longest
+        if cached is not snap:
+            longest = max((sc.deadline_s for sc in snap.scenes.values()), default=0.0)
+            self._longest = (snap, longest)
+        return longest
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
             status, body = error_body(405, "method_not_allowed", "use POST /v1/recommend")
             return await _respond(send, status, body, [(b"allow", b"POST")])
+        adm = self.admission
+        arrived = adm.arrival()
+        longest = self._longest_deadline()
+        if not adm.room(longest) or not adm.in_time(arrived, longest):
+            return await _respond(send, *self._refuse(), RETRY_AFTER)
+        adm.in_flight += 1
+        try:
+            await self._handle(scope, receive, send, arrived)
+        finally:
+            adm.in_flight -= 1
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, arrived: float) -> None:
         authorization = None
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
@@ -126,8 +174,8 @@ class RecommendHandler:
             if not msg.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        status, payload = await self.recommend_bytes(body, authorization)
-        await _respond(send, status, payload)
+        status, payload = await self.recommend_bytes(body, authorization, arrived)
+        await _respond(send, status, payload, RETRY_AFTER if status == 503 else None)
 
     def _too_large(self) -> tuple[int, bytes]:
         return self._reject(

@@ -1,0 +1,125 @@
+"""Admission control: a request that cannot start within its share of the scene's
+deadline is refused at once (``503``, ``Retry-After``); admitted ones are served."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from prism_platform.serving.admission import HOLD_S, Admission
+from prism_testkit.accounts import seeded_headers
+from prism_testkit.cluster import Cluster, demo_env, seed_demo
+
+from ...conftest import FakeClock
+
+REPO = Path(__file__).resolve().parents[3]
+SLOW = (
+    "import time\nfrom prism_sdk import Item\n\n\ndef recommend(ctx):\n"
+    "    time.sleep(0.02)  # sync: the event loop waits too, as for a CPU-bound script\n"
+    "    return [Item(str(i)) for i in range(1, 11)]\n"
+)
+
+
+def test_room_is_what_the_requests_ahead_will_take() -> None:
+    clock = FakeClock()
+    adm = Admission(wait_share=0.5, clock=clock)
+    assert adm.room(0.08)  # nothing in flight
+    adm.served(0.010)  # 10 ms a request: 4 ahead fit in 40 ms, 5 do not
+    adm.in_flight = 4
+    assert adm.room(0.08)
+    adm.in_flight = 5
+    assert not adm.room(0.08)
+    assert adm.room(0.2)  # a more lenient scene
+    arrived = clock()
+    clock.advance(0.039)
+    assert adm.in_time(arrived, 0.08)
+    clock.advance(0.002)
+    assert not adm.in_time(arrived, 0.08)
+
+
+def test_the_service_time_is_a_moving_average() -> None:
+    adm = Admission()
+    adm.served(0.010)
+    assert adm.service_s == 0.010
+    for _ in range(200):
+        adm.served(0.002)
+    assert adm.service_s == pytest.approx(0.002, abs=1e-4)
+
+
+def test_overload_is_reported_for_a_second_after_the_last_refusal() -> None:
+    clock = FakeClock()
+    adm = Admission(clock=clock)
+    assert not adm.overloaded
+    adm.refuse()
+    assert adm.overloaded and adm.refused == 1
+    clock.advance(HOLD_S)
+    assert not adm.overloaded
+
+
+def test_a_zero_share_never_refuses() -> None:
+    clock = FakeClock()
+    adm = Admission(wait_share=0.0, clock=clock)
+    adm.served(1.0)
+    adm.in_flight = 1000
+    assert adm.room(0.08) and adm.in_time(clock() - 60, 0.08)
+
+
+async def _burst(url: str, n: int) -> list[tuple[httpx.Response, float]]:
+    limits = httpx.Limits(max_connections=n)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
+        async def one(u: int) -> tuple[httpx.Response, float]:
+            t0 = time.perf_counter()
+            r = await client.post("/v1/recommend", json={"scene": "slow", "user_id": str(u)})
+            return r, time.perf_counter() - t0
+
+        return await asyncio.gather(*(one(u) for u in range(n)))
+
+
+@pytest.mark.slow
+def test_a_burst_beyond_capacity_is_refused_at_once_and_the_rest_served(
+    tmp_path: Path,
+) -> None:
+    strategies = tmp_path / "strategies"
+    shutil.copytree(REPO / "strategies", strategies, ignore=shutil.ignore_patterns("__pycache__"))
+    (strategies / "slow.py").write_text(SLOW)
+    env = demo_env(tmp_path, strategies, scale=0.04)
+    seed_demo(env)
+    admin = seeded_headers(env)
+    cluster = Cluster(tmp_path, env)
+    try:
+        url = cluster.start_node().url
+        for path, body in [
+            ("/admin/scenes", {"name": "slow", "deadline_ms": 200}),
+            ("/admin/configs", {"script": "slow.py", "name": "default"}),
+            ("/admin/deployments", {"scene": "slow", "script": "slow.py"}),
+        ]:
+            r = httpx.post(url + path, json=body, headers=admin, timeout=60)
+            assert r.status_code == 201, r.text
+        warm = httpx.post(f"{url}/v1/recommend", json={"scene": "slow", "user_id": "1"})
+        assert warm.status_code == 200 and not warm.json()["degraded"]  # 20 ms measured
+
+        # 40 at once, 20 ms each: 800 ms of work; each may wait 100 ms to start
+        answers = asyncio.run(_burst(url, 40))
+        served = [(r, s) for r, s in answers if r.status_code == 200]
+        refused = [(r, s) for r, s in answers if r.status_code == 503]
+        assert len(served) + len(refused) == 40, [r.status_code for r, _ in answers]
+        assert refused and len(served) >= 4
+        for r, _ in served:  # nothing admitted fails
+            assert not r.json()["degraded"] and len(r.json()["items"]) == 10
+        for r, _ in refused:
+            assert r.headers["retry-after"] == "1"
+            assert r.json()["error"] == "overloaded" and r.json()["retry_after_s"] == 1
+        assert httpx.get(f"{url}/readyz").json()["overloaded"] is True
+        text = httpx.get(f"{url}/metrics", headers=admin).text
+        assert f'prism_rejected_requests_total{{status="503"}} {len(refused)}' in text
+        time.sleep(HOLD_S)
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 200 and ready.json()["overloaded"] is False
+    finally:
+        cluster.stop()
