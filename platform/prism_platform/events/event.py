@@ -141,6 +141,9 @@ def check_event(
     except msgspec.ValidationError as exc:
         why = Rejection("malformed", str(exc), msgspec_field(str(exc), where))
         return Checked(None, _event_id_of(raw), why, None)
+    except msgspec.DecodeError as exc:  # the batch holds events as raw bytes: bad UTF-8
+        why = Rejection("malformed", f"event is not valid JSON: {exc}", where)
+        return Checked(None, None, why, None)
     for name, text in (
         ("event_id", ev.event_id),
         ("user_id", ev.user_id),
