@@ -22,13 +22,13 @@ RECOMMEND: dict[str, tuple[bytes, int, str | None]] = {
         b'{"scene": "home_feed", "user_id": "7", "size": 1' + b"0" * 40 + b"}",
         422,
         "size",
-    ),  # noqa: E501
+    ),
     "NaN literal": (b'{"scene": "home_feed", "user_id": "7", "size": NaN}', 400, "(body)"),
     "Infinity literal": (
         b'{"scene": "home_feed", "user_id": "7", "size": Infinity}',
         400,
         "(body)",
-    ),  # noqa: E501
+    ),
     "invalid UTF-8": (b'{"scene": "home_feed", "user_id": "\xff\xfe"}', 400, "(body)"),
     "lone surrogate": (b'{"scene": "home_feed", "user_id": "\\ud800"}', 400, "(body)"),
     "NUL in a string": (b'{"scene": "home_feed", "user_id": "a\\u0000b"}', 200, None),
@@ -36,20 +36,20 @@ RECOMMEND: dict[str, tuple[bytes, int, str | None]] = {
         b'{"scene": "home_feed", "user_id": "7", "size": %d}' % (MAX_SIZE + 1),
         422,
         "size",
-    ),  # noqa: E501
+    ),
     "size zero": (b'{"scene": "home_feed", "user_id": "7", "size": 0}', 422, "size"),
     "negative user": (b'{"scene": "home_feed", "user_id": -1}', 422, "user_id"),
     "user id too long": (
         b'{"scene": "home_feed", "user_id": "' + b"u" * 129 + b'"}',
         422,
         "user_id",
-    ),  # noqa: E501
+    ),
     "scene not a name": (b'{"scene": "Home Feed", "user_id": "7"}', 422, "scene"),
     "unknown field": (b'{"scene": "home_feed", "user_id": "7", "sizee": 3}', 422, "sizee"),
     "exclude too long": (
         b'{"scene": "home_feed", "user_id": "7", "exclude": ['
         + b",".join([b'"x"'] * 10_001)
-        + b"]}",  # noqa: E501
+        + b"]}",
         422,
         "exclude",
     ),
@@ -57,7 +57,7 @@ RECOMMEND: dict[str, tuple[bytes, int, str | None]] = {
         b'{"scene": "home_feed", "user_id": "7", "context": []}',
         422,
         "context",
-    ),  # noqa: E501
+    ),
     "debug not a bool": (b'{"scene": "home_feed", "user_id": "7", "debug": "yes"}', 422, "debug"),
 }
 AT_THE_LIMITS = [
