@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Collection, Sequence
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -142,14 +143,13 @@ class VectorIndex:
         margin = int(k * MARGIN) + 1 if allowed is not None else 0
         fetch = min(n, k + len(exclude) + margin)
         pending = list(range(len(queries)))
-        known: dict[str, bool] = {}  # allowed's answers, asked once per item
+        first: list[tuple[list[str], list[bool]]] = []  # allowed's first answers
+        known: dict[str, bool] = {}  # all its answers, built when a refill needs them
         while pending:
             rows, scores = self.raw(queries[pending], fetch)
             hits = [self._unexcluded(r, s, exclude) for r, s in zip(rows, scores, strict=True)]
             if allowed is not None:
-                ask = list({i: None for ids, _ in hits for i in ids if i not in known})
-                known.update(zip(ask, allowed(ask), strict=True) if ask else ())
-                hits = [_kept(ids, vals, known) for ids, vals in hits]
+                hits = _allowed_hits(hits, allowed, first, known)
             short: list[int] = []
             for q, (ids, vals) in zip(pending, hits, strict=True):
                 out[q] = list(zip(ids[:k], vals[:k], strict=True))
@@ -170,14 +170,35 @@ class VectorIndex:
         return _kept(ids, vals, keep)
 
 
-def _kept(
-    ids: list[str], vals: list[float], ok: dict[str, bool] | list[bool]
-) -> tuple[list[str], list[float]]:
-    flags = [ok[i] for i in ids] if isinstance(ok, dict) else ok
-    return (
-        [i for i, good in zip(ids, flags, strict=True) if good],
-        [v for v, good in zip(vals, flags, strict=True) if good],
-    )
+Hits = list[tuple[list[str], list[float]]]
+
+
+def _allowed_hits(
+    hits: Hits, allowed: Allowed, first: list[tuple[list[str], list[bool]]], known: dict[str, bool]
+) -> Hits:
+    """The hits ``allowed`` keeps, asking it once for every query's hits (one round
+    trip); in a refill round, only about the items it was not asked about before."""
+    if not first:
+        asked = [i for ids, _ in hits for i in ids]
+        flags = allowed(asked) if asked else []
+        first.append((asked, flags))
+        out: Hits = []
+        at = 0
+        for ids, vals in hits:
+            out.append(_kept(ids, vals, flags[at : at + len(ids)]))
+            at += len(ids)
+        return out
+    if not known:
+        known.update(zip(*first[0], strict=True))
+    ask = list({i: None for ids, _ in hits for i in ids if i not in known})
+    known.update(zip(ask, allowed(ask), strict=True) if ask else ())
+    return [_kept(ids, vals, [known[i] for i in ids]) for ids, vals in hits]
+
+
+def _kept(ids: list[str], vals: list[float], ok: list[bool]) -> tuple[list[str], list[float]]:
+    if all(ok):
+        return ids, vals
+    return list(compress(ids, ok)), list(compress(vals, ok))
 
 
 def nearest(
