@@ -32,6 +32,7 @@ from prism_platform.demo.seed import load_or_build_demo
 from prism_platform.scripts.loader import load_strategy
 from prism_platform.scripts.sources import WorkTree
 from prism_sdk import Context, DataClient, LocalBackend, Request
+from prism_testkit.bench import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_MS = 80.0  # the demo scenes' deadline (prism_platform.app DEMO_SCENES)
@@ -55,10 +56,6 @@ def run(
         if n >= len(users):
             times.append((time.perf_counter() - t0) * 1000)
     return times
-
-
-def pct(xs: list[float], q: float) -> float:
-    return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def main() -> None:
@@ -87,11 +84,11 @@ def main() -> None:
         times = run(backend, folder, script, params, users)
         medians[name[:3]] = statistics.median(times)
         print(
-            f"{name:40s} p50 {medians[name[:3]]:6.2f} ms  p99 {pct(times, 0.99):6.2f} ms"
+            f"{name:40s} p50 {medians[name[:3]]:6.2f} ms  p99 {percentile(times, 99):6.2f} ms"
             f"  max {max(times):6.2f} ms"
         )
         if name.startswith("(a)"):
-            p99 = pct(times, 0.99)
+            p99 = percentile(times, 99)
     print(f"(a)/(b) medians: {medians['(a)'] / medians['(b)']:.2f}x (what emb + coarse cost)")
     print(f"(a)/(c) medians: {medians['(a)'] / medians['(c)']:.2f}x (vs the frozen strategy)")
     met = "met" if p99 <= DEADLINE_MS else "UNMET"

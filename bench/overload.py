@@ -32,18 +32,11 @@ from pathlib import Path
 import httpx
 
 from prism_testkit.accounts import seeded_headers
-from prism_testkit.cluster import Cluster, demo_env, prism
+from prism_testkit.bench import percentile
+from prism_testkit.cluster import Cluster, add_scene, blocking_script, demo_env, prism
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_MS = 80
-SLOW = (
-    "import time\nfrom prism_sdk import Item\n\n\ndef recommend(ctx):\n"
-    "    time.sleep(0.02)\n    return [Item(str(i)) for i in range(1, 11)]\n"
-)
-
-
-def pct(xs: list[float], q: float) -> float:
-    return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
 async def offered(url: str, rate: float, seconds: float) -> list[tuple[int, float]]:
@@ -86,20 +79,13 @@ def capacity(url: str, seconds: float = 3.0) -> float:
 def node(work: Path, share: str) -> tuple[Cluster, str]:
     strategies = work / "strategies"
     shutil.copytree(ROOT / "strategies", strategies, ignore=shutil.ignore_patterns("__pycache__"))
-    (strategies / "slow.py").write_text(SLOW)
+    (strategies / "slow.py").write_text(blocking_script(20))
     env = demo_env(work, strategies, scale=0.04)
     env["PRISM_ADMISSION_WAIT_SHARE"] = share
     prism(["demo", "seed"], env)
     cluster = Cluster(work, env)
     url = cluster.start_node().url
-    admin = seeded_headers(env)
-    for path, body in [
-        ("/admin/scenes", {"name": "slow", "deadline_ms": DEADLINE_MS}),
-        ("/admin/configs", {"script": "slow.py", "name": "default"}),
-        ("/admin/deployments", {"scene": "slow", "script": "slow.py"}),
-    ]:
-        r = httpx.post(url + path, json=body, headers=admin, timeout=60)
-        r.raise_for_status()
+    add_scene(url, seeded_headers(env), "slow", "slow.py", deadline_ms=DEADLINE_MS)
     return cluster, url
 
 
@@ -123,7 +109,7 @@ def main() -> None:
                     goodput = on_time / args.seconds / cap
                     print(
                         f"{label + f', {times}x':28s} {cap * times:9.0f} "
-                        f"{on_time / args.seconds:9.1f} {goodput:8.0%} {pct(ok, 0.99):9.1f} "
+                        f"{on_time / args.seconds:9.1f} {goodput:8.0%} {percentile(ok, 99):9.1f} "
                         f"{refused:8d} {late:6d}"
                     )
                     time.sleep(1.5)  # the queue drains, /readyz clears

@@ -67,6 +67,30 @@ def prism(
     return done.stdout
 
 
+def blocking_script(ms: float) -> str:
+    """A strategy that holds its event loop ``ms`` milliseconds a request (``time.sleep``,
+    as a CPU-bound script would) and returns the items ``1`` to ``10``."""
+    return (
+        "import time\nfrom prism_sdk import Item\n\n\ndef recommend(ctx):\n"
+        f"    time.sleep({ms / 1000!r})\n    return [Item(str(i)) for i in range(1, 11)]\n"
+    )
+
+
+def add_scene(
+    url: str, headers: Mapping[str, str], scene: str, script: str, **settings: object
+) -> None:
+    """Through the admin API: create ``scene`` (``settings`` such as ``deadline_ms``),
+    give ``script`` an empty ``default`` config and deploy it to the scene."""
+    for path, body in [
+        ("/admin/scenes", {"name": scene, **settings}),
+        ("/admin/configs", {"script": script, "name": "default"}),
+        ("/admin/deployments", {"scene": scene, "script": script}),
+    ]:
+        r = httpx.post(url + path, json=body, headers=dict(headers), timeout=60)
+        if r.status_code != 201:
+            raise RuntimeError(f"POST {path} answered {r.status_code}: {r.text}")
+
+
 _SEEDED: dict[str, Path] = {}
 """Seeded demo state by scale and strategies content (see :func:`seed_demo`)."""
 

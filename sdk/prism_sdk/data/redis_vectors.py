@@ -145,9 +145,11 @@ class RedisVectors:
             raw = key.decode() if isinstance(key, bytes) else str(key)
             name = raw[len(self.prefix) + 3 : -3]
             version = self._reader.get(raw)
-            if isinstance(version, bytes) and name not in self._indexes:
-                with self._lock:
-                    self._build(name, version.decode())
+            if isinstance(version, bytes):
+                try:
+                    self._first(name, version.decode())
+                except VectorTableError:  # recorded in status(); its reads fail as before
+                    pass
 
     def _build_later(self, name: str, version: str) -> None:
         with self._lock:

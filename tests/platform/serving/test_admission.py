@@ -13,16 +13,11 @@ import pytest
 
 from prism_platform.serving.admission import HOLD_S, Admission
 from prism_testkit.accounts import seeded_headers
-from prism_testkit.cluster import Cluster, demo_env, seed_demo
+from prism_testkit.cluster import Cluster, add_scene, blocking_script, demo_env, seed_demo
 
 from ...conftest import FakeClock
 
 REPO = Path(__file__).resolve().parents[3]
-SLOW = (
-    "import time\nfrom prism_sdk import Item\n\n\ndef recommend(ctx):\n"
-    "    time.sleep(0.02)  # sync: the event loop waits too, as for a CPU-bound script\n"
-    "    return [Item(str(i)) for i in range(1, 11)]\n"
-)
 
 
 def test_room_is_what_the_requests_ahead_will_take() -> None:
@@ -87,20 +82,14 @@ def test_a_burst_beyond_capacity_is_refused_at_once_and_the_rest_served(
 ) -> None:
     strategies = tmp_path / "strategies"
     shutil.copytree(REPO / "strategies", strategies, ignore=shutil.ignore_patterns("__pycache__"))
-    (strategies / "slow.py").write_text(SLOW)
+    (strategies / "slow.py").write_text(blocking_script(20))
     env = demo_env(tmp_path, strategies, scale=0.04)
     seed_demo(env)
     admin = seeded_headers(env)
     cluster = Cluster(tmp_path, env)
     try:
         url = cluster.start_node().url
-        for path, body in [
-            ("/admin/scenes", {"name": "slow", "deadline_ms": 200}),
-            ("/admin/configs", {"script": "slow.py", "name": "default"}),
-            ("/admin/deployments", {"scene": "slow", "script": "slow.py"}),
-        ]:
-            r = httpx.post(url + path, json=body, headers=admin, timeout=60)
-            assert r.status_code == 201, r.text
+        add_scene(url, admin, "slow", "slow.py", deadline_ms=200)
         warm = httpx.post(f"{url}/v1/recommend", json={"scene": "slow", "user_id": "1"})
         assert warm.status_code == 200 and not warm.json()["degraded"]  # 20 ms measured
 
