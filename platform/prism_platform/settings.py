@@ -105,11 +105,13 @@ class Settings:
     )
     """Largest accepted recommend body (``413`` above)."""
     admission_wait_share: float = field(
-        default_factory=lambda: float_env("PRISM_ADMISSION_WAIT_SHARE", "0.5", minimum=0.0)
+        default_factory=lambda: float_env("PRISM_ADMISSION_WAIT_SHARE", "0", minimum=0.0)
     )
     """Of a scene's deadline, how long a recommend request may wait to start; one that
     cannot start in time is refused at once with ``503`` and ``Retry-After`` (``0``: never
-    refuse)."""
+    refuse, the default; ``0.5`` is the tested setting). Off by default because a deploy's
+    snapshot swap can hold the event loop ~70 ms on a busy 2-core machine, and the requests
+    that waited through it would be refused though the node is not overloaded."""
     watch: bool = field(default_factory=lambda: _env("PRISM_WATCH", "0") in ("1", "true", "yes"))
     """Reload working-tree strategies when they change (as ``prism serve --watch``)."""
     demo_scale: float = field(

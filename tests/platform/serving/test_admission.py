@@ -85,6 +85,7 @@ def test_a_burst_beyond_capacity_is_refused_at_once_and_the_rest_served(
     (strategies / "slow.py").write_text(blocking_script(20))
     env = demo_env(tmp_path, strategies, scale=0.04)
     seed_demo(env)
+    env["PRISM_ADMISSION_WAIT_SHARE"] = "0.5"  # off by default
     admin = seeded_headers(env)
     cluster = Cluster(tmp_path, env)
     try:
