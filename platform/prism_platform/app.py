@@ -53,6 +53,7 @@ from prism_platform.samples import open_sample_writer
 from prism_platform.scripts.repository import ScriptRepository
 from prism_platform.scripts.sources import WorkTree
 from prism_platform.serving.admission import Admission
+from prism_platform.serving.breaker import Breaker, BreakerKey, BreakerPolicy, Breakers
 from prism_platform.serving.dispatcher import FALLBACK_NAME, Dispatcher
 from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
 from prism_platform.serving.recent_errors import RecentErrors
@@ -173,8 +174,10 @@ def create_app(
     feature_log = open_feature_log(settings, metrics)
     control.sample_writer = open_sample_writer(settings, metrics)
     dispatcher = Dispatcher(
-        state, backend, metrics, acm_signer(settings), feature_log, control.sample_writer
-    )
+        state, backend, metrics, acm_signer(settings), feature_log, control.sample_writer,
+        breakers=breakers_of(settings, metrics),
+    )  # fmt: skip
+    control.breakers = dispatcher.breakers  # their states in prism status and the workbench
     control.runner = dispatcher  # the request debugger's runs (off the record)
     dispatcher.standby = Standby(
         backend,
@@ -343,3 +346,18 @@ def _build_api(
     if docs_public:
         add_docs_pages(api)
     return api
+
+
+def breakers_of(settings: Settings, metrics: Metrics) -> Breakers:
+    """The node's circuit breakers; each transition counted in
+    ``prism_breaker_transitions_total``."""
+
+    def counted(key: BreakerKey, state: str, _breaker: Breaker) -> None:
+        metrics.breaker_transitions.inc((*key, state))
+
+    policy = BreakerPolicy(
+        failure_rate=settings.breaker_failure_rate,
+        min_requests=settings.breaker_min_requests,
+        cool_down_s=settings.breaker_cool_down_s,
+    )
+    return Breakers(policy, on_change=counted)

@@ -112,6 +112,22 @@ class Settings:
     refuse, the default; ``0.5`` is the tested setting). Off by default because a deploy's
     snapshot swap can hold the event loop ~70 ms on a busy 2-core machine, and the requests
     that waited through it would be refused though the node is not overloaded."""
+    breaker_failure_rate: float = field(
+        default_factory=lambda: float_env("PRISM_BREAKER_FAILURE_RATE", "0.5", minimum=0.0)
+    )
+    """A strategy version whose requests fail at this rate (exceptions, deadline overruns,
+    bad results; over the last 10 s, at least ``PRISM_BREAKER_MIN_REQUESTS`` of them) is
+    not called for a cool-down: its bucket is answered by the scene's fallback (``0``:
+    never)."""
+    breaker_min_requests: int = field(
+        default_factory=lambda: int_env("PRISM_BREAKER_MIN_REQUESTS", "20", minimum=1)
+    )
+    """Requests in the window before a breaker may open."""
+    breaker_cool_down_s: float = field(
+        default_factory=lambda: float_env("PRISM_BREAKER_COOL_DOWN_S", "10", minimum=0.0)
+    )
+    """How long an open breaker keeps the strategy off the request path before trying it
+    again (doubled each time the trial fails, up to 5 minutes)."""
     watch: bool = field(default_factory=lambda: _env("PRISM_WATCH", "0") in ("1", "true", "yes"))
     """Reload working-tree strategies when they change (as ``prism serve --watch``)."""
     demo_scale: float = field(

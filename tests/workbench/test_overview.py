@@ -13,6 +13,8 @@ from starlette.testclient import TestClient
 from prism_platform.app import PrismApp
 from prism_workbench.charts import Series, line_chart
 
+from ..conftest import FakeClock
+
 Login = Callable[[str], TestClient]
 
 
@@ -71,3 +73,21 @@ def test_a_chart_makes_room_for_its_labels() -> None:
     assert ">−30 min</text>" in svg and ">now</text>" in svg
     plain = line_chart([Series("x", [1.0, 2.0])], title="x")
     assert "now</text>" not in plain and 'x1="44"' in plain  # as before without them
+
+
+def test_a_bucket_whose_strategy_is_off_the_path_says_so(wb_app: PrismApp, login: Login) -> None:
+    scene = wb_app.control.status()["scenes"]["home_feed"]
+    served = scene["buckets"][0]
+    key = ("home_feed", served["bucket"], served["strategy"], served["version"])
+    breakers = wb_app.control.breakers
+    assert breakers is not None
+    breakers.clock = FakeClock()  # stands still: the page says exactly when
+    for _ in range(breakers.policy.min_requests):
+        breakers.record(key, False, "deadline")
+    home = _section(login("viewer").get("/workbench/").text, "home_feed")
+    found = re.search(r'<span class="bad" data-breaker="open">(.*?)</span>', home, re.S)
+    assert found, home
+    text = re.sub(r"<[^>]+>", "", found.group(1))
+    assert f"Circuit open: {served['strategy']}@{served['version']} failed (deadline)" in text
+    assert "answered by the fallback; tried again in 10.0 s" in text
+    assert "data-breaker" not in _section(login("viewer").get("/workbench/").text, "cart")

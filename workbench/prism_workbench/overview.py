@@ -37,6 +37,8 @@ class BucketRow:
     canary: str
     """``strategy@version:config (N%)`` or empty."""
     recent: dict[str, int]
+    breakers: list[dict[str, Any]] = field(default_factory=list)
+    """This node's open or half-open breakers of the bucket's strategies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,9 @@ def overview_of(control: Control) -> Overview:
 def overview(status: dict[str, Any], series: dict[str, dict[str, list[Any]]]) -> Overview:
     recent = status.get("recent") or {}
     counts: dict[str, dict[str, int]] = recent.get("buckets", {})
+    tripped: dict[str, list[dict[str, Any]]] = {}
+    for br in status.get("breakers", []):
+        tripped.setdefault(f"{br['scene']}/{br['bucket']}", []).append(br)
     scenes = []
     for name, scene in sorted(status.get("scenes", {}).items()):
         rows = []
@@ -92,6 +97,7 @@ def overview(status: dict[str, Any], series: dict[str, dict[str, list[Any]]]) ->
                     deployment_id=b.get("deployment_id"),
                     canary=f"{served_as(canary)} ({canary.get('percent')}%)" if canary else "",
                     recent={f: int(row.get(f, 0)) for f in _COUNTS},
+                    breakers=tripped.get(where, []),
                 )
             )
         charts = scene_charts(name, series[name]) if name in series else []

@@ -134,16 +134,23 @@ def events(file: str, fmt: str | None) -> None:
 @click.option("--realtime-days", default=7.0, show_default=True, help="0: every event")
 @click.option("--half-life-days", default=30.0, show_default=True)
 @click.option("--keep-ts", is_flag=True, help="do not shift the log so its newest event is now")
+@click.option(
+    "--vectors/--no-vectors",
+    default=True,
+    help="train user and item vectors (emb, i2i_emb) as `prism job embeddings` does",
+)
 @click.option("--scenes/--no-scenes", default=True, help="create the demo scenes if none exist")
 def import_(source: str, preset: str | None, items_file: str | None, **o: Any) -> None:
     """Import an interaction log (SOURCE) and an item catalogue, run the offline jobs
-    (ItemCF → i2i, popular, popular_cat, bought_together) and replace the data with it.
+    (ItemCF → i2i, popular, popular_cat, bought_together, category_next, the vectors
+    emb) and replace the data with it.
 
     Ratings map to types: >= --top-rating → order, >= --positive-rating → click, else view.
     """
     # here, not at the top: they bring scipy, and every `prism` command imports this module
     from prism_platform.importing.importer import ImportOptions, import_log
     from prism_platform.importing.logs import Columns, read_catalogue, read_log, read_movielens_100k
+    from prism_platform.jobs.embeddings import Training
 
     cols = Columns(
         o["user_col"], o["item_col"], o["ts_col"], o["type_col"], o["rating_col"],
@@ -160,6 +167,7 @@ def import_(source: str, preset: str | None, items_file: str | None, **o: Any) -
         realtime_days=o["realtime_days"],
         shift_to_now=not o["keep_ts"],
         half_life_days=o["half_life_days"],
+        vectors=Training() if o["vectors"] else None,
     )
     with writing(f"import of {source}", fresh=True) as w:
         counts = import_log(w, log, catalogue, opts)

@@ -45,6 +45,7 @@ from prism_platform.scripts.git import ScriptCommit
 from prism_platform.scripts.repository import WORKTREE
 from prism_platform.scripts.sources import check_script_path
 from prism_platform.scripts.strategy import Strategy
+from prism_platform.serving.breaker import Breakers
 from prism_platform.serving.recent_errors import RecentErrors
 from prism_platform.serving.snapshot import Snapshot
 from prism_platform.serving.state import ServingState
@@ -83,6 +84,8 @@ class Control(
         self.recent = recent
         self.deploy_lock = threading.RLock()
         """Serialises deploys, rollbacks and dev mode's redeploys on this node."""
+        self.breakers: Breakers | None = None
+        """This node's circuit breakers (set by the app with its dispatcher)."""
 
     @property
     def state(self) -> ServingState:
@@ -103,6 +106,8 @@ class Control(
             status["recent"] = self.recent.summary()
         if self.sample_writer is not None:
             status["samples"] = self.sample_writer.status()
+        if self.breakers is not None:  # this node's strategies taken off the request path
+            status["breakers"] = self.breakers.status()
         vector_status = getattr(self.deployer.backend, "vector_status", None)
         if vector_status is not None and (vectors := vector_status()):
             status["vectors"] = vectors  # per table: the index served, any failed version

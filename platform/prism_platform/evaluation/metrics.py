@@ -113,6 +113,23 @@ def bootstrap_ci(
     return (float(lo), float(hi))
 
 
+def paired_ci(
+    a: FloatArray, b: FloatArray, counts: FloatArray, level: float = 0.95
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The percentile intervals of ``mean(a) / mean(b)`` and ``mean(a) - mean(b)`` over
+    the resamples ``counts``, the same users drawn for both (a paired bootstrap: what two
+    recommenders share, the users, does not widen the interval of their difference).
+    A resample where ``b`` finds nothing has a ratio of ``inf`` (1 where neither does)."""
+    if not len(a):
+        return (0.0, 0.0), (0.0, 0.0)
+    ma, mb = counts @ a / len(a), counts @ b / len(b)
+    ratio = np.divide(ma, mb, out=np.where(ma > 0, np.inf, 1.0), where=mb > 0)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    r_lo, r_hi = np.quantile(ratio, q, method="inverted_cdf")  # no interpolation with inf
+    d_lo, d_hi = np.quantile(ma - mb, q)
+    return (float(r_lo), float(r_hi)), (float(d_lo), float(d_hi))
+
+
 def coverage_ci(
     recs: IntArray, n_items: int, k: int, counts: FloatArray, level: float = 0.95
 ) -> tuple[float, float]:

@@ -18,6 +18,7 @@ from prism_platform.evaluation.metrics import (
     bootstrap_ci,
     coverage_at_k,
     coverage_ci,
+    paired_ci,
     resample_counts,
     user_scores,
 )
@@ -32,6 +33,7 @@ log = logging.getLogger("prism.eval")
 METRICS = ("precision", "recall", "ndcg", "coverage")
 RESAMPLES = 1000  # bootstrap resamples of the users for the 95 % intervals
 FETCH_EXTRA = 100  # with --exclude-seen, channels list this many more before filtering
+COMPARED = ("recall", "ndcg")  # the metrics each strategy is compared on, paired
 
 
 @dataclass
@@ -45,6 +47,21 @@ class Row:
     errors: int = 0
     first_error: str | None = None
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    """A strategy against a channel or the baseline on one metric, over the same users:
+    the ratio of the means and their difference, each with its paired bootstrap 95 %
+    interval (a difference whose interval excludes 0 is not noise)."""
+
+    name: str
+    against: str
+    metric: str
+    ratio: float | None  # None: the other found nothing (and in ratio_ci: no bound)
+    ratio_ci: tuple[float | None, float | None]
+    difference: float
+    difference_ci: tuple[float, float]
 
 
 @dataclass
@@ -63,6 +80,7 @@ class Report:
     ranker: RankerReport | None = None
     seconds: float = 0.0
     rows: list[Row] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,11 +189,13 @@ def _score_all(
     relevant = [truth[u] for u in users]
     item_pos = {i: n for n, i in enumerate(data.catalogue)}
     counts = resample_counts(len(users), report.resamples, seed)
+    values: dict[str, dict[str, np.ndarray]] = {}
     for name, kind, recommend in candidates:
         if seen:
             recommend = rec.without_seen(recommend, seen, k)
         lists, errors = rec.run_all(recommend, users)
         per_user, recs = user_scores(lists, relevant, item_pos, k)
+        values[name] = per_user
         ci = {m: _rounded(bootstrap_ci(v, counts)) for m, v in per_user.items()}
         ci["coverage"] = _rounded(coverage_ci(recs, len(item_pos), k, counts))
         means = {m: float(v.mean()) if len(v) else 0.0 for m, v in per_user.items()}
@@ -190,6 +210,42 @@ def _score_all(
                 ci=ci,
             )  # fmt: skip
         )
+    report.comparisons = _compare(report.rows, values, counts)
+
+
+def _compare(
+    rows: Sequence[Row], values: Mapping[str, Mapping[str, np.ndarray]], counts: np.ndarray
+) -> list[Comparison]:
+    """Each strategy against every channel and the baseline, on each compared metric."""
+    out = []
+    for row in rows:
+        if row.kind != "strategy":
+            continue
+        for other in rows:
+            if other.kind == "strategy":
+                continue
+            for m in COMPARED:
+                a, b = values[row.name][m], values[other.name][m]
+                ratio_ci, diff_ci = paired_ci(a, b, counts)
+                mean_a, mean_b = (float(v.mean()) if len(v) else 0.0 for v in (a, b))
+                ratio = mean_a / mean_b if mean_b > 0 else None
+                out.append(
+                    Comparison(
+                        row.name,
+                        other.name,
+                        m,
+                        None if ratio is None else round(ratio, 4),
+                        (_finite(ratio_ci[0]), _finite(ratio_ci[1])),
+                        round(mean_a - mean_b, 5),
+                        _rounded(diff_ci),
+                    )  # fmt: skip
+                )
+    return out
+
+
+def _finite(x: float) -> float | None:
+    """``x`` rounded, or None for infinity (JSON has no infinity)."""
+    return round(x, 4) if np.isfinite(x) else None
 
 
 def _rounded(ci: tuple[float, float]) -> tuple[float, float]:
@@ -224,7 +280,38 @@ def format_report(r: Report) -> str:
         lines.append(f"{row.name:<16}{row.kind:<10}{figures}")
         if row.errors:
             lines.append(f"  {row.errors} users failed, e.g. {row.first_error}")
+    lines += _versus(r)
     return "\n".join(lines)
+
+
+def _versus(r: Report) -> list[str]:
+    """Each strategy against the best channel (per metric) and the baseline: the ratio
+    and the difference, with their paired 95 % intervals."""
+    channels = [row for row in r.rows if row.kind == "channel"]
+    index = {(c.name, c.against, c.metric): c for c in r.comparisons}
+    lines = []
+    for row in r.rows:
+        if row.kind != "strategy":
+            continue
+        for m in COMPARED:
+            best = max(channels, key=lambda c: getattr(c, m), default=None)
+            for other in ([best.name] if best else []) + ["most_popular"]:
+                c = index.get((row.name, other, m))
+                if c is None:
+                    continue
+                what = "best channel " if best and other == best.name else ""
+                lo, hi = (_times(x) for x in c.ratio_ci)
+                lines.append(
+                    f"{row.name} vs {what}{other}, {m}@{r.k}: {_times(c.ratio)} [{lo}, {hi}], "
+                    f"{c.difference:+.4f} [{c.difference_ci[0]:+.4f}, {c.difference_ci[1]:+.4f}]"
+                )
+    if lines:
+        lines.insert(0, "paired comparisons (same users; 95 % bootstrap intervals):")
+    return lines
+
+
+def _times(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2f}x"
 
 
 def _figure(value: float, ci: tuple[float, float] | None) -> str:

@@ -21,11 +21,11 @@ import numpy.typing as npt
 
 from prism_platform.demo.seed import DEMO_TRAINING
 from prism_platform.demo.world import EVENT_TYPES, generate_world
-from prism_platform.importing.importer import ImportOptions, import_log, log_interactions
+from prism_platform.importing.importer import ImportOptions, import_log
 from prism_platform.importing.logs import RawLog, read_movielens_100k
-from prism_platform.jobs.candidate_features import write_candidate_features
-from prism_platform.jobs.tables import ENGAGED, write_embeddings
+from prism_platform.jobs.tables import ENGAGED
 from prism_sdk import Event, LocalBackend
+from prism_sdk.data.vectors import VectorTable
 
 DEMO_HALF_LIFE_DAYS = 3.0  # the demo world's popularity decay (jobs.tables default)
 
@@ -167,14 +167,11 @@ def training_backend(data: Dataset, split: Split, now: float | None = None) -> L
     tr = split.train
     train = RawLog(tr.users, tr.items, [t + shift for t in tr.ts], tr.types)
     opts = ImportOptions(
-        realtime_days=0.0, shift_to_now=False, half_life_days=data.half_life_days, now=now
-    )
+        realtime_days=0.0, shift_to_now=False, half_life_days=data.half_life_days, now=now,
+        vectors=DEMO_TRAINING, vector_neighbours=False,  # no strategy reads i2i_emb here
+    )  # fmt: skip
     backend = LocalBackend()
     import_log(_WithoutEvents(backend), train, data.catalogue, opts)
-    items = {k: {"status": "on", "category": "unknown", **v} for k, v in data.catalogue.items()}
-    inter = log_interactions(train, items)
-    write_candidate_features(backend, inter)
-    write_embeddings(backend, inter, training=DEMO_TRAINING)
     per_user: dict[str, list[Event]] = {}
     for u, i, t, k in zip(tr.users, tr.items, tr.ts, tr.types, strict=True):
         if i in data.catalogue:
@@ -197,3 +194,6 @@ class _WithoutEvents:
 
     def append_events(self, user_id: str, events: Iterable[Event]) -> None:
         pass
+
+    def replace_vectors(self, name: str, table: VectorTable) -> None:
+        self._backend.replace_vectors(name, table)

@@ -15,10 +15,12 @@ from scipy import sparse
 
 from prism_platform.importing.logs import RawLog
 from prism_platform.jobs.candidate_features import write_candidate_features
+from prism_platform.jobs.embeddings import Training
 from prism_platform.jobs.popular import DEFAULT_TYPE_WEIGHTS
-from prism_platform.jobs.tables import Interactions, build_tables
+from prism_platform.jobs.tables import Interactions, build_tables, write_embeddings
 from prism_sdk import Event
 from prism_sdk.data import DataWriter
+from prism_sdk.data.vectors import VectorWriter
 
 DAY = 86400.0
 UNKNOWN = "unknown"
@@ -34,6 +36,11 @@ class ImportOptions:
     """Popularity decay, relative to the newest event."""
     top_categories: int = 3
     now: float | None = None
+    vectors: Training | None = Training()
+    """How the user and item vectors (vector table ``emb``, the ``emb`` channel) are
+    trained; ``None``: not at all (``prism job embeddings`` later)."""
+    vector_neighbours: bool = True
+    """Also write ``i2i_emb`` (each item's neighbours by vector)."""
 
 
 def import_log(
@@ -67,6 +74,10 @@ def import_log(
         writer, inter, now=newest, half_life_s=opts.half_life_days * DAY, items=items
     )
     tables |= write_candidate_features(writer, inter)  # what the candidate ranker reads
+    if opts.vectors is not None and isinstance(writer, VectorWriter):
+        tables |= write_embeddings(
+            writer, inter, training=opts.vectors, neighbours=opts.vector_neighbours
+        )
     counts = {
         "items": len(items),
         "users": len(user_ids),
@@ -107,9 +118,7 @@ def _category(row: Mapping[str, Any]) -> str:
 
 def user_features(inter: Interactions, user_ids: list[str], top: int) -> dict[str, dict[str, Any]]:
     """``top_categories`` per user: the categories of their events, weighted by type."""
-    names = sorted(set(inter.item_categories))
-    pos = {c: n for n, c in enumerate(names)}
-    cat_of_item = np.array([pos[c] for c in inter.item_categories], np.int64)
+    names, cat_of_item = inter.category_codes()
     w = np.zeros(len(inter.types), np.float32)
     for kind, weight in DEFAULT_TYPE_WEIGHTS.items():
         w[inter.types == kind] = weight

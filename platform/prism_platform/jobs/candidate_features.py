@@ -40,15 +40,9 @@ def write_candidate_features(writer: DataWriter, inter: Interactions) -> dict[st
     return {"user_features": len(users), ITEM_STATS: len(items)}
 
 
-def _category_codes(inter: Interactions) -> tuple[list[str], np.ndarray[Any, Any]]:
-    names = sorted(set(inter.item_categories))
-    pos = {c: n for n, c in enumerate(names)}
-    return names, np.array([pos[c] for c in inter.item_categories], np.int64)
-
-
 def user_rows(inter: Interactions) -> dict[str, dict[str, Any]]:
     """Each user's ``category_share`` and ``recent_categories``."""
-    names, cat_of_item = _category_codes(inter)
+    names, cat_of_item = inter.category_codes()
     cats = cat_of_item[inter.item_idx]
     w = np.zeros(len(inter.types), np.float64)
     for kind, weight in DEFAULT_TYPE_WEIGHTS.items():
@@ -97,7 +91,7 @@ def _top(m: sparse.csr_matrix, u: int, names: list[str]) -> dict[str, float]:
 
 def item_rows(inter: Interactions) -> dict[str, dict[str, float]]:
     """``engaged`` and ``in_category`` of every item with an engaged event."""
-    _, cat_of_item = _category_codes(inter)
+    _, cat_of_item = inter.category_codes()
     m = inter.of_types(ENGAGED)
     n_items = len(inter.item_ids)
     engaged = np.bincount(inter.item_idx[m], minlength=n_items).astype(np.float64)

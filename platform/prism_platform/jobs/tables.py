@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from prism_platform.jobs.bought_together import bought_together
+from prism_platform.jobs.category_next import category_next
 from prism_platform.jobs.content import content_similarity
 from prism_platform.jobs.embeddings import (
     Training,
@@ -65,6 +66,12 @@ class Interactions:
 
     def of_types(self, types: tuple[str, ...]) -> npt.NDArray[np.bool_]:
         return np.isin(self.types, types)
+
+    def category_codes(self) -> tuple[list[str], npt.NDArray[np.int64]]:
+        """The categories (sorted) and each item's position among them."""
+        names = sorted(set(self.item_categories))
+        pos = {c: n for n, c in enumerate(names)}
+        return names, np.array([pos[c] for c in self.item_categories], np.int64)
 
 
 def _replace(writer: DataWriter, name: str, table: Table) -> Counts:
@@ -126,6 +133,16 @@ def write_bought_together(writer: DataWriter, inter: Interactions) -> Counts:
     return _replace(writer, "bought_together", table)
 
 
+def write_category_next(writer: DataWriter, inter: Interactions) -> Counts:
+    """``category_next``: the categories shoppers engage with after each category."""
+    m = inter.of_types(ENGAGED)
+    names, item_cat = inter.category_codes()
+    table: Table = {}
+    if m.any():
+        table = category_next(inter.user_idx[m], item_cat[inter.item_idx[m]], inter.ts[m], names)
+    return _replace(writer, "category_next", table)
+
+
 def write_content(
     writer: DataWriter,
     items: Mapping[str, Mapping[str, Any]],
@@ -149,9 +166,10 @@ def write_embeddings(
     training: Training | None = None,
     name: str = "emb",
     top_k: int = 50,
+    neighbours: bool = True,
 ) -> Counts:
-    """Vector table ``name`` (users and items) and ``i2i_emb``: item neighbours by the
-    cosine of their vectors."""
+    """Vector table ``name`` (users and items) and, with ``neighbours``, ``i2i_emb``:
+    item neighbours by the cosine of their vectors."""
     if not isinstance(writer, VectorWriter):
         raise TypeError(f"{type(writer).__name__} cannot store vector tables")
     m = confidence(inter.user_idx, inter.item_idx, inter.types, inter.n_users, len(inter.item_ids))
@@ -163,6 +181,8 @@ def write_embeddings(
     )  # fmt: skip
     writer.replace_vectors(name, table)
     counts = {f"{name} users": len(table.users.ids), f"{name} items": len(table.items.ids)}
+    if not neighbours:
+        return counts
     return counts | _replace(writer, "i2i_emb", item_neighbours(table.items, top_k=top_k))
 
 
@@ -175,14 +195,15 @@ def build_tables(
     items: Mapping[str, Mapping[str, Any]] | None = None,
     content: str = "cold",
 ) -> Counts:
-    """Write ``i2i``, ``u2i_usercf``, ``popular``, ``popular_cat``, ``bought_together``
-    and, given the item rows, ``content_sim`` (``content``: ``"cold"`` items only, see
-    :data:`COLD_NEIGHBOURS`, or ``"all"``); row counts."""
+    """Write ``i2i``, ``u2i_usercf``, ``popular``, ``popular_cat``, ``bought_together``,
+    ``category_next`` and, given the item rows, ``content_sim`` (``content``: ``"cold"``
+    items only, see :data:`COLD_NEIGHBOURS`, or ``"all"``); row counts."""
     t0 = perf_counter()
     i2i = write_itemcf(writer, inter)
     counts = {"i2i": len(i2i)} | write_usercf(writer, inter)
     counts |= write_popular(writer, inter, now=now, half_life_s=half_life_s)
     counts |= write_bought_together(writer, inter)
+    counts |= write_category_next(writer, inter)
     if items is not None:
         counts |= write_content(writer, items, cold_in=i2i if content == "cold" else None)
     log.info("event=tables_built seconds=%.2f counts=%s", perf_counter() - t0, counts)

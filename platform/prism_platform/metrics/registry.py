@@ -110,6 +110,11 @@ class Metrics:
         self.fallbacks = Counter(
             "prism_fallbacks_total", "Requests answered by the scene fallback.", ("scene", "reason")
         )
+        self.breaker_transitions = Counter(
+            "prism_breaker_transitions_total",
+            "Circuit breaker changes of a strategy version (to open, half_open, closed).",
+            (*sbv, "state"),
+        )
         self.data_errors = Counter(
             "prism_data_errors_total", "Requests with failed data-source reads.", ("scene",)
         )
@@ -160,6 +165,7 @@ class Metrics:
             self.latency,
             self.strategy_errors,
             self.fallbacks,
+            self.breaker_transitions,
             self.data_errors,
             self.rejected,
             self.feature_rows_logged,

@@ -15,6 +15,7 @@ import msgspec
 
 from prism_platform.metrics.registry import Metrics
 from prism_platform.scripts.invoke import invoke, new_context
+from prism_platform.serving.breaker import Breakers
 from prism_platform.serving.finalize import finalize, finalize_page
 from prism_platform.serving.route import Route
 from prism_platform.serving.sampling import SampleSink, sampled_user
@@ -82,6 +83,7 @@ class Dispatcher:
         signer: AcmSigner,
         feature_log: FeatureLog | None = None,
         samples: SampleSink | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.state = state
         self.backend = backend
@@ -96,6 +98,16 @@ class Dispatcher:
         self._empty_config = StrategyConfig()
         self.standby: Standby | None = None
         """Each scene's standby page, for answers the failing data would leave empty."""
+        self.breakers = breakers if breakers is not None else Breakers()
+        """Each route's circuit breaker: a strategy that keeps failing is not called."""
+        state.on_swap(self._keep_live_breakers)
+
+    def _keep_live_breakers(self, snap: Snapshot) -> None:
+        self.breakers.keep_only(
+            (scene.name, r.bucket, r.strategy.name, r.strategy.version)
+            for scene in snap.scenes.values()
+            for r in scene.served_routes()
+        )
 
     def next_request_id(self) -> str:
         return f"{self._prefix}{next(self._ids):x}"
@@ -150,9 +162,15 @@ class Dispatcher:
         if route is None:
             error = "no_deployment"
         else:
-            items, error, failure = await self._run(
-                route, scene, req, data, tracer, rid, bucket, scored, off is None
-            )
+            brk = (scene.name, bucket, route.strategy.name, route.strategy.version)
+            if off is None and not self.breakers.allow(brk):
+                error = "circuit_open"  # the strategy kept failing: not called for a while
+            else:
+                items, error, failure = await self._run(
+                    route, scene, req, data, tracer, rid, bucket, scored, off is None
+                )
+                if off is None:
+                    self.breakers.record(brk, error is None, error or "")
         if items is None:
             items = self._fallback(scene, size, data, tracer)
             strategy_json: Any = {"name": FALLBACK_NAME, "version": FALLBACK_VERSION}

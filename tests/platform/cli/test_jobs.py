@@ -86,7 +86,7 @@ def test_all_writes_every_table_and_logs_progress(
     tables = set(LocalBackend.load(data).tables)
     assert tables == {
         *("custom", "i2i", "u2i_usercf", "popular", "popular_cat", "bought_together"),
-        "content_sim",
+        *("category_next", "content_sim"),
     }
     assert "content_sim: 5 rows" in r.output  # every item, not only the cold ones
     progress = [m for m in caplog.messages if m.startswith("event=progress")]

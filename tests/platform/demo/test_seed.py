@@ -11,7 +11,7 @@ from prism_sdk import LocalBackend
 def test_demo_data_has_every_table_the_strategies_read(demo_backend: LocalBackend) -> None:
     assert set(demo_backend.tables) == {
         *("i2i", "u2i_usercf", "content_sim", "popular", "popular_cat", "bought_together"),
-        "i2i_emb",
+        *("category_next", "i2i_emb"),
     }
     vectors = demo_backend.vector_tables["emb"]  # the emb channel and the coarse stage
     assert len(vectors.users.ids) > 100 and vectors.items.dim == vectors.users.dim == 32

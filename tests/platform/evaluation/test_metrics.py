@@ -13,6 +13,7 @@ from prism_platform.evaluation.metrics import (
     coverage_ci,
     hits,
     ndcg_at_k,
+    paired_ci,
     precision_at_k,
     recall_at_k,
     resample_counts,
@@ -98,3 +99,17 @@ def test_user_scores_are_the_per_user_figures_score_lists_averages() -> None:
     assert per_user["recall"].tolist() == [1.0, 0.5]
     assert recs.tolist() == [[0, 1], [2, -1]]
     assert score_lists(lists, relevant, pos, 2)["recall"] == 0.75
+
+
+def test_a_paired_interval_is_narrower_than_the_two_intervals_it_compares() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.random(800)  # what the users share: how findable their items are
+    a, b = base + 0.02, base + rng.normal(0, 0.01, 800)
+    counts = resample_counts(800, 1000, seed=1)
+    (r_lo, r_hi), (d_lo, d_hi) = paired_ci(a, b, counts)
+    # the separate intervals overlap, the paired interval of the difference excludes 0
+    assert bootstrap_ci(a, counts)[0] < bootstrap_ci(b, counts)[1]
+    assert 0 < d_lo < a.mean() - b.mean() < d_hi
+    assert 1 < r_lo < a.mean() / b.mean() < r_hi
+    # the same recommender against itself: a difference of exactly 0
+    assert paired_ci(a, a, counts) == ((1.0, 1.0), (0.0, 0.0))

@@ -44,6 +44,21 @@ def test_home_feed_beats_the_popularity_baseline(report: Report) -> None:
     assert feed.ndcg > pop.ndcg * 1.1, (feed, pop)
 
 
+def test_each_strategy_is_compared_with_every_channel_and_the_baseline(report: Report) -> None:
+    rows = {r.name: r for r in report.rows}
+    pairs = {(c.against, c.metric): c for c in report.comparisons}
+    assert {c.name for c in report.comparisons} == {"home_feed"}
+    assert len(pairs) == len(report.comparisons) == 9 * 2
+    vs = pairs[("most_popular", "recall")]
+    assert vs.ratio == pytest.approx(rows["home_feed"].recall / rows["most_popular"].recall, 1e-3)
+    assert vs.difference_ci[0] <= vs.difference <= vs.difference_ci[1]
+    assert vs.ratio_ci[0] <= vs.ratio <= vs.ratio_ci[1]
+    text = format_report(report)
+    best = max((r for r in report.rows if r.kind == "channel"), key=lambda r: r.ndcg)
+    assert f"home_feed vs best channel {best.name}, ndcg@10: " in text
+    assert "home_feed vs most_popular, recall@10: " in text
+
+
 def test_user_sample_is_seeded() -> None:
     data = demo_dataset(seed=11, n_users=100, n_items=500, n_events=5000)
     a, b = (evaluate(data, k=5, max_users=20, seed=3) for _ in range(2))

@@ -32,8 +32,11 @@ def test_movielens_preset_imports_items_tables_and_features(
         "drama",
     ]
     assert set(data.tables) == {
-        *("i2i", "u2i_usercf", "content_sim", "popular", "popular_cat", "bought_together")
+        *("i2i", "u2i_usercf", "content_sim", "popular", "popular_cat", "bought_together"),
+        *("category_next", "i2i_emb"),
     }
+    vectors = data.vector_tables["emb"]  # the emb channel of an imported log
+    assert len(vectors.items.ids) == 40 and len(vectors.users.ids) > 10
     assert {"action", "comedy"} <= set(data.tables["popular_cat"])
     # action fans' positive ratings make action movies similar to action movies
     similar = [i for i, _ in data.tables["i2i"]["1"][:5]]
@@ -126,11 +129,20 @@ def test_a_bad_log_row_names_line_and_column_and_writes_nothing(
     assert not (env / "data.msgpack").exists()
 
 
+def test_no_vectors_skips_the_embedding_training(
+    cli: Cli, movielens: Path, stored: Callable[[], LocalBackend]
+) -> None:
+    r = cli("import", str(movielens), "--preset", "movielens-100k", "--no-scenes", "--no-vectors")
+    assert r.exit_code == 0, r.output
+    data = stored()
+    assert not data.vector_tables and "i2i_emb" not in data.tables and data.tables["i2i"]
+
+
 def test_the_import_builds_the_same_tables_as_the_shared_job_runner(movielens: Path) -> None:
     log, catalogue = read_movielens_100k(str(movielens))
     imported = LocalBackend()
-    import_log(imported, log, catalogue, ImportOptions(now=1e9))
-    assert imported.tables["popular"]["all"]
+    import_log(imported, log, catalogue, ImportOptions(now=1e9, vectors=None))
+    assert imported.tables["popular"]["all"] and not imported.vector_tables
     direct = LocalBackend()
     ids = list(catalogue)
     users = list(dict.fromkeys(log.users))

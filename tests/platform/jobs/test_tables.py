@@ -13,7 +13,10 @@ from prism_platform.jobs.tables import COLD_NEIGHBOURS, Interactions, build_tabl
 from prism_sdk import DataClient, LocalBackend, RedisBackend
 from prism_testkit.services import RedisServer
 
-TABLES = ("i2i", "u2i_usercf", "popular", "popular_cat", "bought_together", "content_sim")
+TABLES = (
+    *("i2i", "u2i_usercf", "popular", "popular_cat", "bought_together", "category_next"),
+    "content_sim",
+)
 
 
 class CheckedWriter:
