@@ -150,7 +150,12 @@ class Stage:
 
 
 def _channels(it: Item) -> str:
-    return "+".join(it.channels)
+    """The item's channels as the trace shows them (whatever a script put there: the
+    platform refuses malformed channels later, with the trace to show why)."""
+    try:
+        return "+".join(it.channels)
+    except TypeError:
+        return repr(it.channels)
 
 
 class Tracer:

@@ -14,6 +14,9 @@ from prism_platform.errors import StrategyLoadError
 from prism_sdk import Context, Item, StrategyConfig, StrategyError
 
 _ITEM_TYPES = frozenset({Item})
+MAX_RESULT_ITEMS = 10_000
+"""The most items a strategy may return: a page needs tens, and deduplicating and
+finalizing a million would hold the node's event loop for a tenth of a second."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +64,11 @@ class Strategy:
     def check_result(self, result: Any) -> list[Item]:
         """The returned items, or :class:`StrategyError` naming file, line and the problem."""
         if isinstance(result, list | tuple):
+            if len(result) > MAX_RESULT_ITEMS:
+                raise StrategyError(
+                    f"{self.path}:{self.line}: recommend returned {len(result):,} items, "
+                    f"more than the {MAX_RESULT_ITEMS:,} a strategy may return"
+                )
             if set(map(type, result)) <= _ITEM_TYPES:
                 return result if type(result) is list else list(result)
             for i, it in enumerate(result):

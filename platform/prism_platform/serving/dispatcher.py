@@ -159,6 +159,7 @@ class Dispatcher:
         items: list[Item] | None = None
         flog = self.feature_log
         scored: list[ScoredBatch] | None = [] if off is None and sampled(rid, flog.rate) else None
+        called = False
         if route is None:
             error = "no_deployment"
         else:
@@ -166,11 +167,42 @@ class Dispatcher:
             if off is None and not self.breakers.allow(brk):
                 error = "circuit_open"  # the strategy kept failing: not called for a while
             else:
+                called = True
                 items, error, failure = await self._run(
                     route, scene, req, data, tracer, rid, bucket, scored, off is None
                 )
+        removed: list[tuple[Item, str]] | None = [] if req.debug else None
+        now = time.time()
+        t_fin = perf_counter()
+
+        def finish(items: list[Item], prefix: str) -> list[dict[str, Any]]:
+            return finalize(
+                items,
+                size=size,
+                exclude=req.exclude,
+                data=data,
+                acm_prefix=prefix,
+                request_id=rid,
+                user_id=req.uid,
+                issued=int(now),
+                signer=signer,
+                removed=removed,
+            )
+
+        out: list[dict[str, Any]] = []
+        if items is not None:
+            assert route is not None
+            try:
+                out = finish(items, route.acm_prefix)
+            except StrategyError as exc:  # an item the response cannot carry (id, score…)
+                items, error = None, "bad_result"
+                failure = f"StrategyError: {exc}" if req.debug else None
                 if off is None:
-                    self.breakers.record(brk, error is None, error or "")
+                    self._count_failure(route, scene, bucket, error, exc)
+                if removed:
+                    removed.clear()
+        if called and off is None:
+            self.breakers.record(brk, error is None, error or "")
         if items is None:
             items = self._fallback(scene, size, data, tracer)
             strategy_json: Any = {"name": FALLBACK_NAME, "version": FALLBACK_VERSION}
@@ -179,26 +211,12 @@ class Dispatcher:
             name, version = FALLBACK_NAME, FALLBACK_VERSION
             if off is None:
                 self.metrics.fallbacks.inc((scene.name, error or "unknown"))
+            out = finish(items, prefix)
         else:
             assert route is not None
             strategy_json = route.strategy_json
             prefix = route.acm_prefix
             name, version = route.strategy.name, route.strategy.version
-        removed: list[tuple[Item, str]] | None = [] if req.debug else None
-        now = time.time()
-        t_fin = perf_counter()
-        out = finalize(
-            items,
-            size=size,
-            exclude=req.exclude,
-            data=data,
-            acm_prefix=prefix,
-            request_id=rid,
-            user_id=req.uid,
-            issued=int(now),
-            signer=signer,
-            removed=removed,
-        )
         if not out and not data.ok and self.standby is not None:
             page = self.standby.page(scene.fallback_table, scene.fallback_key)
             if page is not None:  # the data failed: the standby page, not an empty one
@@ -321,11 +339,17 @@ class Dispatcher:
             failed = exc
         if not record:  # a debug run: the trace says what failed
             return None, kind, f"{type(failed).__name__}: {failed}"
-        self._log_failure(route, scene, kind, failed)
+        self._count_failure(route, scene, bucket, kind, failed)
+        return None, kind, f"{type(failed).__name__}: {failed}" if req.debug else None
+
+    def _count_failure(
+        self, route: Route, scene: SceneRuntime, bucket: str, kind: str, exc: BaseException
+    ) -> None:
+        self._log_failure(route, scene, kind, exc)
+        strategy = route.strategy
         self.metrics.strategy_errors.inc(
             (scene.name, bucket, strategy.name, strategy.version, kind)
         )
-        return None, kind, f"{type(failed).__name__}: {failed}" if req.debug else None
 
     def _fallback(
         self, scene: SceneRuntime, size: int, data: DataClient, tracer: Tracer

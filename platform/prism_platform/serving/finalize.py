@@ -5,18 +5,31 @@ the request's user and the item, dated ``issued``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
-from prism_sdk import AcmSigner, DataClient, Item, Read, channel_name, extra_token
+from prism_sdk import (
+    AcmSigner,
+    DataClient,
+    Item,
+    Read,
+    StrategyError,
+    channel_name,
+    extra_token,
+)
 
 _MARGIN = 8  # extra forward-index rows read per round, so one round usually fills the page
 _TOKENS: dict[tuple[str, ...], str] = {}
 
 
 def channels_token(chans: tuple[str, ...]) -> str:
-    """The acm channels field for a channel tuple (normalised once, then cached)."""
-    tok = _TOKENS.get(chans)
+    """The acm channels field for a channel tuple (normalised once, then cached);
+    :class:`StrategyError` for channels that are not a sequence of strings."""
+    tok = _TOKENS.get(chans) if type(chans) is tuple else None
     if tok is None:
+        if not isinstance(chans, tuple | list) or not all(type(c) is str for c in chans):
+            raise StrategyError(f"an item's channels are {chans!r}, expected a tuple of str")
+        chans = tuple(chans)
         tok = "+".join(channel_name(c) for c in chans) or "-"
         if len(_TOKENS) < 65536:
             _TOKENS[chans] = tok
@@ -37,7 +50,11 @@ def finalize(
     removed: list[tuple[Item, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """The response's item list. ``removed`` (a debug request's) gets every dropped
-    item with the reason: ``duplicate``, ``excluded``, ``off_shelf``, ``not_in_index``."""
+    item with the reason: ``duplicate``, ``excluded``, ``off_shelf``, ``not_in_index``.
+
+    Raises :class:`StrategyError` for an item it would return whose id is not a string,
+    whose score is not a finite number or whose channels are not strings: the
+    dispatcher answers from the fallback, as for any bad result."""
     first: dict[str, Item] = {}
     setdefault = first.setdefault
     for it in items:  # keep each item's first (best-ranked) occurrence
@@ -60,6 +77,9 @@ def finalize(
     while pos < size and i < len(candidates):
         chunk = candidates[i : i + size - pos + _MARGIN]
         i += len(chunk)
+        for c in chunk:
+            if type(c.id) is not str:
+                raise StrategyError(f"an item's id is {c.id!r}, expected str")
         infos = data.execute((Read("items", [c.id for c in chunk]),))[0]
         for it, info in zip(chunk, infos):  # noqa: B905 - one row per id, by contract
             if info is None:
@@ -70,13 +90,21 @@ def finalize(
                 if removed is not None:
                     removed.append((it, "off_shelf"))
                 continue
+            score = it.score
+            if type(score) is not float:  # ints and numpy numbers are numbers too
+                if not isinstance(score, Real) or isinstance(score, bool):
+                    raise StrategyError(f"item {it.id!r}: score {score!r}, expected a number")
+                score = float(score)
+            if score - score != 0.0:  # NaN or infinite
+                raise StrategyError(f"item {it.id!r}: score {score!r}, expected a finite number")
             pos += 1
-            tok = tokens.get(it.channels) or channels_token(it.channels)
+            ch = it.channels
+            tok = (tokens.get(ch) if type(ch) is tuple else None) or channels_token(ch)
             ext = it.acm_extra
             append(
                 {
                     "item_id": it.id,
-                    "score": it.score,
+                    "score": score,
                     "acm": sign(it.id, tok, pos, "-" if ext is None else extra_token(ext)),
                     "fields": info,
                 }
