@@ -177,6 +177,7 @@ def create_app(
         state, backend, metrics, acm_signer(settings), feature_log, control.sample_writer,
         breakers=breakers_of(settings, metrics),
     )  # fmt: skip
+    dispatcher.read_budget = (settings.script_max_round_trips, settings.script_max_read_keys)
     control.breakers = dispatcher.breakers  # their states in prism status and the workbench
     control.runner = dispatcher  # the request debugger's runs (off the record)
     dispatcher.standby = Standby(

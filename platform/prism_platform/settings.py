@@ -112,6 +112,16 @@ class Settings:
     refuse, the default; ``0.5`` is the tested setting). Off by default because a deploy's
     snapshot swap can hold the event loop ~70 ms on a busy 2-core machine, and the requests
     that waited through it would be refused though the node is not overloaded."""
+    script_max_round_trips: int = field(
+        default_factory=lambda: int_env("PRISM_SCRIPT_MAX_ROUND_TRIPS", "100", minimum=1)
+    )
+    """Data round trips a strategy may make per request (a batch is one); the next read
+    fails the request with a ``budget`` error, answered by the scene's fallback."""
+    script_max_read_keys: int = field(
+        default_factory=lambda: int_env("PRISM_SCRIPT_MAX_READ_KEYS", "50000", minimum=1)
+    )
+    """Keys a strategy may read per request, over all its reads (the demo ``home_feed``
+    reads up to ~900 in 4 round trips without a model)."""
     breaker_failure_rate: float = field(
         default_factory=lambda: float_env("PRISM_BREAKER_FAILURE_RATE", "0.5", minimum=0.0)
     )

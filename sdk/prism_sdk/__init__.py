@@ -20,7 +20,7 @@ from ._acm_keys import AcmKeyring, verify_acm
 from ._assign import SLOTS, assign_layers, bucket_index, slot_of, slot_table
 from ._config import StrategyConfig
 from ._context import Context
-from ._errors import DeadlineExceeded, PrismError, StrategyError
+from ._errors import BudgetExceeded, DeadlineExceeded, PrismError, StrategyError
 from ._items import FilterResult, Item
 from ._request import MAX_SIZE, Request
 from ._trace import Stage, Tracer
@@ -45,6 +45,7 @@ __all__ = [
     "AcmError",
     "AcmKeyring",
     "AcmSigner",
+    "BudgetExceeded",
     "Context",
     "DataBackend",
     "DataClient",

@@ -13,3 +13,8 @@ class DeadlineExceeded(PrismError):
 
 class StrategyError(PrismError):
     """A strategy returned something the platform cannot serve."""
+
+
+class BudgetExceeded(StrategyError):
+    """A strategy went past a per-request budget (data round trips, keys read): the read
+    was not sent, and the request is answered by the scene's fallback."""

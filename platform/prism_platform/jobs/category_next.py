@@ -17,7 +17,8 @@ def category_next(
 ) -> dict[str, list[tuple[str, float]]]:
     """``category -> [(category, share)]``: of the engagements that follow one in a
     category (the same user's next ``horizon``), the share in each category, best
-    first (its own category included; each row sums to at most 1).
+    first (its own category included; each row sums to at most 1). Each pair weighs
+    1 / the user's engagements, so the most active users do not decide every row.
 
     The item page knows one item; its category alone leaves out the categories its
     shoppers also buy (complements, and the popular ones everybody visits)."""

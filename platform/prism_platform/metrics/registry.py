@@ -105,7 +105,9 @@ class Metrics:
             "prism_request_latency_seconds", "Recommend latency inside the app.", sbv
         )
         self.strategy_errors = Counter(
-            "prism_strategy_errors_total", "Strategy failures by kind.", (*sbv, "kind")
+            "prism_strategy_errors_total",
+            "Strategy failures by kind: exception, deadline, bad_result, budget.",
+            (*sbv, "kind"),
         )
         self.fallbacks = Counter(
             "prism_fallbacks_total", "Requests answered by the scene fallback.", ("scene", "reason")

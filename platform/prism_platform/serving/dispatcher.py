@@ -24,6 +24,7 @@ from prism_platform.serving.standby import Standby
 from prism_platform.serving.state import ServingState
 from prism_sdk import (
     AcmSigner,
+    BudgetExceeded,
     DataBackend,
     DataClient,
     DeadlineExceeded,
@@ -100,6 +101,8 @@ class Dispatcher:
         """Each scene's standby page, for answers the failing data would leave empty."""
         self.breakers = breakers if breakers is not None else Breakers()
         """Each route's circuit breaker: a strategy that keeps failing is not called."""
+        self.read_budget: tuple[int, int] = (100, 50_000)
+        """Data round trips and keys a strategy may read per request (``budget`` error)."""
         state.on_swap(self._keep_live_breakers)
 
     def _keep_live_breakers(self, snap: Snapshot) -> None:
@@ -323,6 +326,7 @@ class Dispatcher:
         stage = tracer.stage(f"strategy.{strategy.name}") if req.debug else None
         kind = "exception"
         failed: Exception
+        data.limit(*self.read_budget)
         try:
             t0 = perf_counter()
             items = await invoke(strategy, ctx, scene.deadline_s)
@@ -333,10 +337,14 @@ class Dispatcher:
             return items, None, None
         except DeadlineExceeded as exc:
             kind, failed = "deadline", exc
+        except BudgetExceeded as exc:
+            kind, failed = "budget", exc
         except StrategyError as exc:
             kind, failed = "bad_result", exc
         except Exception as exc:
             failed = exc
+        finally:
+            data.unlimit()  # the platform's reads after the strategy are not its budget
         if not record:  # a debug run: the trace says what failed
             return None, kind, f"{type(failed).__name__}: {failed}"
         self._count_failure(route, scene, bucket, kind, failed)

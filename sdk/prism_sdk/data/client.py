@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from .._errors import BudgetExceeded
 from ._base import DataBackend, Event, Read, Scored
 from .columns import ColumnarBackend, Gathered, Table
 from .vectors import Matrix
@@ -66,14 +67,25 @@ class DataClient:
     ``read_budget_ms`` bounds the time all of its reads may wait on a backend with a
     network hop: each round trip gets what the earlier ones left; once it is spent,
     reads fail (empty values, an error) without being sent.
+
+    :meth:`limit` bounds the round trips and keys of the reads that follow (a strategy's
+    budget): a read past either raises :class:`BudgetExceeded`, unsent.
     """
 
-    __slots__ = ("_backend", "_batch", "_budget_left_s", "_read_within", "errors", "round_trips")
+    __slots__ = (
+        "_backend", "_batch", "_budget_left_s", "_read_within", "errors", "round_trips",
+        "keys_read", "_limited", "_max_round_trips", "_max_keys", "_limits",
+    )  # fmt: skip
 
     def __init__(self, backend: DataBackend, read_budget_ms: float | None = None) -> None:
         self._backend = backend
         self._batch: list[tuple[Read, Pending[Any]]] | None = None
         self.round_trips = 0
+        self.keys_read = 0
+        self._limited = False
+        self._max_round_trips = 0
+        self._max_keys = 0
+        self._limits = (0, 0)  # the limits as given to limit(), for the error message
         self.errors: list[str] = []
         self._budget_left_s: float | None = None
         self._read_within: ReadWithin | None = None
@@ -86,8 +98,21 @@ class DataClient:
         return self._backend.name
 
     # -- the core --------------------------------------------------------------
+    def limit(self, round_trips: int | None, keys: int) -> None:
+        """From now on, at most ``round_trips`` more round trips and ``keys`` more keys
+        (``None``: no limit, as after :meth:`unlimit`)."""
+        self._limited = True
+        self._max_round_trips = self.round_trips + (1 << 62 if round_trips is None else round_trips)
+        self._max_keys = self.keys_read + keys
+        self._limits = (round_trips or 0, keys)
+
+    def unlimit(self) -> None:
+        self._limited = False
+
     def execute(self, reads: Sequence[Read]) -> list[list[Any]]:
         """Send reads to the backend in one round trip; empty values on failure."""
+        if self._limited:
+            self._spend(reads)
         try:
             if self._budget_left_s is None or self._read_within is None:
                 self.round_trips += 1
@@ -96,6 +121,22 @@ class DataClient:
         except Exception as exc:  # a data failure degrades, it never breaks the request
             self.errors.append(f"{self._backend.name}: {type(exc).__name__}: {exc}")
             return [[_empty(r.kind) for _ in r.keys] for r in reads]
+
+    def _spend(self, reads: Sequence[Read]) -> None:
+        keys = self.keys_read + sum(len(r.keys) for r in reads)
+        trips, most_keys = self._limits
+        if self.round_trips >= self._max_round_trips:
+            raise BudgetExceeded(
+                f"read budget spent: {trips} data round trips, the most a strategy may make "
+                "per request (send reads together: `with ctx.data.batch() as b:`)"
+            )
+        if keys > self._max_keys:
+            raise BudgetExceeded(
+                f"read budget spent: this read would bring the request to "
+                f"{keys - self._max_keys + most_keys:,} keys, more than the {most_keys:,} a "
+                "strategy may read per request"
+            )
+        self.keys_read = keys
 
     def _execute_within(
         self, reads: Sequence[Read], read_within: ReadWithin, budget_s: float

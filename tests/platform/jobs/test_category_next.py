@@ -10,11 +10,12 @@ def test_each_category_lists_where_its_shoppers_go_next_by_share() -> None:
     cats = np.array([0, 0, 1, 0, 2, 2])
     ts = np.array([1.0, 2.0, 3.0, 1.0, 2.0, 1.0])
     table = category_next(users, cats, ts, ["shoes", "hats", "bags"], horizon=5)
-    # after a shoe: shoes, hats (twice: from both of user 0's shoes), bags
+    # after a shoe: user 0's pairs (shoes→shoes, shoes→hats twice) weigh 1/3 each (three
+    # engagements), user 1's (shoes→bags) 1/2: an active user does not drown the others
     assert table["shoes"] == [
-        ("hats", pytest.approx(2 / 4)),
-        ("shoes", pytest.approx(1 / 4)),
-        ("bags", pytest.approx(1 / 4)),
+        ("hats", pytest.approx((2 / 3) / 1.5)),
+        ("bags", pytest.approx((1 / 2) / 1.5)),
+        ("shoes", pytest.approx((1 / 3) / 1.5)),
     ]
     assert "hats" not in table and "bags" not in table  # nothing came after them
 
