@@ -51,10 +51,12 @@ from prism_platform.metrics.share import SharedMetrics
 from prism_platform.models import ModelService, ModelStore
 from prism_platform.samples import open_sample_writer
 from prism_platform.scripts.repository import ScriptRepository
+from prism_platform.scripts.runner import WATCHDOG
 from prism_platform.scripts.sources import WorkTree
 from prism_platform.serving.admission import Admission
 from prism_platform.serving.breaker import Breaker, BreakerKey, BreakerPolicy, Breakers
 from prism_platform.serving.dispatcher import FALLBACK_NAME, Dispatcher
+from prism_platform.serving.hang import Hangs, HungRoutes
 from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
 from prism_platform.serving.recent_errors import RecentErrors
 from prism_platform.serving.signing import acm_signer
@@ -178,6 +180,10 @@ def create_app(
         breakers=breakers_of(settings, metrics),
     )  # fmt: skip
     dispatcher.read_budget = (settings.script_max_round_trips, settings.script_max_read_keys)
+    WATCHDOG.hang_after_s = settings.hang_grace_s
+    dispatcher.hangs = Hangs(dispatcher.breakers, HungRoutes(settings.var_dir))
+    if dispatcher.hangs.reopen():  # routes that hung before a restart: not called yet
+        dispatcher.keep_live_breakers(state.snapshot)
     control.breakers = dispatcher.breakers  # their states in prism status and the workbench
     control.runner = dispatcher  # the request debugger's runs (off the record)
     dispatcher.standby = Standby(

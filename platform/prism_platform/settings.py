@@ -112,6 +112,12 @@ class Settings:
     refuse, the default; ``0.5`` is the tested setting). Off by default because a deploy's
     snapshot swap can hold the event loop ~70 ms on a busy 2-core machine, and the requests
     that waited through it would be refused though the node is not overloaded."""
+    hang_grace_s: float = field(
+        default_factory=lambda: float_env("PRISM_HANG_GRACE_S", "5", minimum=0.1)
+    )
+    """How long a sync strategy may keep running after its deadline's interrupt before it
+    counts as hung (blocked where the interrupt cannot reach: ``time.sleep``, a long C
+    call): the node logs its stack, opens its breaker and restarts the stuck worker."""
     script_max_round_trips: int = field(
         default_factory=lambda: int_env("PRISM_SCRIPT_MAX_ROUND_TRIPS", "100", minimum=1)
     )

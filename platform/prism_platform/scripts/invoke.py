@@ -12,7 +12,7 @@ import asyncio
 from time import monotonic
 from typing import Any
 
-from prism_platform.scripts.runner import run_async, run_sync
+from prism_platform.scripts.runner import OnHang, run_async, run_sync
 from prism_platform.scripts.strategy import Strategy
 from prism_sdk import Context, DataClient, Item, Request, StrategyConfig
 
@@ -31,13 +31,20 @@ def new_context(
     return Context(request, config, data, deadline=monotonic() + timeout_s, **fields)
 
 
-async def invoke(strategy: Strategy, ctx: Context[Any], timeout_s: float) -> list[Item]:
+async def invoke(
+    strategy: Strategy,
+    ctx: Context[Any],
+    timeout_s: float,
+    label: Any = None,
+    on_hang: OnHang | None = None,
+) -> list[Item]:
     """Call ``recommend``; raises DeadlineExceeded past ``timeout_s``, StrategyError
-    for a malformed result and whatever the script raised."""
+    for a malformed result and whatever the script raised. A sync script blocked past
+    its interrupt calls ``on_hang(label, …)`` (see ``runner``)."""
     if strategy.is_async:
         raw = await run_async(strategy, ctx, timeout_s)
     else:
-        raw = run_sync(strategy, ctx, timeout_s)
+        raw = run_sync(strategy, ctx, timeout_s, label, on_hang)
     return strategy.check_result(raw)
 
 

@@ -10,6 +10,11 @@ timer reprogram is a VM exit). Like a signal, the exception lands at the next
 bytecode boundary, so a long C call (one huge numpy op) finishes first; the
 overrun is then also caught when the call returns. Async strategies are bounded
 with ``asyncio.timeout``.
+
+A call that is still running ``hang_after_s`` after its interrupt fired is blocked
+where no interrupt reaches (``time.sleep``, a long C call): the watchdog then calls the
+call's ``on_hang(label, thread id, seconds stuck)`` once, from its own thread (the
+caller's thread, often the event loop's, is the one stuck).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import ctypes
 import threading
 import time
+from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
@@ -36,21 +42,31 @@ def _clear_interrupt(tid: int) -> None:
     _SetAsyncExc(ctypes.c_ulong(tid), None)  # NULL: drop a pending interrupt
 
 
-class _Guard:
-    """One thread's armed call: its deadline, and whether the watchdog fired."""
+OnHang = Callable[[Any, int, float], None]
+"""Called with the call's label, its thread id and how long it has been stuck."""
 
-    __slots__ = ("deadline", "fired")
+
+class _Guard:
+    """One thread's armed call: its deadline, whether the watchdog fired, and whom to
+    tell when it hangs."""
+
+    __slots__ = ("deadline", "fired", "hung", "label", "on_hang")
 
     def __init__(self) -> None:
         self.deadline = 0.0  # 0: not armed
         self.fired = False
+        self.hung = False
+        self.label: Any = None
+        self.on_hang: OnHang | None = None
 
 
 class Watchdog:
     """Interrupts calls that outlive their deadline, in whatever thread they run."""
 
-    def __init__(self, tick_s: float = _TICK_S) -> None:
+    def __init__(self, tick_s: float = _TICK_S, hang_after_s: float = 5.0) -> None:
         self.tick_s = tick_s
+        self.hang_after_s = hang_after_s
+        """How long past its interrupt a call may still run before it counts as hung."""
         self._guards: dict[int, _Guard] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -87,16 +103,37 @@ class Watchdog:
                         if g.deadline == d and not g.fired:
                             g.fired = True
                             _interrupt(tid)
+                elif d and g.fired and not g.hung and now >= d + self.hang_after_s:
+                    g.hung = True
+                    if g.on_hang is not None:
+                        self._report(g, tid, now - d)
+
+    @staticmethod
+    def _report(g: _Guard, tid: int, stuck_s: float) -> None:
+        try:
+            g.on_hang(g.label, tid, stuck_s)  # type: ignore[misc]
+        except Exception:  # the watchdog must keep running
+            import logging
+
+            logging.getLogger("prism.runner").exception("event=hang_handler_failed")
 
 
 WATCHDOG = Watchdog()
 
 
-def run_sync(strategy: Strategy, ctx: Context[Any], timeout_s: float) -> Any:
-    """Call a sync strategy; raises DeadlineExceeded when it takes longer than ``timeout_s``."""
+def run_sync(
+    strategy: Strategy,
+    ctx: Context[Any],
+    timeout_s: float,
+    label: Any = None,
+    on_hang: OnHang | None = None,
+) -> Any:
+    """Call a sync strategy; raises DeadlineExceeded when it takes longer than
+    ``timeout_s``; ``on_hang(label, …)`` if it is still running ``hang_after_s`` after."""
     g = WATCHDOG.guard()
     t0 = monotonic()
-    g.fired = False
+    g.fired = g.hung = False
+    g.label, g.on_hang = label, on_hang
     g.deadline = t0 + timeout_s
     try:
         result = strategy.call(ctx)

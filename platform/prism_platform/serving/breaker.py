@@ -78,6 +78,8 @@ class Breaker:
 
     def record(self, ok: bool, now: float, failure: str = "") -> str | None:
         """Count one request that called the strategy; the new state if it changed."""
+        if self.state == OPEN:  # a request that started before it opened
+            return None
         if not ok:
             self.last_failure = failure
         if self.state == HALF_OPEN:
@@ -89,8 +91,6 @@ class Breaker:
                 self.state, self.cool_down_s = CLOSED, self.policy.cool_down_s
                 self._reset()
                 return CLOSED
-            return None
-        if self.state == OPEN:  # a request that started before it opened
             return None
         sec = int(now)
         i = sec % len(self._slots)
@@ -113,6 +113,7 @@ class Breaker:
         return sum(s[0] for s in live), sum(s[1] for s in live)
 
     def _open(self, now: float) -> str:
+        """Open now, for the current cool-down."""
         self.state, self.opened_at = OPEN, now
         self.open_until = now + self.cool_down_s
         self.opened += 1
@@ -158,6 +159,17 @@ class Breakers:
             b = self._breakers[key] = Breaker(self.policy)
         if b.record(ok, self.clock(), failure) is not None:
             self._changed(key, b)
+
+    def force_open(self, key: BreakerKey, cool_down_s: float, failure: str) -> None:
+        """Open ``key``'s breaker for ``cool_down_s`` whatever its counts (a hung
+        strategy: see ``hang``)."""
+        b = self._breakers.get(key)
+        if b is None:
+            b = self._breakers[key] = Breaker(self.policy)
+        now = self.clock()
+        b.last_failure, b.cool_down_s = failure, cool_down_s
+        b._open(now)
+        self._changed(key, b)
 
     def keep_only(self, live: Iterable[BreakerKey]) -> None:
         """Drop the breakers of routes no longer served (after a swap)."""

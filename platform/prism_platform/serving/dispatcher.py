@@ -17,6 +17,7 @@ from prism_platform.metrics.registry import Metrics
 from prism_platform.scripts.invoke import invoke, new_context
 from prism_platform.serving.breaker import Breakers
 from prism_platform.serving.finalize import finalize, finalize_page
+from prism_platform.serving.hang import Hangs
 from prism_platform.serving.route import Route
 from prism_platform.serving.sampling import SampleSink, sampled_user
 from prism_platform.serving.snapshot import SceneRuntime, Snapshot
@@ -101,11 +102,14 @@ class Dispatcher:
         """Each scene's standby page, for answers the failing data would leave empty."""
         self.breakers = breakers if breakers is not None else Breakers()
         """Each route's circuit breaker: a strategy that keeps failing is not called."""
+        self.hangs: Hangs | None = None
+        """What the node does when a sync strategy hangs past its interrupt (``hang``)."""
         self.read_budget: tuple[int, int] = (100, 50_000)
         """Data round trips and keys a strategy may read per request (``budget`` error)."""
-        state.on_swap(self._keep_live_breakers)
+        state.on_swap(self.keep_live_breakers)
 
-    def _keep_live_breakers(self, snap: Snapshot) -> None:
+    def keep_live_breakers(self, snap: Snapshot) -> None:
+        """Drop the breakers of routes ``snap`` does not serve."""
         self.breakers.keep_only(
             (scene.name, r.bucket, r.strategy.name, r.strategy.version)
             for scene in snap.scenes.values()
@@ -327,9 +331,14 @@ class Dispatcher:
         kind = "exception"
         failed: Exception
         data.limit(*self.read_budget)
+        hangs = self.hangs
         try:
             t0 = perf_counter()
-            items = await invoke(strategy, ctx, scene.deadline_s)
+            items = await invoke(
+                strategy, ctx, scene.deadline_s,
+                (scene.name, bucket, strategy.name, strategy.version),
+                None if hangs is None or not record else hangs.report,
+            )  # fmt: skip
             if stage is not None:
                 stage.ms = (perf_counter() - t0) * 1000.0
                 stage.counts(count_out=len(items))
