@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+from _report import target  # bench/_report.py
 from redis import Redis
 
 from prism_sdk import DataClient, Event, LocalBackend, RedisBackend, Scored
@@ -179,6 +180,20 @@ def run(backend: RedisBackend, raw: Redis, calls: int, rounds: int, rng: random.
     print(f"sdk / raw pipeline, bytes only: {sdk_ / bytes_only:.2f}")
     print(f"sequential / sdk: {sequential_ / sdk_:.1f} (target >= 20)")
     print(f"sequential / raw pipeline, bytes only: {sequential_ / bytes_only:.1f}")
+    target(
+        "data reads: SDK / raw Redis pipeline + decode",
+        sdk_ / decoded,
+        "<= 1.3",
+        sdk_ / decoded <= 1.3,
+        "x",
+    )
+    target(
+        "data reads: sequential GETs / SDK",
+        sequential_ / sdk_,
+        ">= 20",
+        sequential_ / sdk_ >= 20,
+        "x",
+    )
 
 
 if __name__ == "__main__":

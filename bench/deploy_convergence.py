@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from _report import target  # bench/_report.py
 
 from prism_testkit.accounts import seeded_headers
 from prism_testkit.cluster import Cluster, prism
@@ -112,6 +113,12 @@ def main() -> int:
     )
     print(f"ratio p99 during/steady: {d99 / s99:.2f}  (target <= 1.5)")
     print(f"ratio p50 during/steady: {d50 / s50:.2f}")
+    c99 = pct(converged, 99)
+    target(
+        "deploy convergence p99 (3 nodes)", c99, "<= 1000", c99 <= 1000 and not incomplete, " ms"
+    )
+    target("requests failed during deploys", d_err + s_err, "== 0", d_err + s_err == 0)
+    target("p99 during deploys / steady", d99 / s99, "<= 1.5", d99 / s99 <= 1.5, "x")
     return 0 if s_err == d_err == incomplete == 0 else 1
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from _report import target  # bench/_report.py
 from scipy import sparse
 
 from prism_platform.jobs.itemcf import itemcf
@@ -146,6 +147,9 @@ def main() -> None:
         f"(a)/(b): time {a['seconds'] / b['seconds']:.2f}x, "
         f"memory {a['peak_mb'] / max(b['peak_mb'], 1.0):.2f}x (target <= 1.5x)"
     )
+    t_ratio, m_ratio = a["seconds"] / b["seconds"], a["peak_mb"] / max(b["peak_mb"], 1.0)
+    target("ItemCF job time / chunked reference", t_ratio, "<= 1.5", t_ratio <= 1.5, "x")
+    target("ItemCF job memory / chunked reference", m_ratio, "<= 1.5", m_ratio <= 1.5, "x")
     if "sklearn" in results:
         c = results["sklearn"]
         print(f"(c)/(b): time {c['seconds'] / b['seconds']:.2f}x, "

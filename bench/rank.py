@@ -26,6 +26,7 @@ from typing import Any
 
 import lightgbm
 import numpy as np
+from _report import target  # bench/_report.py
 
 from prism_sdk import Context, DataClient, Item, LocalBackend, Request, StrategyConfig, ranking
 from prism_sdk.ranking import Assembler, Feature, FeatureSpec, ModelError, load_model
@@ -179,6 +180,7 @@ def main() -> None:
     print(f"  of which feature assembly (incl. the read):   {a:9.0f} us")
     paired = statistics.median(a / b for a, b in zip(sdk, raw, strict=True))
     print(f"  ratio SDK / raw: {s / r:.2f}x (median of pairs {paired:.2f}x; target <= 1.2x)")
+    target("rank 500 x 53: SDK score / raw Booster.predict", paired, "<= 1.2", paired <= 1.2, "x")
     print(f"  naive per-item loop (reads, list, predict per row): {nv:9.0f} us")
     print(f"  speed-up SDK vs naive: {nv / s:.1f}x")
     if comp:

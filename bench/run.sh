@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Run every benchmark once; each prints its figures as ratios against a baseline of the same run.
+# Run every benchmark once; each prints its figures as ratios against a baseline of the
+# same run and its targets (bench/_report.py). bench/REPORT.md collects them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
-.venv/bin/python bench/recommend_http.py
-.venv/bin/python bench/data_reads.py
-.venv/bin/python bench/deploy_convergence.py
-.venv/bin/python bench/rank.py
-.venv/bin/python bench/feature_log.py
-.venv/bin/python bench/sampling_cost.py
-.venv/bin/python bench/replay_speed.py
-.venv/bin/python bench/stages.py
-.venv/bin/python bench/events_ingest.py
-.venv/bin/python bench/acm_signing.py
-.venv/bin/python bench/itemcf_job.py
-.venv/bin/python bench/ann.py
-.venv/bin/python bench/home_feed_latency.py
-.venv/bin/python bench/overload.py
+out=$(mktemp -d)
+export PRISM_BENCH_RESULTS="$out/results.jsonl"
+failed=0
+for name in recommend_http data_reads deploy_convergence rank feature_log sampling_cost \
+    replay_speed stages events_ingest acm_signing itemcf_job ann home_feed_latency overload \
+    quality_ceiling; do
+  echo "== bench/$name.py"
+  if ! .venv/bin/python "bench/$name.py" 2>&1 | tee "$out/$name.txt"; then
+    echo "bench/$name.py failed" | tee -a "$out/$name.txt"
+    failed=1
+  fi
+done
+.venv/bin/python bench/report.py "$PRISM_BENCH_RESULTS" "$out"
+rm -rf "$out"
+exit $failed

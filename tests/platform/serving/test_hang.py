@@ -79,6 +79,19 @@ def _ask(url: str, scene: str, context: dict[str, Any], timeout: float = 10) -> 
     return httpx.post(f"{url}/v1/recommend", json=body, timeout=timeout)
 
 
+def _until_every_worker_serves(url: str, scene: str, strategy: str) -> None:
+    """Until 20 answers in a row come from ``strategy`` (each worker learns of a new
+    scene from the node's coordinator, one after the other)."""
+    deadline, streak = time.monotonic() + 30, 0
+    while streak < 20:
+        assert time.monotonic() < deadline, "the scene never reached every worker"
+        r = _ask(url, scene, {})
+        served = r.status_code == 200 and r.json()["strategy"]["name"] == strategy
+        streak = streak + 1 if served else 0
+        if not served:
+            time.sleep(0.1)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_served_node_restarts_the_stuck_worker(tmp_path: Path, workers: int) -> None:
@@ -91,10 +104,14 @@ def test_a_served_node_restarts_the_stuck_worker(tmp_path: Path, workers: int) -
     admin = seeded_headers(env)
     cluster = Cluster(tmp_path, env)
     try:
+        # the scene first, through one process: without ZooKeeper, workers started
+        # together do not hear of each other's changes, but all load the store's state
+        first = cluster.start_node()
+        add_scene(first.url, admin, "stuck", "hangs.py", deadline_ms=200)
+        first.stop()
         node = cluster.start_node(workers=workers)
         url, pid = node.url, node.process.pid  # type: ignore[union-attr]
-        add_scene(url, admin, "stuck", "hangs.py", deadline_ms=200)
-        assert _ask(url, "stuck", {}).json()["strategy"]["name"] == "hangs"
+        _until_every_worker_serves(url, "stuck", "hangs")
 
         outcome: list[object] = []
 
