@@ -6,6 +6,8 @@ generous timeouts; how fast a deploy converges is bench/deploy_convergence.py's 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -156,6 +158,33 @@ def test_deploy_and_rollback_under_load_fail_no_request(
             live.add(new)
         assert r.version in live, (r, t_deploy, t_deployed, t_rollback, t_rolled)
     assert any(r.version == new for r in results) and any(r.version == old for r in results)
+
+
+def test_wait_names_the_node_that_did_not_report(
+    cluster: Cluster, repo: tuple[Path, str, str]
+) -> None:
+    _, first, second = repo
+    _wait_all_registered(cluster, 3)
+    _deploy(cluster.nodes[0].url, first)
+    frozen = cluster.nodes[2]
+    assert frozen.process is not None
+    os.kill(frozen.process.pid, signal.SIGSTOP)  # registered (its session lives ~6 s), deaf
+    try:
+        with pytest.raises(RuntimeError) as failed:
+            prism(
+                ["deploy", "--url", cluster.nodes[0].url, "--scene", "home_feed"]
+                + ["--script", "home_feed.py", "--version", second, "--wait", "1.5"],
+                TOKEN,
+            )
+    finally:
+        os.kill(frozen.process.pid, signal.SIGCONT)
+    message = str(failed.value)
+    assert f"live on some nodes only: {frozen.name} did not report generation" in message
+    assert "node1" not in message.split("live on some nodes only:")[1]
+    deadline = time.monotonic() + SETTLE_S  # resumed, it catches up by itself
+    while _version(frozen.url) != second[:12]:
+        assert time.monotonic() < deadline, "the resumed node did not catch up"
+        time.sleep(0.1)
 
 
 def test_nodes_serve_through_a_zookeeper_outage_and_resync(
