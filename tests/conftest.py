@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from prism_platform.app import PrismApp, create_app
 from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
 from prism_testkit.accounts import grant
+from prism_testkit.postgres import POSTGRES_URL, PostgresServer
 from prism_testkit.services import RedisServer, ServiceUnavailable, start_redis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -236,3 +238,26 @@ def sqlite_or_redis(
     yield make
     for s in opened:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(POSTGRES_URL)
+    problem = None
+    try:
+        server.ping()
+    except OperationalError as exc:
+        problem = str(exc.orig).strip()
+    if problem is not None:  # outside the except: no chained tracebacks in the report
+        server.admin.dispose()
+        where = server.base.render_as_string(hide_password=True)
+        if os.environ.get("PRISM_SKIP_POSTGRES") == "1":
+            pytest.skip(f"PostgreSQL unreachable at {where} (PRISM_SKIP_POSTGRES=1)")
+        pytest.fail(
+            f"PostgreSQL is unreachable at {where}: {problem}\n"
+            "Start it, point PRISM_TEST_POSTGRES_URL at a server, "
+            "or set PRISM_SKIP_POSTGRES=1 to skip the postgres tests.",
+            pytrace=False,
+        )
+    yield server
+    server.close()

@@ -1,4 +1,5 @@
-"""Three real platform processes kept in step by a real ZooKeeper.
+"""Three real platform processes kept in step by a real ZooKeeper, on SQLite and on
+PostgreSQL.
 
 Waits are for events (a rollout reported complete, every node serving a version) with
 generous timeouts; how fast a deploy converges is bench/deploy_convergence.py's job."""
@@ -19,6 +20,7 @@ import pytest
 from prism_testkit.accounts import seeded_headers
 from prism_testkit.cluster import Cluster, demo_env, prism
 from prism_testkit.load import LoadGenerator
+from prism_testkit.postgres import PostgresServer
 from prism_testkit.repo import strategies_repo
 from prism_testkit.zookeeper import ZooKeeperServer
 
@@ -35,14 +37,22 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     return root, first, second
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def cluster(
+    request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     zookeeper: ZooKeeperServer,
     repo: tuple[Path, str, str],
 ) -> Iterator[Cluster]:
+    """Three nodes on one metadata database: SQLite, then PostgreSQL (every test runs
+    on both)."""
     work = tmp_path_factory.mktemp("cluster")
     env = demo_env(work, repo[0], scale=0.06)
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        env["PRISM_DATABASE_URL"] = server.create_database()
     env["PRISM_COORDINATOR"] = zookeeper.url(f"/c{uuid.uuid4().hex[:8]}")
     prism(["demo", "seed"], env)  # data and metadata once, before the nodes start
     AUTH.update(seeded_headers(env))  # the admin token the seed made

@@ -8,84 +8,18 @@ them at the end. An unreachable server fails the postgres tests unless
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import URL, create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from prism_platform.db import MetadataStore, upgrade
 from prism_platform.db.schema import Base
+from prism_testkit.postgres import PostgresServer
 
-POSTGRES_URL = os.environ.get(
-    "PRISM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-class PostgresServer:
-    """Creates databases on the test server and drops them all in :meth:`close`."""
-
-    def __init__(self, url: str) -> None:
-        self.base: URL = make_url(url)
-        self.admin = create_engine(
-            self.base,
-            isolation_level="AUTOCOMMIT",
-            poolclass=NullPool,
-            connect_args={"connect_timeout": 5},
-        )
-        self.created: list[str] = []
-
-    def ping(self) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
-    def create_database(self) -> str:
-        name = f"prism_test_{secrets.token_hex(6)}"
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return self.base.set(database=name).render_as_string(hide_password=False)
-
-    def close(self) -> None:
-        with self.admin.connect() as conn:
-            for name in self.created:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": name},
-                )
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        self.admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer(POSTGRES_URL)
-    problem = None
-    try:
-        server.ping()
-    except OperationalError as exc:
-        problem = str(exc.orig).strip()
-    if problem is not None:  # outside the except: no chained tracebacks in the report
-        server.admin.dispose()
-        where = server.base.render_as_string(hide_password=True)
-        if os.environ.get("PRISM_SKIP_POSTGRES") == "1":
-            pytest.skip(f"PostgreSQL unreachable at {where} (PRISM_SKIP_POSTGRES=1)")
-        pytest.fail(
-            f"PostgreSQL is unreachable at {where}: {problem}\n"
-            "Start it, point PRISM_TEST_POSTGRES_URL at a server, "
-            "or set PRISM_SKIP_POSTGRES=1 to skip the postgres tests.",
-            pytrace=False,
-        )
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="session")
