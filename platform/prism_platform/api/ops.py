@@ -11,6 +11,7 @@ import msgspec
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from prism_platform.api.auth import VIEWER, Auth
@@ -22,6 +23,8 @@ from prism_platform.serving.admission import RETRY_AFTER_S
 from prism_platform.serving.http import RecommendHandler
 from prism_platform.settings import Settings
 from prism_sdk import Request as RecommendRequest
+
+DATABASE_RETRY_S = 5
 
 log = logging.getLogger("prism.api")
 
@@ -50,6 +53,24 @@ def add_ops_routes(
         """FastAPI's own refusals (404, 405, a body it cannot parse) in the same shape."""
         body = {"error": "http_error", "message": clip(str(exc.detail), 1000)}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        """The metadata database cannot be reached (stopped, unreachable, SQLite locked
+        past its timeout): the change's transaction rolled back, serving goes on."""
+        cause = getattr(exc, "orig", None) or exc
+        log.warning(
+            "event=database_unavailable path=%s error=%s: %s",
+            request.url.path, type(cause).__name__, clip(str(cause).strip(), 300),
+        )  # fmt: skip
+        body = {
+            "error": "database_unavailable",
+            "message": "the metadata database cannot be reached: nothing was changed, and "
+            "the nodes serve on from their last snapshot; retry when it is back",
+            "retry_after_s": DATABASE_RETRY_S,
+        }
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(DATABASE_RETRY_S)})
 
     @api.exception_handler(Exception)
     async def _crashed(request: Request, exc: Exception) -> JSONResponse:
