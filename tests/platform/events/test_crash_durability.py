@@ -1,4 +1,6 @@
-"""Kill a real `prism serve` between accept and aggregation: nothing accepted is lost."""
+"""Kill a real `prism serve` between accept and aggregation: nothing accepted is lost,
+every deployment committed before the kill is served after it, and no secret is in its
+log."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import sqlalchemy as sa
 
 from prism_platform.db.event_schema import EventCount
 from prism_platform.db.store import MetadataStore
-from prism_testkit.cluster import Cluster, demo_env, prism, seed_demo
+from prism_testkit.accounts import seeded_headers
+from prism_testkit.cluster import Cluster, add_scene, demo_env, prism, seed_demo
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +29,8 @@ def test_accepted_events_survive_a_kill(tmp_path: Path) -> None:
     cluster = Cluster(tmp_path, env)
     try:
         node = cluster.start_node()
+        admin = seeded_headers(env)
+        add_scene(node.url, admin, "crashed", "noop.py")  # committed before the kill
         batches = []
         with httpx.Client(base_url=node.url, timeout=10) as c:
             for u in range(30):
@@ -64,5 +69,16 @@ def test_accepted_events_survive_a_kill(tmp_path: Path) -> None:
         again = cluster.start_node()  # the ids survived too: a retry is a duplicate
         r = httpx.post(f"{again.url}/v1/events", json={"events": batches[0]}, timeout=10).json()
         assert r["duplicates"] == len(batches[0]) and r["accepted"] == 0
+        # and the deployment committed before the kill is served after it
+        body = {"scene": "crashed", "user_id": "1"}
+        served = httpx.post(f"{again.url}/v1/recommend", json=body, timeout=10).json()
+        assert served["strategy"]["name"] == "noop" and served["degraded"] is False
+
+        # no secret reached either node's log: the admin token, the acm signing key
+        token = admin["Authorization"].removeprefix("Bearer ")
+        key = (Path(env["PRISM_VAR_DIR"]) / "acm.key").read_text().strip()
+        for n in (node, again):
+            text = n.log_path.read_text(errors="replace")
+            assert token not in text and key not in text, n.name
     finally:
         cluster.stop()
