@@ -59,6 +59,10 @@ def render(results: list[dict[str, object]], outputs: dict[str, str]) -> str:
             f"| `{r['bench']}` | {r['name']} | {float(r['figure']):.4g}{unit} "  # type: ignore[arg-type]
             f"| {r['goal']}{unit} | {verdict} |"
         )
+    plots = sorted((HERE / "plots").glob("*.png"))
+    if plots:
+        lines += ["", "## How cost grows (`bench/growth.py`)", ""]
+        lines += [f"![{p.stem}](plots/{p.name})" for p in plots]
     lines += ["", "## Each benchmark's output", ""]
     for name, text in outputs.items():
         lines += [f"### `bench/{name}.py`", "", "```text", text.rstrip(), "```", ""]
