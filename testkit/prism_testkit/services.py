@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -32,6 +33,27 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def cluster_port() -> int:
+    """A free port for a Redis Cluster node: its cluster bus listens 10,000 above it, so
+    the port must be at most 55,535 (an ephemeral port often is not) and the bus port
+    free too."""
+    rng = random.SystemRandom()
+    for _ in range(500):
+        port = rng.randrange(20_000, 55_536)
+        if _bindable(port) and _bindable(port + 10_000):
+            return port
+    raise ServiceUnavailable("no free port pair (port, port + 10,000) for a Redis Cluster node")
 
 
 @dataclass
@@ -83,7 +105,7 @@ def start_redis(
         raise ServiceUnavailable(f"redis-server not found at {path} (apt-get install redis-server)")
     error = "no attempt"
     for _ in range(attempts):  # another process may grab the free port first
-        port = free_port()
+        port = cluster_port() if cluster else free_port()
         workdir = Path(tempfile.mkdtemp(prefix="prism-redis-"))
         proc = _launch(path, port, workdir, cluster)
         server = RedisServer(port, proc, workdir, cluster, path)

@@ -1,0 +1,177 @@
+"""home_feed latency at a fixed arrival rate (open loop), and capacity at a 50 ms p99.
+
+A closed loop (wrk: each connection sends its next request when the last one answered)
+measures saturation: its p99 is set by the queue it builds, not by the code. Here
+requests are sent on a schedule — request i at t0 + i / rate, whatever the answers of
+the others — and each latency counts from its scheduled time, so a slow answer that
+delays the ones behind it is counted in theirs too (no coordinated omission).
+
+One server (uvicorn, uvloop + httptools, one worker: one core), the demo's current
+home_feed; the generator is one asyncio process over keep-alive connections (opened as
+needed, up to 512). Steps:
+
+1. capacity: wrk, 32 connections, 6 s (closed loop, saturated);
+2. open loop at 50 % and 90 % of that capacity, 8 s each: p50, p99, and the rate the
+   generator achieved (it must keep up for the figure to count);
+3. capacity at a 50 ms p99: rates from 30 % of capacity up in steps of 10 %, 5 s each;
+   the highest whose p99 stays within 50 ms with every request answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import time
+from pathlib import Path
+
+from _report import target  # bench/_report.py
+from recommend_http import AUTH, ROOT, free_port, uvicorn, wait_ready, wrk
+
+from prism_testkit.accounts import local_admin_headers
+from prism_testkit.bench import percentile
+
+SLA_MS = 50.0
+MAX_CONNECTIONS = 512
+
+
+class Generator:
+    def __init__(self, port: int, body: dict[str, object]) -> None:
+        self.port = port
+        payload = json.dumps(body).encode()
+        self.request = (
+            b"POST /v1/recommend HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+        self.waiting: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.idle:
+            return self.idle.pop()
+        if self.opened < MAX_CONNECTIONS:
+            self.opened += 1
+            return await asyncio.open_connection("127.0.0.1", self.port)
+        return await self.waiting.get()
+
+    def _release(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        if self.waiting._getters:  # type: ignore[attr-defined]  # someone waits: hand it over
+            self.waiting.put_nowait(conn)
+        else:
+            self.idle.append(conn)
+
+    async def one(self, due: float, out: list[float], failed: list[int]) -> None:
+        conn = await self._connection()
+        reader, writer = conn
+        try:
+            writer.write(self.request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            if not head.startswith(b"HTTP/1.1 200"):
+                failed.append(1)
+        except (OSError, asyncio.IncompleteReadError):
+            failed.append(1)
+            writer.close()
+            self.opened -= 1
+            return
+        out.append((time.perf_counter() - due) * 1000)
+        self._release(conn)
+
+    async def run(self, rate: float, seconds: float) -> tuple[list[float], int, float]:
+        """Latencies (ms, from each request's scheduled time), failures, achieved rate."""
+        n = int(rate * seconds)
+        out: list[float] = []
+        failed: list[int] = []
+        tasks = []
+        t0 = time.perf_counter() + 0.05
+        for i in range(n):
+            due = t0 + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(self.one(due, out, failed)))
+        sent_s = time.perf_counter() - t0
+        await asyncio.gather(*tasks)
+        return out, len(failed), n / max(sent_s, 1e-9)
+
+
+def measure(port: int, body: dict[str, object], rate: float, seconds: float) -> dict[str, float]:
+    import uvloop
+
+    async def go() -> tuple[list[float], int, float]:
+        return await Generator(port, body).run(rate, seconds)
+
+    lat, failed, achieved = uvloop.run(go())
+    return {
+        "rate": rate,
+        "achieved": achieved,
+        "p50": percentile(lat, 50),
+        "p99": percentile(lat, 99),
+        "failed": failed,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--var-dir", default=str(ROOT / "var" / "bench-open"))
+    args = ap.parse_args()
+    var = Path(args.var_dir)
+    var.mkdir(parents=True, exist_ok=True)
+    scripts = var / "strategies"
+    shutil.rmtree(scripts, ignore_errors=True)
+    shutil.copytree(ROOT / "strategies", scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {
+        "PRISM_STRATEGIES_DIR": str(scripts),
+        "PRISM_VAR_DIR": str(var),
+        "PRISM_DATABASE_URL": f"sqlite:///{var}/bench.db",
+        "PRISM_DEMO": "1",
+    }
+    AUTH.update(local_admin_headers(env))
+    port = free_port()
+    server = uvicorn("prism_platform.asgi:app", port, env)
+    body: dict[str, object] = {"scene": "home_feed", "user_id": "42", "size": 20}
+    url = f"http://127.0.0.1:{port}/v1/recommend"
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
+        wrk(url, body, 2, 32)  # warm-up
+        capacity = wrk(url, body, 6, 32)["rps"]
+        print(f"home_feed, one worker: closed-loop capacity {capacity:.0f} req/s (wrk, 32 conns)")
+        for share in (0.5, 0.9):
+            r = measure(port, body, capacity * share, 8)
+            kept = "" if r["achieved"] >= 0.95 * r["rate"] else "  (generator fell behind)"
+            print(
+                f"  open loop at {share:.0%} ({r['rate']:.0f}/s, sent {r['achieved']:.0f}/s): "
+                f"p50 {r['p50']:6.2f} ms  p99 {r['p99']:7.2f} ms  failed {r['failed']}{kept}"
+            )
+        best = 0.0
+        share = 0.3
+        while share <= 1.2:
+            r = measure(port, body, capacity * share, 5)
+            ok = r["p99"] <= SLA_MS and not r["failed"] and r["achieved"] >= 0.95 * r["rate"]
+            print(f"  {r['rate']:6.0f}/s: p99 {r['p99']:7.2f} ms {'within' if ok else 'over'}")
+            if not ok:
+                break
+            best = r["rate"]
+            share += 0.1
+        print(f"capacity at a {SLA_MS:.0f} ms p99: {best:.0f} req/s per core "
+              f"({best / capacity:.0%} of the closed-loop capacity)")  # fmt: skip
+        target(
+            f"home_feed req/s per core at a {SLA_MS:.0f} ms p99 (a figure to plan with)",
+            best, "> 0", best > 0,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
