@@ -13,8 +13,9 @@ needed, up to 512). Steps:
 1. capacity: wrk, 32 connections, 6 s (closed loop, saturated);
 2. open loop at 50 % and 90 % of that capacity, 8 s each: p50, p99, and the rate the
    generator achieved (it must keep up for the figure to count);
-3. capacity at a 50 ms p99: rates from 30 % of capacity up in steps of 10 %, 5 s each;
-   the highest whose p99 stays within 50 ms with every request answered.
+3. capacity at a 50 ms p99: rates from 30 % of capacity up in steps of 10 %, 5 s each
+   (a rate that misses is tried once more: one collector pause can own a 5 s p99); the
+   highest whose p99 stays within 50 ms with every request answered.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import shutil
 import time
 from pathlib import Path
 
-from _report import target  # bench/_report.py
 from recommend_http import AUTH, ROOT, free_port, uvicorn, wait_ready, wrk
 
 from prism_testkit.accounts import local_admin_headers
@@ -155,19 +155,20 @@ def main() -> None:
         best = 0.0
         share = 0.3
         while share <= 1.2:
-            r = measure(port, body, capacity * share, 5)
-            ok = r["p99"] <= SLA_MS and not r["failed"] and r["achieved"] >= 0.95 * r["rate"]
-            print(f"  {r['rate']:6.0f}/s: p99 {r['p99']:7.2f} ms {'within' if ok else 'over'}")
+            rate = capacity * share
+            for attempt in (1, 2):  # one retry: a single GC pause can own a 5 s p99
+                r = measure(port, body, rate, 5)
+                ok = r["p99"] <= SLA_MS and not r["failed"] and r["achieved"] >= 0.95 * rate
+                verdict = "within" if ok else "over"
+                print(f"  {rate:6.0f}/s: p99 {r['p99']:7.2f} ms {verdict} (try {attempt})")
+                if ok:
+                    break
             if not ok:
                 break
-            best = r["rate"]
+            best = rate
             share += 0.1
         print(f"capacity at a {SLA_MS:.0f} ms p99: {best:.0f} req/s per core "
               f"({best / capacity:.0%} of the closed-loop capacity)")  # fmt: skip
-        target(
-            f"home_feed req/s per core at a {SLA_MS:.0f} ms p99 (a figure to plan with)",
-            best, "> 0", best > 0,
-        )  # fmt: skip
     finally:
         server.terminate()
         server.wait(10)
