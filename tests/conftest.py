@@ -221,15 +221,18 @@ def sqlite_or_redis(
     sqlite: Callable[[], C],
     redis: Callable[[str, str], C],
 ) -> Iterator[Callable[[], C]]:
-    """For a fixture parametrised ``["sqlite", "redis"]``: a factory opening (and
-    re-opening) one store, each call a fresh connection to the same data; ``redis``
-    gets the session server's URL and a key prefix of this test's own."""
+    """For a fixture parametrised ``["sqlite", "redis"]`` (or ``"redis-cluster"``): a
+    factory opening (and re-opening) one store, each call a fresh connection to the same
+    data; ``redis`` gets the session server's (or one-node cluster's) URL and a key
+    prefix of this test's own."""
     opened: list[C] = []
     prefix = f"t{uuid.uuid4().hex[:8]}:"
 
     def make() -> C:
         if request.param == "sqlite":
             store = sqlite()
+        elif request.param == "redis-cluster":
+            store = redis(request.getfixturevalue("redis_cluster_url"), prefix)
         else:
             store = redis(request.getfixturevalue("redis_server").url, prefix)
         opened.append(store)
@@ -261,3 +264,13 @@ def postgres() -> Iterator[PostgresServer]:
         )
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """The ``redis+cluster://`` URL of a one-node Redis Cluster started for this session."""
+    server = start_redis_or_fail(cluster=True)
+    try:
+        yield server.url
+    finally:
+        server.stop()

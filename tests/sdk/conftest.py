@@ -20,8 +20,6 @@ from prism_sdk import DataBackend, LocalBackend, MockBackend, RedisBackend, Remo
 from prism_sdk.data import DataWriter
 from prism_testkit.services import RedisServer
 
-from ..conftest import start_redis_or_fail
-
 REDIS_URL_ENV = "PRISM_TEST_REDIS_URL"
 BACKEND_KINDS = ("local", "local-persisted", "mock", "redis", "remote", "remote-over-redis")
 Fill = Callable[[DataWriter], object]
@@ -44,16 +42,6 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
             os.environ.pop(REDIS_URL_ENV, None)
         else:
             os.environ[REDIS_URL_ENV] = previous
-
-
-@pytest.fixture(scope="session")
-def redis_cluster_url() -> Iterator[str]:
-    """The ``redis+cluster://`` URL of a one-node Redis Cluster started for this session."""
-    server = start_redis_or_fail(cluster=True)
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture

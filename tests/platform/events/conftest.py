@@ -1,4 +1,5 @@
-"""Event-log fixtures: every sink implementation, on real SQLite and a private Redis."""
+"""Event-log fixtures: every sink implementation, on real SQLite, a private Redis and a
+one-node Redis Cluster (the cluster enforces one hash slot per multi-key command)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ...conftest import sqlite_or_redis
 SinkFactory = Callable[[], EventSink]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 def open_sink(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkFactory]:
     """Opens (and re-opens) one log: each call is a fresh connection to the same data."""
     yield from sqlite_or_redis(
