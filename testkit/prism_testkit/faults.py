@@ -62,7 +62,9 @@ class FaultProxy:
         self.refuse = False
 
     def stop(self) -> None:
+        """Close every connection and the listening socket, then end the loop's thread."""
         if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 
@@ -87,8 +89,6 @@ class FaultProxy:
         try:
             self._loop.run_forever()
         finally:
-            self._drop_all()
-            self._server.close()
             self._loop.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -121,6 +121,19 @@ class FaultProxy:
             writer.write(data)
             await writer.drain()
         writer.close()
+
+    async def _shutdown(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        self._drop_all()
+        me = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not me]
+        if pending:  # the aborted connections end their pipes by themselves
+            _, stuck = await asyncio.wait(pending, timeout=5)
+            for t in stuck:
+                t.cancel()
+        await self._server.wait_closed()
+        await asyncio.sleep(0)  # the aborted transports close their sockets
 
     def _drop_all(self) -> None:
         for w in list(self._writers):
