@@ -36,7 +36,7 @@ from prism_platform.serving.breaker import BreakerKey, Breakers
 log = logging.getLogger("prism.hang")
 
 HUNG_FILE = "hung.json"
-RESTART_EXIT_CODE = 3
+RESTART_EXIT_CODE = 70  # EX_SOFTWARE; not 3, uvicorn's STARTUP_FAILURE (it would stop the node)
 
 
 class HungRoutes:
