@@ -23,13 +23,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import time
 from pathlib import Path
 
-from recommend_http import AUTH, ROOT, free_port, uvicorn, wait_ready, wrk
+from recommend_http import ROOT, demo_server_env, free_port, uvicorn, wait_ready, wrk
 
-from prism_testkit.accounts import local_admin_headers
 from prism_testkit.bench import percentile
 
 SLA_MS = 50.0
@@ -124,18 +122,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--var-dir", default=str(ROOT / "var" / "bench-open"))
     args = ap.parse_args()
-    var = Path(args.var_dir)
-    var.mkdir(parents=True, exist_ok=True)
-    scripts = var / "strategies"
-    shutil.rmtree(scripts, ignore_errors=True)
-    shutil.copytree(ROOT / "strategies", scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {
-        "PRISM_STRATEGIES_DIR": str(scripts),
-        "PRISM_VAR_DIR": str(var),
-        "PRISM_DATABASE_URL": f"sqlite:///{var}/bench.db",
-        "PRISM_DEMO": "1",
-    }
-    AUTH.update(local_admin_headers(env))
+    env = demo_server_env(Path(args.var_dir))
     port = free_port()
     server = uvicorn("prism_platform.asgi:app", port, env)
     body: dict[str, object] = {"scene": "home_feed", "user_id": "42", "size": 20}

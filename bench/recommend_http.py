@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,25 @@ def uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]
     return subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
 
 
+def demo_server_env(var: Path, extra_scripts: Sequence[Path] = ()) -> dict[str, str]:
+    """The environment of a demo server under ``var`` serving a fresh copy of
+    strategies/ (plus ``extra_scripts``), with the bench admin's token in ``AUTH``."""
+    var.mkdir(parents=True, exist_ok=True)
+    scripts = var / "strategies"
+    shutil.rmtree(scripts, ignore_errors=True)
+    shutil.copytree(ROOT / "strategies", scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in extra_scripts:
+        shutil.copy(path, scripts / path.name)
+    env = {
+        "PRISM_STRATEGIES_DIR": str(scripts),
+        "PRISM_VAR_DIR": str(var),
+        "PRISM_DATABASE_URL": f"sqlite:///{var}/bench.db",
+        "PRISM_DEMO": "1",
+    }
+    AUTH.update(local_admin_headers(env))
+    return env
+
+
 def wrk(url: str, body: dict[str, Any], seconds: int, connections: int) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         payload = json.dumps(body).replace("\\", "\\\\").replace('"', '\\"')
@@ -129,19 +149,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
     var = Path(args.var_dir)
-    var.mkdir(parents=True, exist_ok=True)
-    scripts = var / "strategies"
-    shutil.rmtree(scripts, ignore_errors=True)
-    shutil.copytree(ROOT / "strategies", scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    for frozen in FROZEN.values():
-        shutil.copy(ROOT / "bench" / "strategies" / frozen, scripts / frozen)
-    env = {
-        "PRISM_STRATEGIES_DIR": str(scripts),
-        "PRISM_VAR_DIR": str(var),
-        "PRISM_DATABASE_URL": f"sqlite:///{var}/bench.db",
-        "PRISM_DEMO": "1",
-    }
-    AUTH.update(local_admin_headers(env))
+    env = demo_server_env(var, [ROOT / "bench" / "strategies" / f for f in FROZEN.values()])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = uvicorn("prism_platform.asgi:app", port, env)

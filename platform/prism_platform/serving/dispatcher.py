@@ -15,7 +15,7 @@ import msgspec
 
 from prism_platform.metrics.registry import Metrics
 from prism_platform.scripts.invoke import invoke, new_context
-from prism_platform.serving.breaker import Breakers
+from prism_platform.serving.breaker import BreakerKey, Breakers
 from prism_platform.serving.finalize import finalize, finalize_page
 from prism_platform.serving.hang import Hangs
 from prism_platform.serving.route import Route
@@ -176,7 +176,7 @@ class Dispatcher:
             else:
                 called = True
                 items, error, failure = await self._run(
-                    route, scene, req, data, tracer, rid, bucket, scored, off is None
+                    route, scene, req, data, tracer, rid, bucket, scored, off is None, brk
                 )
         removed: list[tuple[Item, str]] | None = [] if req.debug else None
         now = time.time()
@@ -313,6 +313,7 @@ class Dispatcher:
         bucket: str,
         scored: list[ScoredBatch] | None,
         record: bool,
+        key: BreakerKey,
     ) -> tuple[list[Item] | None, str | None, str | None]:
         """The strategy's items, else ``None`` with the failure's kind and (for the debug
         trace) its message."""
@@ -335,8 +336,7 @@ class Dispatcher:
         try:
             t0 = perf_counter()
             items = await invoke(
-                strategy, ctx, scene.deadline_s,
-                (scene.name, bucket, strategy.name, strategy.version),
+                strategy, ctx, scene.deadline_s, key,
                 None if hangs is None or not record else hangs.report,
             )  # fmt: skip
             if stage is not None:

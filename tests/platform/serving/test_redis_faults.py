@@ -11,17 +11,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from prism_platform.app import create_app
-from prism_platform.demo.seed import build_demo_data
-from prism_platform.demo.world import generate_world
-from prism_platform.settings import Settings
-from prism_sdk import RedisBackend
-from prism_testkit.accounts import grant
 from prism_testkit.faults import FaultProxy
 from prism_testkit.services import RedisServer
 
 from ...conftest import FakeClock
-from .test_redis_outage import BREAKER_S, CLIENT_TIMEOUT_MS, assert_served, rec
+from .test_redis_outage import BREAKER_S, assert_served, rec, served_on_redis
 
 
 @pytest.fixture
@@ -34,25 +28,9 @@ def proxy(private_redis: RedisServer) -> Iterator[FaultProxy]:
 def client(
     private_redis: RedisServer, proxy: FaultProxy, tmp_path: Path, strategies_dir: Path
 ) -> Iterator[TestClient]:
-    direct = RedisBackend.from_url(private_redis.url)
-    build_demo_data(
-        direct, generate_world(seed=11, n_users=150, n_items=1500, n_events=12_000), time.time()
+    yield from served_on_redis(
+        private_redis.url, proxy.url_for(private_redis.url), tmp_path, strategies_dir
     )
-    direct.close()
-    backend = RedisBackend.from_url(
-        proxy.url_for(private_redis.url), timeout_ms=CLIENT_TIMEOUT_MS, breaker_s=BREAKER_S
-    )
-    settings = Settings(
-        var_dir=tmp_path / "var",
-        strategies_dir=strategies_dir,
-        database_url=f"sqlite:///{tmp_path}/prism.db",
-        redis_timeout_ms=30,
-    )
-    app = create_app(settings, backend=backend)
-    with TestClient(app, headers=grant(app.control)) as c:
-        yield c
-    app.control.store.dispose()
-    backend.close()
 
 
 def test_a_slow_link_costs_the_read_budget_once_then_recovers(

@@ -42,9 +42,19 @@ def client(
 ) -> Iterator[TestClient]:
     # requests read within their scene's budget (30 ms unless set); the client's own
     # timeout, for reads outside requests (the deploy gate), is generous on a busy machine
-    backend = RedisBackend.from_url(server.url, timeout_ms=CLIENT_TIMEOUT_MS, breaker_s=BREAKER_S)
+    yield from served_on_redis(server.url, server.url, tmp_path, strategies_dir)
+
+
+def served_on_redis(
+    data_url: str, serve_url: str, tmp_path: Path, strategies_dir: Path
+) -> Iterator[TestClient]:
+    """A client of an app serving a small demo world written to ``data_url`` and read
+    through ``serve_url`` (the same Redis, or a proxy in front of it)."""
     world = generate_world(seed=11, n_users=150, n_items=1500, n_events=12_000)
-    build_demo_data(backend, world, now=time.time())
+    writer = RedisBackend.from_url(data_url)
+    build_demo_data(writer, world, now=time.time())
+    writer.close()
+    backend = RedisBackend.from_url(serve_url, timeout_ms=CLIENT_TIMEOUT_MS, breaker_s=BREAKER_S)
     settings = Settings(
         var_dir=tmp_path / "var",
         strategies_dir=strategies_dir,
