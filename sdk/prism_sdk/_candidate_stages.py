@@ -33,21 +33,23 @@ def merge(
     limit: int | None,
     stage: Stage | None,
 ) -> Candidates:
-    parts: list[tuple[str, Candidates]] = []  # each channel's rows within its quota
+    parts: list[tuple[str, Candidates, int]] = []  # each channel, rows within its quota
     codes: list[Codes] = []
     scores: list[npt.NDArray[np.float64]] = []
     total = 0
     for name, given in channels.items():
         c = given if isinstance(given, Candidates) else Candidates.from_items(given)
-        total += len(c)
-        quota = quotas.get(name, len(c)) if quotas else len(c)
-        head = slice(None, quota if quota < len(c) else None)
-        part_codes = c.codes[head]
-        if not len(part_codes):  # adds nothing, not even a channel
+        n = len(c.codes)
+        total += n
+        quota = quotas.get(name, n) if quotas else n
+        if quota < n:
+            n = len(range(n)[:quota])  # as slicing a list counts a negative quota
+        if not n:  # adds nothing, not even a channel
             continue
-        parts.append((name, c if head.stop is None else c[head]))
-        codes.append(part_codes)
-        scores.append(c.scores[head] * (weights.get(name, 1.0) if weights else 1.0))
+        parts.append((name, c, n))
+        codes.append(c.codes[:n])
+        w = weights.get(name, 1.0) if weights else 1.0
+        scores.append(c.scores[:n] * w if w != 1.0 else c.scores[:n])
     if not parts:
         out = Candidates.empty()
     else:
@@ -58,36 +60,36 @@ def merge(
 
 
 def _merged(
-    parts: list[tuple[str, Candidates]],
+    parts: list[tuple[str, Candidates, int]],
     codes: Codes,
     scores: npt.NDArray[np.float64],
     limit: int | None,
 ) -> Candidates:
-    single = [_single_channel(name, c) for name, c in parts]
+    single = [_single_channel(name, c) for name, c, _ in parts]
     first: Codes | None = None  # the rows where each id first appears
     if all(single) and len(set(single)) == len(single) <= _MAX_MASKED:
         # each part one distinct channel: an id's channels are those of the parts it is
         # in, in part order (the order merge meets them): a bitmask of parts per id,
         # which is the id's position in the channel sets of every subset of the parts
-        bits = np.left_shift(1, np.arange(len(parts)), dtype=np.int32)
-        rows = np.repeat(bits, [len(c) for _, c in parts])
-        unique, total, masks = summed(codes, scores, rows)
+        unique, total, masks = summed(codes, scores, [n for _, _, n in parts])
         chans: npt.NDArray[np.int32] = masks if masks is not None else np.zeros(0, np.int32)
         sets = _subsets(tuple(single))
     else:
+        heads = [(name, c if n == len(c) else c[:n]) for name, c, n in parts]
         first, dense = dense_codes(codes)
         unique = codes[first]
         total = np.asarray(np.bincount(dense, weights=scores, minlength=len(first)), np.float64)
-        chans, sets = _channels_by_row(parts, dense, len(first))
+        chans, sets = _channels_by_row(heads, dense, len(first))
     order = np.argsort(-total, kind="stable")
     if limit is not None:
         order = order[:limit]
     traces = acm = None
-    if any(c.traces is not None or c.acm is not None for _, c in parts):
+    if any(c.traces is not None or c.acm is not None for _, c, _ in parts):
         if first is None:
             first, _ = dense_codes(codes)
-        traces = _column(parts, "traces", first)
-        acm = _column(parts, "acm", first)
+        heads = [(name, c if n == len(c) else c[:n]) for name, c, n in parts]
+        traces = _column(heads, "traces", first)
+        acm = _column(heads, "acm", first)
     return Candidates(
         unique[order],
         total[order],
@@ -172,7 +174,7 @@ def keep_if(
 def split(
     c: Candidates, keep: Mask, reason: str, stage: Stage | None, by: str | None
 ) -> CandidatesFiltered:
-    result = CandidatesFiltered(c.take(keep), Removed(c, ~keep, reason))
+    result = CandidatesFiltered(c.take(keep), Removed(c, None, reason, kept=keep))
     if stage is not None:
         stage.filtered(result, by)
     return result
@@ -201,18 +203,28 @@ def downweight(
     c: Candidates, counts: Mapping[str, int], factor: float, by: str, stage: Stage | None
 ) -> Candidates:
     out = c
-    index = VOCABULARY.index
-    per_code = {index[i]: n for i, n in counts.items() if n and i in index} if counts else {}
-    if per_code:
-        keys = np.fromiter(per_code, np.intp, len(per_code))
-        found = looked_up(c.codes, keys, np.arange(1, len(keys) + 1))  # 0: not in counts
-        rows = np.flatnonzero(found)
-        if len(rows):
-            n = list(per_code.values())
-            out = _downweighted(c, rows, [n[k - 1] for k in found[rows].tolist()], factor, by)
+    if counts:
+        get = VOCABULARY.index.get
+        keys: list[int] = []
+        ns: list[int] = []
+        for i, n in counts.items():
+            if n:
+                code = get(i)
+                if code is not None:
+                    keys.append(code)
+                    ns.append(n)
+        if keys:  # each row's position in keys, plus one (0: not in counts)
+            positions = _POSITIONS if len(keys) < len(_POSITIONS) else np.arange(len(keys) + 1)
+            found = looked_up(c.codes, np.array(keys, np.intp), positions[1 : len(keys) + 1])
+            rows = found.nonzero()[0]
+            if len(rows):
+                out = _downweighted(c, rows, [ns[k - 1] for k in found[rows].tolist()], factor, by)
     if stage is not None:
         stage.output(len(c), out)
     return out
+
+
+_POSITIONS = np.arange(1 << 16, dtype=np.int64)
 
 
 def _downweighted(
@@ -220,7 +232,7 @@ def _downweighted(
 ) -> Candidates:
     powers = {n: factor**n for n in set(counts)}
     scores = c.scores.copy()
-    scores[rows] = c.scores[rows] * np.array([powers[n] for n in counts], np.float64)
+    scores[rows] *= np.array([powers[n] for n in counts], np.float64)
     traces: Ids = np.empty(len(c), object) if c.traces is None else c.traces.copy()
     # one by one: assigning a list of dicts goes through numpy's sequence detection
     for r, n in zip(rows.tolist(), counts, strict=True):

@@ -71,18 +71,19 @@ class Candidates:
         """A candidate source: the (item id, score) rows of a result table as candidates
         of ``channel``, scores times ``weight`` (``stages.from_scored`` as columns)."""
         if isinstance(rows, ScoredRows):
-            ids: Sequence[str] = rows.ids
-            scores = np.frombuffer(rows.scores, np.float64) if rows.ids else np.zeros(0)
+            if not rows.ids:
+                return cls.empty()
+            codes = rows.codes
+            scores = np.frombuffer(rows.scores, np.float64)
         else:
             pairs = rows if isinstance(rows, list | tuple) else list(rows)
             if not pairs:
                 return cls.empty()
-            ids = list(map(_ID, pairs))
-            scores = np.fromiter(map(_SCORE, pairs), np.float64, len(ids))
+            codes = VOCABULARY.codes(list(map(_ID, pairs)))
+            scores = np.fromiter(map(_SCORE, pairs), np.float64, len(pairs))
         if weight != 1.0:
             scores = scores * weight
-        n = len(ids)
-        return cls(VOCABULARY.codes(ids), scores, np.zeros(n, np.int32), ((channel,),))
+        return cls(codes, scores, np.zeros(len(codes), np.int32), ((channel,),))
 
     @classmethod
     def from_rows_summed(
@@ -93,12 +94,19 @@ class Candidates:
         appearance (as accumulating them in a dict)."""
         if len(weights) != len(tables):
             raise ValueError(f"{len(weights)} weights for {len(tables)} tables")
-        pairs = [row for rows in tables for row in rows]
-        if not pairs:
+        sizes = [len(rows) for rows in tables]
+        if not any(sizes):
             return cls.empty()
-        scores = np.repeat(np.asarray(weights, np.float64), [len(rows) for rows in tables])
-        scores *= np.fromiter(map(_SCORE, pairs), np.float64, len(pairs))  # as a dict sums them
-        codes, total, _ = summed(VOCABULARY.codes(list(map(_ID, pairs))), scores)
+        scores = np.repeat(np.asarray(weights, np.float64), sizes)
+        coded = [rows for rows in tables if isinstance(rows, ScoredRows) and len(rows)]
+        if len(coded) == len(sizes) - sizes.count(0):  # columns as they are
+            codes = np.concatenate([rows.codes for rows in coded])
+            scores *= np.concatenate([np.frombuffer(rows.scores, np.float64) for rows in coded])
+        else:
+            pairs = [row for rows in tables for row in rows]
+            codes = VOCABULARY.codes(list(map(_ID, pairs)))
+            scores *= np.fromiter(map(_SCORE, pairs), np.float64, len(pairs))
+        codes, total, _ = summed(codes, scores)  # as a dict sums them
         return cls(codes, total, np.zeros(len(codes), np.int32), ((channel,),))
 
     @classmethod
@@ -187,7 +195,7 @@ class Candidates:
     def take(self, rows: Codes | npt.NDArray[np.bool_]) -> Candidates:
         """The rows ``rows`` (positions, or a mask), in that order."""
         if rows.dtype == np.bool_:  # positions once, not a mask per column
-            rows = np.flatnonzero(rows)
+            rows = rows.nonzero()[0]
         return Candidates(
             self.codes[rows],
             self.scores[rows],
@@ -220,17 +228,34 @@ def object_array(values: Sequence[object]) -> Ids:
 
 class Removed(Sequence[tuple[Item, str]]):
     """What a filter of :class:`Candidates` removed, each with the reason, in input order:
-    the rows of ``of`` where ``mask`` is set, made into columns (:attr:`rows`) and
-    items only when read."""
+    the rows of ``of`` where ``mask`` is set (or, given ``kept``, not set), made into
+    columns (:attr:`rows`) and items only when read."""
 
-    __slots__ = ("_items", "_rows", "mask", "of", "reason")
+    __slots__ = ("_items", "_kept", "_mask", "_rows", "of", "reason")
 
-    def __init__(self, of: Candidates, mask: npt.NDArray[np.bool_], reason: str) -> None:
+    def __init__(
+        self,
+        of: Candidates,
+        mask: npt.NDArray[np.bool_] | None,
+        reason: str,
+        kept: npt.NDArray[np.bool_] | None = None,
+    ) -> None:
+        if (mask is None) == (kept is None):
+            raise ValueError("Removed: give the removed rows' mask or the kept rows' one")
         self.of = of
-        self.mask = mask
+        self._mask = mask
+        self._kept = kept  # the filter's keep mask: inverted only if read
         self.reason = reason
         self._rows: Candidates | None = None
         self._items: list[Item] | None = None
+
+    @property
+    def mask(self) -> npt.NDArray[np.bool_]:
+        """Per row of ``of``: whether it was removed."""
+        if self._mask is None:
+            assert self._kept is not None
+            self._mask = ~self._kept
+        return self._mask
 
     @property
     def rows(self) -> Candidates:
@@ -239,7 +264,10 @@ class Removed(Sequence[tuple[Item, str]]):
         return self._rows
 
     def __len__(self) -> int:
-        return int(np.count_nonzero(self.mask))
+        if self._mask is None:
+            assert self._kept is not None
+            return len(self._kept) - int(np.count_nonzero(self._kept))
+        return int(np.count_nonzero(self._mask))
 
     def _pairs(self) -> list[tuple[Item, str]]:
         if self._items is None:

@@ -75,7 +75,7 @@ class ItemFields(Mapping[str, Row]):
         values: a code of the row's field, or of the value found elsewhere."""
         codes, levels = self.codes(candidates, key)
         kinds: list[Hashable | None] = codes.tolist()
-        missing = np.flatnonzero(codes == MISSING).tolist()
+        missing = (codes == MISSING).nonzero()[0].tolist()
         if missing:
             extra = dict(levels)
             items = candidates.take(np.array(missing, np.intp)).to_items()

@@ -5,6 +5,7 @@ deduplicating or testing membership costs the candidates' size, not the vocabula
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -57,11 +58,12 @@ def dense_codes(codes: Codes) -> tuple[Codes, Codes]:
 
 
 def summed(
-    codes: Codes, scores: npt.NDArray[np.float64], bits: npt.NDArray[np.int32] | None = None
+    codes: Codes, scores: npt.NDArray[np.float64], parts: Sequence[int] | None = None
 ) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
     """Each distinct code once, in order of first appearance, with the sum of its rows'
-    ``scores`` (added in row order, as a dict accumulates them) and the OR of their
-    ``bits``."""
+    ``scores`` (added in row order, as a dict accumulates them) and, given the sizes of
+    consecutive ``parts`` of the rows (at most 31), a bitmask of the parts it is in
+    (bit k: part k)."""
     s = _SCRATCH
     s.fit()
     rows = np.arange(len(codes))
@@ -71,9 +73,12 @@ def summed(
     np.add.at(s.sums, codes, scores)
     total = s.sums[unique]
     s.sums[unique] = 0.0
-    if bits is None:
+    if parts is None:
         return unique, total, None
-    np.bitwise_or.at(s.bits, codes, bits)
+    start = 0
+    for k, n in enumerate(parts):  # a fancy |= per part: bitwise_or.at has no fast path
+        s.bits[codes[start : start + n]] |= 1 << k
+        start += n
     ored = s.bits[unique]
     s.bits[unique] = 0
     return unique, total, ored

@@ -67,7 +67,7 @@ class IdKeys(dict[str, int]):
         found = addrs[pos] == want
         out = np.where(found, keys[pos], MISSING)
         if not found.all():
-            miss = np.flatnonzero(~found)
+            miss = (~found).nonzero()[0]
             rest = [ids[i] for i in miss.tolist()]
             out[miss] = np.fromiter(map(self.__getitem__, rest), np.intp, len(rest))
         return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import threading
 from bisect import insort
@@ -17,6 +16,7 @@ import numpy as np
 from ._base import Event, Read, Scored, unclicked
 from .ann import VECTOR_READS, VectorIndex, answer
 from .columns import MISSING, ColumnView, Gathered, IdKeys, Keys, Row, Table
+from .scored import ScoredRows
 from .vectors import StoredTable, VectorTable, decode_table, encode_table
 
 _FORMAT = 2  # 1: without vector tables (still read)
@@ -46,7 +46,7 @@ class LocalBackend:
 
     def __init__(self) -> None:
         self.features: dict[str, dict[str, dict[str, Any]]] = {}
-        self.tables: dict[str, dict[str, list[Scored]]] = {}
+        self.tables: dict[str, dict[str, ScoredRows]] = {}
         self.items: dict[str, dict[str, Any]] = {}
         self._off_shelf: frozenset[str] = frozenset()  # kept by the item writers
         self.events: dict[str, list[Event]] = {}
@@ -66,11 +66,11 @@ class LocalBackend:
     def _read_one(self, r: Read) -> list[Any]:
         if r.kind == "table":
             table = self.tables.get(r.name, {})
-            empty: list[Scored] = []
             if r.limit is None:
-                return [table.get(k, empty) for k in r.keys]
+                return [table.get(k, _EMPTY) for k in r.keys]
             lim = r.limit
-            return [table.get(k, empty)[:lim] for k in r.keys]
+            out = [table.get(k, _EMPTY) for k in r.keys]
+            return [rows if len(rows) <= lim else rows[:lim] for rows in out]
         if r.kind == "items":
             items = self.items
             return [items.get(k) for k in r.keys]
@@ -154,7 +154,7 @@ class LocalBackend:
             grown[: len(known)] = known
             self._code_keys = known = grown
         keys = known[codes]
-        unknown = np.flatnonzero(keys == MISSING)
+        unknown = (keys == MISSING).nonzero()[0]
         if len(unknown):
             found = self._keys.of([ids[i] for i in unknown.tolist()])
             keys[unknown] = found
@@ -234,7 +234,8 @@ class LocalBackend:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         vectors = {name: encode_table(t) for name, t in self.vector_tables.items()}
-        state = (_FORMAT, self.features, self.tables, self.items, self.events, vectors)
+        tables = {name: {k: list(v) for k, v in t.items()} for name, t in self.tables.items()}
+        state = (_FORMAT, self.features, tables, self.items, self.events, vectors)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(msgspec.msgpack.encode(state))
@@ -270,8 +271,11 @@ def _merge(
     return merged
 
 
-def _interned(rows: Mapping[str, Sequence[Scored]]) -> dict[str, list[Scored]]:
-    """A table with its item ids interned: one string object per id however many rows
-    name it (less memory), and the column keys find them by identity (faster)."""
-    intern = sys.intern
-    return {k: [(intern(i) if type(i) is str else i, s) for i, s in v] for k, v in rows.items()}
+def _interned(rows: Mapping[str, Sequence[Scored]]) -> dict[str, ScoredRows]:
+    """A table as columns with its item ids interned (one string object per id however
+    many rows name it: less memory, and the column keys find them by identity) and
+    coded (``ScoredRows.coded``: candidate sources read the codes as they are)."""
+    return {k: ScoredRows.coded(v) for k, v in rows.items()}
+
+
+_EMPTY = ScoredRows.empty()
