@@ -8,7 +8,7 @@ Shared by the demo world (``demo/seed.py``), real-data imports (``loading/``) an
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
@@ -148,7 +148,7 @@ def write_content(
     items: Mapping[str, Mapping[str, Any]],
     *,
     top_k: int = 50,
-    cold_in: Mapping[str, list[tuple[str, float]]] | None = None,
+    cold_in: Mapping[str, Sized] | None = None,
 ) -> Counts:
     """``content_sim`` for every item, or only for the items with fewer than
     :data:`COLD_NEIGHBOURS` neighbours in the item-to-item table ``cold_in``."""
