@@ -26,25 +26,28 @@ def greedy(kinds: Sequence[Kind], n: int, window: int, cap: int) -> tuple[list[i
     kept up to date instead of recounted per position."""
     rest = list(range(len(kinds)))
     recent: dict[Kind, int] = {}  # kinds of the last window - 1 placed
+    get = recent.get
+    placed: list[Kind] = []
     order: list[int] = []
     bad: list[int] = []
     while len(order) < n and rest:
         pick = 0
-        for j, i in enumerate(rest):
+        for i in rest:
             k = kinds[i]
-            if k is None or recent.get(k, 0) < cap:
-                pick = j
+            if k is None or get(k, 0) < cap:
                 break
+            pick += 1
         else:
+            pick = 0
             bad.append(rest[0])
         i = rest.pop(pick)
         order.append(i)
         if window > 1:
             k = kinds[i]
-            recent[k] = recent.get(k, 0) + 1
-            if len(order) >= window:
-                gone = kinds[order[-window]]
-                recent[gone] -= 1
+            placed.append(k)
+            recent[k] = get(k, 0) + 1
+            if len(placed) >= window:
+                recent[placed[-window]] -= 1
     return order, bad
 
 
