@@ -64,6 +64,21 @@ def _wait_nodes(client: TestClient, n: int) -> dict[str, object]:
         time.sleep(0.05)
 
 
+def _until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def _ready_with_noop_config(nodes: list[TestClient]) -> tuple[TestClient, TestClient]:
+    """Both nodes, once they see each other, with the noop script's default config."""
+    a, b = nodes
+    _wait_nodes(a, 2)
+    a.post("/admin/configs", json={"script": "noop.py", "name": "default"})
+    return a, b
+
+
 def _served(client: TestClient) -> str:
     body = client.post("/v1/recommend", json={"scene": "home_feed", "user_id": "7"}).json()
     return f"{body['strategy']['name']}"
@@ -96,10 +111,7 @@ def test_scene_changes_reach_every_node(nodes: list[TestClient]) -> None:
     a, b = nodes
     _wait_nodes(a, 2)
     assert a.post("/admin/scenes", json={"name": "fresh"}).status_code == 201
-    deadline = time.monotonic() + WAIT_S
-    while "fresh" not in b.get("/admin/status").json()["scenes"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    _until(lambda: "fresh" in b.get("/admin/status").json()["scenes"], "scene not on node b")
 
 
 def test_coordinator_url_is_validated() -> None:
@@ -113,9 +125,7 @@ def test_coordinator_url_is_validated() -> None:
 def test_generations_keep_growing_when_zookeeper_loses_its_data(
     nodes: list[TestClient], zk_url: str
 ) -> None:
-    a, b = nodes
-    _wait_nodes(a, 2)
-    a.post("/admin/configs", json={"script": "noop.py", "name": "default"})
+    a, b = _ready_with_noop_config(nodes)
     body = {"scene": "home_feed", "script": "noop.py", "wait_s": WAIT_S}
     before = a.post("/admin/deployments", json=body).json()["rollout"]["generation"]
     hosts, root = parse_zk_url(zk_url)
@@ -185,19 +195,10 @@ def test_metrics_series_sum_every_node(nodes: list[TestClient]) -> None:
     assert bad.status_code == 422 and bad.json()["field"] == "window_s"
 
 
-def _until(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 def test_a_change_made_while_zookeeper_is_down_is_published_on_reconnect(
     nodes: list[TestClient], zookeeper: ZooKeeperServer
 ) -> None:
-    a, b = nodes
-    _wait_nodes(a, 2)
-    a.post("/admin/configs", json={"script": "noop.py", "name": "default"})
+    a, b = _ready_with_noop_config(nodes)
     zookeeper.kill()
     try:
         body = {"scene": "home_feed", "script": "noop.py", "wait_s": 0.5}
