@@ -67,6 +67,7 @@ def _merged(
 ) -> Candidates:
     single = [_single_channel(name, c) for name, c, _ in parts]
     first: Codes | None = None  # the rows where each id first appears
+    heads: list[tuple[str, Candidates]] = []  # each channel's rows within its quota
     if all(single) and len(set(single)) == len(single) <= _MAX_MASKED:
         # each part one distinct channel: an id's channels are those of the parts it is
         # in, in part order (the order merge meets them): a bitmask of parts per id,
@@ -75,7 +76,7 @@ def _merged(
         chans: npt.NDArray[np.int32] = masks if masks is not None else np.zeros(0, np.int32)
         sets = _subsets(tuple(single))
     else:
-        heads = [(name, c if n == len(c) else c[:n]) for name, c, n in parts]
+        heads = _heads(parts)
         first, dense = dense_codes(codes)
         unique = codes[first]
         total = np.asarray(np.bincount(dense, weights=scores, minlength=len(first)), np.float64)
@@ -87,7 +88,7 @@ def _merged(
     if any(c.traces is not None or c.acm is not None for _, c, _ in parts):
         if first is None:
             first, _ = dense_codes(codes)
-        heads = [(name, c if n == len(c) else c[:n]) for name, c, n in parts]
+        heads = heads or _heads(parts)
         traces = _column(heads, "traces", first)
         acm = _column(heads, "acm", first)
     return Candidates(
@@ -98,6 +99,11 @@ def _merged(
         traces[order] if traces is not None else None,
         acm[order] if acm is not None else None,
     )
+
+
+def _heads(parts: list[tuple[str, Candidates, int]]) -> list[tuple[str, Candidates]]:
+    """Each channel cut to its quota (a view of its columns)."""
+    return [(name, c if n == len(c) else c[:n]) for name, c, n in parts]
 
 
 def _single_channel(name: str, c: Candidates) -> str:
@@ -174,7 +180,7 @@ def keep_if(
 def split(
     c: Candidates, keep: Mask, reason: str, stage: Stage | None, by: str | None
 ) -> CandidatesFiltered:
-    result = CandidatesFiltered(c.take(keep), Removed(c, None, reason, kept=keep))
+    result = CandidatesFiltered(c.take(keep), Removed(c, keep, reason))
     if stage is not None:
         stage.filtered(result, by)
     return result
@@ -184,7 +190,7 @@ def drop_ids(
     c: Candidates, ids: Collection[str], reason: str, stage: Stage | None, by: str | None
 ) -> CandidatesFiltered:
     if not ids:
-        result = CandidatesFiltered(c, Removed(c, np.zeros(len(c), bool), reason))
+        result = CandidatesFiltered(c, Removed(c, np.ones(len(c), bool), reason))
         if stage is not None:
             stage.filtered(result, by)
         return result
@@ -214,17 +220,13 @@ def downweight(
                     keys.append(code)
                     ns.append(n)
         if keys:  # each row's position in keys, plus one (0: not in counts)
-            positions = _POSITIONS if len(keys) < len(_POSITIONS) else np.arange(len(keys) + 1)
-            found = looked_up(c.codes, np.array(keys, np.intp), positions[1 : len(keys) + 1])
+            found = looked_up(c.codes, np.array(keys, np.intp), np.arange(1, len(keys) + 1))
             rows = found.nonzero()[0]
             if len(rows):
                 out = _downweighted(c, rows, [ns[k - 1] for k in found[rows].tolist()], factor, by)
     if stage is not None:
         stage.output(len(c), out)
     return out
-
-
-_POSITIONS = np.arange(1 << 16, dtype=np.int64)
 
 
 def _downweighted(

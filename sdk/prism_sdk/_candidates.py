@@ -228,23 +228,15 @@ def object_array(values: Sequence[object]) -> Ids:
 
 class Removed(Sequence[tuple[Item, str]]):
     """What a filter of :class:`Candidates` removed, each with the reason, in input order:
-    the rows of ``of`` where ``mask`` is set (or, given ``kept``, not set), made into
-    columns (:attr:`rows`) and items only when read."""
+    the rows of ``of`` where the filter's ``kept`` mask is not set, made into columns
+    (:attr:`rows`) and items only when read."""
 
     __slots__ = ("_items", "_kept", "_mask", "_rows", "of", "reason")
 
-    def __init__(
-        self,
-        of: Candidates,
-        mask: npt.NDArray[np.bool_] | None,
-        reason: str,
-        kept: npt.NDArray[np.bool_] | None = None,
-    ) -> None:
-        if (mask is None) == (kept is None):
-            raise ValueError("Removed: give the removed rows' mask or the kept rows' one")
+    def __init__(self, of: Candidates, kept: npt.NDArray[np.bool_], reason: str) -> None:
         self.of = of
-        self._mask = mask
-        self._kept = kept  # the filter's keep mask: inverted only if read
+        self._kept = kept
+        self._mask: npt.NDArray[np.bool_] | None = None  # inverted only if read
         self.reason = reason
         self._rows: Candidates | None = None
         self._items: list[Item] | None = None
@@ -253,7 +245,6 @@ class Removed(Sequence[tuple[Item, str]]):
     def mask(self) -> npt.NDArray[np.bool_]:
         """Per row of ``of``: whether it was removed."""
         if self._mask is None:
-            assert self._kept is not None
             self._mask = ~self._kept
         return self._mask
 
@@ -264,10 +255,7 @@ class Removed(Sequence[tuple[Item, str]]):
         return self._rows
 
     def __len__(self) -> int:
-        if self._mask is None:
-            assert self._kept is not None
-            return len(self._kept) - int(np.count_nonzero(self._kept))
-        return int(np.count_nonzero(self._mask))
+        return len(self._kept) - int(np.count_nonzero(self._kept))
 
     def _pairs(self) -> list[tuple[Item, str]]:
         if self._items is None:

@@ -84,9 +84,9 @@ def coarse(
         rows = items.take(order)
         if stage is not None:
             if stage.detail:
-                cut = np.ones(n, bool)
-                cut[order] = False
-                stage.removed(Removed(items, cut, REASON), id)
+                chosen = np.zeros(n, bool)
+                chosen[order] = True
+                stage.removed(Removed(items, chosen, REASON), id)
             stage.output(n, rows)
         return rows
     kept = [items[i] for i in order.tolist()]

@@ -69,8 +69,7 @@ class LocalBackend:
             if r.limit is None:
                 return [table.get(k, _EMPTY) for k in r.keys]
             lim = r.limit
-            out = [table.get(k, _EMPTY) for k in r.keys]
-            return [rows if len(rows) <= lim else rows[:lim] for rows in out]
+            return [table.get(k, _EMPTY).head(lim) for k in r.keys]
         if r.kind == "items":
             items = self.items
             return [items.get(k) for k in r.keys]

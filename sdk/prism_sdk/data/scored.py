@@ -75,6 +75,10 @@ class ScoredRows(Sequence[Scored]):
             return out
         return self.ids[index], self.scores[index]
 
+    def head(self, n: int) -> ScoredRows:
+        """The first ``n`` rows: these rows themselves when there are no more."""
+        return self if len(self.ids) <= n else self[:n]
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ScoredRows):
             return self.ids == other.ids and self.scores == other.scores  # array == array
