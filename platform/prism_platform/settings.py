@@ -227,6 +227,29 @@ class Settings:
         default_factory=lambda: int_env("PRISM_SAMPLES_STREAM_MAX", "100000", minimum=1)
     )
     """With Redis: about how many samples a scene's stream keeps (``MAXLEN ~``)."""
+    samples_max_age_s: float = field(
+        default_factory=lambda: float_env("PRISM_SAMPLES_MAX_AGE_S", str(30 * 86400), minimum=1)
+    )
+    """Sampled requests served longer ago than this are deleted (besides the size caps)."""
+    user_events_max_age_s: float = field(
+        default_factory=lambda: float_env("PRISM_USER_EVENTS_MAX_AGE_S", str(30 * 86400), minimum=1)
+    )
+    """The data backend's realtime events of each user (what strategies read as recent
+    behaviour) older than this are deleted (Redis: also by each append, and a user's key
+    expires this long after their last event)."""
+    user_counts_max_age_s: float = field(
+        default_factory=lambda: float_env(
+            "PRISM_USER_COUNTS_MAX_AGE_S", str(180 * 86400), minimum=3600
+        )
+    )
+    """The per-user hourly counts of the experiment reports (users by a hash of their id)
+    are deleted this long after their hour; a report over older hours keeps its totals but
+    loses its per-user statistics."""
+    replays_max_age_s: float = field(
+        default_factory=lambda: float_env("PRISM_REPLAYS_MAX_AGE_S", str(30 * 86400), minimum=1)
+    )
+    """Finished replays' report files and recorded data snapshots (``var/replays/``, which
+    name users) are deleted this long after they were last written."""
 
     def __post_init__(self) -> None:
         for name, value, known in (

@@ -1,7 +1,9 @@
 """HTTP: ``POST /v1/events`` and ``GET /admin/experiments/{scene}/report``.
 
-The router owns the event sink and the background aggregator through its lifespan
-(merged into the app's by ``include_router``).
+The router owns the event sink, the background aggregator and the node's retention
+loop (:meth:`~prism_platform.control.facade.Control.retention_forever`: the age limits
+of the samples, the data backend's user events, the per-user counts and the replay
+files) through its lifespan (merged into the app's by ``include_router``).
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ def build_events_router(
     gives the report its serving guardrails (the node's, all workers: ``shared``)."""
     metrics = metrics or Metrics()
     ingest = open_ingest(settings, signer, backend, metrics.events)
+    facade.event_sink = ingest.sink  # prism user forget deletes from it
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = None
+        housekeeping = asyncio.create_task(facade.retention_forever())
         if settings.events_aggregate_s > 0:
             interval = settings.events_aggregate_s
             keep = log_retention_s(settings)
@@ -64,10 +68,11 @@ def build_events_router(
                 facade.aggregate_events_forever(ingest.sink, interval, keep, writer)
             )
         yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for running in (task, housekeeping):
+            if running is not None:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
         ingest.close()
         if feature_log is not None:
             feature_log.close()
