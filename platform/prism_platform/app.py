@@ -34,8 +34,10 @@ from prism_platform.api.models import build_models_router
 from prism_platform.api.ops import add_ops_routes
 from prism_platform.api.replays import build_replays_router
 from prism_platform.api.samples import build_samples_router
+from prism_platform.api.user_data import build_user_data_router
 from prism_platform.control.dev_mode import DevMode
 from prism_platform.control.facade import Control
+from prism_platform.control.user_data import Retention, SubjectKey
 from prism_platform.coordination import open_coordinator
 from prism_platform.db import MetadataStore
 from prism_platform.demo.seed import open_data
@@ -59,7 +61,7 @@ from prism_platform.serving.dispatcher import FALLBACK_NAME, Dispatcher
 from prism_platform.serving.hang import Hangs, HungRoutes
 from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
 from prism_platform.serving.recent_errors import RecentErrors
-from prism_platform.serving.signing import acm_signer
+from prism_platform.serving.signing import acm_key, acm_signer
 from prism_platform.serving.standby import Standby
 from prism_platform.serving.state import ServingState
 from prism_platform.serving.traffic import TrafficRecorder
@@ -175,8 +177,12 @@ def create_app(
         control.reload_models()
     feature_log = open_feature_log(settings, metrics)
     control.sample_writer = open_sample_writer(settings, metrics)
+    control.feature_log = feature_log  # the stores prism user forget deletes from
+    signer = acm_signer(settings)
+    control.subject_key = SubjectKey(acm_key(settings), signer.kid)
+    control.retention = Retention.of(settings)
     dispatcher = Dispatcher(
-        state, backend, metrics, acm_signer(settings), feature_log, control.sample_writer,
+        state, backend, metrics, signer, feature_log, control.sample_writer,
         breakers=breakers_of(settings, metrics),
     )  # fmt: skip
     dispatcher.read_budget = (settings.script_max_round_trips, settings.script_max_read_keys)
@@ -198,7 +204,7 @@ def create_app(
         settings.max_body_bytes,
         traffic,
         may_debug=viewer_check(auth),
-        admission=Admission(settings.admission_wait_share),
+        admission=Admission(settings.admission_share),
     )
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
     control.series = open_sampler(settings, control, metrics, shared)
@@ -222,6 +228,7 @@ def create_app(
     )
     api.include_router(build_accounts_router(control, auth))
     api.include_router(build_samples_router(control, auth))
+    api.include_router(build_user_data_router(control, auth))
     api.include_router(build_replays_router(control, auth))
     api.include_router(build_metrics_series_router(control, auth))
     reader = auth.requires(DATA_READER)

@@ -1,5 +1,6 @@
 """``prism user``, ``prism token`` (local: on the metadata database, so the first admin
-can be made before a node runs) and ``prism login`` (asks a node for a session token)."""
+can be made before a node runs), ``prism login`` (asks a node for a session token) and
+``prism user forget`` (asks a node to delete an end user's data)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import sys
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -48,7 +50,20 @@ def json_ready(obj: Any) -> Any:
 
 @click.group()
 def user() -> None:
-    """Users of the metadata database (local)."""
+    """Users of the metadata database (local); ``forget``: an end user's data on a node."""
+
+
+@user.command("forget")
+@url_option
+@click.argument("user_id")
+def user_forget(url: str, user_id: str) -> None:
+    """Delete end user USER_ID's data (as recommend requests and events name them, not an
+    account) from every store of the node at --url: events, per-user counts, the data
+    backend's events, features, u2i rows and vectors, the feature log, sampled requests,
+    replay files. Prints how many entries each store deleted; needs an admin's token.
+    Running it again is safe (it deletes nothing more)."""
+    path = f"/admin/user-data/{quote(user_id, safe='')}"
+    echo(call(url, "DELETE", path))
 
 
 @user.command("add")

@@ -23,6 +23,7 @@ from prism_platform.control.metrics_ops import MetricsOps
 from prism_platform.control.replay_ops import ReplayOps
 from prism_platform.control.samples_ops import SampleOps
 from prism_platform.control.script_reads import ScriptReads
+from prism_platform.control.user_data import UserDataOps
 from prism_platform.db import (
     AuditRecord,
     ConfigRecord,
@@ -65,6 +66,7 @@ class Control(
     SampleOps,
     CanaryAnalysisOps,
     DebugOps,
+    UserDataOps,
 ):
     def __init__(
         self,

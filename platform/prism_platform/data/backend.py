@@ -19,7 +19,10 @@ def open_backend(settings: Settings) -> DataBackend:
     :func:`prism_platform.demo.seed.open_data`)."""
     if settings.data_backend == "redis":
         return RedisBackend.from_url(
-            settings.redis_url, prefix=settings.redis_prefix, timeout_ms=settings.redis_timeout_ms
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            timeout_ms=settings.redis_timeout_ms,
+            events_max_age_s=settings.user_events_max_age_s,
         )
     if settings.data_backend == "remote":  # Settings checked the name and the URL
         return RemoteBackend(settings.remote_url, settings.data_api_token)

@@ -44,9 +44,14 @@ class EventCount(Base):
 class EventUserCount(Base):
     """Events of one user in one (scene, layer, bucket, hour): the per-user totals the
     report's ratio statistics need (a user's exposures and clicks are not independent
-    trials). ``user_key`` is a 64-bit hash of the user id (``events.aggregate.user_key``)."""
+    trials). ``user_key`` is a 64-bit hash of the user id (``events.fold.user_key``): the
+    indexes serve ``prism user forget`` (by user) and the age limit (by hour)."""
 
     __tablename__ = "event_user_counts"
+    __table_args__ = (
+        sa.Index("ix_event_user_counts_user_key", "user_key"),
+        sa.Index("ix_event_user_counts_hour", "hour"),
+    )
 
     scene: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     layer: Mapped[str] = mapped_column(sa.String(32), primary_key=True)

@@ -8,12 +8,16 @@ adds the counts and the new offset in one transaction: a crash before the commit
 same events, after it never counts them twice, and two aggregators of one log (two
 nodes sharing a Redis stream) serialise on the offset row. :func:`trim_log` then drops
 what the committed offset covers once it is older than the retention.
+:func:`forget_user_counts` deletes one user's per-user counts, :func:`trim_user_counts`
+those of hours past their age limit.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +34,7 @@ from prism_platform.db.event_schema import (
     EventRejection,
     EventUserCount,
 )
-from prism_platform.events.fold import Folded, fold
+from prism_platform.events.fold import Folded, fold, user_key
 from prism_platform.events.sink import EventSink
 
 log = logging.getLogger("prism.events")
@@ -77,6 +81,39 @@ def trim_log(sink: EventSink, engine: Engine, keep_s: float, now: float | None =
     if not offset:
         return 0
     return sink.trim(offset, (time.time() if now is None else now) - keep_s)
+
+
+def forget_user_counts(engine: Engine, user_id: str) -> int:
+    """Delete the user's per-user hourly counts (by :func:`~.fold.user_key`); how many.
+
+    Call it once the user's events have left the log. Its transaction first locks every
+    log's offset row (SQLite: ``BEGIN IMMEDIATE``), as an aggregation does: one that read
+    the user's events before they left has committed by then, and its rows go too; one
+    that starts later no longer finds them. The anonymous counts per bucket keep them.
+    """
+    t = EventUserCount
+    with _locked_offsets(engine) as conn:
+        gone = conn.execute(sa.delete(t).where(t.user_key == user_key(user_id))).rowcount
+    return int(gone)
+
+
+def trim_user_counts(engine: Engine, older_than: float) -> int:
+    """Delete the per-user counts of the hours that began before unix time
+    ``older_than``; how many rows."""
+    cutoff = datetime.fromtimestamp(older_than, UTC)
+    t = EventUserCount
+    with _locked_offsets(engine) as conn:
+        gone = conn.execute(sa.delete(t).where(t.hour < cutoff)).rowcount
+    return int(gone)
+
+
+@contextmanager
+def _locked_offsets(engine: Engine) -> Iterator[Connection]:
+    """A transaction that waits for every aggregation in flight (their offset rows)."""
+    opts = {SQLITE_BEGIN: "BEGIN IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
+    with engine.connect().execution_options(**opts) as conn, conn.begin():
+        conn.execute(sa.select(EventOffset.sink).with_for_update()).all()
+        yield conn
 
 
 def _insert(conn: Connection) -> Any:

@@ -13,7 +13,7 @@ expired) anyway. Durability is Redis's: run it with ``appendonly yes`` and
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -22,6 +22,7 @@ from prism_platform.events.event import StoredEvent, claims
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(StoredEvent).decode
+SCAN_PAGE = 5000
 
 APPEND = """
 local now = tonumber(ARGV[1])
@@ -112,5 +113,37 @@ class RedisSink:
             self.client.xtrim(self.stream, minid="-".join(map(str, minid)), approximate=False)
         )
 
+    def forget_user(self, user_id: str) -> int:
+        """``XDEL`` the user's entries, found by one ``XRANGE`` scan of the stream (the
+        id and count-key sets keep their members until the retention)."""
+        return forget_entries(self.client, self.stream, b"e", user_id, lambda b: _decode(b).user_id)
+
     def close(self) -> None:
         self.client.close()
+
+
+def forget_entries(
+    client: Any,
+    stream: str,
+    field: bytes,
+    user_id: str,
+    user_of: Callable[[bytes], str],
+    needle: bytes | None = None,
+) -> int:
+    """Delete the entries of ``stream`` whose ``field`` names ``user_id`` (a page of
+    ``XRANGE`` at a time; a value without ``needle``, the id as encoded in it (default:
+    its UTF-8 bytes, as msgpack stores it), is not decoded); how many."""
+    needle = user_id.encode() if needle is None else needle
+    start, done = "-", 0
+    while True:
+        entries = client.xrange(stream, min=start, count=SCAN_PAGE)
+        gone = [
+            eid
+            for eid, fields in entries
+            if needle in fields[field] and user_of(fields[field]) == user_id
+        ]
+        if gone:
+            done += int(client.xdel(stream, *gone))
+        if len(entries) < SCAN_PAGE:
+            return done
+        start = f"({entries[-1][0].decode()}"

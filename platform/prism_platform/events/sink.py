@@ -45,6 +45,11 @@ class EventSink(Protocol):
         ``older_than`` (their ids may be forgotten); how many were dropped."""
         ...
 
+    def forget_user(self, user_id: str) -> int:
+        """Delete the user's events from the log (their ids and count keys stay until the
+        retention, so a resent copy is still a duplicate); how many."""
+        ...
+
     def close(self) -> None: ...
 
 

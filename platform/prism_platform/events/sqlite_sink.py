@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
@@ -24,6 +24,7 @@ from prism_platform.events.event import StoredEvent, claims
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(StoredEvent).decode
 TRIM_BATCH = 5000
+SCAN_PAGE = 10_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -100,10 +101,55 @@ class SqliteSink:
             if len(rows) < TRIM_BATCH or upto != rows[-1][0]:
                 return done
 
+    def forget_user(self, user_id: str) -> int:
+        """Scan the log in pages (read connection), delete the user's rows of each page
+        (a short write between appends); their ``event_keys`` stay, so a resent copy of a
+        deleted event is still a duplicate until the retention forgets its keys."""
+        return forget_rows(
+            self._reader, self._rlock, self._writer, self._wlock, "events", user_id, _user_of
+        )
+
     def close(self) -> None:
         with self._wlock, self._rlock:
             self._writer.close()
             self._reader.close()
+
+
+def _user_of(body: bytes) -> str:
+    return _decode(body).user_id
+
+
+def forget_rows(
+    reader: sqlite3.Connection,
+    rlock: threading.Lock,
+    writer: sqlite3.Connection,
+    wlock: threading.Lock,
+    table: str,
+    user_id: str,
+    user_of: Callable[[bytes], str],
+) -> int:
+    """Delete the rows of ``table`` (``seq``, msgpack ``body``) whose body names
+    ``user_id``, a page at a time: a body that does not hold the id's bytes is not
+    decoded. Rows appended while it runs are scanned too when they land past its page."""
+    needle = user_id.encode()
+    sql = f"SELECT seq, body FROM {table} WHERE seq > ? ORDER BY seq LIMIT ?"
+    last, done = 0, 0
+    while True:
+        with rlock:
+            rows = reader.execute(sql, (last, SCAN_PAGE)).fetchall()
+        if not rows:
+            return done
+        last = rows[-1][0]
+        gone = [seq for seq, body in rows if needle in body and user_of(body) == user_id]
+        for start in range(0, len(gone), 500):
+            chunk = gone[start : start + 500]
+            with wlock:
+                marks = ",".join("?" * len(chunk))
+                done += writer.execute(
+                    f"DELETE FROM {table} WHERE seq IN ({marks})", chunk
+                ).rowcount
+        if len(rows) < SCAN_PAGE:
+            return done
 
 
 def _insert(cur: sqlite3.Cursor, events: Sequence[StoredEvent]) -> list[bool]:

@@ -1,7 +1,8 @@
 """Logged features in Redis: one Stream, ``<prefix>features``, one entry per record.
 
 A batch is one pipeline of ``XADD``s; ``trim`` is ``XTRIM MINID`` (stream ids are the
-milliseconds Redis stored them at). Durability is Redis's configuration, as for events.
+milliseconds Redis stored them at); ``forget_user`` ``XDEL``s one user's records.
+Durability is Redis's configuration, as for events.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from prism_platform.events.redis_sink import redis_client
+from prism_platform.events.redis_sink import forget_entries, redis_client
 from prism_platform.feature_log.record import LoggedRows, decode, encode
 
 
@@ -38,6 +39,10 @@ class RedisFeatureStore:
     def trim(self, older_than: float) -> int:
         minid = f"{max(0, int(older_than * 1000))}-0"
         return int(self.client.xtrim(self.stream, minid=minid, approximate=False))
+
+    def forget_user(self, user_id: str) -> int:
+        """``XDEL`` the user's records, found by one ``XRANGE`` scan of the stream."""
+        return forget_entries(self.client, self.stream, b"r", user_id, lambda b: decode(b).user_id)
 
     def close(self) -> None:
         self.client.close()

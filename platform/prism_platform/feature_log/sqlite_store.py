@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from prism_platform.events.sqlite_sink import connect_wal
+from prism_platform.events.sqlite_sink import connect_wal, forget_rows
 from prism_platform.feature_log.record import LoggedRows, decode, encode
 
 TRIM_BATCH = 5000
@@ -68,6 +68,16 @@ class SqliteFeatureStore:
             if n < TRIM_BATCH:
                 return done
 
+    def forget_user(self, user_id: str) -> int:
+        """Scan the records in pages and delete the user's, a short write per page."""
+        return forget_rows(
+            self._conn, self._lock, self._conn, self._lock, "feature_rows", user_id, _user_of
+        )
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _user_of(body: bytes) -> str:
+    return decode(body).user_id

@@ -5,7 +5,8 @@
 * :class:`~.redis_store.RedisFeatureStore`: a Redis Stream, ``<prefix>features``.
 
 ``read`` pages in order from an opaque offset (``""`` = the start), as the event log
-does; ``trim`` drops records older than the event log's retention.
+does; ``trim`` drops records older than the event log's retention, ``forget_user`` the
+records of one user's requests.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class FeatureStore(Protocol):
 
     def trim(self, older_than: float) -> int:
         """Drop the records stored before unix time ``older_than``; how many."""
+        ...
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete the records of the user's requests; how many."""
         ...
 
     def close(self) -> None: ...

@@ -1,7 +1,11 @@
 """The replays of one node: each run's state and progress in memory (the last
 :data:`KEEP`), each finished report also written to ``<dir>/<id>.json``, so it outlives
 the process (``Control.replay(id)`` reads it back) and shows it to the node's other
-workers (as it started, then as it ended: its progress is its own worker's)."""
+workers (as it started, then as it ended: its progress is its own worker's).
+
+Reports name users (``diff.worst``) and recorded data snapshots hold reads of their keys:
+``forget_user`` scrubs one user from both, ``trim`` deletes the files past the age limit
+(``PRISM_REPLAYS_MAX_AGE_S``)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ KEEP = 20
 MAX_RUNNING = 2
 """Replays a node runs at once (each takes a core while it runs)."""
 _FILE = re.compile(r"(\d+)\.json")
+_DATA_FILE = re.compile(r"(\d+)\.data\.json")
+ITEM_KINDS = frozenset({"items", "item_vectors"})
+"""Reads of a data snapshot keyed by item, never by user."""
 State = Literal["running", "done", "failed"]
 ROWS = ("rbo_values", "noise_rbo_values", "worst")
 """The per-request parts of a report's ``diff``, left out of the list of replays (with
@@ -154,7 +161,82 @@ class ReplayBoard:
             raise Conflict("this node keeps no replay files", field="record_data")
         return self.folder / f"{replay_id}.data.json"
 
+    def forget_user(self, user_id: str) -> int:
+        """Scrub the user from the reports (``diff.worst`` names users: their id becomes
+        ``null``) and drop the reads of their key from recorded data snapshots, in memory
+        and in the folder; how many entries changed."""
+        gone = 0
+        with self._lock:
+            for run in self._runs.values():
+                if run.report is not None:
+                    gone += _scrub(run.report, user_id)
+        if self.folder is None or not self.folder.is_dir():
+            return gone
+        for path in sorted(self.folder.iterdir()):
+            if _FILE.fullmatch(path.name) or _DATA_FILE.fullmatch(path.name):
+                gone += _forget_in_file(path, user_id)
+        return gone
+
+    def trim(self, older_than: float) -> int:
+        """Delete the report and data files last written before ``older_than`` (not those
+        of a replay still running here); how many files."""
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        with self._lock:
+            running = {r.id for r in self._runs.values() if r.state == "running"}
+        gone = 0
+        for path in self.folder.iterdir():
+            m = _FILE.fullmatch(path.name) or _DATA_FILE.fullmatch(path.name)
+            if m is None or int(m.group(1)) in running:
+                continue
+            try:
+                if path.stat().st_mtime < older_than:
+                    path.unlink()
+                    gone += 1
+            except FileNotFoundError:
+                continue
+        return gone
+
     def _files(self) -> list[re.Match[str]]:
         if self.folder is None or not self.folder.is_dir():
             return []
         return [m for p in self.folder.iterdir() if (m := _FILE.fullmatch(p.name))]
+
+
+def _scrub(report: dict[str, Any], user_id: str) -> int:
+    """Set the user's id in the report's ``diff.worst`` rows to ``None``; how many."""
+    n = 0
+    for row in (report.get("diff") or {}).get("worst") or []:
+        if isinstance(row, dict) and row.get("user_id") == user_id:
+            row["user_id"] = None
+            n += 1
+    return n
+
+
+def _of_user(read: Any, user_id: str) -> bool:
+    return (
+        isinstance(read, dict) and read.get("key") == user_id and read.get("kind") not in ITEM_KINDS
+    )
+
+
+def _forget_in_file(path: Path, user_id: str) -> int:
+    """A report file scrubbed (:func:`_scrub`), or a data snapshot without the reads of
+    the user's key (any kind but the items'), written again atomically when changed."""
+    try:
+        found = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):  # gone, or only reserved
+        return 0
+    if not isinstance(found, dict):
+        return 0
+    if _DATA_FILE.fullmatch(path.name):
+        reads = found.get("reads") or []
+        kept = [r for r in reads if not _of_user(r, user_id)]
+        n = len(reads) - len(kept)
+        found["reads"] = kept
+    else:
+        n = _scrub(found.get("report") or {}, user_id)
+    if n:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(found, ensure_ascii=False))
+        tmp.replace(path)
+    return n

@@ -6,7 +6,9 @@ Appends go to the newest file; once it holds ``file_bytes`` the next batch start
 the workers of one node (``prism serve --workers N``) share the files safely. A reader
 takes no lock: it skips a last line still being written (no newline yet), a line it
 cannot decode (logged) and a file deleted under it, and it skips whole files last
-written before ``since``.
+written before ``since``. ``forget_user`` and ``trim`` (the age limit) rewrite a file
+under the scene's lock: into a temporary file, then renamed over it, so a reader sees
+the old file or the new one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import fcntl
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,6 +70,62 @@ class FileSampleLog:
     ) -> Iterator[Sample]:
         return window(self._scan(scene, since), since, limit)
 
+    def scenes(self) -> list[str]:
+        """The scenes with a folder of samples."""
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if SCENE_RE.fullmatch(n) and (self.root / n).is_dir())
+
+    def forget_user(self, user_id: str) -> int:
+        """Rewrite each file holding one of the user's samples without them (under the
+        scene's lock, keeping the file's modification time)."""
+        needle = b'"user_id":' + msgspec.json.encode(user_id)
+
+        def keep(line: bytes) -> bool:
+            if needle not in line:
+                return True
+            try:
+                return decode(line).user_id != user_id
+            except msgspec.DecodeError:
+                return True
+
+        gone = 0
+        for scene in self.scenes():
+            with _locked(self._folder(scene) / ".lock"):
+                for _, path in self.files(scene):
+                    gone += _rewrite(path, keep)
+        return gone
+
+    def trim(self, older_than: float) -> int:
+        """Delete the files last written before ``older_than``, then rewrite the oldest
+        files left without their samples served before it (stopping at the first file
+        that holds none)."""
+
+        def keep(line: bytes) -> bool:
+            try:
+                return decode(line).ts >= older_than
+            except msgspec.DecodeError:
+                return False
+
+        gone = 0
+        for scene in self.scenes():
+            with _locked(self._folder(scene) / ".lock"):
+                for _, path in self.files(scene):
+                    try:
+                        if path.stat().st_mtime + MTIME_SLACK_S < older_than:
+                            gone += _count_lines(path)
+                            path.unlink()
+                            continue
+                    except FileNotFoundError:
+                        continue
+                    removed = _rewrite(path, keep)
+                    gone += removed
+                    if not removed:
+                        break
+        return gone
+
     def close(self) -> None:
         pass
 
@@ -99,6 +157,37 @@ class FileSampleLog:
         if not SCENE_RE.fullmatch(scene):
             raise ValueError(f"not a scene name: {scene!r}")
         return self.root / scene
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.endswith(b"\n"))
+
+
+def _rewrite(path: Path, keep: Callable[[bytes], bool]) -> int:
+    """Replace ``path`` by a copy holding the whole lines ``keep`` accepts (a last line
+    still being written stays as it is), with the same modification time; deleted when
+    nothing is left. How many lines went. The caller holds the scene's lock."""
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().splitlines(keepends=True)
+        st = path.stat()
+    except FileNotFoundError:
+        return 0
+    kept = [ln for ln in lines if not ln.endswith(b"\n") or keep(ln)]
+    if len(kept) == len(lines):
+        return 0
+    if not kept:
+        path.unlink(missing_ok=True)
+        return len(lines)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(b"".join(kept))
+        f.flush()
+        os.fsync(f.fileno())
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp, path)
+    return len(lines) - len(kept)
 
 
 @contextmanager

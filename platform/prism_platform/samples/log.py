@@ -7,15 +7,16 @@
   or ``PRISM_DATA_BACKEND=redis``), as the feature log does;
 * :class:`MemorySampleLog`: a capped deque per scene (tests).
 
-Each keeps the newest samples of a scene and forgets the oldest past its cap. ``read``
-yields a scene's samples oldest first (order of storing), those served at or after
-``since`` only, at most ``limit``.
+Each keeps the newest samples of a scene and forgets the oldest past its cap, and those
+served before the age limit (``trim``, ``PRISM_SAMPLES_MAX_AGE_S``). ``read`` yields a
+scene's samples oldest first (order of storing), those served at or after ``since``
+only, at most ``limit``. ``forget_user`` deletes one user's samples of every scene.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Protocol
 
@@ -34,6 +35,14 @@ class SampleLog(Protocol):
     ) -> Iterator[Sample]:
         """The scene's samples served at or after unix time ``since``, oldest first, at
         most ``limit``."""
+        ...
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete the samples of the user's requests, of every scene; how many."""
+        ...
+
+    def trim(self, older_than: float) -> int:
+        """Delete the samples served before unix time ``older_than``; how many."""
         ...
 
     def close(self) -> None: ...
@@ -67,6 +76,20 @@ class MemorySampleLog:
         self, scene: str, *, since: float | None = None, limit: int | None = None
     ) -> Iterator[Sample]:
         return window(list(self._scenes.get(scene, ())), since, limit)
+
+    def forget_user(self, user_id: str) -> int:
+        return self._keep_only(lambda s: s.user_id != user_id)
+
+    def trim(self, older_than: float) -> int:
+        return self._keep_only(lambda s: s.ts >= older_than)
+
+    def _keep_only(self, keep: Callable[[Sample], bool]) -> int:
+        gone = 0
+        for scene, kept in list(self._scenes.items()):
+            fresh = deque((s for s in kept if keep(s)), maxlen=self.max_per_scene)
+            gone += len(kept) - len(fresh)
+            self._scenes[scene] = fresh
+        return gone
 
     def close(self) -> None:
         pass

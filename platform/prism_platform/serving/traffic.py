@@ -2,7 +2,8 @@
 
 Every ``every``-th successful request is kept; each scene keeps its latest
 ``capacity``. Only requests for scenes that exist are offered, so memory is
-bounded by the number of scenes. Nothing leaves the process.
+bounded by the number of scenes. Nothing leaves the process; ``forget_user`` drops one
+user's requests.
 """
 
 from __future__ import annotations
@@ -35,3 +36,12 @@ class TrafficRecorder:
             return kept
         step = len(kept) / n
         return [kept[int(i * step)] for i in range(n)]
+
+    def forget_user(self, user_id: str) -> int:
+        """Drop the user's recorded requests; how many."""
+        gone = 0
+        for scene, kept in list(self._by_scene.items()):
+            fresh = deque((r for r in kept if r.uid != user_id), maxlen=self.capacity)
+            gone += len(kept) - len(fresh)
+            self._by_scene[scene] = fresh
+        return gone

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import threading
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ import numpy as np
 from ._base import Event, Read, Scored, unclicked
 from .ann import VECTOR_READS, VectorIndex, answer
 from .columns import MISSING, ColumnView, Gathered, IdKeys, Keys, Row, Table
+from .erase import USER_NAMESPACES, counts, user_tables
 from .scored import ScoredRows
-from .vectors import StoredTable, VectorTable, decode_table, encode_table
+from .vectors import StoredTable, Vectors, VectorTable, decode_table, encode_table
 
 _FORMAT = 2  # 1: without vector tables (still read)
 _PARTS = (
@@ -40,6 +42,10 @@ class LocalBackend:
     methods. Vector tables are served by a :class:`VectorIndex` each, built by
     :meth:`warm` (a node calls it before it is ready) or else by a table's first read,
     and for a new version of a served table before it is swapped in whole.
+
+    A backend read from a file (:meth:`load`) or written to one (:meth:`save`) remembers
+    it as :attr:`path`: :meth:`forget_user` writes the file again, so a forgotten user
+    does not come back with the next start.
     """
 
     name = "local"
@@ -58,6 +64,8 @@ class LocalBackend:
         self._indexes: dict[str, VectorIndex] = {}
         self._index_lock = threading.Lock()
         self._vector_versions = 0
+        self.path: Path | None = None
+        """The file this backend was loaded from or last saved to."""
 
     # -- reads -----------------------------------------------------------------
     def read(self, reads: Sequence[Read]) -> list[list[Any]]:
@@ -220,12 +228,71 @@ class LocalBackend:
             self._views[table] = view.updated({self._keys[k]: r for k, r in changed.items()})
 
     def append_events(self, user_id: str, events: Iterable[Event]) -> None:
-        bucket = self.events.setdefault(user_id, [])
-        for ev in events:
-            if not bucket or ev.ts >= bucket[-1].ts:
-                bucket.append(ev)
-            else:
-                insort(bucket, ev)
+        with self._write_lock:  # not into a list forget_user or trim_events just dropped
+            bucket = self.events.setdefault(user_id, [])
+            for ev in events:
+                if not bucket or ev.ts >= bucket[-1].ts:
+                    bucket.append(ev)
+                else:
+                    insort(bucket, ev)
+
+    # -- forgetting ------------------------------------------------------------
+    def forget_user(self, user_id: str) -> dict[str, int]:
+        """Delete the user's events, rows in the user feature namespaces and ``u2i_``
+        tables, and vectors (see :mod:`.erase`); then, when this backend has a file,
+        write it again. Readers see the data with or without the user, never half."""
+        with self._write_lock:
+            events = len(self.events.pop(user_id, ()))
+            features = 0
+            for ns in USER_NAMESPACES:
+                rows = self.features.get(ns)
+                if rows is not None and rows.pop(user_id, None) is not None:
+                    features += 1
+                    self._publish(("features", ns), {user_id: None})
+            tables = 0
+            for name in user_tables(self.tables):
+                table = self.tables[name]
+                if user_id in table:  # swapped by one assignment, like replace_table
+                    self.tables[name] = {k: v for k, v in table.items() if k != user_id}
+                    tables += 1
+            vectors = self._forget_vectors(user_id)
+            if self.path is not None and (events or features or tables or vectors):
+                self.save(self.path)  # under the lock: no append changes what it encodes
+        return counts(events, features, tables, vectors)
+
+    def _forget_vectors(self, user_id: str) -> int:
+        gone = 0
+        with self._index_lock:
+            for name, table in list(self.vector_tables.items()):
+                row = table.users.row.get(user_id)
+                if row is None:
+                    continue
+                users = table.users
+                keep = [i for i in range(len(users.ids)) if i != row]
+                kept = Vectors.of([users.ids[i] for i in keep], users.matrix[keep])
+                smaller = dataclasses.replace(table, users=kept)
+                self.vector_tables[name] = smaller
+                index = self._indexes.get(name)
+                if index is not None:  # the items, and so the index over them, stay
+                    index.table = smaller
+                gone += 1
+        return gone
+
+    def trim_events(self, older_than: float) -> int:
+        """Delete every user's events stamped before ``older_than`` (a user left with none
+        is dropped); how many. Takes the write lock per user, so appends keep flowing."""
+        gone = 0
+        for user_id in list(self.events):
+            with self._write_lock:
+                bucket = self.events.get(user_id)
+                if not bucket or bucket[0].ts >= older_than:
+                    continue
+                cut = bisect_left(bucket, older_than, key=lambda e: e.ts)
+                del bucket[:cut]
+                gone += cut
+                if not bucket:
+                    del self.events[user_id]
+        return gone
 
     # -- persistence -----------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -239,6 +306,7 @@ class LocalBackend:
         with os.fdopen(fd, "wb") as f:
             f.write(msgspec.msgpack.encode(state))
         os.replace(tmp, target)
+        self.path = target
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LocalBackend:
@@ -257,6 +325,7 @@ class LocalBackend:
             backend.vector_tables[name] = decode_table(vectors, name)
         backend.tables = {name: _interned(rows) for name, rows in tables.items()}
         backend.events = {k: [Event(*e) for e in v] for k, v in events.items()}
+        backend.path = Path(path)
         return backend
 
 

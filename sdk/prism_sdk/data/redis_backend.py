@@ -51,6 +51,7 @@ ends, and the pool reconnects by itself.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from math import inf
@@ -59,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from ._base import Event, Read, Scored, unclicked
 from .ann import VECTOR_READS
 from .breaker import CircuitBreaker
+from .erase import USER_NAMESPACES, counts, user_tables
 from .redis_budget import deadline
 from .redis_io import (
     CHUNK,
@@ -70,6 +72,7 @@ from .redis_io import (
     decode_event,
     decode_rows,
     encode,
+    encode_event,
     encode_rows,
     round_trip,
     timed_out,
@@ -104,6 +107,7 @@ class RedisBackend:
         reader: Client | None = None,
         breaker_s: float = 1.0,
         timeout_ms: float | None = None,
+        events_max_age_s: float | None = None,
     ) -> None:
         self._client = client
         self._reader = reader or client
@@ -112,6 +116,7 @@ class RedisBackend:
         self.breaker = CircuitBreaker(breaker_s)
         self.prefix = prefix
         self.events_cap = events_cap
+        self.events_max_age_s = events_max_age_s
         self.round_trips = 0
         self._versions: dict[str, str | None] = {}  # table -> cached version (None: absent)
         self._last_seq = 0
@@ -127,13 +132,15 @@ class RedisBackend:
         events_cap: int = 1000,
         timeout_ms: float | None = None,
         breaker_s: float = 1.0,
+        events_max_age_s: float | None = None,
         **kwargs: Any,
     ) -> RedisBackend:
         """Connect (see :func:`.redis_io.connect`); writes keep redis-py's defaults."""
         client, reader = connect(url, cluster=cluster, timeout_ms=timeout_ms, **kwargs)
         return cls(
-            client, prefix, events_cap, reader=reader, breaker_s=breaker_s, timeout_ms=timeout_ms
-        )
+            client, prefix, events_cap, reader=reader, breaker_s=breaker_s,
+            timeout_ms=timeout_ms, events_max_age_s=events_max_age_s,
+        )  # fmt: skip
 
     @property
     def client(self) -> Client:
@@ -330,16 +337,59 @@ class RedisBackend:
         members: dict[bytes, float] = {}
         for e in events:
             ts = float(e.ts)
-            members[SEQ.pack(self._next_seq()) + encode((ts, e.item_id, e.type))] = ts
+            members[SEQ.pack(self._next_seq()) + encode_event(e)] = ts
         if not members:
             return
         key = self._events(user_id)
         pipe = self._client.pipeline(transaction=False)
         pipe.zadd(key, members)
         pipe.zremrangebyrank(key, 0, -self.events_cap - 1)
+        if self.events_max_age_s is not None:
+            pipe.zremrangebyscore(key, "-inf", f"({time.time() - self.events_max_age_s!r}")
+            pipe.expire(key, max(1, math.ceil(self.events_max_age_s)))
         pipe.execute()
 
     def _next_seq(self) -> int:
         """Nanosecond clock, strictly increasing within this process."""
         self._last_seq = max(time.time_ns(), self._last_seq + 1)
         return self._last_seq
+
+    # -- forgetting ------------------------------------------------------------
+    def _glob_prefix(self) -> str:
+        return self.prefix.translate(_GLOB_SPECIAL)
+
+    def forget_user(self, user_id: str) -> dict[str, int]:
+        """Delete the user's events, rows in the user feature namespaces and in the
+        current version of every ``u2i_`` table, and vectors (see :mod:`.erase`)."""
+        glob = self._glob_prefix()
+        key = self._events(user_id)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zcard(key)
+        pipe.unlink(key)
+        for ns in USER_NAMESPACES:
+            pipe.unlink(self._features(ns) + user_id)
+        n_events, _, *features = pipe.execute()
+        names = [
+            k.decode()[len(self.prefix) + len("{t:") : -len("}:p")]
+            for k in self._client.scan_iter(match=f"{glob}{{t:u2i_*}}:p", count=CHUNK)
+        ]
+        tables = 0
+        for name in user_tables(names):
+            head = self._table(name)
+            version = self._client.get(head + "p")
+            if isinstance(version, bytes):
+                tables += int(self._client.unlink(f"{head}{version.decode()}:{user_id}"))
+        vectors = self.vectors.forget_user(user_id, glob)
+        return counts(int(n_events), sum(int(f) for f in features), tables, vectors)
+
+    def trim_events(self, older_than: float) -> int:
+        """Delete every user's events stamped before ``older_than`` (one SCAN of the
+        users' keys; a user left with none has no key any more); how many."""
+        gone = 0
+        keys = self._client.scan_iter(match=f"{self._glob_prefix()}e:*", count=CHUNK)
+        for chunk in chunks(keys):
+            pipe = self._client.pipeline(transaction=False)
+            for key in chunk:
+                pipe.zremrangebyscore(key, "-inf", f"({older_than!r}")
+            gone += sum(int(n) for n in pipe.execute())
+        return gone

@@ -92,6 +92,20 @@ class RedisVectors:
         for keys in chunks(self._client.scan_iter(match=pattern, count=CHUNK)):
             self._client.unlink(*keys)
 
+    def forget_user(self, user_id: str, glob_prefix: str) -> int:
+        """Delete the user's vector from the current and the previous version of every
+        vector table (``glob_prefix``: the key prefix escaped for ``SCAN MATCH``); how
+        many vectors went."""
+        heads = [
+            key.decode()[: -len("p")]
+            for key in self._client.scan_iter(match=f"{glob_prefix}{{v:*}}:p", count=CHUNK)
+        ]
+        keys: list[str] = []
+        for head in heads:
+            versions = self._client.mget([head + "p", head + "prev"])
+            keys += [f"{head}{v.decode()}:u:{user_id}" for v in versions if isinstance(v, bytes)]
+        return sum(int(self._client.unlink(key)) for key in keys)
+
     # -- the index -------------------------------------------------------------
     def load(self, name: str, version: str) -> VectorIndex:
         """Read version ``version`` and build its index (raises what is wrong with it)."""

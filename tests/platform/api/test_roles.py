@@ -59,6 +59,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/admin/tokens"): A,
     ("POST", "/admin/tokens"): A,
     ("POST", "/admin/tokens/{token_id}/revoke"): A,
+    ("DELETE", "/admin/user-data/{user_id}"): A,
 }
 PUBLIC = {("POST", "/auth/login")}
 GRANTED = {

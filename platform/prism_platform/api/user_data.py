@@ -1,0 +1,65 @@
+"""``DELETE /admin/user-data/{user_id}``: delete one end user's data from every store of
+this node (``prism user forget``; admins only). See docs/architecture/security.md,
+"Deleting a user's data"."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from prism_platform.accounts.service import Principal
+from prism_platform.api.auth import ADMIN, Auth
+from prism_platform.control.facade import Control
+from prism_platform.control.user_data import MAX_USER_ID
+
+USER_ID = (
+    "the end user's id as recommend requests and events carry it (not an account name); "
+    "URL-encoded (a `/` in it as %2F)"
+)
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "error": {"type": "string"},
+                        "message": {"type": "string"},
+                        "field": {"type": "string"},
+                    },
+                    "required": ["error", "message"],
+                }
+            }
+        },
+    }
+
+
+def build_user_data_router(control: Control, auth: Auth) -> APIRouter:
+    r = APIRouter(tags=["admin"])
+    admin = auth.requires(ADMIN)
+
+    @r.delete(
+        "/admin/user-data/{user_id:path}",
+        responses={
+            401: _error("No token, or not a valid one."),
+            403: _error("The token's user is not an admin."),
+            422: _error("A user id that cannot be one (empty, over 128 characters)."),
+            503: _error("A store failed (`field` names one); the others are done: try again."),
+        },
+    )
+    def forget_user(
+        user_id: Annotated[str, Path(min_length=1, max_length=MAX_USER_ID, description=USER_ID)],
+        who: Principal = Depends(admin),
+    ) -> dict[str, Any]:
+        """Delete the user's data from every store of this node: the event log, the
+        per-user counts, the data backend's events, features, ``u2i_`` rows and vectors,
+        the feature log, the sampled requests, replay files and the deploy gate's kept
+        requests. Answers how many entries each store deleted (all zero the second
+        time). Audited, naming the user by a keyed hash (`subject`)."""
+        return control.forget_user(user_id, actor=who.name)
+
+    return r
