@@ -164,6 +164,18 @@ def test_numpy_scores_and_timestamps_are_stored_as_floats(make: Make) -> None:
     ]
 
 
+def test_rows_and_events_no_read_could_decode_are_refused_when_written(make: Make) -> None:
+    """A non-string item id used to be written, and then every read of a batch holding
+    its key failed; now the write fails, and the table in place serves on."""
+    b = make()
+    b.replace_table("i2i", {"1": [("2", 0.5)]})
+    with pytest.raises(TypeError, match="item ids are strings"):
+        b.replace_table("i2i", {"1": [(np.int64(7), 1.0)]})  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="are strings"):
+        b.append_events("u", [Event(1.0, "1", "click"), Event(2.0, 7, "click")])  # type: ignore[arg-type]
+    assert b.read([Read("table", ["1"], "i2i"), Read("events", ["u"])]) == [[[("2", 0.5)]], [[]]]
+
+
 def _random_world(rng: random.Random, writers: list[Any]) -> None:
     """The same random writes to every writer (ties in time only among in-order appends)."""
     for _ in range(2):

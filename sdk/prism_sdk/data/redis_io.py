@@ -19,6 +19,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
+import numpy as np
 
 from ._base import Event, Scored
 from .scored import ScoredRows
@@ -37,37 +38,58 @@ SEQ = struct.Struct(">Q")
 
 
 def _enc_hook(obj: Any) -> Any:
-    if hasattr(obj, "item"):  # numpy scalars
+    """numpy values as the Python values they hold (an array as a list); nothing else
+    that msgspec does not store itself."""
+    if isinstance(obj, np.generic):
         return obj.item()
-    raise NotImplementedError(f"cannot store {type(obj).__name__}")
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot store a {type(obj).__name__} in Redis: {obj!r:.60}")
 
 
 encode = msgspec.msgpack.Encoder(enc_hook=_enc_hook).encode
+"""Any value msgspec stores (None, bools, integers in [-2**63, 2**64), floats, strings,
+bytes, lists, tuples and dicts of them, and what it writes as strings: datetimes,
+decimals, UUIDs…), numpy scalars and arrays (read back as lists, strings…). Anything
+else is a ``TypeError``, an integer out of range an ``OverflowError``, a string that is
+not UTF-8 (a lone surrogate) a ``UnicodeEncodeError``: refused when written, rather
+than stored as something no read can decode."""
 decode_any = msgspec.msgpack.Decoder().decode
 decode_event = msgspec.msgpack.Decoder(Event).decode
 
 ROWS_V2 = 0xC1
+_V2 = bytes((ROWS_V2,))
 _decode_columns = msgspec.msgpack.Decoder(tuple[list[str], memoryview]).decode
 _decode_pairs = msgspec.msgpack.Decoder(list[tuple[str, float]]).decode
 _SWAP = sys.byteorder != "little"
 
 
 def encode_rows(rows: Iterable[Scored]) -> bytes:
-    """One result-table value in format 2."""
+    """One result-table value in format 2. A row whose id is not a string or whose score
+    is not a number is a ``TypeError`` here, not an undecodable value at every read."""
     ids: list[str] = []
     scores = array("d")
     for item, score in rows:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"a table's item ids are strings, not {type(item).__name__}: {item!r:.60}"
+            )
         ids.append(item)
-        scores.append(score)
+        try:
+            scores.append(score)
+        except TypeError:
+            raise TypeError(
+                f"item {item!r:.60}: a score is a number, not {type(score).__name__}"
+            ) from None
     if _SWAP:
         scores.byteswap()
-    return bytes((ROWS_V2,)) + encode((ids, scores.tobytes()))
+    return _V2 + encode((ids, scores.tobytes()))
 
 
 def decode_rows(value: bytes) -> ScoredRows:
     """A result-table value of either format."""
     scores = array("d")
-    if value[0] == ROWS_V2:
+    if value[:1] == _V2:  # (an empty value is format 1's decode error)
         ids, packed = _decode_columns(memoryview(value)[1:])
         scores.frombytes(packed)
         if _SWAP:
@@ -76,6 +98,15 @@ def decode_rows(value: bytes) -> ScoredRows:
     pairs = _decode_pairs(value)
     scores.fromlist([s for _, s in pairs])
     return ScoredRows([i for i, _ in pairs], scores)
+
+
+def encode_event(event: Event) -> bytes:
+    """An event member's value, ``[ts, item, type]`` (behind the write sequence); an item
+    or type that is not a string is a ``TypeError`` here, not an undecodable member."""
+    ts, item, kind = event
+    if not isinstance(item, str) or not isinstance(kind, str):
+        raise TypeError(f"an event's item_id and type are strings: got {item!r:.60}, {kind!r:.60}")
+    return encode((float(ts), item, kind))
 
 
 def chunks(it: Iterable[T], n: int = CHUNK) -> Iterator[list[T]]:
