@@ -86,13 +86,14 @@ def trim_log(sink: EventSink, engine: Engine, keep_s: float, now: float | None =
 def forget_user_counts(engine: Engine, user_id: str) -> int:
     """Delete the user's per-user hourly counts (by :func:`~.fold.user_key`); how many.
 
-    Call it once the user's events have left the log. Its transaction first locks every
-    log's offset row (SQLite: ``BEGIN IMMEDIATE``), as an aggregation does: one that read
-    the user's events before they left has committed by then, and its rows go too; one
-    that starts later no longer finds them. The anonymous counts per bucket keep them.
+    Call it once the user's events have left the log. Its transaction first waits for
+    every aggregation in flight and holds off new ones (:func:`_aggregations_held`): one
+    that read the user's events before they left has committed by then, and its rows go
+    too; one that starts later no longer finds them. The anonymous counts per bucket and
+    hour keep what the user's events added.
     """
     t = EventUserCount
-    with _locked_offsets(engine) as conn:
+    with _aggregations_held(engine) as conn:
         gone = conn.execute(sa.delete(t).where(t.user_key == user_key(user_id))).rowcount
     return int(gone)
 
@@ -102,17 +103,23 @@ def trim_user_counts(engine: Engine, older_than: float) -> int:
     ``older_than``; how many rows."""
     cutoff = datetime.fromtimestamp(older_than, UTC)
     t = EventUserCount
-    with _locked_offsets(engine) as conn:
+    with _aggregations_held(engine) as conn:
         gone = conn.execute(sa.delete(t).where(t.hour < cutoff)).rowcount
     return int(gone)
 
 
 @contextmanager
-def _locked_offsets(engine: Engine) -> Iterator[Connection]:
-    """A transaction that waits for every aggregation in flight (their offset rows)."""
-    opts = {SQLITE_BEGIN: "BEGIN IMMEDIATE"} if engine.dialect.name == "sqlite" else {}
+def _aggregations_held(engine: Engine) -> Iterator[Connection]:
+    """A transaction that starts once no aggregation is in flight and keeps new ones
+    waiting until it ends: SQLite's ``BEGIN IMMEDIATE`` (one writer at a time), and on
+    PostgreSQL a ``SHARE ROW EXCLUSIVE`` lock of ``event_offsets``, which conflicts with
+    the row lock an aggregation's first statement (its offset row's upsert) takes, even
+    for a log whose offset row does not exist yet."""
+    sqlite_db = engine.dialect.name == "sqlite"
+    opts = {SQLITE_BEGIN: "BEGIN IMMEDIATE"} if sqlite_db else {}
     with engine.connect().execution_options(**opts) as conn, conn.begin():
-        conn.execute(sa.select(EventOffset.sink).with_for_update()).all()
+        if not sqlite_db:
+            conn.exec_driver_sql("LOCK TABLE event_offsets IN SHARE ROW EXCLUSIVE MODE")
         yield conn
 
 
