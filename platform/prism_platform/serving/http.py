@@ -76,6 +76,9 @@ class RecommendHandler:
             return self._reject(
                 error_body(400, "invalid_json", f"body is not valid JSON: {exc}", field="(body)")
             )
+        if req.context and (where := huge_int_at(req.context, "context")) is not None:
+            msg = f"{where}: an integer outside 64 bits (send a number that large as a string)"
+            return self._reject(error_body(422, "invalid_request", msg, field=where))
         if req.debug and not await self._debug_allowed(authorization):
             req = msgspec.structs.replace(req, debug=False)
         adm = self.admission
@@ -101,8 +104,12 @@ class RecommendHandler:
         except Exception:  # a platform bug: answer with JSON, keep the traceback in the log
             log.exception("event=recommend_crashed scene=%s", req.scene)
             return self._reject(error_body(500, "internal_error", "recommend failed; see logs"))
+        try:
+            answer = orjson.dumps(out)
+        except TypeError:  # a value from the data no JSON holds (orjson.JSONEncodeError)
+            log.exception("event=recommend_unencodable scene=%s", req.scene)
+            return self._reject(error_body(500, "internal_error", "recommend failed; see logs"))
         self.traffic.offer(req)
-        answer = orjson.dumps(out)
         adm.served(perf_counter() - t0)
         return 200, answer
 
@@ -186,6 +193,27 @@ class RecommendHandler:
                 field="(body)",
             )
         )
+
+
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def huge_int_at(value: Any, path: str) -> str | None:
+    """Where under ``value`` (a decoded JSON value at ``path``) an integer lies outside
+    64 bits, which no encoder here (orjson, msgpack) holds; ``None``: nowhere. A context
+    of strings alone costs one pass over its values."""
+    kind = type(value)
+    if kind is int:
+        return None if _INT_MIN <= value <= _INT_MAX else path
+    if kind is dict:
+        for key, v in value.items():
+            if type(v) is not str and (where := huge_int_at(v, f"{path}.{key}")) is not None:
+                return where
+    elif kind is list:
+        for i, v in enumerate(value):
+            if type(v) is not str and (where := huge_int_at(v, f"{path}[{i}]")) is not None:
+                return where
+    return None
 
 
 def _no_debug(authorization: str | None) -> bool:

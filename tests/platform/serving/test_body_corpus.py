@@ -4,12 +4,17 @@ and the node answers a good request afterwards."""
 
 from __future__ import annotations
 
+import math
 import time
+from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from prism_sdk import MAX_SIZE
+from prism_platform.app import PrismApp
+from prism_platform.events.event import MAX_BATCH, MAX_ID
+from prism_sdk import MAX_SIZE, Acm
 
 GOOD = b'{"scene": "home_feed", "user_id": "7"}'
 
@@ -59,12 +64,103 @@ RECOMMEND: dict[str, tuple[bytes, int, str | None]] = {
         "context",
     ),
     "debug not a bool": (b'{"scene": "home_feed", "user_id": "7", "debug": "yes"}', 422, "debug"),
+    # nesting: objects as well as arrays, under any field
+    "objects nested too deep": (
+        b'{"scene": "home_feed", "user_id": "7", "context": ' + b'{"a": ' * 100 + b"1" + b"}" * 101,
+        400,
+        "(body)",
+    ),
+    "exclude nested too deep": (
+        b'{"scene": "home_feed", "user_id": "7", "exclude": ' + b"[" * 100 + b"]" * 100 + b"}",
+        400,
+        "(body)",
+    ),
+    # numbers: past every range, in every field that holds one
+    "huge integer in the context": (
+        b'{"scene": "home_feed", "user_id": "7", "context": {"n": 1' + b"0" * 40 + b"}}",
+        422,
+        "context.n",
+    ),
+    "huge negative integer in the context": (
+        b'{"scene": "home_feed", "user_id": "7", "context": {"n": [-1' + b"0" * 40 + b"]}}",
+        422,
+        "context.n[0]",
+    ),
+    "huge number in the context": (
+        b'{"scene": "home_feed", "user_id": "7", "context": {"x": 1e400}}',
+        422,
+        "context[...]",  # msgspec's path: a value under context
+    ),
+    "-Infinity literal in the context": (
+        b'{"scene": "home_feed", "user_id": "7", "context": {"x": -Infinity}}',
+        400,
+        "(body)",
+    ),
+    "user id past the integer range": (
+        b'{"scene": "home_feed", "user_id": %d}' % 2**64,
+        422,
+        "user_id",
+    ),
+    "user id past 64 bits": (
+        b'{"scene": "home_feed", "user_id": 1' + b"0" * 30 + b"}",
+        422,
+        "user_id",
+    ),
+    "user id a fraction": (b'{"scene": "home_feed", "user_id": 7.5}', 422, "user_id"),
+    "size a fraction": (b'{"scene": "home_feed", "user_id": "7", "size": 3.5}', 422, "size"),
+    "size a string": (b'{"scene": "home_feed", "user_id": "7", "size": "3"}', 422, "size"),
+    # text: bad bytes and escapes anywhere, empty and overlong values
+    "invalid UTF-8 in a context key": (
+        b'{"scene": "home_feed", "user_id": "7", "context": {"\xc3\x28": 1}}',
+        400,
+        "(body)",
+    ),
+    "lone surrogate in the context": (
+        b'{"scene": "home_feed", "user_id": "7", "context": {"q": "\\udfff"}}',
+        400,
+        "(body)",
+    ),
+    "byte order mark": (b"\xef\xbb\xbf" + GOOD, 400, "(body)"),
+    "trailing bytes": (GOOD + b" {}", 400, "(body)"),
+    "empty user id": (b'{"scene": "home_feed", "user_id": ""}', 422, "user_id"),
+    "scene past its limit": (b'{"scene": "' + b"s" * 65 + b'", "user_id": "7"}', 422, "scene"),
+    "exclude item not a string": (
+        b'{"scene": "home_feed", "user_id": "7", "exclude": ["a", 1]}',
+        422,
+        "exclude[1]",
+    ),
+    "missing user id": (b'{"scene": "home_feed"}', 422, "user_id"),
+    "body past its limit": (
+        b'{"scene": "home_feed", "user_id": "7", "context": {"q": "' + b"q" * 262_144 + b'"}}',
+        413,
+        "(body)",
+    ),
+    # duplicate keys: the last one counts, as in JSON.parse; never a mix of the two
+    "duplicate scene, the last unknown": (
+        b'{"scene": "home_feed", "scene": "nope", "user_id": "7"}',
+        404,
+        "scene",
+    ),
+    "duplicate user id, the last invalid": (
+        b'{"scene": "home_feed", "user_id": "7", "user_id": -1}',
+        422,
+        "user_id",
+    ),
+    "duplicate scene, the last valid": (
+        b'{"scene": "nope", "scene": "home_feed", "user_id": "7", "context": {"a": 1, "a": 2}}',
+        200,
+        None,
+    ),
 }
 AT_THE_LIMITS = [
     b'{"scene": "home_feed", "user_id": "7", "size": %d}' % MAX_SIZE,
     b'{"scene": "home_feed", "user_id": "' + b"u" * 128 + b'"}',
     b'{"scene": "home_feed", "user_id": "7", "exclude": [' + b",".join([b'"x"'] * 10_000) + b"]}",
     b'{"scene": "home_feed", "user_id": 0}',
+    b'{"scene": "home_feed", "user_id": "7", "context": {"n": %d, "m": %d}}'
+    % (2**63 - 1, -(2**63)),
+    b'{"scene": "home_feed", "user_id": "7", "context": {"x": 1.7976931348623157e308}}',
+    b'{"scene": "home_feed", "user_id": "7", "context": {"q": "' + b"q" * 250_000 + b'"}}',
 ]
 
 
@@ -81,7 +177,11 @@ def test_a_hostile_recommend_body_is_a_clear_error(client: TestClient, name: str
     assert client.post("/v1/recommend", content=GOOD).status_code == 200
 
 
-@pytest.mark.parametrize("body", AT_THE_LIMITS, ids=["size", "user_id", "exclude", "user 0"])
+@pytest.mark.parametrize(
+    "body",
+    AT_THE_LIMITS,
+    ids=["size", "user_id", "exclude", "user 0", "ints", "float", "body"],
+)
 def test_every_field_at_its_limit_is_served(client: TestClient, body: bytes) -> None:
     r = client.post("/v1/recommend", content=body)
     assert r.status_code == 200, r.text
@@ -115,3 +215,123 @@ def test_a_hostile_events_body_is_a_clear_answer(client: TestClient, name: str) 
     else:  # judged event by event: the bad one rejected with a reason
         assert answer["accepted"] == 0 and answer["rejected"], answer
     assert client.post("/v1/recommend", content=GOOD).status_code == 200
+
+
+def _token(app: PrismApp, user: str, item: str, issued: float) -> str:
+    acm = Acm("home_feed", "base", "home_feed", "v1", ("popular",), 1, "r1", issued=int(issued))
+    return acm.sign(app.dispatcher.signer, user, item)
+
+
+def _one(app: PrismApp, **fields: Any) -> dict[str, Any]:
+    """An event whose token is issued to its user for its item (at ``ts``), changed by
+    ``fields`` (``None``: the field left out)."""
+    now = time.time()
+    ev: dict[str, Any] = {"event_id": "e1", "type": "click", "user_id": "u", "item_id": "i"}
+    ev |= {"ts": now - 60} | {k: v for k, v in fields.items() if k != "acm"}
+    issued = ev["ts"] if isinstance(ev["ts"], float) and math.isfinite(ev["ts"]) else now
+    ev["acm"] = _token(app, str(ev["user_id"]), str(ev["item_id"]), min(issued, now))
+    ev |= {k: v for k, v in fields.items() if k == "acm"}
+    return {k: v for k, v in ev.items() if v is not None}
+
+
+ID = "x" * MAX_ID
+EVENTS_AT_THE_LIMITS: dict[str, dict[str, Any]] = {
+    # name: the fields changed; every one is accepted
+    "event_id": {"event_id": ID},
+    "user_id": {"user_id": ID},
+    "item_id": {"item_id": ID},
+    "order_id": {"type": "order", "order_id": ID, "value": 1.5},
+    "value zero": {"type": "order", "order_id": "o1", "value": 0},
+    "value at the cap": {"type": "order", "order_id": "o1", "value": 1e7},
+    "ts a minute ahead": {"ts": time.time() + 60},
+    "ts six days old": {"ts": time.time() - 6 * 86400},
+    "unicode ids": {"user_id": "ü\u00e9\U0001f600", "item_id": "\u0000\uffff"},
+}
+EVENTS_PAST_THE_LIMITS: dict[str, tuple[dict[str, Any], str, str]] = {
+    # name: (the fields changed, the reason, the field named)
+    "event_id too long": ({"event_id": ID + "x"}, "malformed", "event_id"),
+    "event_id empty": ({"event_id": ""}, "malformed", "event_id"),
+    "event_id a number": ({"event_id": 1}, "malformed", "event_id"),
+    "user_id too long": ({"user_id": ID + "x"}, "malformed", "user_id"),
+    "item_id too long": ({"item_id": ID + "x"}, "malformed", "item_id"),
+    "order_id too long": ({"type": "order", "order_id": ID + "x"}, "malformed", "order_id"),
+    "order_id empty": ({"type": "order", "order_id": ""}, "malformed", "order_id"),
+    "type unknown": ({"type": "purchase"}, "unknown_type", "type"),
+    "type huge": ({"type": "t" * 100_000}, "unknown_type", "type"),
+    "type missing": ({"type": None}, "malformed", "type"),
+    "value negative": ({"type": "order", "order_id": "o1", "value": -0.01}, "malformed", "value"),
+    "value past the cap": ({"type": "order", "value": 1.0001e7}, "value_too_large", "value"),
+    "value a huge integer": ({"type": "order", "value": 10**40}, "value_too_large", "value"),
+    "value a string": ({"type": "order", "value": "1"}, "malformed", "value"),
+    "ts too far ahead": ({"ts": time.time() + 400}, "malformed", "ts"),
+    "ts too old": ({"ts": time.time() - 8 * 86400}, "stale", "ts"),
+    "ts a string": ({"ts": "now"}, "malformed", "ts"),
+    "ts a huge integer": ({"ts": 10**40}, "malformed", "ts"),
+    "acm tampered": ({"acm": "3.home_feed.x"}, "malformed", "acm"),
+    "acm missing": ({"acm": None}, "malformed", "acm"),
+    "unknown field": ({"extra": 1}, "malformed", "extra"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVENTS_AT_THE_LIMITS))
+def test_every_event_field_at_its_limit_counts(
+    client: TestClient, app: PrismApp, name: str
+) -> None:
+    r = client.post("/v1/events", json={"events": [_one(app, **EVENTS_AT_THE_LIMITS[name])]})
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1, r.json()
+
+
+@pytest.mark.parametrize("name", sorted(EVENTS_PAST_THE_LIMITS))
+def test_every_event_field_past_its_limit_is_rejected_by_name(
+    client: TestClient, app: PrismApp, name: str
+) -> None:
+    fields, reason, field = EVENTS_PAST_THE_LIMITS[name]
+    good = _one(app, event_id="good")
+    r = client.post("/v1/events", json={"events": [_one(app, **fields), good]})
+    assert r.status_code == 200, r.text
+    bad, ok = r.json()["results"]
+    assert (bad["status"], bad["reason"], bad["field"]) == (
+        "rejected",
+        reason,
+        f"events[0].{field}",
+    )
+    assert bad["message"] and len(r.content) < 2_000
+    assert ok["status"] == "accepted"  # a bad event never takes its neighbour down
+
+
+def test_a_batch_at_its_limit_is_judged_and_past_it_refused(
+    client: TestClient, app: PrismApp
+) -> None:
+    event = _one(app)
+    r = client.post("/v1/events", json={"events": [event] * MAX_BATCH})
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text[:300]
+    assert r.json()["duplicates"] == MAX_BATCH - 1
+    r = client.post("/v1/events", json={"events": [event] * (MAX_BATCH + 1)})
+    assert r.status_code == 413 and r.json()["field"] == "events", r.text[:300]
+    huge = b'{"events": [' + b",".join([b'"' + b"x" * 1024 + b'"'] * 4100) + b"]}"
+    r = client.post("/v1/events", content=huge)
+    assert r.status_code == 413 and r.json()["field"] == "(body)", r.text[:300]
+
+
+def test_duplicate_keys_in_events_count_the_last(client: TestClient, app: PrismApp) -> None:
+    """As in JSON.parse: the last of duplicate keys counts, in the batch and in an event."""
+    good = orjson.dumps(_one(app))
+    bad = orjson.dumps(_one(app, event_id="e2", type="nope"))
+    r = client.post("/v1/events", content=b'{"events": [' + bad + b'], "events": [' + good + b"]}")
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    twice = good[:-1] + b', "type": "nope"}'  # the event again, its type now unknown
+    [result] = client.post("/v1/events", content=b'{"events": [' + twice + b"]}").json()["results"]
+    assert (result["reason"], result["field"]) == ("unknown_type", "events[0].type")
+
+
+def test_an_answer_no_json_holds_is_a_json_500_not_a_traceback(
+    client: TestClient, app: PrismApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not hostile input but garbage in the catalog: an item field no JSON holds (a set
+    here) is answered in the platform's shape, its traceback logged."""
+    [item, *_] = client.post("/v1/recommend", content=GOOD).json()["items"]
+    app.backend.upsert_items({item["item_id"]: {"tags": {"a", "b"}}})  # type: ignore[attr-defined]
+    r = client.post("/v1/recommend", content=GOOD)
+    assert r.status_code == 500 and r.json()["error"] == "internal_error", r.text[:300]
+    assert "event=recommend_unencodable" in caplog.text
