@@ -96,13 +96,8 @@ RECOMMEND: dict[str, tuple[bytes, int, str | None]] = {
         400,
         "(body)",
     ),
-    "user id past the integer range": (
-        b'{"scene": "home_feed", "user_id": %d}' % 2**64,
-        422,
-        "user_id",
-    ),
-    "user id past 64 bits": (
-        b'{"scene": "home_feed", "user_id": 1' + b"0" * 30 + b"}",
+    "user id a 5,000-digit integer": (
+        b'{"scene": "home_feed", "user_id": 1' + b"0" * 5000 + b"}",
         422,
         "user_id",
     ),
