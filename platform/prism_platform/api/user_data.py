@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import ADMIN, Auth
@@ -38,12 +39,23 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+class Forgotten(BaseModel):
+    user_id: str
+    subject: str = Field(
+        description="how the audit log names the user: HMAC-SHA256 of the id keyed with the "
+        "acm key (32 hex characters)"
+    )
+    deleted: dict[str, int] = Field(description="entries deleted, per store")
+    stores: dict[str, str] = Field(description="where each store is")
+
+
 def build_user_data_router(control: Control, auth: Auth) -> APIRouter:
     r = APIRouter(tags=["admin"])
     admin = auth.requires(ADMIN)
 
     @r.delete(
         "/admin/user-data/{user_id:path}",
+        response_model=Forgotten,
         responses={
             401: _error("No token, or not a valid one."),
             403: _error("The token's user is not an admin."),

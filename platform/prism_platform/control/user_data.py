@@ -217,5 +217,8 @@ class UserDataOps:
     async def retention_forever(self, every_s: float = RETENTION_EVERY_S) -> None:
         """The node's housekeeping: :meth:`apply_retention` now and every ``every_s``."""
         while True:
-            await asyncio.to_thread(self.apply_retention)
+            try:
+                await asyncio.to_thread(self.apply_retention)
+            except Exception:  # never let the loop die (each store's failure is logged)
+                log.exception("event=retention_failed store=all")
             await asyncio.sleep(every_s)

@@ -280,7 +280,8 @@ class LocalBackend:
 
     def trim_events(self, older_than: float) -> int:
         """Delete every user's events stamped before ``older_than`` (a user left with none
-        is dropped); how many. Takes the write lock per user, so appends keep flowing."""
+        is dropped); how many. A user's list is replaced, not changed under a reader, with
+        the write lock held per user, so appends keep flowing."""
         gone = 0
         for user_id in list(self.events):
             with self._write_lock:
@@ -288,9 +289,10 @@ class LocalBackend:
                 if not bucket or bucket[0].ts >= older_than:
                     continue
                 cut = bisect_left(bucket, older_than, key=lambda e: e.ts)
-                del bucket[:cut]
                 gone += cut
-                if not bucket:
+                if cut < len(bucket):
+                    self.events[user_id] = bucket[cut:]
+                else:
                     del self.events[user_id]
         return gone
 
