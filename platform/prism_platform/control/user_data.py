@@ -65,8 +65,8 @@ def subject_of(key: bytes, user_id: str) -> str:
 
 @dataclass(frozen=True)
 class Retention:
-    """The age limits a node applies itself, in seconds (the event log's and the feature
-    log's are applied by the aggregator and the feature log's writer)."""
+    """The age limits a node applies itself, in seconds (the event log's is applied by the
+    aggregator, the feature log's is the writer's ``keep_s``)."""
 
     samples_s: float
     user_events_s: float
@@ -185,8 +185,9 @@ class UserDataOps:
 
     def apply_retention(self, now: float | None = None) -> dict[str, int]:
         """Delete what is past its age limit in the stores this node trims itself: the
-        sampled requests, the data backend's realtime events, the per-user counts and the
-        replay files; per store how many went (a store that fails is logged and skipped)."""
+        sampled requests, the feature log (its writer trims it too, while it logs), the
+        data backend's realtime events, the per-user counts and the replay files; per
+        store how many went (a store that fails is logged and skipped)."""
         limits = self.retention
         if limits is None:
             return {}
@@ -202,6 +203,10 @@ class UserDataOps:
         if self.sample_writer is not None:
             sample_log = self.sample_writer.log
             step("samples", lambda: sample_log.trim(now - limits.samples_s))
+        features = self.feature_log
+        if features is not None and features.keep_s is not None:  # its writer's too, when busy
+            keep_s = features.keep_s
+            step("feature_log", lambda: features.store.trim(now - keep_s))
         backend = self.deployer.backend
         if isinstance(backend, UserData):
             data = backend

@@ -206,8 +206,18 @@ def test_the_retention_pass_trims_the_stores_the_node_trims(tmp_path: Path) -> N
             (replays / name).write_text("{}")
             os.utime(replays / name, (now - age, now - age))
 
+        assert control.feature_log is not None
+        control.feature_log.store.append(
+            [
+                LoggedRows(f"r{age}", now - age, "s", "u", "m", "v", "h", [], b"")
+                for age in (8 * 86400, 60)
+            ]
+        )
+
         gone = control.apply_retention()  # what the node's loop runs every 10 minutes
-        assert gone == {"samples": 1, "data_events": 1, "user_counts": 1, "replays": 2}
+        assert gone == {
+            "samples": 1, "feature_log": 1, "data_events": 1, "user_counts": 1, "replays": 2
+        }  # fmt: skip
         assert [e.item_id for e in backend.events["u"]] == ["i2"]
         assert [s.request_id for s in control.sample_writer.log.read("home_feed")] == ["new"]
         assert [p.name for p in replays.iterdir()] == ["2.json"]
