@@ -204,7 +204,7 @@ def create_app(
         settings.max_body_bytes,
         traffic,
         may_debug=viewer_check(auth),
-        admission=Admission(settings.admission_wait_share),
+        admission=Admission(settings.admission_share),
     )
     shared = SharedMetrics(metrics, Path(settings.metrics_dir)) if settings.metrics_dir else None
     control.series = open_sampler(settings, control, metrics, shared)

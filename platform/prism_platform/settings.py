@@ -104,14 +104,15 @@ class Settings:
         default_factory=lambda: int_env("PRISM_MAX_BODY_BYTES", str(256 * 1024), minimum=1)
     )
     """Largest accepted recommend body (``413`` above)."""
-    admission_wait_share: float = field(
-        default_factory=lambda: float_env("PRISM_ADMISSION_WAIT_SHARE", "0", minimum=0.0)
+    admission_share: float = field(
+        default_factory=lambda: float_env("PRISM_ADMISSION_SHARE", "0.9", minimum=0.0)
     )
-    """Of a scene's deadline, how long a recommend request may wait to start; one that
-    cannot start in time is refused at once with ``503`` and ``Retry-After`` (``0``: never
-    refuse, the default; ``0.5`` is the tested setting). Off by default because a deploy's
-    snapshot swap can hold the event loop ~70 ms on a busy 2-core machine, and the requests
-    that waited through it would be refused though the node is not overloaded."""
+    """Admission control: of a scene's deadline, the share within which an admitted
+    request is expected to be answered. A request may wait for other requests that share
+    less twice the node's measured service time (its own work, and the request that held
+    the loop while it arrived unread), and at least a tenth of the deadline; one that
+    cannot start in time is refused at once with ``503`` and ``Retry-After``. ``0``:
+    never refuse."""
     hang_grace_s: float = field(
         default_factory=lambda: float_env("PRISM_HANG_GRACE_S", "5", minimum=0.1)
     )

@@ -17,7 +17,7 @@ import orjson
 
 from prism_platform.errors import error_body, json_too_deep, msgspec_field, too_deep_body
 from prism_platform.metrics.registry import Metrics
-from prism_platform.serving.admission import RETRY_AFTER_S, Admission
+from prism_platform.serving.admission import POLL_AFTER_S, RETRY_AFTER_S, Admission, Arrival
 from prism_platform.serving.context_schema import InvalidContext
 from prism_platform.serving.dispatcher import Dispatcher, UnknownScene
 from prism_platform.serving.traffic import TrafficRecorder
@@ -46,7 +46,7 @@ class RecommendHandler:
         admission: Admission | None = None,
     ) -> None:
         self.dispatcher = dispatcher
-        self.admission = admission or Admission(wait_share=0.0)
+        self.admission = admission or Admission(share=0.0)
         self._longest: tuple[object, float] = (None, 0.0)  # (snapshot, its longest deadline)
         self.may_debug = may_debug or _no_debug
         """Whether an ``Authorization`` header allows the debug trace (a viewer's token)."""
@@ -55,7 +55,7 @@ class RecommendHandler:
         self.traffic = traffic or TrafficRecorder()
 
     async def recommend_bytes(
-        self, body: bytes, authorization: str | None = None, arrived: float | None = None
+        self, body: bytes, authorization: str | None = None, arrived: Arrival | None = None
     ) -> tuple[int, bytes]:
         """Answer one request body: ``(status, JSON bytes)``; never raises. A ``debug``
         request gets its trace only if ``authorization`` is a viewer's bearer token. A
@@ -83,6 +83,8 @@ class RecommendHandler:
             req = msgspec.structs.replace(req, debug=False)
         adm = self.admission
         if arrived is not None and adm.enabled:
+            if adm.waited(arrived) > POLL_AFTER_S:  # the loop ran others: let it read
+                await asyncio.sleep(0)  # what arrived meanwhile first (admission.py)
             scene = self.dispatcher.state.snapshot.scenes.get(req.scene)
             if scene is not None and not adm.in_time(arrived, scene.deadline_s):
                 return self._refuse()
@@ -126,7 +128,15 @@ class RecommendHandler:
 
     def _refuse(self) -> tuple[int, bytes]:
         """Over capacity: ``503`` now, rather than a late answer (see admission.py)."""
-        self.admission.refuse()
+        adm = self.admission
+        if not adm.overloaded:  # once per overload episode, not per refusal
+            log.warning(
+                "event=overloaded in_flight=%d service_ms=%.1f (refusing what cannot be "
+                "answered in time; /readyz says overloaded)",
+                adm.in_flight,
+                adm.service_s * 1000,
+            )
+        adm.refuse()
         return self._reject(
             error_body(
                 503,
@@ -160,7 +170,7 @@ class RecommendHandler:
         finally:
             adm.in_flight -= 1
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, arrived: float) -> None:
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, arrived: Arrival) -> None:
         authorization = None
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:

@@ -1,0 +1,163 @@
+"""An open-loop load generator: requests sent on a schedule, whatever the answers.
+
+Request ``i`` is due at ``t0 + i / rate``; its latency counts from when it was due, so an
+answer that holds up the ones behind it is counted in theirs too (no coordinated
+omission). HTTP/1.1 over raw keep-alive connections (opened as needed, up to
+``max_connections``) on one asyncio loop (uvloop when installed): a few tens of
+microseconds of client work a request, so the generator keeps up with a node well
+past its capacity (``Run.achieved`` tells whether it did).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+@dataclass(slots=True)
+class Run:
+    rate: float
+    """Requests a second asked for."""
+    achieved: float = 0.0
+    """Requests a second sent (below ``rate``: the generator fell behind)."""
+    answers: list[tuple[int, float]] = field(default_factory=list)
+    """``(status, ms from when the request was due)``; status 0: the connection failed."""
+
+    def latencies(self, status: int = 200) -> list[float]:
+        return [ms for s, ms in self.answers if s == status]
+
+    def count(self, status: int) -> int:
+        return sum(s == status for s, _ in self.answers)
+
+    @property
+    def kept_up(self) -> bool:
+        return self.achieved >= 0.95 * self.rate
+
+
+class OpenLoop:
+    def __init__(
+        self,
+        port: int,
+        bodies: Sequence[dict[str, object]],
+        path: str = "/v1/recommend",
+        host: str = "127.0.0.1",
+        max_connections: int = 512,
+    ) -> None:
+        self.host, self.port, self.max_connections = host, port, max_connections
+        self.requests = [_request(path, body) for body in bodies]
+        self._idle: list[Connection] = []
+        self._opened = 0
+        self._waiting: list[asyncio.Future[Connection]] = []
+
+    async def _connection(self) -> Connection:
+        if self._idle:
+            return self._idle.pop()
+        if self._opened < self.max_connections:
+            self._opened += 1
+            try:
+                return await asyncio.open_connection(self.host, self.port)
+            except OSError:
+                self._opened -= 1
+                raise
+        waiter: asyncio.Future[Connection] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        return await waiter
+
+    def _release(self, conn: Connection) -> None:
+        while self._waiting:
+            waiter = self._waiting.pop(0)
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    async def _one(self, request: bytes, due: float, run: Run) -> None:
+        try:
+            conn = await self._connection()
+        except OSError:
+            run.answers.append((0, (time.perf_counter() - due) * 1000))
+            return
+        reader, writer = conn
+        try:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length, close = 0, False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection":
+                    close = value.strip().lower() == b"close"
+            await reader.readexactly(length)
+            status = int(head[9:12])
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            status, close = 0, True
+        run.answers.append((status, (time.perf_counter() - due) * 1000))
+        if close:
+            writer.close()
+            self._opened -= 1
+            if self._waiting:  # hand the freed slot to a waiter
+                waiter = self._waiting.pop(0)
+                try:
+                    self._opened += 1
+                    waiter.set_result(await asyncio.open_connection(self.host, self.port))
+                except OSError as exc:
+                    self._opened -= 1
+                    waiter.set_exception(exc)
+        else:
+            self._release(conn)
+
+    async def run(self, rate: float, seconds: float) -> Run:
+        """Send ``rate * seconds`` requests on schedule (the bodies in turn); wait for
+        every answer."""
+        out = Run(rate)
+        n = int(rate * seconds)
+        tasks = []
+        t0 = time.perf_counter() + 0.05
+        for i in range(n):
+            due = t0 + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            request = self.requests[i % len(self.requests)]
+            tasks.append(asyncio.create_task(self._one(request, due, out)))
+        out.achieved = n / max(time.perf_counter() - t0, 1e-9)
+        await asyncio.gather(*tasks)
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+        self._opened = 0
+        return out
+
+
+def offer(
+    port: int,
+    bodies: Sequence[dict[str, object]],
+    rate: float,
+    seconds: float,
+    max_connections: int = 512,
+) -> Run:
+    """Run :class:`OpenLoop` on a fresh event loop (uvloop when installed)."""
+
+    async def go() -> Run:
+        return await OpenLoop(port, bodies, max_connections=max_connections).run(rate, seconds)
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return asyncio.run(go())
+    return uvloop.run(go())
+
+
+def _request(path: str, body: dict[str, object]) -> bytes:
+    payload = json.dumps(body).encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: prism\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
