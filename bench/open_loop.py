@@ -7,8 +7,8 @@ the others — and each latency counts from its scheduled time, so a slow answer
 delays the ones behind it is counted in theirs too (no coordinated omission).
 
 One server (uvicorn, uvloop + httptools, one worker: one core), the demo's current
-home_feed; the generator is one asyncio process over keep-alive connections (opened as
-needed, up to 512). Steps:
+home_feed; the generator is ``prism_testkit.open_loop`` (one asyncio process, raw
+HTTP/1.1 over keep-alive connections opened as needed, up to 512). Steps:
 
 1. capacity: wrk, 32 connections, 6 s (closed loop, saturated);
 2. open loop at 50 % and 90 % of that capacity, 8 s each: p50, p99, and the rate the
@@ -21,100 +21,25 @@ needed, up to 512). Steps:
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import time
 from pathlib import Path
 
 from recommend_http import ROOT, demo_server_env, free_port, uvicorn, wait_ready, wrk
 
 from prism_testkit.bench import percentile
+from prism_testkit.open_loop import offer
 
 SLA_MS = 50.0
-MAX_CONNECTIONS = 512
-
-
-class Generator:
-    def __init__(self, port: int, body: dict[str, object]) -> None:
-        self.port = port
-        payload = json.dumps(body).encode()
-        self.request = (
-            b"POST /v1/recommend HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(payload)}\r\n\r\n".encode()
-            + payload
-        )
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self.opened = 0
-        self.waiting: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
-            asyncio.Queue()
-        )
-
-    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.idle:
-            return self.idle.pop()
-        if self.opened < MAX_CONNECTIONS:
-            self.opened += 1
-            return await asyncio.open_connection("127.0.0.1", self.port)
-        return await self.waiting.get()
-
-    def _release(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
-        if self.waiting._getters:  # type: ignore[attr-defined]  # someone waits: hand it over
-            self.waiting.put_nowait(conn)
-        else:
-            self.idle.append(conn)
-
-    async def one(self, due: float, out: list[float], failed: list[int]) -> None:
-        conn = await self._connection()
-        reader, writer = conn
-        try:
-            writer.write(self.request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            await reader.readexactly(length)
-            if not head.startswith(b"HTTP/1.1 200"):
-                failed.append(1)
-        except (OSError, asyncio.IncompleteReadError):
-            failed.append(1)
-            writer.close()
-            self.opened -= 1
-            return
-        out.append((time.perf_counter() - due) * 1000)
-        self._release(conn)
-
-    async def run(self, rate: float, seconds: float) -> tuple[list[float], int, float]:
-        """Latencies (ms, from each request's scheduled time), failures, achieved rate."""
-        n = int(rate * seconds)
-        out: list[float] = []
-        failed: list[int] = []
-        tasks = []
-        t0 = time.perf_counter() + 0.05
-        for i in range(n):
-            due = t0 + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(self.one(due, out, failed)))
-        sent_s = time.perf_counter() - t0
-        await asyncio.gather(*tasks)
-        return out, len(failed), n / max(sent_s, 1e-9)
 
 
 def measure(port: int, body: dict[str, object], rate: float, seconds: float) -> dict[str, float]:
-    import uvloop
-
-    async def go() -> tuple[list[float], int, float]:
-        return await Generator(port, body).run(rate, seconds)
-
-    lat, failed, achieved = uvloop.run(go())
+    run = offer(port, [body], rate, seconds)
+    lat = run.latencies(200)
     return {
         "rate": rate,
-        "achieved": achieved,
+        "achieved": run.achieved,
         "p50": percentile(lat, 50),
         "p99": percentile(lat, 99),
-        "failed": failed,
+        "failed": len(run.answers) - len(lat),
     }
 
 
