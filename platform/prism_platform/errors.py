@@ -161,6 +161,12 @@ class StrategyLoadError(PrismPlatformError):
         self.line = line
 
 
+class ScriptNotFound(StrategyLoadError):
+    """The script is not in the tree (the working tree, or the version asked for)."""
+
+    status = 404
+
+
 class Unauthenticated(PrismPlatformError):
     """No credentials, or credentials that are wrong, expired or revoked."""
 

@@ -10,20 +10,32 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import ADMIN, OPERATOR, VIEWER, Auth
+from prism_platform.api.contract import (
+    BODY,
+    GUARDED,
+    HELD,
+    Body,
+    BucketName,
+    ConfigName,
+    Int,
+    IsoTime,
+    Note,
+    SceneName,
+    ScriptPath,
+    TableName,
+    Version,
+    errors,
+    line,
+)
 from prism_platform.control.deploy_ops import Change
 from prism_platform.control.facade import Control
 from prism_platform.db.records import DEFAULT_SAMPLE_RATE
 from prism_platform.scripts.repository import WORKTREE
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
 
 READ_TIMEOUT = "budget of a request's data reads in ms (default: PRISM_REDIS_TIMEOUT_MS)"
 CONTEXT_SCHEMA = (
@@ -38,29 +50,31 @@ REPLAY_GATE = (
 )
 
 
-class SceneIn(_Body):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    description: str = ""
-    deadline_ms: int = Field(80, ge=1, le=10_000)
-    max_size: int = Field(100, ge=1, le=200)
-    fallback_table: str = "popular"
-    fallback_key: str = "all"
-    read_timeout_ms: int | None = Field(
-        None, ge=1, le=10_000, strict=True, description=READ_TIMEOUT
-    )
+FallbackKey = Annotated[str, line(256)]
+LIMIT = "how many, newest first"
+
+
+class SceneIn(Body):
+    name: SceneName
+    description: Note = ""
+    deadline_ms: Int = Field(80, ge=1, le=10_000)
+    max_size: Int = Field(100, ge=1, le=200)
+    fallback_table: TableName = "popular"
+    fallback_key: FallbackKey = "all"
+    read_timeout_ms: Int | None = Field(None, ge=1, le=10_000, description=READ_TIMEOUT)
     context_schema: dict[str, Any] | None = Field(None, description=f"{CONTEXT_SCHEMA}; null: any")
     sample_rate: float = Field(DEFAULT_SAMPLE_RATE, ge=0, le=1, description=SAMPLE_RATE)
     replay_gate: dict[str, Any] | None = Field(None, description=f"{REPLAY_GATE}; null: none")
 
 
-class ScenePatch(_Body):
-    description: str | None = None
-    deadline_ms: int | None = Field(None, ge=1, le=10_000)
-    max_size: int | None = Field(None, ge=1, le=200)
-    fallback_table: str | None = None
-    fallback_key: str | None = None
-    read_timeout_ms: int | None = Field(
-        None, ge=1, le=10_000, strict=True, description=f"{READ_TIMEOUT}; null: the default"
+class ScenePatch(Body):
+    description: Note | None = None
+    deadline_ms: Int | None = Field(None, ge=1, le=10_000)
+    max_size: Int | None = Field(None, ge=1, le=200)
+    fallback_table: TableName | None = None
+    fallback_key: FallbackKey | None = None
+    read_timeout_ms: Int | None = Field(
+        None, ge=1, le=10_000, description=f"{READ_TIMEOUT}; null: the default"
     )
     context_schema: dict[str, Any] | None = Field(None, description=f"{CONTEXT_SCHEMA}; null: any")
     sample_rate: float | None = Field(None, ge=0, le=1, description=SAMPLE_RATE)
@@ -70,48 +84,50 @@ class ScenePatch(_Body):
     )
 
 
-class BucketIn(_Body):
-    name: str
+class BucketIn(Body):
+    name: BucketName
     percent: float = Field(gt=0, le=100)
     params: dict[str, Any] | None = Field(
         default=None, description="parameter overrides (layers other than main)"
     )
 
 
-class ExperimentIn(_Body):
-    name: str = Field(min_length=1, max_length=64)
+class ExperimentIn(Body):
+    name: Annotated[str, line(64)]
     buckets: list[BucketIn] = Field(min_length=1)
-    salt: str | None = None
-    layer: str = Field(default="main", description="main: buckets served by deployments")
-    whitelist: dict[str, str] | None = Field(default=None, description="user id -> bucket")
+    salt: Annotated[str, line(256)] | None = None
+    layer: BucketName = Field(default="main", description="main: buckets served by deployments")
+    whitelist: dict[Annotated[str, line(256)], BucketName] | None = Field(
+        default=None, max_length=10_000, description="user id -> bucket"
+    )
     holdout_percent: float | None = Field(
         default=None, gt=0, lt=100, description="slots with no override (bucket 'holdout')"
     )
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: IsoTime | None = None
+    ends_at: IsoTime | None = None
 
 
-class ScriptIn(_Body):
-    path: str
-    description: str = ""
+class ScriptIn(Body):
+    path: ScriptPath
+    description: Note = ""
 
 
-class ConfigIn(_Body):
-    script: str
-    name: str
+class ConfigIn(Body):
+    script: ScriptPath
+    name: ConfigName
     params: dict[str, Any] = {}
-    version: str = Field(
+    version: Version = Field(
         default=WORKTREE, description="validate against the script at this commit/branch/tag"
     )
 
 
-class DeploymentIn(_Body):
-    scene: str
-    bucket: str = "base"
-    script: str
-    config: str = "default"
-    version: str = WORKTREE
-    note: str = ""
+class DeploymentIn(Body):
+    scene: SceneName
+    bucket: BucketName = "base"
+    script: ScriptPath
+    config: ConfigName = "default"
+    version: Version = WORKTREE
+    note: Note = ""
     canary_percent: float | None = Field(
         default=None, gt=0, lt=100, description="serve this share of the bucket only"
     )
@@ -124,12 +140,12 @@ class DeploymentIn(_Body):
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
 
 
-class FetchIn(_Body):
-    remote: str = "origin"
+class FetchIn(Body):
+    remote: str = Field(default="origin", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-class RollbackIn(_Body):
-    note: str = ""
+class RollbackIn(Body):
+    note: Note = ""
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
     emergency: bool = Field(
         default=False, description="on a protected scene: go ahead without approval (audited)"
@@ -154,7 +170,7 @@ def change_json(change: Change) -> dict[str, Any]:
 
 
 def build_router(control: Control, auth: Auth) -> APIRouter:
-    r = APIRouter(prefix="/admin", tags=["admin"])
+    r = APIRouter(prefix="/admin", tags=["admin"], responses=GUARDED)
     viewer, operator, admin = (auth.requires(role) for role in (VIEWER, OPERATOR, ADMIN))
     _live = change_json
 
@@ -172,32 +188,38 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
     def list_scenes(_: Principal = Depends(viewer)) -> Any:
         return as_json(control.scenes())
 
-    @r.post("/scenes", status_code=201)
+    @r.post("/scenes", status_code=201, responses=BODY | errors(409))
     def create_scene(body: SceneIn, who: Principal = Depends(admin)) -> Any:
         fields = body.model_dump(exclude={"name"})
         return as_json(control.create_scene(body.name, actor=who.name, **fields))
 
-    @r.get("/scenes/{name}")
-    def get_scene(name: str, _: Principal = Depends(viewer)) -> Any:
+    @r.get("/scenes/{name}", responses=errors(404))
+    def get_scene(name: Annotated[SceneName, Path()], _: Principal = Depends(viewer)) -> Any:
         return as_json(control.scene(name))
 
-    @r.patch("/scenes/{name}")
-    def patch_scene(name: str, body: ScenePatch, who: Principal = Depends(admin)) -> Any:
+    @r.patch("/scenes/{name}", responses=BODY | errors(404, 409))
+    def patch_scene(
+        name: Annotated[SceneName, Path()], body: ScenePatch, who: Principal = Depends(admin)
+    ) -> Any:
         fields = body.model_dump(exclude_none=True)
         for key in ("read_timeout_ms", "context_schema", "replay_gate"):  # null resets them
             if key in body.model_fields_set:
                 fields[key] = getattr(body, key)
         return as_json(control.update_scene(name, actor=who.name, **fields))
 
-    @r.get("/scenes/{name}/experiments")
+    @r.get("/scenes/{name}/experiments", responses=errors(404))
     def list_experiments(
-        name: str, layer: str | None = None, _: Principal = Depends(viewer)
+        name: Annotated[SceneName, Path()],
+        layer: Annotated[BucketName | None, Query()] = None,
+        _: Principal = Depends(viewer),
     ) -> Any:
         """Newest first, of every layer (or of ``layer``)."""
         return as_json(control.experiments(name, layer))
 
-    @r.post("/scenes/{name}/experiments", status_code=201)
-    def start_experiment(name: str, body: ExperimentIn, who: Principal = Depends(operator)) -> Any:
+    @r.post("/scenes/{name}/experiments", status_code=201, responses=HELD | BODY | errors(404, 409))
+    def start_experiment(
+        name: Annotated[SceneName, Path()], body: ExperimentIn, who: Principal = Depends(operator)
+    ) -> Any:
         """Start an experiment on a layer; the layer's running one stops."""
         buckets = [(b.name, b.percent) for b in body.buckets]
         params = {b.name: b.params for b in body.buckets if b.params is not None}
@@ -216,8 +238,12 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
         )
         return as_json(exp)
 
-    @r.post("/scenes/{name}/layers/{layer}/stop")
-    def stop_layer(name: str, layer: str, who: Principal = Depends(operator)) -> Any:
+    @r.post("/scenes/{name}/layers/{layer}/stop", responses=HELD | errors(404, 409))
+    def stop_layer(
+        name: Annotated[SceneName, Path()],
+        layer: Annotated[BucketName, Path()],
+        who: Principal = Depends(operator),
+    ) -> Any:
         """Stop the running experiment of a layer (not main)."""
         return as_json(control.stop_layer(name, layer, actor=who.name))
 
@@ -225,39 +251,41 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
     def list_scripts(_: Principal = Depends(viewer)) -> Any:
         return as_json(control.scripts())
 
-    @r.post("/scripts", status_code=201)
+    @r.post("/scripts", status_code=201, responses=BODY | errors(404, 409))
     def register_script(body: ScriptIn, who: Principal = Depends(operator)) -> Any:
         return as_json(
             control.register_script(body.path, description=body.description, actor=who.name)
         )
 
-    @r.get("/scripts/schema")
-    def script_schema(path: Annotated[str, Query()], _: Principal = Depends(viewer)) -> Any:
+    @r.get("/scripts/schema", responses=errors(404))
+    def script_schema(path: Annotated[ScriptPath, Query()], _: Principal = Depends(viewer)) -> Any:
         """The JSON schema of a script's ``Config`` (as in the working tree)."""
         s = control.script(path)
         return {"path": s.path, "version": s.version, "schema": s.config_cls.model_json_schema()}
 
-    @r.get("/configs")
-    def list_configs(script: str | None = None, _: Principal = Depends(viewer)) -> Any:
+    @r.get("/configs", responses=errors(404))
+    def list_configs(
+        script: Annotated[ScriptPath | None, Query()] = None, _: Principal = Depends(viewer)
+    ) -> Any:
         return as_json(control.configs(script))
 
-    @r.post("/configs", status_code=201)
+    @r.post("/configs", status_code=201, responses=BODY | errors(404, 409))
     def put_config(body: ConfigIn, who: Principal = Depends(operator)) -> Any:
         config = control.put_config(
             body.script, body.name, body.params, actor=who.name, version=body.version
         )
         return as_json(config)
 
-    @r.get("/deployments")
+    @r.get("/deployments", responses=errors(404))
     def deployments(
-        scene: str | None = None,
+        scene: Annotated[SceneName | None, Query()] = None,
         active: bool = False,
-        limit: int = 100,
+        limit: Annotated[int, Query(ge=1, le=10_000, description=LIMIT)] = 100,
         _: Principal = Depends(viewer),
     ) -> Any:
         return as_json(control.deployments(scene, active=active, limit=limit))
 
-    @r.post("/deployments", status_code=201)
+    @r.post("/deployments", status_code=201, responses=HELD | BODY | errors(404, 409))
     def deploy(body: DeploymentIn, who: Principal = Depends(operator)) -> Any:
         change = control.deploy(
             body.scene,
@@ -273,9 +301,15 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
         )
         return _live(change)
 
-    @r.post("/deployments/{deployment_id}/rollback", status_code=201)
+    @r.post(
+        "/deployments/{deployment_id}/rollback",
+        status_code=201,
+        responses=HELD | BODY | errors(404, 409),
+    )
     def rollback(
-        deployment_id: int, who: Principal = Depends(operator), body: RollbackIn | None = None
+        deployment_id: Annotated[int, Path()],
+        who: Principal = Depends(operator),
+        body: RollbackIn | None = None,
     ) -> Any:
         """Serve exactly what deployment ``deployment_id`` served, as a new deployment."""
         body = body or RollbackIn()
@@ -288,9 +322,16 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
         )
         return _live(change)
 
-    @r.post("/scenes/{name}/buckets/{bucket}/rollback", status_code=201)
+    @r.post(
+        "/scenes/{name}/buckets/{bucket}/rollback",
+        status_code=201,
+        responses=HELD | BODY | errors(404, 409),
+    )
     def rollback_bucket(
-        name: str, bucket: str, who: Principal = Depends(operator), body: RollbackIn | None = None
+        name: Annotated[SceneName, Path()],
+        bucket: Annotated[BucketName, Path()],
+        who: Principal = Depends(operator),
+        body: RollbackIn | None = None,
     ) -> Any:
         """Undo a bucket's last change: end its canary, or serve the deployment it served
         before its current one."""
@@ -305,23 +346,26 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
         )
         return _live(change)
 
-    @r.get("/scripts/versions")
+    @r.get("/scripts/versions", responses=errors(404))
     def script_versions(
-        path: Annotated[str, Query()],
+        path: Annotated[ScriptPath, Query()],
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         _: Principal = Depends(viewer),
     ) -> Any:
         """Commits of the strategies repository that changed the script."""
         return as_json(control.script_versions(path, limit=limit))
 
-    @r.post("/scripts/fetch")
+    @r.post("/scripts/fetch", responses=BODY | errors(404))
     def fetch(who: Principal = Depends(operator), body: FetchIn | None = None) -> Any:
         """Fetch the strategies repository's remote, so its new commits can be deployed."""
         remote = (body or FetchIn()).remote
         return {"remote": remote, "output": control.fetch(remote, actor=who.name)}
 
     @r.get("/audit")
-    def audit(limit: int = 100, _: Principal = Depends(viewer)) -> Any:
+    def audit(
+        limit: Annotated[int, Query(ge=1, le=10_000, description=LIMIT)] = 100,
+        _: Principal = Depends(viewer),
+    ) -> Any:
         return as_json(control.audit(limit))
 
     return r

@@ -5,15 +5,16 @@ protected scene with (the change waits as a change request; its id in the body a
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.admin import as_json
 from prism_platform.api.auth import OPERATOR, VIEWER, Auth
+from prism_platform.api.contract import BODY, GUARDED, Body, SceneName, errors, text
 from prism_platform.control.facade import Control
 from prism_platform.db.records import ChangeRequestRecord
 from prism_platform.errors import ApprovalRequired
@@ -21,24 +22,27 @@ from prism_platform.errors import ApprovalRequired
 Status = Literal["pending", "approved", "rejected", "cancelled", "failed"]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Reason = Annotated[str, text(2000)]
+RequestId = Annotated[int, Path()]
 
 
-class ApproveIn(_Body):
-    reason: str = Field(default="", max_length=2000)
+class ApproveIn(Body):
+    reason: Reason = ""
     override: bool = Field(
         default=False, description="an admin approving their own request (needs a reason)"
     )
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
 
 
-class RejectIn(_Body):
-    reason: str = Field(min_length=1, max_length=2000)
+class RejectIn(Body):
+    reason: Annotated[str, text(2000, blank=False)]
 
 
-class CancelIn(_Body):
-    reason: str = Field(default="", max_length=2000)
+class CancelIn(Body):
+    reason: Reason = ""
+
+
+DECISION = BODY | errors(404, 409)
 
 
 def request_url(request_id: int) -> str:
@@ -59,7 +63,7 @@ def add_approval_routes(api: FastAPI, control: Control, auth: Auth) -> None:
 
 
 def build_approvals_router(control: Control, auth: Auth) -> APIRouter:
-    r = APIRouter(prefix="/admin/change-requests", tags=["approvals"])
+    r = APIRouter(prefix="/admin/change-requests", tags=["approvals"], responses=GUARDED)
     viewer, operator = auth.requires(VIEWER), auth.requires(OPERATOR)
 
     def shown(record: ChangeRequestRecord) -> dict[str, Any]:
@@ -72,21 +76,21 @@ def build_approvals_router(control: Control, auth: Auth) -> APIRouter:
     @r.get("")
     def list_requests(
         status: Status | None = None,
-        scene: str | None = None,
+        scene: Annotated[SceneName | None, Query()] = None,
         limit: int = Query(200, ge=1, le=10_000),
         _: Principal = Depends(viewer),
     ) -> Any:
         """Newest first."""
         return as_json(control.change_requests(status, scene, limit))
 
-    @r.get("/{request_id}")
-    def show(request_id: int, _: Principal = Depends(viewer)) -> Any:
+    @r.get("/{request_id}", responses=errors(404))
+    def show(request_id: RequestId, _: Principal = Depends(viewer)) -> Any:
         """A request; a pending one with what approving it would change now (``diff``)."""
         return shown(control.change_request(request_id))
 
-    @r.post("/{request_id}/approve")
+    @r.post("/{request_id}/approve", responses=DECISION)
     def approve(
-        request_id: int, who: Principal = Depends(operator), body: ApproveIn | None = None
+        request_id: RequestId, who: Principal = Depends(operator), body: ApproveIn | None = None
     ) -> Any:
         """Approve and make the change (as its requester asked, gated again). Its
         requester may not, except an admin with ``override`` and a reason."""
@@ -101,13 +105,13 @@ def build_approvals_router(control: Control, auth: Auth) -> APIRouter:
         )
         return shown(done)
 
-    @r.post("/{request_id}/reject")
-    def reject(request_id: int, body: RejectIn, who: Principal = Depends(operator)) -> Any:
+    @r.post("/{request_id}/reject", responses=DECISION)
+    def reject(request_id: RequestId, body: RejectIn, who: Principal = Depends(operator)) -> Any:
         return shown(control.reject(request_id, actor=who.name, reason=body.reason))
 
-    @r.post("/{request_id}/cancel")
+    @r.post("/{request_id}/cancel", responses=DECISION)
     def cancel(
-        request_id: int, who: Principal = Depends(operator), body: CancelIn | None = None
+        request_id: RequestId, who: Principal = Depends(operator), body: CancelIn | None = None
     ) -> Any:
         """Withdraw one's own request."""
         reason = (body or CancelIn()).reason

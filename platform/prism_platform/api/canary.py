@@ -3,35 +3,54 @@ all its users, or abort it (operator)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path
+from pydantic import Field
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.admin import change_json
 from prism_platform.api.auth import OPERATOR, Auth
+from prism_platform.api.contract import (
+    BODY,
+    GUARDED,
+    HELD,
+    Body,
+    BucketName,
+    Int,
+    Note,
+    SceneName,
+    errors,
+)
 from prism_platform.control.facade import Control
 
 
-class CanaryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: str = ""
+class CanaryIn(Body):
+    note: Note = ""
     wait_s: float = Field(default=0.0, ge=0, le=60, description="wait until every node serves it")
-    canary_id: int | None = Field(
+    canary_id: Int | None = Field(
         default=None,
         ge=1,
         description="the canary deployment meant: 409 when the bucket's canary is another",
     )
 
 
+Scene = Annotated[SceneName, Path()]
+Bucket = Annotated[BucketName, Path()]
+
+
 def build_canary_router(control: Control, auth: Auth) -> APIRouter:
-    r = APIRouter(prefix="/admin/scenes/{name}/buckets/{bucket}/canary", tags=["admin"])
+    r = APIRouter(
+        prefix="/admin/scenes/{name}/buckets/{bucket}/canary", tags=["admin"], responses=GUARDED
+    )
     operator = auth.requires(OPERATOR)
 
-    @r.post("/promote", status_code=201)
+    @r.post("/promote", status_code=201, responses=HELD | BODY | errors(404, 409))
     def promote(
-        name: str, bucket: str, who: Principal = Depends(operator), body: CanaryIn | None = None
+        name: Scene,
+        bucket: Bucket,
+        who: Principal = Depends(operator),
+        body: CanaryIn | None = None,
     ) -> dict[str, Any]:
         """Serve the canary (its script@version and config as deployed) to all the
         bucket's users, as a new primary deployment; 404 naming the bucket without one."""
@@ -46,9 +65,12 @@ def build_canary_router(control: Control, auth: Auth) -> APIRouter:
         )
         return change_json(change)
 
-    @r.post("/abort", status_code=201)
+    @r.post("/abort", status_code=201, responses=BODY | errors(404, 409))
     def abort(
-        name: str, bucket: str, who: Principal = Depends(operator), body: CanaryIn | None = None
+        name: Scene,
+        bucket: Bucket,
+        who: Principal = Depends(operator),
+        body: CanaryIn | None = None,
     ) -> dict[str, Any]:
         """End the canary: all the bucket's users go back to the primary deployment."""
         body = body or CanaryIn()

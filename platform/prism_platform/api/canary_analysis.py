@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Query
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import VIEWER, Auth
+from prism_platform.api.contract import GUARDED, SceneName, errors
 from prism_platform.control.facade import Control
 from prism_platform.metrics.registry import Metrics
 
@@ -35,11 +36,13 @@ def build_canary_analysis_router(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    r = APIRouter(prefix="/admin", tags=["admin"], lifespan=lifespan)
+    r = APIRouter(prefix="/admin", tags=["admin"], lifespan=lifespan, responses=GUARDED)
     viewer = auth.requires(VIEWER)
 
-    @r.get("/canaries")
-    def canaries(scene: str | None = None, _: Principal = Depends(viewer)) -> list[dict[str, Any]]:
+    @r.get("/canaries", responses=errors(404))
+    def canaries(
+        scene: Annotated[SceneName | None, Query()] = None, _: Principal = Depends(viewer)
+    ) -> list[dict[str, Any]]:
         """Every active canary that carries an analysis (of ``scene``): what it serves,
         its thresholds and this node's latest verdict (``null`` before the first round)
         with the figures of both arms."""

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from prism_platform.api.auth import bearer
+from prism_platform.api.contract import errors, json_body, msgspec_schema
 from prism_platform.errors import PrismPlatformError, msgspec_field
 from prism_sdk import DataBackend, Read
 from prism_sdk.data import ScoredRows
@@ -79,13 +80,34 @@ def parse_reads(body: bytes, msgpack: bool) -> list[ReadIn] | JSONResponse:
     """The reads of a body, or the 422 answer naming the bad field."""
     codec: Any = msgspec.msgpack if msgpack else msgspec.json
     try:
-        reads: list[ReadIn] = codec.decode(body, type=list[ReadIn])
+        try:
+            reads: list[ReadIn] = codec.decode(body, type=list[ReadIn])
+        except msgspec.ValidationError as exc:
+            if "got `float`" not in str(exc):
+                raise
+            reads = _whole_limits(codec.decode(body))
     except msgspec.ValidationError as exc:
         field = msgspec_field(str(exc), "reads")
         return error(422, "invalid_request", f"{field}: {exc}", field)
     except msgspec.DecodeError as exc:
         kind = "msgpack" if msgpack else "JSON"
         return error(422, "invalid_request", f"body is not {kind}: {exc}", "(body)")
+    return reads
+
+
+def _even(query: list[list[float]] | None) -> bool:
+    return query is None or len({len(v) for v in query}) <= 1
+
+
+def _whole_limits(raw: Any) -> list[ReadIn]:
+    """Reads whose ``limit`` is a whole float (``10.0``: an integer to JSON Schema, not
+    to msgspec) read again with it made an integer."""
+    if isinstance(raw, list):
+        for read in raw:
+            limit = read.get("limit") if isinstance(read, dict) else None
+            if isinstance(limit, float) and limit.is_integer():
+                read["limit"] = int(limit)
+    reads: list[ReadIn] = msgspec.convert(raw, list[ReadIn])
     return reads
 
 
@@ -103,11 +125,24 @@ def build_data_router(
     @r.post(
         "/v1/data/read",
         summary="Batched reads of this node's data (read-only)",
+        openapi_extra=json_body(
+            msgspec_schema(list[ReadIn]),
+            f"A list of reads (or the same in msgpack, `Content-Type: {MSGPACK}`); at most "
+            f"{max_keys} keys in all and {MAX_BODY_BYTES} bytes.",
+        ),
         responses={
-            401: {"description": "Missing or wrong bearer token."},
-            403: {"description": "The token's role may not read data."},
-            413: {"description": "Too many keys or too large a body."},
-            422: {"description": "Invalid body; `field` names the culprit."},
+            200: {"description": "One result list per read, aligned with its keys."},
+            **errors(
+                401,
+                403,
+                413,
+                422,
+                503,
+                notes={
+                    413: f"More than {max_keys} keys, or a body over {MAX_BODY_BYTES} bytes.",
+                    503: "The data backend failed to answer.",
+                },
+            ),
         },
     )
     async def read(request: Request) -> Response:
@@ -131,7 +166,13 @@ def build_data_router(
             msg = f"{n_keys} keys in one request, at most {max_keys}: split the batch"
             return error(413, "too_many_keys", msg, "keys")
         try:
-            results = await run_in_threadpool(backend.read, [x.to_read() for x in reads])
+            batch = [x.to_read() for x in reads]
+        except ValueError:  # vectors of different lengths make no array
+            at = next(n for n, x in enumerate(reads) if not _even(x.query))
+            msg = f"reads[{at}].query: the query vectors must all have the same length"
+            return error(422, "invalid_request", msg, f"reads[{at}].query")
+        try:
+            results = await run_in_threadpool(backend.read, batch)
         except Exception as exc:  # the backend is down: say so, never a traceback
             return error(503, "backend_failed", f"{backend.name}: {type(exc).__name__}: {exc}")
         if msgpack or request.headers.get("accept", "").startswith(MSGPACK):

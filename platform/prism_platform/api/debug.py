@@ -10,35 +10,49 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import OPERATOR, VIEWER, Auth
+from prism_platform.api.contract import (
+    BODY,
+    GUARDED,
+    MAX_JSON_INT,
+    Body,
+    ConfigName,
+    Int,
+    SceneName,
+    ScriptPath,
+    Version,
+    errors,
+)
 from prism_platform.control.facade import Control
 from prism_sdk import MAX_SIZE
+from prism_sdk._request import MAX_EXCLUDE, MAX_INT_USER_ID, MAX_USER_ID
 
 
-class DebugIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    scene: str
-    user_id: str | Annotated[int, Field(ge=0)]
+class DebugIn(Body):
+    scene: SceneName
+    user_id: (
+        Annotated[str, Field(min_length=1, max_length=MAX_USER_ID)]
+        | Annotated[Int, Field(ge=0, le=MAX_INT_USER_ID)]
+    )
     context: dict[str, Any] = {}
-    size: int = Field(20, ge=1, le=MAX_SIZE)
-    exclude: list[str] = []
-    deployment_id: int | None = Field(
+    size: Int = Field(20, ge=1, le=MAX_SIZE)
+    exclude: list[str] = Field([], max_length=MAX_EXCLUDE)
+    deployment_id: Int | None = Field(
         None, description="run this deployment (active or past) instead of the live routing"
     )
-    script: str | None = Field(None, description="dry-run this script instead (e.g. x.py)")
-    version: str | None = Field(None, description="the script's commit/branch/tag (worktree)")
-    config: str | None = Field(None, description="the script's named config (default: none)")
+    script: ScriptPath | None = Field(None, description="dry-run this script instead (e.g. x.py)")
+    version: Version | None = Field(None, description="the script's commit/branch/tag (worktree)")
+    config: ConfigName | None = Field(None, description="the script's named config (default: none)")
     params: dict[str, Any] | None = Field(
         None, description="parameters merged onto the config of a deployment or script"
     )
-    seed: int | None = Field(
+    seed: Int | None = Field(
         None,
         ge=0,
-        lt=2**64,
+        le=MAX_JSON_INT,
         description="fix the strategies' random draws (the request id): a replay's arms",
     )
     detail: bool = Field(
@@ -47,10 +61,10 @@ class DebugIn(BaseModel):
 
 
 def build_debug_router(control: Control, auth: Auth) -> APIRouter:
-    router = APIRouter(prefix="/admin/debug", tags=["debug"])
+    router = APIRouter(prefix="/admin/debug", tags=["debug"], responses=GUARDED)
     viewer = auth.requires(VIEWER)
 
-    @router.post("/recommend")
+    @router.post("/recommend", responses=BODY | errors(404, 409))
     async def debug_recommend(body: DebugIn, who: Principal = Depends(viewer)) -> Response:
         """The recommend answer with its trace (resolved buckets, parameters, every stage
         with its candidates and what each filter removed, data round trips, timings) and

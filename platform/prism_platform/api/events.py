@@ -11,17 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+import msgspec
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import Response
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import VIEWER, Auth
+from prism_platform.api.contract import (
+    GUARDED,
+    BucketName,
+    SceneName,
+    errors,
+    json_body,
+    msgspec_schema,
+)
 from prism_platform.control.facade import Control
 from prism_platform.db.records import MAIN_LAYER
 from prism_platform.errors import error_body, json_too_deep, too_deep_body
-from prism_platform.events.event import MAX_BATCH
+from prism_platform.events.event import FUTURE_S, MAX_BATCH, MAX_ID
 from prism_platform.events.ingest import open_ingest
 from prism_platform.events.sink import log_retention_s
 from prism_platform.experiments.guardrails import with_guardrails
@@ -37,6 +46,38 @@ if TYPE_CHECKING:  # feature_log imports events.sink: no import cycle at run tim
 
 MAX_BODY = 4 * 1024 * 1024
 _JSON = "application/json"
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]
+
+
+class Event(msgspec.Struct, forbid_unknown_fields=True):
+    """One event of a batch (documentation: each event is decoded and checked on its own,
+    ``events.event.check_event``, so one that breaks these rules is answered ``rejected``
+    in the ``200``, its neighbours unharmed)."""
+
+    event_id: Annotated[Id, msgspec.Meta(description="the client's id of the event")]
+    type: Literal["exposure", "click", "cart", "order"]
+    acm: Annotated[str, msgspec.Meta(description="the item's acm token from /v1/recommend")]
+    user_id: Annotated[Id, msgspec.Meta(description="the user the token was issued to")]
+    item_id: Annotated[Id, msgspec.Meta(description="the item the token was issued for")]
+    ts: Annotated[
+        float,
+        msgspec.Meta(
+            description=f"unix seconds: within PRISM_EVENTS_MAX_AGE_S (7 days) and at most "
+            f"{FUTURE_S:.0f} s ahead"
+        ),
+    ]
+    value: (
+        Annotated[
+            float, msgspec.Meta(ge=0, description="an order's amount (PRISM_EVENT_VALUE_CAP)")
+        ]
+        | None
+    ) = None
+    order_id: Annotated[Id, msgspec.Meta(description="orders: one count per order")] | None = None
+
+
+class EventBatch(msgspec.Struct, forbid_unknown_fields=True):
+    events: Annotated[list[Event], msgspec.Meta(max_length=MAX_BATCH)]
 
 
 def build_events_router(
@@ -85,12 +126,25 @@ def build_events_router(
         tags=["events"],
         summary=f"Report a batch of up to {MAX_BATCH} exposure/click/cart/order events",
         response_class=Response,
+        openapi_extra=json_body(
+            msgspec_schema(EventBatch), f"At most {MAX_BATCH} events and {MAX_BODY} bytes."
+        ),
         responses={
-            200: {"description": "Per-event results: accepted (maybe duplicate) or rejected."},
-            400: {"description": "Body is not JSON, or nests deeper than 64 levels."},
-            413: {"description": "Body or batch too large."},
-            422: {"description": 'Body is not `{"events": [...]}`; `field` names the culprit.'},
-            503: {"description": "The event log is unavailable; nothing was stored."},
+            200: {
+                "description": "Per-event results: accepted (maybe duplicate) or rejected.",
+                "content": {_JSON: {"schema": {"type": "object"}}},
+            },
+            **errors(
+                400,
+                413,
+                422,
+                503,
+                notes={
+                    413: f"The body is over {MAX_BODY} bytes or the batch over {MAX_BATCH} events.",
+                    422: 'The body is not `{"events": [...]}`; `field` names the culprit.',
+                    503: "The event log is unavailable; nothing was stored.",
+                },
+            ),
         },
     )
     async def events(request: Request) -> Response:
@@ -110,12 +164,16 @@ def build_events_router(
             status, payload = await ingest.handle(body)
         return Response(payload, status_code=status, media_type=_JSON)
 
-    @r.get("/admin/experiments/{scene}/report", tags=["admin"])
+    @r.get("/admin/experiments/{scene}/report", tags=["admin"], responses=GUARDED | errors(404))
     def report(
-        scene: str,
-        layer: Annotated[str, Query(description="experiment layer")] = MAIN_LAYER,
-        experiment: str | None = None,
-        control: str | None = None,
+        scene: Annotated[SceneName, Path()],
+        layer: Annotated[BucketName, Query(description="experiment layer")] = MAIN_LAYER,
+        experiment: Annotated[
+            str | None, Query(description="the layer's experiment (default: its latest)")
+        ] = None,
+        control: Annotated[
+            BucketName | None, Query(description="the control bucket (default: the first)")
+        ] = None,
         mde: Annotated[float, Query(gt=0, le=10, description="relative lift to detect")] = 0.05,
         alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.05,
         power: Annotated[float, Query(gt=0.5, lt=1)] = 0.8,

@@ -9,19 +9,30 @@ from fastapi import APIRouter, Depends, Query
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import VIEWER, Auth
+from prism_platform.api.contract import GUARDED
 from prism_platform.control.facade import Control
+from prism_platform.metrics.series import WINDOW_S
 
 
 def build_metrics_series_router(control: Control, auth: Auth) -> APIRouter:
-    r = APIRouter(prefix="/admin/metrics", tags=["admin"])
+    r = APIRouter(prefix="/admin/metrics", tags=["admin"], responses=GUARDED)
     viewer = auth.requires(VIEWER)
 
     @r.get("/series")
     def series(
         _: Principal = Depends(viewer),
-        window_s: float = Query(1800.0, description="how far back, in seconds (at most 1800)"),
+        window_s: float = Query(
+            WINDOW_S,
+            gt=0,
+            le=WINDOW_S,
+            description=f"how far back, in seconds (at most {WINDOW_S:g})",
+        ),
         step_s: float | None = Query(
-            None, description="seconds per point (default: the sampling interval, 5 s)"
+            None,
+            gt=0,
+            le=WINDOW_S,
+            description="seconds per point (default: the sampling interval, 5 s; at most "
+            "the window: one point)",
         ),
     ) -> dict[str, Any]:
         """``{"window_s", "scenes": {scene: {"t", "rps", "p50_ms", "p99_ms", "error_rate",

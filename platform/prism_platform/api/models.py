@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, FastAPI, Path
+from pydantic import Field
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import OPERATOR, VIEWER, Auth
+from prism_platform.api.contract import BODY, GUARDED, Body, errors
 from prism_platform.control.facade import Control
-from prism_platform.models.store import check_name
+from prism_platform.models.store import NAME_RE, VERSION_RE, check_name
 
 
-class ActivateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    version: str = Field(pattern=r"^v\d{1,9}$")
+class ActivateIn(Body):
+    version: str = Field(pattern=VERSION_RE.pattern)
 
 
 def build_models_router(control: Control, auth: Auth, poll_s: float = 0.0) -> APIRouter:
@@ -32,7 +32,9 @@ def build_models_router(control: Control, auth: Auth, poll_s: float = 0.0) -> AP
         if control.models is not None:
             control.models.stop()
 
-    router = APIRouter(prefix="/admin/models", tags=["models"], lifespan=lifespan)
+    router = APIRouter(
+        prefix="/admin/models", tags=["models"], lifespan=lifespan, responses=GUARDED
+    )
     viewer, operator = auth.requires(VIEWER), auth.requires(OPERATOR)
 
     @router.get("")
@@ -46,8 +48,12 @@ def build_models_router(control: Control, auth: Auth, poll_s: float = 0.0) -> AP
         """Check every ``current`` pointer now and load what changed."""
         return {"changes": control.reload_models(), "models": control.model_list()}
 
-    @router.post("/{name}/activate")
-    def activate(name: str, body: ActivateIn, who: Principal = Depends(operator)) -> dict[str, Any]:
+    @router.post("/{name}/activate", responses=BODY | errors(404, 409))
+    def activate(
+        name: Annotated[str, Path(pattern=NAME_RE.pattern)],
+        body: ActivateIn,
+        who: Principal = Depends(operator),
+    ) -> dict[str, Any]:
         """Validate ``version`` on its probe batch, serve it, and point ``current`` at it.
         A version that fails validation changes nothing (422 names the reason)."""
         return control.activate_model(check_name(name), body.version, actor=who.name)

@@ -5,6 +5,8 @@ the JSON error bodies every route answers with."""
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -13,8 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from prism_platform.api.auth import VIEWER, Auth
+from prism_platform.api.contract import GUARDED, errors
 from prism_platform.control.facade import Control
 from prism_platform.errors import MAX_FIELD, PrismPlatformError, clip
 from prism_platform.metrics.registry import Metrics
@@ -25,6 +29,8 @@ from prism_platform.settings import Settings
 from prism_sdk import Request as RecommendRequest
 
 DATABASE_RETRY_S = 5
+BODY_UNPARSED = "There was an error parsing the body"
+"""FastAPI's ``400`` detail for a body it could not read as JSON (not UTF-8, say)."""
 
 log = logging.getLogger("prism.api")
 
@@ -50,9 +56,18 @@ def add_ops_routes(
 
     @api.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """FastAPI's own refusals (404, 405, a body it cannot parse) in the same shape."""
-        body = {"error": "http_error", "message": clip(str(exc.detail), 1000)}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        """FastAPI's own refusals (404, 405, a body it cannot parse) in the same shape; a
+        ``405`` lists in ``Allow`` every method of the path (Starlette names only those of
+        the first route that matched it, one route per method here)."""
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(api, request))}
+        if exc.status_code == 400 and exc.detail == BODY_UNPARSED:
+            msg = "body is not JSON text in UTF-8"
+            body = {"error": "invalid_json", "message": msg, "field": "(body)"}
+        else:
+            body = {"error": "http_error", "message": clip(str(exc.detail), 1000)}
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @api.exception_handler(OperationalError)
     @api.exception_handler(InterfaceError)
@@ -83,17 +98,24 @@ def add_ops_routes(
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {}
-        where = list(first.get("loc", ()))
+        where = [p for p in first.get("loc", ()) if not _union_member(p)]
         if where and where[0] in ("body", "query", "path", "header", "cookie"):
             where = where[1:]  # the part of the request, not a field (a field may be "path")
+        if first.get("type") == "json_invalid":
+            where = []  # the loc holds a character position, not a field: the body
         loc = [str(p) for p in where]
         field = clip(".".join(loc) or "(body)", MAX_FIELD)  # a key may be the client's
+        message = f"{field}: {first.get('msg', 'invalid')}"
+        got = first.get("input")  # quoted, cut short, as the store's errors quote it
+        quoted = isinstance(got, str | int | float) and first.get("type") != "missing"
+        if quoted and "password" not in field:
+            message += f", got {repr(clip(got)) if isinstance(got, str) else clip(repr(got))}"
         body = {
             "error": "invalid_request",
-            "message": f"{field}: {first.get('msg', 'invalid')}",
+            "message": message,
             "field": field,
             "errors": [
-                {"field": clip(".".join(str(p) for p in e["loc"]), MAX_FIELD), "message": e["msg"]}
+                {"field": clip(_dotted(e["loc"]), MAX_FIELD), "message": e["msg"]}
                 for e in errors[:20]
             ],
         }
@@ -116,7 +138,13 @@ def add_ops_routes(
         }
         return JSONResponse(body, status_code=200 if ready and not overloaded else 503)
 
-    @api.get("/metrics", tags=["ops"], response_class=PlainTextResponse, dependencies=metrics_guard)
+    @api.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        dependencies=metrics_guard,
+        responses={} if settings.metrics_public else GUARDED,
+    )
     def prometheus() -> PlainTextResponse:
         text = shared.render() if shared is not None else metrics.render()
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
@@ -137,10 +165,21 @@ def add_ops_routes(
         response_class=JSONResponse,
         responses={
             200: {"description": "Ranked items, each with fields and an acm token."},
-            404: {"description": "Unknown scene; the body lists the known scenes."},
-            413: {"description": "Body too large."},
-            422: {"description": "Invalid request; `field` names the culprit."},
-            503: {"description": "Over capacity: retry after `Retry-After` seconds."},
+            **errors(
+                400,
+                404,
+                413,
+                422,
+                503,
+                notes={
+                    404: "Unknown scene; the body lists the known scenes (`known_scenes`).",
+                    413: f"The body is larger than {settings.max_body_bytes} bytes "
+                    "(`PRISM_MAX_BODY_BYTES`).",
+                    422: "Invalid request, or a `context` the scene's context schema refuses; "
+                    "`field` names the culprit.",
+                    503: "Over capacity: retry after `Retry-After` seconds.",
+                },
+            ),
         },
     )
     async def recommend(request: Request) -> Any:
@@ -151,3 +190,27 @@ def add_ops_routes(
         return PlainTextResponse(
             payload, status_code=status, media_type="application/json", headers=headers
         )
+
+
+_UNION_MEMBER = re.compile(r"(constrained-)?(str|int|float|bool|list|dict)|[a-z-]+\[.*\]")
+
+
+def _union_member(part: object) -> bool:
+    """Whether a part of a validation error's location names which member of a union
+    (``str | int``) was tried, not a field: ``constrained-str``, ``function-before[…]``."""
+    return isinstance(part, str) and _UNION_MEMBER.fullmatch(part) is not None
+
+
+def _dotted(loc: Sequence[object]) -> str:
+    return ".".join(str(p) for p in loc if not _union_member(p))
+
+
+def allowed_methods(api: FastAPI, request: Request) -> list[str]:
+    """The methods of every route whose path matches the request's."""
+    methods: set[str] = set()
+    for route in api.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)

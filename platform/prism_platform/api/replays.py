@@ -12,44 +12,55 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import OPERATOR, VIEWER, Auth
+from prism_platform.api.contract import (
+    BODY,
+    GUARDED,
+    MAX_JSON_INT,
+    Body,
+    ConfigName,
+    Int,
+    SceneName,
+    Since,
+    errors,
+)
 from prism_platform.control.facade import Control
 from prism_platform.errors import Invalid
 from prism_platform.replay import NoiseThresholds, ReplayOptions, parse_candidate
 from prism_platform.replay.options import MAX_REQUESTS
 
 
-class ThresholdsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ThresholdsIn(Body):
     relative: float = Field(0.1, ge=0)
     absolute: float = Field(0.01, ge=0)
     absolute_ms: float = Field(1.0, ge=0)
 
 
-class ReplayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReplayIn(Body):
     candidate: str = Field(description="the script B runs: SCRIPT[@VERSION]")
-    config: str | None = Field(None, description="B's named config (default: 'default')")
+    config: ConfigName | None = Field(None, description="B's named config (default: 'default')")
     params: dict[str, Any] | None = Field(None, description="B's parameters on top")
     samples: Annotated[list[str | dict[str, Any]], Field(max_length=MAX_REQUESTS)] | None = Field(
         None, description="sample lines (JSON text or objects, format version 1)"
     )
-    scene: str | None = Field(None, description="replay this scene's samples from the node's log")
-    since: str | None = Field(None, description="with scene: samples since (1h, 15m, ISO time)")
-    limit: int | None = Field(None, ge=1, le=MAX_REQUESTS, description="the first N requests")
+    scene: SceneName | None = Field(
+        None, description="replay this scene's samples from the node's log"
+    )
+    since: Since | None = Field(None, description="with scene: samples since (1h, 15m, ISO time)")
+    limit: Int | None = Field(None, ge=1, le=MAX_REQUESTS, description="the first N requests")
     rate_rps: float | None = Field(None, gt=0, description="requests a second (none: at once)")
-    seed: int = Field(1, ge=0, lt=2**64)
+    seed: Int = Field(1, ge=0, le=MAX_JSON_INT)
     thresholds: ThresholdsIn | None = Field(None, description="the noise rule's (defaults)")
-    k: int = Field(10, ge=1, le=200)
+    k: Int = Field(10, ge=1, le=200)
     rbo_p: float = Field(0.9, gt=0, lt=1)
     fail_if: list[str] = Field([], max_length=50)
     record_data: bool = Field(False, description="keep the replay's data snapshot")
-    data: int | None = Field(None, ge=1, description="serve replay N's data snapshot")
+    data: Int | None = Field(
+        None, ge=1, le=MAX_JSON_INT, description="serve replay N's data snapshot"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ReplayIn:
@@ -81,11 +92,11 @@ class ReplayIn(BaseModel):
 
 
 def build_replays_router(control: Control, auth: Auth) -> APIRouter:
-    r = APIRouter(prefix="/admin/replays", tags=["replays"])
+    r = APIRouter(prefix="/admin/replays", tags=["replays"], responses=GUARDED)
     operator = auth.requires(OPERATOR)
     viewer = auth.requires(VIEWER)
 
-    @r.post("", status_code=202)
+    @r.post("", status_code=202, responses=BODY | errors(404, 409))
     def start_replay(body: ReplayIn, who: Principal = Depends(operator)) -> dict[str, Any]:
         """Start a replay on this node: A (live), A′ (live, another seed) and B (the
         candidate, a dry run) per request; poll ``GET /admin/replays/{id}``."""
@@ -113,7 +124,7 @@ def build_replays_router(control: Control, auth: Auth) -> APIRouter:
         """This node's recent replays, newest first (without per-request values)."""
         return control.replays()
 
-    @r.get("/{replay_id}")
+    @r.get("/{replay_id}", responses=errors(404))
     def get_replay(replay_id: int, _: Principal = Depends(viewer)) -> dict[str, Any]:
         """A replay's state, progress and (once done) report."""
         return control.replay(replay_id)

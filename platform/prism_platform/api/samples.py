@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import OPERATOR, Auth
+from prism_platform.api.contract import GUARDED, SceneName, Since, errors
 from prism_platform.control.facade import Control
 
 JSONL = "application/x-ndjson"
@@ -34,17 +35,17 @@ def build_samples_router(control: Control, auth: Auth) -> APIRouter:
         tags=["admin"],
         response_class=StreamingResponse,
         responses={
-            200: {"description": "One sample a line (format v1: docs/operators/traffic.md)."},
-            404: {"description": "Unknown scene."},
-            422: {"description": "Bad `since` or `limit`; `field` names it."},
+            200: {
+                "description": "One sample a line (format v1: docs/operators/traffic.md).",
+                "content": {JSONL: {"schema": {"type": "string"}}},
+            },
+            **GUARDED,
+            **errors(404, notes={404: "Unknown scene."}),
         },
     )
     def samples(
-        scene: str,
-        since: Annotated[
-            str | None,
-            Query(description="a duration back from now (30s, 15m, 1h, 2d) or an ISO time"),
-        ] = None,
+        scene: Annotated[SceneName, Query()],
+        since: Annotated[Since | None, Query()] = None,
         limit: Annotated[
             int | None, Query(ge=1, description="at most this many, oldest first")
         ] = None,

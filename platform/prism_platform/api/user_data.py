@@ -59,6 +59,7 @@ def build_user_data_router(control: Control, auth: Auth) -> APIRouter:
         responses={
             401: _error("No token, or not a valid one."),
             403: _error("The token's user is not an admin."),
+            404: _error("No user id: `/admin/user-data/` is no route."),
             422: _error("A user id that cannot be one (empty, over 128 characters)."),
             503: _error("A store failed (`field` names one); the others are done: try again."),
         },

@@ -26,7 +26,8 @@ class MetricsOps:
         "degraded_rate"}}`` over the last ``window_s`` seconds, summed over this node (its
         live buffer) and every other live node (their last publication, up to ~15 s old),
         aligned on time slots; ``t`` holds each point's end (epoch seconds). A point per
-        sampling interval, or per ``step_s`` (a multiple of it: the slots are summed).
+        sampling interval, or per ``step_s`` (a multiple of it: the slots are summed; a
+        step longer than the window is the window, one point).
         Latency percentiles come from the nodes' summed histograms. A point no node
         sampled is ``None``; a point without requests has ``None`` rates and percentiles."""
         if self.series is None:
@@ -36,13 +37,11 @@ class MetricsOps:
                 f"window_s must be a number of seconds in (0, {self.series.window_s:g}]",
                 field="window_s",
             )
-        if step_s is not None and not (math.isfinite(step_s) and 0 < step_s <= window_s):
-            raise Invalid(
-                f"step_s must be a number of seconds in (0, {window_s:g}]", field="step_s"
-            )
+        if step_s is not None and not (math.isfinite(step_s) and 0 < step_s):
+            raise Invalid("step_s must be a positive number of seconds", field="step_s")
         if self._peers is None:
             self._peers = PeerWindows()
         peers = self._peers.read(self.node.coordinator.peer_metrics())
         total = merge([self.series.window(window_s), *peers], window_s)
-        every = 1 if step_s is None else max(1, round(step_s / total.step_s))
+        every = 1 if step_s is None else max(1, round(min(step_s, window_s) / total.step_s))
         return chart_series(total, every)

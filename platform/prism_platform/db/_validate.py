@@ -9,14 +9,22 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from prism_platform.db.records import (
+    BUCKET_PATTERN,
+    CONFIG_PATTERN,
+    MAX_SCRIPT_PATH,
+    SCENE_PATTERN,
+    TABLE_PATTERN,
+    USER_PATTERN,
+)
 from prism_platform.errors import Invalid, clip
 
-SCENE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-BUCKET_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
-CONFIG_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+SCENE_RE = re.compile(SCENE_PATTERN)
+BUCKET_RE = re.compile(BUCKET_PATTERN)
+CONFIG_RE = re.compile(CONFIG_PATTERN)
 _PATH_PART_RE = re.compile(r"[A-Za-z0-9_]+")
-USER_RE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
-_TABLE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}")
+USER_RE = re.compile(USER_PATTERN)
+_TABLE_RE = re.compile(TABLE_PATTERN)
 MAX_ROW_ID = 2**63 - 1
 """The largest id a row can have (64-bit integers): a larger one names no row."""
 
@@ -28,7 +36,7 @@ def _shown(value: object) -> str:
 
 def _name(value: object, pattern: re.Pattern[str], what: str, field: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise Invalid(f"{what} {_shown(value)} must match ^{pattern.pattern}$", field=field)
+        raise Invalid(f"{what} {_shown(value)} must match {pattern.pattern}", field=field)
     return value
 
 
@@ -104,7 +112,7 @@ def script_path(value: object, *, field: str = "script") -> str:
         )
     *dirs, last = value.split("/")
     ok = (
-        len(value) <= 512
+        len(value) <= MAX_SCRIPT_PATH
         and last.endswith(".py")
         and all(_PATH_PART_RE.fullmatch(p) for p in (*dirs, last[:-3]))
     )
@@ -126,7 +134,7 @@ def version(value: object) -> str:
 
 def table(value: object, *, field: str) -> str:
     if not isinstance(value, str) or not _TABLE_RE.fullmatch(value):
-        raise Invalid(f"{field} {_shown(value)} must match ^{_TABLE_RE.pattern}$", field=field)
+        raise Invalid(f"{field} {_shown(value)} must match {_TABLE_RE.pattern}", field=field)
     return value
 
 

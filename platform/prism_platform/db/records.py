@@ -15,6 +15,17 @@ HOLDOUT = "holdout"
 DEFAULT_SAMPLE_RATE = 0.01
 """A new scene's share of users whose requests are sampled into the replay log."""
 
+# Names and paths the store accepts (``_validate``), as the API's schema states them too.
+SCENE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+BUCKET_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+"""Buckets and layers."""
+CONFIG_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+USER_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
+TABLE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$"
+SCRIPT_PATH_PATTERN = r"^([A-Za-z0-9_]+/)*[A-Za-z0-9_]+\.py$"
+"""A canonical script path under the strategies root, e.g. ``team_a/home_feed.py``."""
+MAX_SCRIPT_PATH = 512
+
 
 @dataclass(frozen=True, slots=True)
 class SceneRecord:

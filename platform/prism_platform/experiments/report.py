@@ -19,7 +19,7 @@ from typing import Any
 from prism_platform.db import ExperimentRecord, MetadataStore
 from prism_platform.db.event_schema import COUNT_COLUMNS
 from prism_platform.db.records import MAIN_LAYER
-from prism_platform.errors import Invalid, NotFound
+from prism_platform.errors import NotFound
 from prism_platform.experiments.counts import rejections, strategy_counts, user_stats
 from prism_platform.experiments.stats import RatioStats, compare_ratio, srm, users_needed
 
@@ -42,8 +42,8 @@ def experiment_report(store: MetadataStore, scene: str, params: ReportParams) ->
     exp = chosen_experiment(store, scene, params.layer, params.experiment, params.experiment_id)
     names = [b.name for b in exp.buckets]
     control = params.control or ("control" if "control" in names else names[0])
-    if control not in names:
-        raise Invalid(
+    if control not in names:  # a bucket the experiment does not have: not found, as a scene
+        raise NotFound(
             f"bucket {control!r} is not in experiment {exp.name!r} ({names})", field="control"
         )
     totals = {b: dict.fromkeys((*COUNT_COLUMNS, "order_value"), 0.0) for b in names}

@@ -18,7 +18,7 @@ import types
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 
-from prism_platform.errors import StrategyLoadError
+from prism_platform.errors import ScriptNotFound, StrategyLoadError
 from prism_platform.scripts.contract import check_source, validate
 from prism_platform.scripts.sources import SourceTree, check_script_path
 from prism_platform.scripts.strategy import Strategy
@@ -107,7 +107,7 @@ def load_strategy(tree: SourceTree, path: str, version: str | None = None) -> St
     version = version or tree.version_of(path)
     source = tree.read(path)
     if source is None:
-        raise StrategyLoadError(f"no such script in {tree.label}", path=path)
+        raise ScriptNotFound(f"no such script in {tree.label}", path=path)
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError as exc:

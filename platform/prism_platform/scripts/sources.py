@@ -78,19 +78,29 @@ class WorkTree:
             return None
         return full
 
-    def read(self, path: str) -> bytes | None:
+    def _file(self, path: str) -> Path | None:
+        """The regular file at ``path``, if there is one (a name the file system cannot
+        hold, too long say, names none)."""
         full = self._resolve(path)
-        if full is None or not full.is_file():
+        try:
+            return full if full is not None and full.is_file() else None
+        except OSError:
             return None
-        return full.read_bytes()
+
+    def read(self, path: str) -> bytes | None:
+        full = self._file(path)
+        return None if full is None else full.read_bytes()
 
     def is_dir(self, path: str) -> bool:
         full = self._resolve(path)
-        return full is not None and full.is_dir()
+        try:
+            return full is not None and full.is_dir()
+        except OSError:
+            return False
 
     def size(self, path: str) -> int | None:
-        full = self._resolve(path)
-        return full.stat().st_size if full is not None and full.is_file() else None
+        full = self._file(path)
+        return None if full is None else full.stat().st_size
 
     def filename(self, path: str) -> str:
         return str(self.root / path)

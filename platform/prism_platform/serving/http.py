@@ -67,11 +67,14 @@ class RecommendHandler:
         except RecursionError:  # not after the scan above, unless the stack is deep already
             return self._reject(too_deep_body())
         except msgspec.ValidationError as exc:
-            msg = str(exc)
-            field = msgspec_field(msg)
-            if "size" == field and "<=" in msg:
-                msg += f" (size is at most {MAX_SIZE}; a scene may cap it lower)"
-            return self._reject(error_body(422, "invalid_request", msg, field=field))
+            try:
+                req = _whole_numbers(body, exc)
+            except msgspec.ValidationError as again:
+                msg = str(again)
+                field = msgspec_field(msg)
+                if "size" == field and "<=" in msg:
+                    msg += f" (size is at most {MAX_SIZE}; a scene may cap it lower)"
+                return self._reject(error_body(422, "invalid_request", msg, field=field))
         except msgspec.DecodeError as exc:
             return self._reject(
                 error_body(400, "invalid_json", f"body is not valid JSON: {exc}", field="(body)")
@@ -230,6 +233,26 @@ def huge_int_at(value: Any, path: str) -> str | None:
             if type(v) not in _PLAIN and (where := huge_int_at(v, f"{path}[{i}]")) is not None:
                 return where
     return None
+
+
+_INTEGERS = ("size", "user_id")
+
+
+def _whole_numbers(body: bytes, exc: msgspec.ValidationError) -> Request:
+    """The request of a body that spells an integer as a whole float (``"size": 20.0``),
+    an integer to JSON Schema but not to msgspec: read again with those made integers
+    (off the hot path: only such bodies come here). Raises ``exc`` when that was not
+    why it failed, else what the second reading finds."""
+    if "got `float`" not in str(exc):
+        raise exc
+    fields = msgspec.json.decode(body)  # it parsed once: JSON, not too deep
+    if not isinstance(fields, dict):
+        raise exc
+    for name in _INTEGERS:
+        value = fields.get(name)
+        if isinstance(value, float) and value.is_integer():
+            fields[name] = int(value)
+    return msgspec.convert(fields, Request)
 
 
 def _no_debug(authorization: str | None) -> bool:

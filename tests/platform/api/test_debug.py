@@ -71,7 +71,7 @@ def test_a_dry_run_of_a_deployment(operator: TestClient) -> None:
         ),
         ({"scene": "home_feed", "user_id": "7", "config": "default"}, 422, "config"),
         ({"scene": "home_feed", "user_id": "7", "script": "../etc.py"}, 422, "script"),
-        ({"scene": "home_feed", "user_id": "7", "script": "nope.py"}, 422, "script"),
+        ({"scene": "home_feed", "user_id": "7", "script": "nope.py"}, 404, "script"),
         (
             {"scene": "home_feed", "user_id": "7", "script": "noop.py", "config": "nope"},
             404,

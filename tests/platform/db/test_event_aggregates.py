@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from prism_platform.db import MetadataStore
 from prism_platform.db.event_schema import EventCount, EventOffset, EventUserCount
-from prism_platform.errors import Invalid, NotFound
+from prism_platform.errors import NotFound
 from prism_platform.events.aggregate import aggregate_all, aggregate_once
 from prism_platform.events.event import StoredEvent
 from prism_platform.events.sqlite_sink import SqliteSink
@@ -110,7 +110,7 @@ def test_report_compares_buckets_with_the_control(store: MetadataStore, sink: Sq
     assert report["sample_size"]["users_per_bucket"] > 1000
     assert treat["by_strategy"][0]["strategy"] == "home_feed"
 
-    with pytest.raises(Invalid) as bad:
+    with pytest.raises(NotFound) as bad:
         experiment_report(store, "feed", ReportParams(control="nope"))
     assert bad.value.field == "control"
     with pytest.raises(NotFound):

@@ -130,7 +130,7 @@ def test_a_script_that_exists_only_at_a_commit_deploys_from_that_commit(
     app = make_app(strategies_dir=upstream)
     with TestClient(app, headers=grant(app.control, name="tester")) as client:
         r = client.post("/admin/configs", json={"script": "fresh.py", "name": "default"})
-        assert r.status_code == 422 and "no such script" in r.json()["message"], r.text
+        assert r.status_code == 404 and "no such script" in r.json()["message"], r.text
         body = {"script": "fresh.py", "name": "default", "version": "feature"}
         assert client.post("/admin/configs", json=body).status_code == 201
         body = {"scene": "cart", "script": "fresh.py", "version": commit[:10]}
