@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from prism_platform.accounts.roles import ADMIN, DATA_READER, OPERATOR, VIEWER
 from prism_platform.accounts.service import Principal
@@ -17,6 +18,13 @@ from prism_platform.errors import PrismPlatformError, Unauthenticated
 log = logging.getLogger("prism.auth")
 
 SIGN_IN = "sign in: send Authorization: Bearer <token> (prism token create, or POST /auth/login)"
+
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="An API token (`prism token create`, POST /admin/tokens) or a login's "
+    "(POST /auth/login).",
+)
+"""The OpenAPI document's security scheme; the token itself is checked by :class:`Auth`."""
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -36,7 +44,9 @@ class Auth:
         self.control = control
 
     def requires(self, role: Role) -> Callable[[Request], Principal]:
-        def dependency(request: Request) -> Principal:
+        def dependency(
+            request: Request, _: HTTPAuthorizationCredentials | None = Depends(BEARER)
+        ) -> Principal:
             token = bearer(request)
             if token is None:
                 raise Unauthenticated(SIGN_IN)

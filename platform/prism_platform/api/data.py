@@ -17,11 +17,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from prism_platform.api.auth import bearer
+from prism_platform.api.auth import BEARER, bearer
 from prism_platform.api.contract import errors, json_body, msgspec_schema
 from prism_platform.errors import PrismPlatformError, msgspec_field
 from prism_sdk import DataBackend, Read
@@ -125,6 +125,7 @@ def build_data_router(
     @r.post(
         "/v1/data/read",
         summary="Batched reads of this node's data (read-only)",
+        dependencies=[Depends(BEARER)],  # documents the token; ``reader`` checks it
         openapi_extra=json_body(
             msgspec_schema(list[ReadIn]),
             f"A list of reads (or the same in msgpack, `Content-Type: {MSGPACK}`); at most "
