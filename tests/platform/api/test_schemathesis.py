@@ -4,12 +4,14 @@ body as the schema says; schema-valid requests accepted and schema-invalid ones 
 ``Allow`` on a 405 listing the path's methods; auth not ignored), in all four phases
 (examples, coverage, fuzzing, stateful).
 
-The run is the CLI's, against a real node (``prism serve``: the bare hot path of
-``/v1/recommend`` and uvicorn included) of its own: its own var dir, SQLite database and
-copy of the strategies, so whatever the fuzzed admin routes change (scenes, deployments,
-users, tokens) is thrown away with it. It is bounded (``--max-examples``) and seeded: the
-same cases every run. The exceptions to the checks are in ``fuzz/schemathesis.toml``,
-each with its reason.
+The run is the CLI's (the pytest integration has no stateful phase, and chains of calls
+found failures single calls did not), against a real node (``prism serve``: the bare hot
+path of ``/v1/recommend`` and uvicorn included) of its own: its own var dir, SQLite
+database and copy of the strategies, so whatever the fuzzed admin routes change (scenes,
+deployments, users, tokens) is thrown away with it. It is bounded (``--max-examples``)
+and seeded: the same cases every run. The exceptions to the checks are in
+``fuzz/schemathesis.toml``, each with its reason. A failure's report holds a ``curl``
+line reproducing each case.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def test_the_schema_tells_the_truth(node: tuple[Node, dict[str, str]]) -> None:
         *("--config-file", str(FUZZ / "schemathesis.toml"), "run", f"{served.url}/openapi.json"),
         *("--checks", "all", "--header", f"Authorization: {headers['Authorization']}"),
         *("--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES), "--workers", "1"),
+        # too_slow is Hypothesis's own clock on generating cases: a loaded machine, not the API
         *("--request-timeout", "60", "--suppress-health-check", "too_slow"),
     ]
     env = {
