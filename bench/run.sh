@@ -9,7 +9,7 @@ export PRISM_BENCH_RESULTS="$out/results.jsonl"
 failed=0
 for name in recommend_http data_reads deploy_convergence rank feature_log sampling_cost \
     replay_speed stages events_ingest acm_signing itemcf_job ann home_feed_latency overload \
-    quality_ceiling growth open_loop; do
+    quality_ceiling growth open_loop soak; do
   echo "== bench/$name.py"
   if ! .venv/bin/python "bench/$name.py" 2>&1 | tee "$out/$name.txt"; then
     echo "bench/$name.py failed" | tee -a "$out/$name.txt"

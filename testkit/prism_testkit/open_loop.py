@@ -25,14 +25,19 @@ class Run:
     """Requests a second asked for."""
     achieved: float = 0.0
     """Requests a second sent (below ``rate``: the generator fell behind)."""
-    answers: list[tuple[int, float]] = field(default_factory=list)
-    """``(status, ms from when the request was due)``; status 0: the connection failed."""
+    answers: list[tuple[int, float, float]] = field(default_factory=list)
+    """``(status, ms from when the request was due, when it was due: seconds into the
+    run)``; status 0: the connection failed."""
+    t0: float = 0.0
 
     def latencies(self, status: int = 200) -> list[float]:
-        return [ms for s, ms in self.answers if s == status]
+        return [ms for s, ms, _ in self.answers if s == status]
 
     def count(self, status: int) -> int:
-        return sum(s == status for s, _ in self.answers)
+        return sum(s == status for s, _, _ in self.answers)
+
+    def answered(self, status: int, due: float) -> None:
+        self.answers.append((status, (time.perf_counter() - due) * 1000, due - self.t0))
 
     @property
     def kept_up(self) -> bool:
@@ -80,7 +85,7 @@ class OpenLoop:
         try:
             conn = await self._connection()
         except OSError:
-            run.answers.append((0, (time.perf_counter() - due) * 1000))
+            run.answered(0, due)
             return
         reader, writer = conn
         try:
@@ -98,7 +103,7 @@ class OpenLoop:
             status = int(head[9:12])
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             status, close = 0, True
-        run.answers.append((status, (time.perf_counter() - due) * 1000))
+        run.answered(status, due)
         if close:
             writer.close()
             self._opened -= 1
@@ -116,10 +121,10 @@ class OpenLoop:
     async def run(self, rate: float, seconds: float) -> Run:
         """Send ``rate * seconds`` requests on schedule (the bodies in turn); wait for
         every answer."""
-        out = Run(rate)
+        t0 = time.perf_counter() + 0.05
+        out = Run(rate, t0=t0)
         n = int(rate * seconds)
         tasks = []
-        t0 = time.perf_counter() + 0.05
         for i in range(n):
             due = t0 + i / rate
             delay = due - time.perf_counter()

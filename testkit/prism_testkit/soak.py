@@ -1,0 +1,191 @@
+"""A soak run: steady open-loop load on every node of a cluster while it is deployed to
+and its traffic changed on a schedule; what the clients got, and how each serving
+process grew (resident memory, open files, threads).
+
+``bench/soak.py`` runs it for 10 minutes and prints the figures;
+``tests/platform/coordination/test_soak.py`` runs a minute of it and checks behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from prism_testkit.bench import percentile
+from prism_testkit.cluster import Cluster, Node
+from prism_testkit.open_loop import OpenLoop, Run
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    rss_mb: float
+    fds: int
+    threads: int
+
+
+def usage(pid: int) -> Usage:
+    """A process's resident memory, open file descriptors and threads (Linux /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    rss_kb = int(fields["VmRSS"].split()[0])
+    threads = int(fields["Threads"])
+    fds = sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
+    return Usage(rss_kb / 1024, fds, threads)
+
+
+@dataclass
+class SoakReport:
+    seconds: float
+    runs: dict[str, Run]
+    """Per node: every request's status and latency."""
+    changes: list[tuple[float, str]] = field(default_factory=list)
+    """(seconds into the run, what changed) — deploys and traffic changes."""
+    start: dict[str, Usage] = field(default_factory=dict)
+    """Per serving process, once every kind of change has been made once (thread pools
+    and caches have grown to what the work needs)."""
+    end: dict[str, Usage] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    """Changes that failed (an admin call that did not answer 2xx)."""
+
+    @property
+    def requests(self) -> int:
+        return sum(len(r.answers) for r in self.runs.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(len(r.answers) - r.count(200) for r in self.runs.values())
+
+    def statuses(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for run in self.runs.values():
+            for status, _, _ in run.answers:
+                out[status] = out.get(status, 0) + 1
+        return out
+
+    def p99(self, since_s: float, until_s: float) -> float:
+        """p99 (ms) of the answers due in ``[since_s, until_s)`` on every node."""
+        lat = [
+            ms
+            for run in self.runs.values()
+            for status, ms, due in run.answers
+            if status == 200 and since_s <= due < until_s
+        ]
+        return percentile(lat, 99) if lat else 0.0
+
+
+Change = Callable[[int], str]
+"""The ``n``-th change (0, 1, ...): makes it, returns what it did."""
+
+
+def soak(
+    cluster: Cluster,
+    *,
+    seconds: float,
+    rate_per_node: float,
+    bodies: Sequence[dict[str, object]],
+    every: Mapping[float, Change],
+) -> SoakReport:
+    """Offer ``rate_per_node`` requests a second to each node for ``seconds`` (one
+    open-loop generator per node, all on one event loop) while each change in ``every``
+    (period in seconds -> change) is made on its period. ``seconds`` must leave room
+    for every kind of change to be made once before the start figures are taken."""
+    nodes: list[Node] = list(cluster.nodes)
+    pids = {n.name: n.process.pid for n in nodes if n.process is not None}
+    assert len(pids) == len(nodes), "every node must be running"
+    report = SoakReport(seconds, {})
+    t0 = time.monotonic()
+    stop = threading.Event()
+    warm_s = max(every, default=0.0) + 1.0
+
+    def changes(period: float, change: Change) -> None:
+        k = 0
+        while not stop.wait(max(0.0, t0 + period * (k + 1) - time.monotonic())):
+            try:
+                what = change(k)
+            except (httpx.HTTPError, AssertionError, RuntimeError) as exc:
+                report.errors.append(f"{period:g}s change {k}: {exc}")
+            else:
+                report.changes.append((time.monotonic() - t0, what))
+            k += 1
+
+    def sample_start() -> None:
+        if not stop.wait(warm_s):
+            report.start.update({name: usage(pid) for name, pid in pids.items()})
+
+    async def load() -> list[Run]:
+        loops = [OpenLoop(n.port, bodies) for n in nodes]
+        return await asyncio.gather(*(g.run(rate_per_node, seconds) for g in loops))
+
+    side = [threading.Thread(target=changes, args=pc, daemon=True) for pc in every.items()]
+    side.append(threading.Thread(target=sample_start, daemon=True))
+    for w in side:
+        w.start()
+    runs = _run(load())
+    stop.set()
+    for w in side:
+        w.join(60)
+    report.runs = {n.name: run for n, run in zip(nodes, runs, strict=True)}
+    report.end = {name: usage(pid) for name, pid in pids.items()}
+    return report
+
+
+def _run(coro: Coroutine[Any, Any, list[Run]]) -> list[Run]:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def deploys(
+    url: str, headers: Mapping[str, str], scene: str, script: str, versions: Sequence[str]
+) -> Change:
+    """Deploy ``script`` to ``scene``'s base bucket at each of ``versions`` in turn,
+    waiting until every node serves it."""
+
+    def change(n: int) -> str:
+        version = versions[n % len(versions)]
+        body = {"scene": scene, "script": script, "version": version, "wait_s": 20}
+        r = httpx.post(f"{url}/admin/deployments", json=body, headers=dict(headers), timeout=60)
+        if r.status_code != 201 or not r.json().get("rollout", {}).get("complete", False):
+            raise RuntimeError(f"deploy {version[:12]}: {r.status_code} {r.text[:300]}")
+        return f"deploy {script}@{version[:12]}"
+
+    return change
+
+
+def traffic_splits(
+    url: str, headers: Mapping[str, str], scene: str, params: Mapping[str, object]
+) -> Change:
+    """Start an experiment on layer ``soak`` of ``scene`` whose two buckets (the second
+    with ``params``) split the traffic differently each time: 50/50, 20/80, 80/20..."""
+    splits = (50.0, 20.0, 80.0)
+
+    def change(n: int) -> str:
+        a = splits[n % len(splits)]
+        body = {
+            "name": f"soak-{n}",
+            "layer": "soak",
+            "buckets": [
+                {"name": "a", "percent": a, "params": {}},
+                {"name": "b", "percent": 100 - a, "params": dict(params)},
+            ],
+        }
+        r = httpx.post(
+            f"{url}/admin/scenes/{scene}/experiments",
+            json=body,
+            headers=dict(headers),
+            timeout=60,
+        )
+        if r.status_code != 201:
+            raise RuntimeError(f"traffic {a:g}/{100 - a:g}: {r.status_code} {r.text[:300]}")
+        return f"traffic {a:g}/{100 - a:g}"
+
+    return change
