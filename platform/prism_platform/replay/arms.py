@@ -41,9 +41,10 @@ class ArmRunner(Protocol):
 
 
 def request_seed(seed: int, index: int) -> int:
-    """The seed of a replay's ``index``-th request (64 bits of BLAKE2b)."""
+    """The seed of a replay's ``index``-th request (53 bits of BLAKE2b: a request's
+    ``seed`` is at most 2^53, what a JSON number holds exactly everywhere)."""
     digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+    return int.from_bytes(digest, "big") >> 11
 
 
 class DispatcherArms:
