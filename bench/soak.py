@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import uuid
 from pathlib import Path
 
 from _report import target  # bench/_report.py
 from recommend_http import wrk
 
-from prism_testkit.accounts import seeded_headers
-from prism_testkit.cluster import Cluster, demo_env, prism
-from prism_testkit.repo import strategies_repo
-from prism_testkit.soak import deploys, soak, traffic_splits
+from prism_testkit.soak import soak, soak_cluster
 from prism_testkit.zookeeper import start_zookeeper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,48 +42,33 @@ def main() -> None:
     args = ap.parse_args()
     zk = start_zookeeper()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            first, second = strategies_repo(ROOT / "strategies", work / "strategies")
-            env = demo_env(work, work / "strategies", scale=0.05)
-            env["PRISM_COORDINATOR"] = zk.url(f"/soak{uuid.uuid4().hex[:8]}")
-            prism(["demo", "seed"], env)
-            admin = seeded_headers(env)
-            cluster = Cluster(work, env)
-            try:
-                for _ in range(3):
-                    cluster.start_node()
-                url = cluster.nodes[0].url
-                wrk(f"{url}/v1/recommend", BODIES[0], 2, 32)  # warm-up
-                capacity = wrk(f"{url}/v1/recommend", BODIES[0], 6, 32)["rps"]
-                rate = capacity * args.share
-                # three nodes share two cores: each gets a third of the machine's share
-                rate_per_node = rate / 3
-                print(
-                    f"one node alone: {capacity:.0f} req/s (wrk, 32 connections); offering "
-                    f"{rate_per_node:.0f}/s to each of 3 nodes ({args.share:.0%} of it, "
-                    f"shared) for {args.seconds:.0f} s"
-                )
-                every = {
-                    args.deploy_every: deploys(
-                        url, admin, "home_feed", "home_feed.py", [second, first]
-                    ),
-                    args.traffic_every: traffic_splits(url, admin, "home_feed", {"quota_i2i": 200}),
-                }
-                report = soak(
-                    cluster,
-                    seconds=args.seconds,
-                    rate_per_node=rate_per_node,
-                    bodies=BODIES,
-                    every=every,
-                )
-            finally:
-                cluster.stop()
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            soak_cluster(Path(tmp), ROOT / "strategies", zk, scale=0.05) as three,
+        ):
+            url = three.cluster.nodes[0].url
+            wrk(f"{url}/v1/recommend", BODIES[0], 2, 32)  # warm-up
+            capacity = wrk(f"{url}/v1/recommend", BODIES[0], 6, 32)["rps"]
+            # three nodes share two cores: each gets a third of the machine's share
+            rate_per_node = capacity * args.share / 3
+            print(
+                f"one node alone: {capacity:.0f} req/s (wrk, 32 connections); offering "
+                f"{rate_per_node:.0f}/s to each of 3 nodes ({args.share:.0%} of it, "
+                f"shared) for {args.seconds:.0f} s"
+            )
+            report = soak(
+                three.cluster,
+                seconds=args.seconds,
+                rate_per_node=rate_per_node,
+                bodies=BODIES,
+                every=three.home_feed_changes(args.deploy_every, args.traffic_every),
+            )
     finally:
         zk.stop()
     kinds = [what.split()[0] for _, what in report.changes]
     print(
-        f"{report.requests} requests, {report.failed} failed (statuses {report.statuses()}); "
+        f"{report.requests} requests, {report.failed} failed (statuses {report.statuses()}, "
+        f"connection failures {[r.failures for r in report.runs.values()]}); "
         f"{kinds.count('deploy')} deploys, {kinds.count('traffic')} traffic changes"
     )
     for err in report.errors:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -29,6 +31,8 @@ class Run:
     """``(status, ms from when the request was due, when it was due: seconds into the
     run)``; status 0: the connection failed."""
     t0: float = 0.0
+    failures: dict[str, int] = field(default_factory=dict)
+    """Why connections failed (status 0): exception name -> how many."""
 
     def latencies(self, status: int = 200) -> list[float]:
         return [ms for s, ms, _ in self.answers if s == status]
@@ -59,19 +63,20 @@ class OpenLoop:
         self._opened = 0
         self._waiting: list[asyncio.Future[Connection]] = []
 
-    async def _connection(self) -> Connection:
-        if self._idle:
-            return self._idle.pop()
-        if self._opened < self.max_connections:
+    async def _connection(self, fresh: bool = False) -> tuple[Connection, bool]:
+        """A connection, and whether it is an idle one used before."""
+        if self._idle and not fresh:
+            return self._idle.pop(), True
+        if self._opened < self.max_connections or fresh:
             self._opened += 1
             try:
-                return await asyncio.open_connection(self.host, self.port)
+                return await asyncio.open_connection(self.host, self.port), False
             except OSError:
                 self._opened -= 1
                 raise
         waiter: asyncio.Future[Connection] = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
-        return await waiter
+        return await waiter, True
 
     def _release(self, conn: Connection) -> None:
         while self._waiting:
@@ -81,42 +86,42 @@ class OpenLoop:
                 return
         self._idle.append(conn)
 
+    def _drop(self, conn: Connection) -> None:
+        conn[1].close()
+        self._opened -= 1
+
     async def _one(self, request: bytes, due: float, run: Run) -> None:
+        status, keep = 0, False
+        conn: Connection | None = None
         try:
-            conn = await self._connection()
-        except OSError:
-            run.answered(0, due)
-            return
-        reader, writer = conn
-        try:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length, close = 0, False
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"connection":
-                    close = value.strip().lower() == b"close"
-            await reader.readexactly(length)
-            status = int(head[9:12])
-        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            status, close = 0, True
+            conn, reused = await self._connection()
+            try:
+                status, keep = await _exchange(conn, request)
+            except asyncio.IncompleteReadError as e:
+                if not (reused and not e.partial):
+                    raise
+                # the server closed it while idle (its keep-alive timeout) before
+                # reading the request: send it again on a new one, as HTTP clients do
+                self._drop(conn)
+                conn = None
+                conn, _ = await self._connection(fresh=True)
+                status, keep = await _exchange(conn, request)
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
+            run.failures[type(e).__name__] = run.failures.get(type(e).__name__, 0) + 1
+            status, keep = 0, False
         run.answered(status, due)
-        if close:
-            writer.close()
-            self._opened -= 1
-            if self._waiting:  # hand the freed slot to a waiter
-                waiter = self._waiting.pop(0)
-                try:
-                    self._opened += 1
-                    waiter.set_result(await asyncio.open_connection(self.host, self.port))
-                except OSError as exc:
-                    self._opened -= 1
-                    waiter.set_exception(exc)
-        else:
+        if conn is None:
+            return
+        if keep:
             self._release(conn)
+            return
+        self._drop(conn)
+        if self._waiting:  # the freed slot goes to a waiter
+            waiter = self._waiting.pop(0)
+            try:
+                waiter.set_result((await self._connection(fresh=True))[0])
+            except OSError as exc:
+                waiter.set_exception(exc)
 
     async def run(self, rate: float, seconds: float) -> Run:
         """Send ``rate * seconds`` requests on schedule (the bodies in turn); wait for
@@ -149,15 +154,33 @@ def offer(
     max_connections: int = 512,
 ) -> Run:
     """Run :class:`OpenLoop` on a fresh event loop (uvloop when installed)."""
+    return on_uvloop(OpenLoop(port, bodies, max_connections=max_connections).run(rate, seconds))
 
-    async def go() -> Run:
-        return await OpenLoop(port, bodies, max_connections=max_connections).run(rate, seconds)
 
+def on_uvloop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a fresh event loop: uvloop's when installed, else asyncio's."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        return asyncio.run(go())
-    return uvloop.run(go())
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+async def _exchange(conn: Connection, request: bytes) -> tuple[int, bool]:
+    """Send one request, read its answer: ``(status, whether the connection stays)``."""
+    reader, writer = conn
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length, keep = 0, True
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection":
+            keep = value.strip().lower() != b"close"
+    await reader.readexactly(length)
+    return int(head[9:12]), keep
 
 
 def _request(path: str, body: dict[str, object]) -> bytes:

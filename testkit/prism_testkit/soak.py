@@ -11,16 +11,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from prism_testkit.accounts import seeded_headers
 from prism_testkit.bench import percentile
-from prism_testkit.cluster import Cluster, Node
-from prism_testkit.open_loop import OpenLoop, Run
+from prism_testkit.cluster import Cluster, Node, demo_env, prism
+from prism_testkit.open_loop import OpenLoop, Run, on_uvloop
+from prism_testkit.repo import strategies_repo
+from prism_testkit.zookeeper import ZooKeeperServer
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,21 +131,13 @@ def soak(
     side.append(threading.Thread(target=sample_start, daemon=True))
     for w in side:
         w.start()
-    runs = _run(load())
+    runs = on_uvloop(load())
     stop.set()
     for w in side:
         w.join(60)
     report.runs = {n.name: run for n, run in zip(nodes, runs, strict=True)}
     report.end = {name: usage(pid) for name, pid in pids.items()}
     return report
-
-
-def _run(coro: Coroutine[Any, Any, list[Run]]) -> list[Run]:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        return asyncio.run(coro)
-    return uvloop.run(coro)
 
 
 def deploys(
@@ -189,3 +185,43 @@ def traffic_splits(
         return f"traffic {a:g}/{100 - a:g}"
 
     return change
+
+
+@dataclass(frozen=True)
+class SoakCluster:
+    cluster: Cluster
+    admin: Mapping[str, str]
+    """The seeded admin's headers."""
+    versions: tuple[str, str]
+    """Two commits of ``home_feed.py`` in the nodes' strategies repo."""
+
+    def home_feed_changes(self, deploy_every: float, traffic_every: float) -> dict[float, Change]:
+        """Deploys of ``home_feed`` alternating the two commits, and re-splits of its
+        traffic (the second bucket with a smaller i2i quota)."""
+        url = self.cluster.nodes[0].url
+        later, first = self.versions[1], self.versions[0]
+        return {
+            deploy_every: deploys(url, self.admin, "home_feed", "home_feed.py", [later, first]),
+            traffic_every: traffic_splits(url, self.admin, "home_feed", {"quota_i2i": 200}),
+        }
+
+
+@contextmanager
+def soak_cluster(
+    work: Path, strategies: Path, zookeeper: ZooKeeperServer, scale: float
+) -> Iterator[SoakCluster]:
+    """Three nodes on one SQLite database and ``zookeeper`` (a chroot of their own),
+    serving the demo world at ``scale`` from a git repo of
+    ``strategies`` with two commits of ``home_feed.py``."""
+    versions = strategies_repo(strategies, work / "strategies")
+    env = demo_env(work, work / "strategies", scale=scale)
+    env["PRISM_COORDINATOR"] = zookeeper.url(f"/soak{uuid.uuid4().hex[:8]}")
+    prism(["demo", "seed"], env)
+    admin = seeded_headers(env)
+    cluster = Cluster(work, env)
+    try:
+        for _ in range(3):
+            cluster.start_node()
+        yield SoakCluster(cluster, admin, versions)
+    finally:
+        cluster.stop()

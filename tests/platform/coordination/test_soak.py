@@ -5,15 +5,11 @@ when every kind of change has been made once to the end."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 
-from prism_testkit.accounts import seeded_headers
-from prism_testkit.cluster import Cluster, demo_env, prism
-from prism_testkit.repo import strategies_repo
-from prism_testkit.soak import deploys, soak, traffic_splits
+from prism_testkit.soak import soak, soak_cluster
 from prism_testkit.zookeeper import ZooKeeperServer
 
 pytestmark = pytest.mark.slow
@@ -27,24 +23,14 @@ BODIES: list[dict[str, object]] = [
 def test_a_minute_of_deploys_and_traffic_changes_under_load_fails_no_request(
     tmp_path: Path, zookeeper: ZooKeeperServer
 ) -> None:
-    repo = tmp_path / "strategies"
-    first, second = strategies_repo(REPO / "strategies", repo)
-    env = demo_env(tmp_path, repo, scale=0.04)
-    env["PRISM_COORDINATOR"] = zookeeper.url(f"/soak{uuid.uuid4().hex[:8]}")
-    prism(["demo", "seed"], env)
-    admin = seeded_headers(env)
-    cluster = Cluster(tmp_path, env)
-    try:
-        for _ in range(3):
-            cluster.start_node()
-        url = cluster.nodes[0].url
-        every = {
-            20.0: deploys(url, admin, "home_feed", "home_feed.py", [second, first]),
-            25.0: traffic_splits(url, admin, "home_feed", {"quota_i2i": 200}),
-        }
-        report = soak(cluster, seconds=60, rate_per_node=40, bodies=BODIES, every=every)
-    finally:
-        cluster.stop()
+    with soak_cluster(tmp_path, REPO / "strategies", zookeeper, scale=0.04) as three:
+        report = soak(
+            three.cluster,
+            seconds=60,
+            rate_per_node=40,
+            bodies=BODIES,
+            every=three.home_feed_changes(deploy_every=20, traffic_every=25),
+        )
     assert report.errors == []
     assert [what.split()[0] for _, what in report.changes].count("deploy") >= 2
     assert [what.split()[0] for _, what in report.changes].count("traffic") >= 2
