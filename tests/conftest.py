@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ from prism_platform.settings import Settings
 from prism_sdk import LocalBackend
 from prism_testkit.accounts import grant
 from prism_testkit.postgres import POSTGRES_URL, PostgresServer
+from prism_testkit.secret_scan import leaks, secrets_under
 from prism_testkit.services import RedisServer, ServiceUnavailable, start_redis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +53,29 @@ def cheap_password_hashes() -> Iterator[None]:
     credentials._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     credentials._hasher = default
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_hold_no_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole run, no log holds an API token, an acm key or a saved token: the
+    logs of every node the tests started (under the run's temporary folder) and every
+    record the in-process apps logged at ``INFO`` and above, with their tracebacks."""
+    root = tmp_path_factory.getbasetemp()
+    handler = logging.FileHandler(root / "in-process.log", encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    prism = logging.getLogger("prism")  # the parent of every logger of the platform's
+    level = prism.level
+    prism.setLevel(logging.INFO)
+    yield
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+    prism.setLevel(level)
+    found = leaks(sorted(root.rglob("*.log")), secrets_under(root))
+    if found:
+        shown = "\n".join(map(str, found[:20]))
+        pytest.fail(f"{len(found)} secrets in the run's logs:\n{shown}", pytrace=False)
 
 
 @cache
