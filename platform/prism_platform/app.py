@@ -32,6 +32,7 @@ from prism_platform.api.events import build_events_router
 from prism_platform.api.metrics_series import build_metrics_series_router
 from prism_platform.api.models import build_models_router
 from prism_platform.api.ops import add_ops_routes
+from prism_platform.api.plane import build_plane_router
 from prism_platform.api.replays import build_replays_router
 from prism_platform.api.samples import build_samples_router
 from prism_platform.api.user_data import build_user_data_router
@@ -46,6 +47,7 @@ from prism_platform.demo.setup import DEMO_SCENES
 from prism_platform.deploy.node import ServingNode
 from prism_platform.deploy.service import Deployer
 from prism_platform.deploy.snapshot_build import SnapshotBuilder
+from prism_platform.deploy.startup import Startup
 from prism_platform.feature_log import open_feature_log
 from prism_platform.metrics.registry import Metrics
 from prism_platform.metrics.series import MetricsSampler
@@ -57,9 +59,11 @@ from prism_platform.scripts.runner import WATCHDOG
 from prism_platform.scripts.sources import WorkTree
 from prism_platform.serving.admission import Admission
 from prism_platform.serving.breaker import Breaker, BreakerKey, BreakerPolicy, Breakers
+from prism_platform.serving.budgets import ScriptBudgets
 from prism_platform.serving.dispatcher import FALLBACK_NAME, Dispatcher
 from prism_platform.serving.hang import Hangs, HungRoutes
 from prism_platform.serving.http import Receive, RecommendHandler, Scope, Send
+from prism_platform.serving.memory import MemoryWatch
 from prism_platform.serving.recent_errors import RecentErrors
 from prism_platform.serving.signing import acm_key, acm_signer
 from prism_platform.serving.standby import Standby
@@ -121,6 +125,12 @@ def open_control(
     repo = ScriptRepository(worktree, settings.strategies_repo or None, store.pinned_sources)
     builder = SnapshotBuilder(repo.tree)
     builder.default_read_timeout_ms = settings.redis_timeout_ms
+    builder.default_budgets = ScriptBudgets(
+        round_trips=settings.script_max_round_trips,
+        read_keys=settings.script_max_read_keys,
+        candidates=settings.script_max_candidates,
+        retained_objects=settings.script_max_retained_objects,
+    )
     coordinator = open_coordinator(settings.coordinator, settings.node_name or None)
     node = ServingNode(state, builder, coordinator, store.serving_state)
     traffic = TrafficRecorder()
@@ -154,25 +164,22 @@ def create_app(
     backend: DataBackend | None = None,
     store: MetadataStore | None = None,
     extensions: Sequence[Extension] = (),
+    wait_for_database: bool = False,
 ) -> PrismApp:
+    """The node's app. A metadata database that cannot be reached raises, unless
+    ``wait_for_database`` (``prism serve``): the node then starts not ready and tries
+    again until it answers (:mod:`prism_platform.deploy.startup`)."""
     settings = settings or Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     if backend is None:
         backend = open_data(settings)
     warm_data(backend)
+    upgrade = store is None  # a store passed in is migrated by its owner
     if store is None:
         store = MetadataStore(settings.db_url)
-        store.upgrade()
     state = ServingState()
     metrics = Metrics()
     control, traffic = open_control(settings, store, backend, state, metrics)
-    control.node.load()
-    if settings.demo and not control.scenes():
-        seed_demo(control)
-    if not control.accounts.users():
-        log.warning(
-            "event=no_users hint='prism user add NAME --role admin: the admin API wants a token'"
-        )
     if control.models is not None:
         control.reload_models()
     feature_log = open_feature_log(settings, metrics)
@@ -185,11 +192,10 @@ def create_app(
         state, backend, metrics, signer, feature_log, control.sample_writer,
         breakers=breakers_of(settings, metrics),
     )  # fmt: skip
-    dispatcher.read_budget = (settings.script_max_round_trips, settings.script_max_read_keys)
+    dispatcher.memory = MemoryWatch(metrics, settings.memory_sample_every, settings.memory_window)
+    control.memory = dispatcher.memory  # routes that keep memory, in prism status
     WATCHDOG.hang_after_s = settings.hang_grace_s
     dispatcher.hangs = Hangs(dispatcher.breakers, HungRoutes(settings.var_dir))
-    if dispatcher.hangs.reopen():  # routes that hung before a restart: not called yet
-        dispatcher.keep_live_breakers(state.snapshot)
     control.breakers = dispatcher.breakers  # their states in prism status and the workbench
     control.runner = dispatcher  # the request debugger's runs (off the record)
     dispatcher.standby = Standby(
@@ -197,6 +203,13 @@ def create_app(
         lambda: [(sc.fallback_table, sc.fallback_key) for sc in state.snapshot.scenes.values()],
     )
     control.replay_dir = settings.var_dir / "replays"  # replay reports (prism replay)
+    control.startup = Startup(
+        lambda: start_from_store(settings, control, dispatcher, upgrade=upgrade),
+        store.url,
+        retry_s=settings.database_retry_s,
+        on_failure=lambda: metrics.database_unavailable.inc(("start",)),
+    )
+    control.startup.attempt(reraise=not wait_for_database)  # else tried again (lifespan)
     auth = Auth(control)
     handler = RecommendHandler(
         dispatcher,
@@ -231,6 +244,7 @@ def create_app(
     api.include_router(build_user_data_router(control, auth))
     api.include_router(build_replays_router(control, auth))
     api.include_router(build_metrics_series_router(control, auth))
+    api.include_router(build_plane_router(control, auth))  # prism export / import
     reader = auth.requires(DATA_READER)
     api.include_router(
         build_data_router(backend, reader=reader, legacy_token=settings.data_api_token)
@@ -248,6 +262,26 @@ def create_app(
     gc.collect()
     gc.freeze()
     return PrismApp(api, handler, control, backend, metrics)
+
+
+def start_from_store(
+    settings: Settings, control: Control, dispatcher: Dispatcher, *, upgrade: bool
+) -> None:
+    """What a node reads from its metadata database to start: the schema migrated, the
+    first routing snapshot (the demo scenes on a first demo start), the breakers of routes
+    that hung before a restart. Run by :class:`Startup`, again while the database cannot
+    be reached."""
+    if upgrade:
+        control.store.upgrade()
+    control.node.load()
+    if settings.demo and not control.scenes():
+        seed_demo(control)
+    if not control.accounts.users():
+        log.warning(
+            "event=no_users hint='prism user add NAME --role admin: the admin API wants a token'"
+        )
+    if dispatcher.hangs is not None and dispatcher.hangs.reopen():  # not called yet
+        dispatcher.keep_live_breakers(control.state.snapshot)
 
 
 def open_sampler(
@@ -316,7 +350,10 @@ def _build_api(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if admission is not None:  # requests' arrival times, for admission control
             admission.install(asyncio.get_running_loop())
-        node.follow()
+        if control.startup is not None:  # once started from the database (now, or later)
+            control.startup.finish(node.follow)
+        else:
+            node.follow()
         if control.recent is not None:
             control.recent.start()
         if control.series is not None:
@@ -344,6 +381,8 @@ def _build_api(
             standby.stop()
         if watcher is not None:
             watcher.stop()
+        if control.startup is not None:
+            control.startup.stop()
         node.coordinator.stop()
         backend.close()
         control.store.dispose()

@@ -1,7 +1,9 @@
 """``uvicorn prism_platform.asgi:app``: the app built from environment settings.
 
 A strategy hung past its interrupt restarts the worker (``serving.hang``): only here,
-in a process ``prism serve`` started, not in an app embedded elsewhere.
+in a process ``prism serve`` started, not in an app embedded elsewhere. Only here too,
+a node whose metadata database cannot be reached at start waits for it, not ready,
+instead of exiting (``deploy.startup``).
 
 Serving processes also raise the garbage collector's first-generation threshold
 (``PRISM_GC_GEN0``, default 50,000): a request allocates a few hundred short-lived
@@ -16,7 +18,7 @@ from prism_platform.serving.hang import restart_worker
 from prism_platform.settings import Settings
 
 settings = Settings()
-app = create_app(settings, extensions=installed_extensions())
+app = create_app(settings, extensions=installed_extensions(), wait_for_database=True)
 if app.recommend.dispatcher.hangs is not None:
     app.recommend.dispatcher.hangs.restart = restart_worker
 gc.set_threshold(settings.gc_gen0, 20, 100)

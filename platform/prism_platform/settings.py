@@ -113,6 +113,11 @@ class Settings:
     the loop while it arrived unread), and at least a tenth of the deadline; one that
     cannot start in time is refused at once with ``503`` and ``Retry-After``. ``0``:
     never refuse."""
+    database_retry_s: float = field(
+        default_factory=lambda: float_env("PRISM_DATABASE_RETRY_S", "2", minimum=0.1)
+    )
+    """How often a node that could not reach its metadata database at start tries again;
+    until it can, it serves nothing and ``/readyz`` answers ``503`` naming the database."""
     hang_grace_s: float = field(
         default_factory=lambda: float_env("PRISM_HANG_GRACE_S", "5", minimum=0.1)
     )
@@ -123,12 +128,37 @@ class Settings:
         default_factory=lambda: int_env("PRISM_SCRIPT_MAX_ROUND_TRIPS", "100", minimum=1)
     )
     """Data round trips a strategy may make per request (a batch is one); the next read
-    fails the request with a ``budget`` error, answered by the scene's fallback."""
+    fails the request with a ``budget`` error, answered by the scene's fallback. A scene's
+    ``budgets`` may set its own (of this and the other script budgets)."""
     script_max_read_keys: int = field(
         default_factory=lambda: int_env("PRISM_SCRIPT_MAX_READ_KEYS", "50000", minimum=1)
     )
     """Keys a strategy may read per request, over all its reads (the demo ``home_feed``
     reads up to ~900 in 4 round trips without a model)."""
+    script_max_candidates: int = field(
+        default_factory=lambda: int_env("PRISM_SCRIPT_MAX_CANDIDATES", "100000", minimum=1)
+    )
+    """Candidates a stage of a strategy may hold (as its counts record them: a source, a
+    merge, a filter's kept items); one more fails the request with a ``budget`` error
+    naming the stage."""
+    script_max_retained_objects: int = field(
+        default_factory=lambda: int_env("PRISM_SCRIPT_MAX_RETAINED_OBJECTS", "64", minimum=1)
+    )
+    """Objects a strategy version may keep alive per request, on average over a window of
+    its sampled requests; two windows over in a row and it is reported as leaking (logged,
+    counted, in ``prism status``), still served."""
+    memory_sample_every: int = field(
+        default_factory=lambda: int_env("PRISM_MEMORY_SAMPLE_EVERY", "256", minimum=0)
+    )
+    """One recommend request in this many is measured for the objects it leaves alive
+    (``0``: none, no strategy is judged for memory). A measured request costs ~0.2 ms
+    more (two counts of the interpreter's memory blocks, two young collections): ~1 us a
+    request on average at 256. A request a log keeps (feature log, replay log) is not
+    measured: the next one is."""
+    memory_window: int = field(
+        default_factory=lambda: int_env("PRISM_MEMORY_WINDOW", "16", minimum=1)
+    )
+    """Sampled requests of a strategy version per memory verdict."""
     breaker_failure_rate: float = field(
         default_factory=lambda: float_env("PRISM_BREAKER_FAILURE_RATE", "0.5", minimum=0.0)
     )
@@ -198,6 +228,11 @@ class Settings:
     )
     """How often a node folds new events into the counts (``0``: never; ``prism events aggregate``
     does it once)."""
+    events_claim_idle_s: float = field(
+        default_factory=lambda: float_env("PRISM_EVENTS_CLAIM_IDLE_S", "60")
+    )
+    """With Redis: log entries an aggregator took and left unacknowledged this long (it
+    crashed, or hangs) are claimed by another node's (or the next run's) aggregator."""
     canary_analysis_s: float = field(
         default_factory=lambda: float_env("PRISM_CANARY_ANALYSIS_S", "10")
     )

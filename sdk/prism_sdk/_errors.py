@@ -16,5 +16,6 @@ class StrategyError(PrismError):
 
 
 class BudgetExceeded(StrategyError):
-    """A strategy went past a per-request budget (data round trips, keys read): the read
-    was not sent, and the request is answered by the scene's fallback."""
+    """A strategy went past a per-request budget of its scene (data round trips, keys read,
+    candidates a stage holds): the read was not sent, or the stage went no further, and
+    the request is answered by the scene's fallback."""

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._candidates import Candidates
+from ._errors import BudgetExceeded
 
 if TYPE_CHECKING:
     from ._candidates import CandidatesFiltered
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 MAX_CANDIDATES = 200
 """Candidates (and removed items) kept per stage in a debug trace; the totals say how many
 there were."""
+NO_LIMIT = 1 << 62
+"""A stage's candidates budget when none is set (outside serving: tests, the gate's tools)."""
 
 
 class Stage:
@@ -32,6 +35,7 @@ class Stage:
 
     __slots__ = (
         "_t0",
+        "_tracer",
         "count_in",
         "count_out",
         "detail",
@@ -39,12 +43,19 @@ class Stage:
         "dropped_total",
         "items",
         "items_total",
+        "limit",
         "ms",
         "name",
         "notes",
     )
 
-    def __init__(self, name: str, detail: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        detail: bool = False,
+        limit: int = NO_LIMIT,
+        tracer: Tracer | None = None,
+    ) -> None:
         self.name = name
         self.ms = 0.0
         self.count_in: int | None = None
@@ -56,6 +67,11 @@ class Stage:
         self.items_total = 0
         self.dropped: list[dict[str, Any]] | None = None
         self.dropped_total = 0
+        self.limit = limit
+        """The candidates the stage may end with (the scene's budget): more raise
+        :class:`BudgetExceeded` where they are recorded (:meth:`counts`, :meth:`output`,
+        :meth:`filtered`)."""
+        self._tracer = tracer
         self._t0 = 0.0
 
     def __enter__(self) -> Stage:
@@ -77,6 +93,8 @@ class Stage:
             self.count_in = count_in
         if count_out is not None:
             self.count_out = count_out
+            if count_out > self.limit:
+                self._over_budget(count_out)
 
     def note(self, **fields: Any) -> None:
         if self.notes is None:
@@ -118,7 +136,9 @@ class Stage:
         kept = result.kept
         if self.count_in is None:
             self.count_in = len(kept) + len(result.removed)
-        self.count_out = len(kept)
+        self.count_out = n = len(kept)
+        if n > self.limit:
+            self._over_budget(n)
         if self.detail:
             self.candidates(kept)
             self.removed(result.removed, by)
@@ -128,9 +148,22 @@ class Stage:
         count and (debug only) candidates."""
         if self.count_in is None:
             self.count_in = items_in
-        self.count_out = len(items)
+        self.count_out = n = len(items)
+        if n > self.limit:
+            self._over_budget(n)
         if self.detail:
             self.candidates(items)
+
+    def _over_budget(self, n: int) -> None:
+        """Raise the candidates budget's error; the tracer keeps it, so a script that
+        catches it still fails (the dispatcher checks :attr:`Tracer.breach`)."""
+        msg = (
+            f"candidates budget spent: stage {self.name!r} holds {n:,} candidates, more than "
+            f"the {self.limit:,} a stage may hold (cut it: limit=, quotas=, stages.top)"
+        )
+        if self._tracer is not None and self._tracer.breach is None:
+            self._tracer.breach = msg
+        raise BudgetExceeded(msg)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"stage": self.name, "ms": round(self.ms, 3)}
@@ -160,16 +193,20 @@ def _channels(it: Item) -> str:
 
 class Tracer:
     """Collects the stages of one request in the order they started; ``detail``: a debug
-    request's tracer, whose stages keep their candidates and removed items."""
+    request's tracer, whose stages keep their candidates and removed items;
+    ``max_candidates``: the candidates each stage may end with (the scene's budget)."""
 
-    __slots__ = ("detail", "stages")
+    __slots__ = ("breach", "detail", "max_candidates", "stages")
 
-    def __init__(self, detail: bool = False) -> None:
+    def __init__(self, detail: bool = False, max_candidates: int = NO_LIMIT) -> None:
         self.stages: list[Stage] = []
         self.detail = detail
+        self.max_candidates = max_candidates
+        self.breach: str | None = None
+        """The first candidates budget a stage went past (its error's message)."""
 
     def stage(self, name: str) -> Stage:
-        st = Stage(name, self.detail)
+        st = Stage(name, self.detail, self.max_candidates, self)
         self.stages.append(st)
         return st
 

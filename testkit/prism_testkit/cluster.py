@@ -140,9 +140,12 @@ class Cluster:
         ready_timeout: float = 60,
         workers: int = 1,
         env: Mapping[str, str] | None = None,
+        ready: bool = True,
     ) -> Node:
         """Start ``prism serve`` with the cluster's environment (plus this node's ``env``,
-        e.g. a ``PRISM_VAR_DIR`` and strategies folder of its own, as on another machine)."""
+        e.g. a ``PRISM_VAR_DIR`` and strategies folder of its own, as on another machine)
+        and wait until ``/readyz`` answers ``200`` (``ready=False``: until the node
+        answers at all, ``/healthz``)."""
         name = name or f"node{len(self.nodes) + 1}"
         node = Node(name, free_port(), self.workdir / f"{name}.log")
         env = {**os.environ, **self.env, **(env or {}), "PRISM_NODE_NAME": name}
@@ -151,16 +154,16 @@ class Cluster:
         with node.log_path.open("ab") as out:
             node.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.nodes.append(node)
-        self._wait_ready(node, ready_timeout)
+        self._wait_ready(node, ready_timeout, "/readyz" if ready else "/healthz")
         return node
 
-    def _wait_ready(self, node: Node, timeout: float) -> None:
+    def _wait_ready(self, node: Node, timeout: float, path: str = "/readyz") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if node.process is None or node.process.poll() is not None:
                 break
             try:
-                if httpx.get(f"{node.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{node.url}{path}", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -155,6 +156,32 @@ def offer(
 ) -> Run:
     """Run :class:`OpenLoop` on a fresh event loop (uvloop when installed)."""
     return on_uvloop(OpenLoop(port, bodies, max_connections=max_connections).run(rate, seconds))
+
+
+class BackgroundLoad:
+    """:class:`OpenLoop` on each of ``ports`` at ``rate`` requests a second for
+    ``seconds``, on one event loop in a thread of its own, started at once; the test
+    goes on meanwhile and takes the runs (one a port) with :meth:`results`."""
+
+    def __init__(
+        self, ports: Sequence[int], bodies: Sequence[dict[str, object]], rate: float, seconds: float
+    ) -> None:
+        self.seconds = seconds
+        self.runs: list[Run] = []
+        loops = [OpenLoop(port, bodies) for port in ports]
+
+        async def run_all() -> None:
+            self.runs = list(await asyncio.gather(*(g.run(rate, seconds) for g in loops)))
+
+        self._thread = threading.Thread(target=on_uvloop, args=(run_all(),), daemon=True)
+        self._thread.start()
+
+    def results(self) -> list[Run]:
+        """Every port's run, once the load has ended."""
+        self._thread.join(self.seconds + 60)
+        if self._thread.is_alive():
+            raise TimeoutError("the background load did not end")
+        return self.runs
 
 
 def on_uvloop(coro: Coroutine[Any, Any, T]) -> T:

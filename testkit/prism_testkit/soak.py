@@ -208,9 +208,9 @@ class SoakCluster:
 
 @contextmanager
 def soak_cluster(
-    work: Path, strategies: Path, zookeeper: ZooKeeperServer, scale: float
+    work: Path, strategies: Path, zookeeper: ZooKeeperServer, scale: float, nodes: int = 3
 ) -> Iterator[SoakCluster]:
-    """Three nodes on one SQLite database and ``zookeeper`` (a chroot of their own),
+    """``nodes`` nodes on one SQLite database and ``zookeeper`` (a chroot of their own),
     serving the demo world at ``scale`` from a git repo of
     ``strategies`` with two commits of ``home_feed.py``."""
     versions = strategies_repo(strategies, work / "strategies")
@@ -220,7 +220,7 @@ def soak_cluster(
     admin = seeded_headers(env)
     cluster = Cluster(work, env)
     try:
-        for _ in range(3):
+        for _ in range(nodes):
             cluster.start_node()
         yield SoakCluster(cluster, admin, versions)
     finally:

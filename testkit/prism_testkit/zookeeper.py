@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +77,19 @@ class ZooKeeperServer:
     def restart(self) -> None:
         self.kill()
         self.launch()
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The server stopped (``SIGSTOP``) inside the block: its sockets stay open and
+        nothing answers, as in a long GC pause or a hung machine; it resumes
+        (``SIGCONT``) at the block's end, whatever happened inside."""
+        assert self.process is not None and self.process.poll() is None, "not running"
+        pid = self.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:
         self.kill()

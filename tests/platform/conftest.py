@@ -4,10 +4,19 @@ assignment worked out independently of ``prism_sdk`` (the oracle of routing test
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import secrets
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import make_url
+
+from prism_testkit.faults import FaultProxy
+from prism_testkit.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 @pytest.fixture
@@ -20,6 +29,18 @@ def env(tmp_path: Path, strategies_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PRISM_STRATEGIES_DIR", str(strategies_dir))
     monkeypatch.setenv("PRISM_DATABASE_URL", f"sqlite:///{tmp_path}/prism.db")
     return var
+
+
+@pytest.fixture
+def proxied_postgres(postgres: PostgresServer) -> Iterator[tuple[str, FaultProxy]]:
+    """A fresh database on the test PostgreSQL server reached through a fault proxy: its
+    URL through the proxy, and the proxy. The URL carries a password (trust
+    authentication ignores it) for a test to look for in logs and answers."""
+    url = make_url(postgres.create_database())
+    with FaultProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        password = "db-password-" + secrets.token_hex(8)
+        through = url.set(host="127.0.0.1", port=proxy.port, password=password)
+        yield through.render_as_string(hide_password=False), proxy
 
 
 def documented_slot(user_id: str, salt: str) -> int:
@@ -39,3 +60,25 @@ def documented_bucket(user_id: str, salt: str, buckets: Sequence[tuple[str, floa
         if slot < upper:
             return name
     raise AssertionError(f"{buckets} do not cover slot {slot}")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """One local Spark (``local[2]``, tuned for tiny data) for every Spark test of the run:
+    the JVM starts once. ``make test`` installs the ``[spark]`` extra: its absence fails."""
+    from prism_platform.jobs.spark.session import SparkMissing, open_session
+
+    try:
+        session = open_session(
+            "local[2]",
+            {
+                "spark.sql.shuffle.partitions": "4",
+                "spark.default.parallelism": "2",
+                "spark.driver.memory": "1g",
+                "spark.sql.adaptive.enabled": "false",  # tiny data: planning is the cost
+            },
+        )
+    except SparkMissing as exc:
+        pytest.fail(str(exc))
+    yield session
+    session.stop()

@@ -91,3 +91,20 @@ def test_a_bucket_whose_strategy_is_off_the_path_says_so(wb_app: PrismApp, login
     assert f"Circuit open: {served['strategy']}@{served['version']} failed (deadline)" in text
     assert "answered by the fallback; tried again in 10.0 s" in text
     assert "data-breaker" not in _section(login("viewer").get("/workbench/").text, "cart")
+
+
+def test_a_bucket_whose_strategy_keeps_memory_says_so(wb_app: PrismApp, login: Login) -> None:
+    scene = wb_app.control.status()["scenes"]["cart"]
+    served = scene["buckets"][0]
+    key = ("cart", served["bucket"], served["strategy"], served["version"])
+    memory = wb_app.control.memory
+    assert memory is not None
+    for _ in range(2 * memory.window):  # two windows over its budget in a row
+        memory.record(key, 300, 64)
+    page = login("viewer").get("/workbench/").text
+    found = re.search(r'<span class="bad" data-leak>(.*?)</span>', _section(page, "cart"), re.S)
+    assert found, page
+    text = re.sub(r"<[^>]+>", "", found.group(1))
+    assert f"Memory growing: {served['strategy']}@{served['version']} keeps 300.0" in text
+    assert "(budget 64); still served" in text
+    assert "data-leak" not in _section(page, "home_feed")

@@ -39,6 +39,8 @@ class BucketRow:
     recent: dict[str, int]
     breakers: list[dict[str, Any]] = field(default_factory=list)
     """This node's open or half-open breakers of the bucket's strategies."""
+    leaks: list[dict[str, Any]] = field(default_factory=list)
+    """This node's routes of the bucket reported for the memory they keep (``memory``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,10 @@ def overview(status: dict[str, Any], series: dict[str, dict[str, list[Any]]]) ->
     tripped: dict[str, list[dict[str, Any]]] = {}
     for br in status.get("breakers", []):
         tripped.setdefault(f"{br['scene']}/{br['bucket']}", []).append(br)
+    leaking: dict[str, list[dict[str, Any]]] = {}
+    for route in (status.get("memory") or {}).get("routes", []):
+        if route.get("leaking"):
+            leaking.setdefault(f"{route['scene']}/{route['bucket']}", []).append(route)
     scenes = []
     for name, scene in sorted(status.get("scenes", {}).items()):
         rows = []
@@ -98,6 +104,7 @@ def overview(status: dict[str, Any], series: dict[str, dict[str, list[Any]]]) ->
                     canary=f"{served_as(canary)} ({canary.get('percent')}%)" if canary else "",
                     recent={f: int(row.get(f, 0)) for f in _COUNTS},
                     breakers=tripped.get(where, []),
+                    leaks=leaking.get(where, []),
                 )
             )
         charts = scene_charts(name, series[name]) if name in series else []

@@ -76,6 +76,15 @@ class Accounts:
     def users(self) -> list[UserRecord]:
         return self.store.users()
 
+    def update_user(
+        self, name: str, *, role: Role | None = None, disabled: bool | None = None, actor: str
+    ) -> UserRecord:
+        """Change a user's role or disabled state (audited); this node's cached tokens of
+        it are forgotten at once, other nodes' within ``CACHE_S``."""
+        record = self.store.update_user(name, role=role, disabled=disabled, actor=actor)
+        self._cache.clear()
+        return record
+
     def create_token(
         self, user: str, *, name: str = "api", expires_in: timedelta | None = None, actor: str
     ) -> IssuedToken:

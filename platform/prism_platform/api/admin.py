@@ -48,6 +48,11 @@ REPLAY_GATE = (
     'rules a deploy\'s replay against live must pass, e.g. {"fail_if": ["rbo<0.5"], '
     '"sample_limit": 200} (docs/operators/traffic.md)'
 )
+BUDGETS = (
+    'per-request budgets of the scene\'s strategies, e.g. {"candidates": 5000, '
+    '"round_trips": 20}: round_trips, read_keys, candidates (per stage), retained_objects '
+    "(kept alive per request, on average); one not given: the node's setting"
+)
 
 
 FallbackKey = Annotated[str, line(256)]
@@ -65,6 +70,7 @@ class SceneIn(Body):
     context_schema: dict[str, Any] | None = Field(None, description=f"{CONTEXT_SCHEMA}; null: any")
     sample_rate: float = Field(DEFAULT_SAMPLE_RATE, ge=0, le=1, description=SAMPLE_RATE)
     replay_gate: dict[str, Any] | None = Field(None, description=f"{REPLAY_GATE}; null: none")
+    budgets: dict[str, Any] | None = Field(None, description=f"{BUDGETS}; null: the node's")
 
 
 class ScenePatch(Body):
@@ -79,6 +85,9 @@ class ScenePatch(Body):
     context_schema: dict[str, Any] | None = Field(None, description=f"{CONTEXT_SCHEMA}; null: any")
     sample_rate: float | None = Field(None, ge=0, le=1, description=SAMPLE_RATE)
     replay_gate: dict[str, Any] | None = Field(None, description=f"{REPLAY_GATE}; null: none")
+    budgets: dict[str, Any] | None = Field(
+        None, description=f"{BUDGETS}; replaces the scene's; null: the node's"
+    )
     protected: bool | None = Field(
         None, description="changes to the scene then wait for a second operator's approval"
     )
@@ -202,7 +211,7 @@ def build_router(control: Control, auth: Auth) -> APIRouter:
         name: Annotated[SceneName, Path()], body: ScenePatch, who: Principal = Depends(admin)
     ) -> Any:
         fields = body.model_dump(exclude_none=True)
-        for key in ("read_timeout_ms", "context_schema", "replay_gate"):  # null resets them
+        for key in ("read_timeout_ms", "context_schema", "replay_gate", "budgets"):  # null resets
             if key in body.model_fields_set:
                 fields[key] = getattr(body, key)
         return as_json(control.update_scene(name, actor=who.name, **fields))

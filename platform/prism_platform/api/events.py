@@ -105,8 +105,9 @@ def build_events_router(
             interval = settings.events_aggregate_s
             keep = log_retention_s(settings)
             writer = backend if isinstance(backend, DataWriter) else None
+            claim = settings.events_claim_idle_s
             task = asyncio.create_task(
-                facade.aggregate_events_forever(ingest.sink, interval, keep, writer)
+                facade.aggregate_events_forever(ingest.sink, interval, keep, writer, claim)
             )
         yield
         for running in (task, housekeeping):

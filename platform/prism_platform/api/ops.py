@@ -75,6 +75,7 @@ def add_ops_routes(
         """The metadata database cannot be reached (stopped, unreachable, SQLite locked
         past its timeout): the change's transaction rolled back, serving goes on."""
         cause = getattr(exc, "orig", None) or exc
+        metrics.database_unavailable.inc(("request",))
         log.warning(
             "event=database_unavailable path=%s error=%s: %s",
             request.url.path, type(cause).__name__, clip(str(cause).strip(), 300),
@@ -127,15 +128,19 @@ def add_ops_routes(
 
     @api.get("/readyz", tags=["ops"])
     def readyz() -> JSONResponse:
+        """``503`` while the node has no snapshot (``reason`` says why: its metadata
+        database unreachable at start) or is overloaded."""
         snap = control.state.snapshot
         ready = control.ready
         overloaded = handler.admission.overloaded  # refused requests within the last second
-        body = {
+        body: dict[str, Any] = {
             "ready": ready,
             "snapshot": snap.generation,
             "scenes": sorted(snap.scenes),
             "overloaded": overloaded,
         }
+        if not ready and (why := control.not_ready_because) is not None:
+            body.update(why)  # reason, message, database, error, since, attempts
         return JSONResponse(body, status_code=200 if ready and not overloaded else 503)
 
     @api.get(
@@ -177,7 +182,8 @@ def add_ops_routes(
                     "(`PRISM_MAX_BODY_BYTES`).",
                     422: "Invalid request, or a `context` the scene's context schema refuses; "
                     "`field` names the culprit.",
-                    503: "Over capacity: retry after `Retry-After` seconds.",
+                    503: "Over capacity (`overloaded`), or not started yet (`not_ready`: "
+                    "`GET /readyz` says why): retry after `Retry-After` seconds.",
                 },
             ),
         },

@@ -29,12 +29,26 @@ def _rolled_out(
         return
     echo(result)
     rollout = result.get("rollout", {})
+    if rollout.get("pending_publish"):
+        raise click.ClickException(
+            f"recorded, and live on {rollout.get('node') or 'the node that answered'} only: "
+            "the coordinator (ZooKeeper) did not take it, so no other node serves it yet; "
+            "it is published by itself when ZooKeeper answers (prism status: pending_publish)"
+        )
     if not rollout.get("complete", True):
         late = [n["node"] for n in rollout["nodes"] if n["generation"] < rollout["generation"]]
-        raise click.ClickException(
-            f"live on some nodes only: {', '.join(late) or 'no node reported'} "
-            f"did not report generation {rollout['generation']} in time"
-        )
+        why = [
+            f"{n['node']} could not load {where} (it serves its previous version): {error}"
+            for n in rollout["nodes"]
+            for where, error in n.get("errors", {}).items()
+        ]
+        if late or not why:
+            why.insert(
+                0,
+                f"{', '.join(late) or 'no node reported'} "
+                f"did not report generation {rollout['generation']} in time",
+            )
+        raise click.ClickException("live on some nodes only: " + "; ".join(why))
 
 
 @click.command()

@@ -1,7 +1,8 @@
-"""``prism job``: the offline jobs. ``itemcf|usercf|popular|content|embeddings|all`` are the recall
-jobs over the local data's behaviour events (``prism data events`` / ``import``), each
-result table replaced atomically in the backend ``PRISM_DATA_BACKEND`` names (see
-``jobs/``); ``train-ranker`` trains a ranking model (see ``models/``)."""
+"""``prism job``: the offline jobs. ``itemcf|usercf|popular|bought-together|content|embeddings|all``
+are the recall jobs over the local data's behaviour events (``prism data events`` /
+``import``), each result table replaced atomically in the backend ``PRISM_DATA_BACKEND``
+names (see ``jobs/``); ``train-ranker`` trains a ranking model (see ``models/``). With
+``--engine spark`` they run as PySpark jobs (``cli/spark_jobs.py``, ``jobs/spark/``)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ import click
 
 from prism_platform.cli.client import echo, setup_logging
 from prism_platform.cli.data import writing
+from prism_platform.cli.spark_jobs import Engine, engine_options, open_spark, run_spark_job
 from prism_platform.errors import PrismPlatformError
 from prism_platform.jobs.tables import (
+    COLD_NEIGHBOURS,
     Counts,
     Interactions,
     build_tables,
+    write_bought_together,
     write_content,
     write_embeddings,
     write_itemcf,
@@ -105,9 +109,12 @@ def job() -> None:
 @job.command("itemcf")
 @top_k_option(50, "similar items per item")
 @since_option
-def itemcf_cmd(top_k: int, since_days: float | None) -> None:
+@engine_options
+def itemcf_cmd(top_k: int, since_days: float | None, engine: Engine) -> None:
     """ItemCF → table i2i: item-to-item cosine over clicks, carts and orders, with
     inverse user frequency."""
+    if engine.spark:
+        return run_spark_job("itemcf", engine, since_days, top_k=top_k)
     run_job(
         "itemcf",
         lambda w: {"i2i": len(write_itemcf(w, interactions(w, since_days), top_k=top_k))},
@@ -117,9 +124,12 @@ def itemcf_cmd(top_k: int, since_days: float | None) -> None:
 @job.command("usercf")
 @top_k_option(100, "items per user")
 @since_option
-def usercf_cmd(top_k: int, since_days: float | None) -> None:
+@engine_options
+def usercf_cmd(top_k: int, since_days: float | None, engine: Engine) -> None:
     """UserCF → table u2i_usercf: per user, the items of the 50 most similar users
     (cosine over clicks, carts and orders), the user's own items excluded."""
+    if engine.spark:
+        return run_spark_job("usercf", engine, since_days, top_k=top_k)
     run_job("usercf", lambda w: write_usercf(w, interactions(w, since_days), top_k=top_k))
 
 
@@ -128,11 +138,21 @@ def usercf_cmd(top_k: int, since_days: float | None) -> None:
 @click.option("--top-per-category", default=200, show_default=True, type=click.IntRange(1))
 @half_life_option
 @since_option
+@engine_options
 def popular_cmd(
-    top_k: int, top_per_category: int, half_life_days: float, since_days: float | None
+    top_k: int,
+    top_per_category: int,
+    half_life_days: float,
+    since_days: float | None,
+    engine: Engine,
 ) -> None:
     """Popular → tables popular (key all) and popular_cat (key: category): events
     weighted by type (view 1, click 2, cart 4, order 8), decayed with time."""
+    if engine.spark:
+        return run_spark_job(
+            "popular", engine, since_days, top_k=top_k, top_per_category=top_per_category,
+            now=time.time(), half_life_s=half_life_days * DAY,
+        )  # fmt: skip
 
     def build(w: LocalBackend) -> Counts:
         return write_popular(
@@ -148,15 +168,43 @@ def popular_cmd(
 @click.option(
     "--cold-only", is_flag=True, help="only items with fewer than 10 neighbours in table i2i"
 )
-def content_cmd(top_k: int, cold_only: bool) -> None:
+@engine_options
+def content_cmd(top_k: int, cold_only: bool, engine: Engine) -> None:
     """Content similarity → table content_sim: items with similar titles (TF-IDF) and the
     same category and shop, from the forward index alone (no events needed)."""
+    if engine.spark:
+        only = cold_items if cold_only else None
+        return run_spark_job("content", engine, None, only, top_k=top_k)
 
     def build(w: LocalBackend) -> Counts:
         cold_in = w.tables.get("i2i", {}) if cold_only else None
         return write_content(w, items(w), top_k=top_k, cold_in=cold_in)
 
     run_job("content", build)
+
+
+def cold_items(local: LocalBackend | None) -> list[str]:
+    """The local data's items with fewer than 10 neighbours in table i2i."""
+    if local is None:
+        raise click.ClickException("--cold-only reads table i2i of the local data")
+    i2i = local.tables.get("i2i", {})
+    return [i for i in local.items if len(i2i.get(i, ())) < COLD_NEIGHBOURS]
+
+
+@job.command("bought-together")
+@top_k_option(30, "items per item")
+@since_option
+@engine_options
+def bought_together_cmd(top_k: int, since_days: float | None, engine: Engine) -> None:
+    """Bought together → table bought_together: items carted or ordered in the same
+    basket (a user's purchases less than 3 days apart), counts normalised by
+    sqrt(n_i × n_j)."""
+    if engine.spark:
+        return run_spark_job("bought-together", engine, since_days, top_k=top_k)
+    run_job(
+        "bought-together",
+        lambda w: write_bought_together(w, interactions(w, since_days), top_k=top_k),
+    )
 
 
 @job.command("embeddings")
@@ -207,9 +255,14 @@ def embeddings_cmd(
 @job.command("all")
 @half_life_option
 @since_option
-def all_cmd(half_life_days: float, since_days: float | None) -> None:
-    """Every job: i2i, u2i_usercf, popular, popular_cat, bought_together and content_sim
-    (for every item)."""
+@engine_options
+def all_cmd(half_life_days: float, since_days: float | None, engine: Engine) -> None:
+    """Every job: i2i, u2i_usercf, popular, popular_cat, bought_together, category_next
+    and content_sim (for every item); with --engine spark all but category_next."""
+    if engine.spark:
+        return run_spark_job(
+            "all", engine, since_days, now=time.time(), half_life_s=half_life_days * DAY
+        )
     run_job(
         "all",
         lambda w: build_tables(
@@ -238,6 +291,11 @@ def all_cmd(half_life_days: float, since_days: float | None) -> None:
 )
 @click.option("--window-s", default=600.0, show_default=True, help="a click this soon after counts")
 @click.option("--activate", is_flag=True, help="validate and point `current` at the version")
+@engine_options
+@click.option(
+    "--max-rows", default=2_000_000, show_default=True, type=click.IntRange(1),
+    help="Spark: rows brought to the driver to train on (whole requests sampled above it)",
+)  # fmt: skip
 def train_ranker_cmd(
     name: str,
     kind: str,
@@ -246,18 +304,30 @@ def train_ranker_cmd(
     features: str,
     window_s: float,
     activate: bool,
+    engine: Engine,
+    max_rows: int,
 ) -> None:
     """Train a ranker (clicks, carts and orders are the positives), report AUC and
     NDCG@10 on a time split and register the version under var/models (running nodes
-    load it once it is activated)."""
+    load it once it is activated). With --engine spark the served training set is
+    joined by Spark (--events: the event log as exported files) and LightGBM trains on
+    the driver."""
     from prism_platform.models import ModelService, ModelStore
     from prism_platform.models.train_job import TrainJob, run_train_job
 
+    if engine.items or engine.out or engine.max_items_per_user:
+        raise click.UsageError("train-ranker takes no --items, --out or --max-items-per-user")
     try:
         settings = Settings()
-        report = run_train_job(
-            settings, TrainJob(name, kind, rounds, test_fraction, features, window_s)
-        )
+        train = TrainJob(name, kind, rounds, test_fraction, features, window_s)
+        if engine.spark:
+            from prism_platform.models.spark_trainset import run_spark_train_job
+
+            report = run_spark_train_job(
+                open_spark(engine), settings, train, events=engine.events, max_rows=max_rows
+            )
+        else:
+            report = run_train_job(settings, train)
     except (ValueError, PrismPlatformError, ModelError) as exc:
         raise click.ClickException(str(exc)) from None
     out = dataclasses.asdict(report)

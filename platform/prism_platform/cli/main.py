@@ -10,6 +10,7 @@ import click
 
 from prism_platform.cli.accounts import login, token, user
 from prism_platform.cli.approvals import approvals
+from prism_platform.cli.backup import backup, restore
 from prism_platform.cli.canary import canary
 from prism_platform.cli.client import json_option, use_token
 from prism_platform.cli.db import db
@@ -19,6 +20,7 @@ from prism_platform.cli.deploy import deploy, history, rollback, status
 from prism_platform.cli.events import events
 from prism_platform.cli.experiments import experiment, experiments, stop_layer
 from prism_platform.cli.models import models
+from prism_platform.cli.plane import export, import_
 from prism_platform.cli.plugins import PluginGroup
 from prism_platform.cli.samples import samples
 from prism_platform.cli.scenes import recommend, scene, scene_set
@@ -93,6 +95,7 @@ def check(
 for _command in (
     serve,  # serve.py
     db,  # db.py
+    backup, restore,  # backup.py: a SQLite node's state
     demo,  # demo.py: seed, simulate
     status, deploy, rollback, history,  # deploy.py
     approvals,  # approvals.py: list, show, approve, reject, cancel, wait
@@ -105,5 +108,6 @@ for _command in (
     events,  # events.py
     models,  # models.py
     user, token, login,  # accounts.py
+    export, import_,  # plane.py: the control plane as a file
 ):  # fmt: skip
     main.add_command(_command)

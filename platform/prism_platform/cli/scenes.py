@@ -22,6 +22,15 @@ context_schema_option = click.option(
     help='the fields a request context may carry, e.g. \'{"item_id": {"type": "str"}}\' '
     "(types: str, int, float, bool, list[str]; see docs/operators/configuration.md)",
 )
+budgets_option = click.option(
+    "--budgets",
+    "budgets_json",
+    default=None,
+    metavar="JSON",
+    help="per-request budgets of its strategies, e.g. '{\"candidates\": 5000}' (round_trips, "
+    "read_keys, candidates, retained_objects; one not given: the node's setting); "
+    "replaces the scene's",
+)
 sample_rate_option = click.option(
     "--sample-rate",
     type=click.FloatRange(0, 1),
@@ -39,6 +48,7 @@ sample_rate_option = click.option(
 @read_timeout_option
 @context_schema_option
 @sample_rate_option
+@budgets_option
 def scene(
     url: str,
     name: str,
@@ -47,6 +57,7 @@ def scene(
     read_timeout_ms: int | None,
     context_schema_json: str | None,
     sample_rate: float | None,
+    budgets_json: str | None,
 ) -> None:
     """Create a scene (with a default experiment of one bucket, `base`)."""
     body: dict[str, Any] = {"name": name, "description": description, "deadline_ms": deadline_ms}
@@ -56,6 +67,8 @@ def scene(
         body["context_schema"] = json_option(context_schema_json, "--context-schema")
     if sample_rate is not None:
         body["sample_rate"] = sample_rate
+    if budgets_json is not None:
+        body["budgets"] = json_option(budgets_json, "--budgets")
     echo(call(url, "POST", "/admin/scenes", json=body))
 
 
@@ -70,6 +83,8 @@ def scene(
 @context_schema_option
 @click.option("--no-context-schema", is_flag=True, help="drop the schema: any context")
 @sample_rate_option
+@budgets_option
+@click.option("--default-budgets", is_flag=True, help="back to the node's settings")
 @click.option(
     "--protected/--unprotected",
     default=None,
@@ -81,6 +96,8 @@ def scene_set(
     default_read_timeout: bool,
     context_schema_json: str | None,
     no_context_schema: bool,
+    budgets_json: str | None,
+    default_budgets: bool,
     **changes: Any,
 ) -> None:
     """Change settings of the scene NAME (only the options given)."""
@@ -91,6 +108,10 @@ def scene_set(
         body["context_schema"] = json_option(context_schema_json, "--context-schema")
     if no_context_schema:
         body["context_schema"] = None
+    if budgets_json is not None:
+        body["budgets"] = json_option(budgets_json, "--budgets")
+    if default_budgets:
+        body["budgets"] = None
     if not body:
         raise click.UsageError("nothing to change: give at least one option")
     echo(call(url, "PATCH", f"/admin/scenes/{name}", json=body))

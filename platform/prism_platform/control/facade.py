@@ -20,6 +20,7 @@ from prism_platform.control.deploy_checks import DeployChecks
 from prism_platform.control.deploy_ops import DeployOps
 from prism_platform.control.experiment_views import ExperimentControl
 from prism_platform.control.metrics_ops import MetricsOps
+from prism_platform.control.plane_import import PlaneImportOps
 from prism_platform.control.replay_ops import ReplayOps
 from prism_platform.control.samples_ops import SampleOps
 from prism_platform.control.script_reads import ScriptReads
@@ -37,6 +38,8 @@ from prism_platform.db.records import MAIN_LAYER
 from prism_platform.deploy.node import ServingNode
 from prism_platform.deploy.scenes import FALLBACK, check_fallback
 from prism_platform.deploy.service import Deployer
+from prism_platform.deploy.startup import Startup
+from prism_platform.events.aggregate import CLAIM_IDLE_S
 from prism_platform.events.aggregator import run_forever
 from prism_platform.events.sink import EventSink
 from prism_platform.experiments.report import ReportParams, experiment_report
@@ -47,6 +50,7 @@ from prism_platform.scripts.repository import WORKTREE
 from prism_platform.scripts.sources import check_script_path
 from prism_platform.scripts.strategy import Strategy
 from prism_platform.serving.breaker import Breakers
+from prism_platform.serving.memory import MemoryWatch
 from prism_platform.serving.recent_errors import RecentErrors
 from prism_platform.serving.snapshot import Snapshot
 from prism_platform.serving.state import ServingState
@@ -67,6 +71,7 @@ class Control(
     CanaryAnalysisOps,
     DebugOps,
     UserDataOps,
+    PlaneImportOps,  # prism export / prism import (PlaneExportOps through it)
 ):
     def __init__(
         self,
@@ -88,6 +93,10 @@ class Control(
         """Serialises deploys, rollbacks and dev mode's redeploys on this node."""
         self.breakers: Breakers | None = None
         """This node's circuit breakers (set by the app with its dispatcher)."""
+        self.startup: Startup | None = None
+        """The node's start from the database (set by the app): why it is not ready."""
+        self.memory: MemoryWatch | None = None
+        """This node's memory kept per route (set by the app with its dispatcher)."""
 
     @property
     def state(self) -> ServingState:
@@ -96,8 +105,15 @@ class Control(
 
     @property
     def ready(self) -> bool:
-        """This node serves a routing snapshot (built from the store or a publication)."""
-        return self.node.ready
+        """This node serves a routing snapshot (built from the store or a publication)
+        and has done starting (:attr:`startup`)."""
+        return self.node.ready and (self.startup is None or self.startup.done)
+
+    @property
+    def not_ready_because(self) -> dict[str, Any] | None:
+        """Why this node has not started (its database unreachable at start), or None."""
+        startup = self.startup
+        return startup.problem if startup is not None and not startup.done else None
 
     # -- node status --------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -110,6 +126,8 @@ class Control(
             status["samples"] = self.sample_writer.status()
         if self.breakers is not None:  # this node's strategies taken off the request path
             status["breakers"] = self.breakers.status()
+        if self.memory is not None:  # this node's routes judged for the memory they keep
+            status["memory"] = self.memory.status()
         vector_status = getattr(self.deployer.backend, "vector_status", None)
         if vector_status is not None and (vectors := vector_status()):
             status["vectors"] = vectors  # per table: the index served, any failed version
@@ -206,11 +224,16 @@ class Control(
         return experiment_report(self.store, scene, params)
 
     async def aggregate_events_forever(
-        self, sink: EventSink, interval_s: float, keep_s: float | None, writer: DataWriter | None
+        self,
+        sink: EventSink,
+        interval_s: float,
+        keep_s: float | None,
+        writer: DataWriter | None,
+        claim_idle_s: float = CLAIM_IDLE_S,
     ) -> None:
         """The node's background aggregation of the event log into the experiment counts
         (and the scenes' explore/exploit pools through ``writer``)."""
-        await run_forever(sink, self.store.engine, interval_s, keep_s, writer)
+        await run_forever(sink, self.store.engine, interval_s, keep_s, writer, claim_idle_s)
 
     # -- scripts and configs ----------------------------------------------------------------
     def scripts(self) -> list[ScriptRecord]:

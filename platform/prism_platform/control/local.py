@@ -1,14 +1,16 @@
 """Control-plane work a command runs on this machine, with no serving node: migrate the
-metadata database, fold the event log into the experiment counts, try a script, manage
-accounts."""
+metadata database, fold the event log into the experiment counts or export it, try a
+script, manage accounts."""
 
 from __future__ import annotations
 
 import getpass
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from time import perf_counter
 from typing import Any
 
@@ -18,8 +20,11 @@ from prism_platform.accounts.service import Accounts
 from prism_platform.control.script_lab import ScriptShelf
 from prism_platform.db import MetadataStore
 from prism_platform.demo.seed import open_data
-from prism_platform.events.aggregate import aggregate_all, trim_log
+from prism_platform.errors import Invalid
+from prism_platform.events.aggregate import aggregate_all, join, trim_log
+from prism_platform.events.export import write_events
 from prism_platform.events.sink import log_retention_s, open_sink
+from prism_platform.samples import parse_since
 from prism_platform.scripts.invoke import invoke_blocking
 from prism_platform.scripts.strategy import Strategy
 from prism_platform.settings import Settings
@@ -51,12 +56,39 @@ def aggregate_events(settings: Settings) -> Aggregation:
     sink = open_sink(settings)
     try:
         store.upgrade()
-        n = aggregate_all(sink, store.engine)
+        join(sink, store.engine, rewind=True)  # the counts may be older than the log
+        n = aggregate_all(sink, store.engine, claim_idle_s=settings.events_claim_idle_s)
         gone = trim_log(sink, store.engine, log_retention_s(settings))
     finally:
         sink.close()
         store.dispose()
     return Aggregation(sink.name, n, gone)
+
+
+@dataclass(frozen=True)
+class EventExport:
+    sink: str
+    events: int
+    out: Path
+
+
+def export_events(
+    settings: Settings, out: Path, since: str | None = None, until: str | None = None
+) -> EventExport:
+    """Write the event log's events of ``[since, until)`` (by the events' ``ts``: a
+    duration back from now or an ISO-8601 time; unset: unbounded) to ``out``, a
+    ``.parquet`` or ``.csv`` file (:mod:`~prism_platform.events.export`)."""
+    now = time.time()
+    start = None if since is None else parse_since(since, now, "since")
+    end = None if until is None else parse_since(until, now, "until")
+    if start is not None and end is not None and end <= start:
+        raise Invalid("until must be later than since", field="until")
+    sink = open_sink(settings)
+    try:
+        n = write_events(sink, out, start, end)
+    finally:
+        sink.close()
+    return EventExport(sink.name, n, out)
 
 
 @dataclass(frozen=True)

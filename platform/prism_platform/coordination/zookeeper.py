@@ -15,8 +15,10 @@ retry, so the last publication always reflects every committed change.
 
 ZooKeeper is never on the request path. If it is unreachable a node keeps
 serving its last snapshot, applies its own changes locally, and publishes them
-(re-read from the store) as soon as the session is back; watches and the
-ephemeral registration are re-established on every reconnect.
+(re-read from the store) as soon as ZooKeeper answers again: on reconnect, or, when
+the session outlived the outage (a server stalled for less than the session timeout,
+which the client may never notice), by retrying the publication until it goes
+through. Watches and the ephemeral registration are re-established on every reconnect.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ log = logging.getLogger("prism.zk")
 
 T = TypeVar("T")
 _FAILURES = (KazooException, KazooTimeoutError, OSError)
+RESYNC_RETRY_S = 0.2
+RESYNC_RETRY_MAX_S = 2.0
 
 
 def parse_zk_url(url: str) -> tuple[str, str]:
@@ -133,7 +137,10 @@ class ZkCoordinator:
             self.client.handler.spawn(self._resync)
 
     def _resync(self) -> None:
-        """After (re)connecting: publish what changed meanwhile, watch, register."""
+        """After (re)connecting, or after a publication failed with the session up:
+        publish what changed meanwhile, watch, register; tried again (every 0.2 s, then
+        less often, up to every 2 s) for as long as the session is up."""
+        delay = RESYNC_RETRY_S
         with self._resync_lock:
             while self.client.state == KazooState.CONNECTED:
                 try:
@@ -149,9 +156,10 @@ class ZkCoordinator:
                     if self._metrics is not None:
                         self._put_ephemeral(self.node_metrics_path, self._metrics)
                     return
-                except _FAILURES as exc:
-                    log.warning("event=zk_resync_failed error=%r", exc)
-                    time.sleep(0.2)
+                except Exception as exc:  # ZooKeeper, or the store read for the publication
+                    log.warning("event=zk_resync_failed error=%r retry_in_s=%.1f", exc, delay)
+                    time.sleep(delay)
+                    delay = min(delay * 2, RESYNC_RETRY_MAX_S)
 
     # -- receiving ----------------------------------------------------------------------
     def _on_data(self, data: bytes | None, stat: ZnodeStat | None) -> None:
@@ -176,14 +184,18 @@ class ZkCoordinator:
 
     # -- publishing ---------------------------------------------------------------------
     def publish(self, read_state: ReadState) -> Published:
+        retry = False
         if self.client.state == KazooState.CONNECTED:
             try:
                 return self._publish_now(read_state)
             except _FAILURES as exc:
-                log.warning("event=zk_publish_failed error=%r (will publish on reconnect)", exc)
+                log.warning("event=zk_publish_failed error=%r (publishing when it answers)", exc)
+                retry = True  # the session may outlive the outage: no reconnect would publish
         with self._lock:
             self._pending = True
             generation = self._generation
+        if retry:
+            self.client.handler.spawn(self._resync)
         return Published(generation, read_state(), self.node, time.time())
 
     def _publish_quietly(self) -> None:
@@ -220,7 +232,8 @@ class ZkCoordinator:
     # -- node registry ------------------------------------------------------------------
     def report(self, report: NodeReport) -> None:
         self._report = report
-        if self.client.state == KazooState.CONNECTED:
+        # while a publication waits, ZooKeeper just failed us: _resync registers this
+        if self.client.state == KazooState.CONNECTED and not self._pending:
             try:
                 self._register(report)
             except _FAILURES as exc:

@@ -37,6 +37,25 @@ class AccountOps(StoreBase):
             self._user(s, name).password_hash = password_hash
             self._audit(s, actor, "set_password", "user", name, {})
 
+    def update_user(
+        self, name: str, *, role: Role | None = None, disabled: bool | None = None, actor: str
+    ) -> UserRecord:
+        """Change a user's role or whether it is disabled (``None``: left as it is)."""
+        if role is not None and role not in ROLES:
+            raise Invalid(f"role must be one of {', '.join(ROLES)}, got {role!r}", field="role")
+        if disabled is not None and not isinstance(disabled, bool):
+            raise Invalid("disabled must be true or false", field="disabled")
+        with self._tx(write=True) as s:
+            user = self._user(s, name)
+            changed: dict[str, object] = {}
+            if role is not None and role != user.role:
+                user.role = changed["role"] = role
+            if disabled is not None and disabled != user.disabled:
+                user.disabled = changed["disabled"] = disabled
+            if changed:
+                self._audit(s, actor, "update", "user", name, changed)
+            return user.to_record()
+
     def users(self) -> list[UserRecord]:
         with self._tx(write=False) as s:
             return [u.to_record() for u in s.scalars(select(User).order_by(User.name))]

@@ -24,6 +24,7 @@ SCENE_FIELDS = (
     "sample_rate",
     "protected",
     "replay_gate",
+    "budgets",
 )
 
 
@@ -46,6 +47,8 @@ def _scene_fields(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = context_schema(value, field=key)
         elif key == "sample_rate":
             out[key] = v.fraction(value, field=key)
+        elif key == "budgets":  # None: the node's for all
+            out[key] = v.budgets(value, field=key)
         elif key == "replay_gate":  # checked by Control (the rules are the replay's)
             if value is not None and not isinstance(value, dict):
                 raise Invalid("replay_gate must be a JSON object or null", field=key)
@@ -77,6 +80,7 @@ class SceneOps(StoreBase):
         context_schema: dict[str, Any] | None = None,
         sample_rate: float = DEFAULT_SAMPLE_RATE,
         replay_gate: dict[str, Any] | None = None,
+        budgets: dict[str, int] | None = None,
         actor: str = "system",
     ) -> SceneRecord:
         name = v.scene_name(name, field="name")
@@ -91,6 +95,7 @@ class SceneOps(StoreBase):
                 "context_schema": context_schema,
                 "sample_rate": sample_rate,
                 "replay_gate": replay_gate,
+                "budgets": budgets,
             }
         )
         actor = v.actor(actor)
@@ -106,7 +111,8 @@ class SceneOps(StoreBase):
 
     def update_scene(self, name: str, *, actor: str, **fields: Any) -> SceneRecord:
         """Change some of :data:`SCENE_FIELDS` (``read_timeout_ms=None``: back to the
-        default; ``context_schema=None``: any context)."""
+        default; ``context_schema=None``: any context; ``budgets`` replaces them all,
+        ``None``: the node's)."""
         name = v.scene_name(name, field="name")
         values = _scene_fields(fields)
         protected = values.pop("protected", None)

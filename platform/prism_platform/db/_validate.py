@@ -13,6 +13,7 @@ from prism_platform.db.records import (
     BUCKET_PATTERN,
     CONFIG_PATTERN,
     MAX_SCRIPT_PATH,
+    SCENE_BUDGETS,
     SCENE_PATTERN,
     TABLE_PATTERN,
     USER_PATTERN,
@@ -87,6 +88,23 @@ def integer(value: object, *, field: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise Invalid(f"{field} must be between {low} and {high}, got {value}", field=field)
     return value
+
+
+def budgets(value: object, *, field: str = "budgets") -> dict[str, int] | None:
+    """A scene's budgets: some of :data:`SCENE_BUDGETS`, each a whole number in its
+    range; ``None`` or ``{}``: the node's for all."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Invalid(f"{field} must be a JSON object or null", field=field)
+    out: dict[str, int] = {}
+    for key, n in value.items():
+        bounds = SCENE_BUDGETS.get(key) if isinstance(key, str) else None
+        if bounds is None:
+            known = ", ".join(SCENE_BUDGETS)
+            raise Invalid(f"unknown budget {_shown(key)} (one of: {known})", field=field)
+        out[key] = integer(n, field=f"{field}.{key}", low=bounds[0], high=bounds[1])
+    return out or None
 
 
 def fraction(value: object, *, field: str) -> float:

@@ -1,6 +1,7 @@
 """Tables of the event aggregates: hourly counts per serving dimension, per user (the
 unit of the experiment statistics) and of rejected events per bucket, and the
-aggregator's offset in each durable event log (updated in the same transaction)."""
+aggregator's offset in each durable event log (updated in the same transaction) and the
+entries it counted past that offset."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ class EventRejection(Base):
 
 
 class EventOffset(Base):
-    """How far the aggregator has read one event log (``sink`` names the log)."""
+    """How far the aggregator has counted one event log (``sink`` names the log): every
+    entry at or before ``offset``; ``events`` is how many it counted in all."""
 
     __tablename__ = "event_offsets"
 
@@ -88,3 +90,17 @@ class EventOffset(Base):
     offset: Mapped[str] = mapped_column(sa.String(64))
     events: Mapped[int] = mapped_column(sa.BigInteger)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class EventCounted(Base):
+    """An entry of one event log counted past its offset (``event_offsets.offset``):
+    consumers of a group count entries out of order, so an entry counts only when it is
+    past the offset and not here. ``major``, ``minor``: the entry's offset as two
+    integers (``events.sink.offset_order``); rows at or before the offset are deleted as
+    it moves up."""
+
+    __tablename__ = "event_counted"
+
+    sink: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    major: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    minor: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)

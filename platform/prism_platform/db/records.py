@@ -25,6 +25,15 @@ TABLE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$"
 SCRIPT_PATH_PATTERN = r"^([A-Za-z0-9_]+/)*[A-Za-z0-9_]+\.py$"
 """A canonical script path under the strategies root, e.g. ``team_a/home_feed.py``."""
 MAX_SCRIPT_PATH = 512
+SCENE_BUDGETS: Mapping[str, tuple[int, int]] = {
+    "round_trips": (1, 10_000),
+    "read_keys": (1, 10_000_000),
+    "candidates": (1, 10_000_000),
+    "retained_objects": (1, 1_000_000),
+}
+"""A scene's per-request budgets of its strategies and the range of each: data round
+trips and keys read, candidates a stage may hold, objects a route may keep alive per
+request on average (``prism_platform.serving.budgets``); one not set: the node's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +59,8 @@ class SceneRecord:
     replay_gate: dict[str, Any] | None = None
     """Rules a deploy's replay against live must pass (``prism_platform.replay.gate``);
     ``None``: no replay before a deploy."""
+    budgets: dict[str, int] | None = None
+    """The scene's own :data:`SCENE_BUDGETS` (those not given: the node's settings)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,7 @@ class Scene(Base):
     sample_rate: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("0.01"))
     protected: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     replay_gate: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    budgets: Mapped[dict[str, int] | None] = mapped_column(JSONType)
 
     def to_record(self) -> SceneRecord:
         return SceneRecord(
@@ -96,6 +97,7 @@ class Scene(Base):
             sample_rate=self.sample_rate,
             protected=self.protected,
             replay_gate=self.replay_gate,
+            budgets=self.budgets,
         )
 
 

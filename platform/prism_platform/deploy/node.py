@@ -140,19 +140,28 @@ class ServingNode:
             "node": self.name,
             "coordinator": info,
             "nodes": [msgspec.to_builtins(n) for n in nodes],
-            "converged": all(n.generation >= latest for n in nodes),
+            # a change not yet published is live here only, whatever generations say
+            "converged": not info.get("pending_publish", False)
+            and all(n.generation >= latest for n in nodes),
         }
 
     def rollout(self, generation: int, wait_s: float = 0.0) -> dict[str, Any]:
         """Which nodes serve ``generation`` yet; waits up to ``wait_s`` for all of them.
-        ``converged_ms`` runs from publication to the last node's report."""
+        ``converged_ms`` runs from publication to the last node's report;
+        ``pending_publish``: the coordinator did not take the change yet, so it is live
+        on this node (``node``) only. Not ``complete`` while a node reports load errors
+        (it serves its previous version of those buckets)."""
         complete, nodes = wait_converged(self.coordinator, generation, wait_s)
         published = self._applied.published_at if self._applied is not None else 0.0
         out: dict[str, Any] = {
             "generation": generation,
-            "complete": complete,
+            # a node that could not load a route serves its previous version there
+            "complete": complete and not any(n.errors for n in nodes),
+            "node": self.name,
+            "pending_publish": bool(self.coordinator.info().get("pending_publish", False)),
             "nodes": [
                 {"node": n.node, "generation": n.generation, "reported_at": n.reported_at}
+                | ({"errors": n.errors} if n.errors else {})
                 for n in nodes
             ],
         }

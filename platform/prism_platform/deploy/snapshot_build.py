@@ -20,6 +20,7 @@ from prism_platform.errors import PrismPlatformError
 from prism_platform.scripts.loader import load_strategy, unload_version
 from prism_platform.scripts.sources import SourceTree
 from prism_platform.scripts.strategy import Strategy
+from prism_platform.serving.budgets import ScriptBudgets
 from prism_platform.serving.context_schema import ContextSchema, compile_schema
 from prism_platform.serving.layers import whitelist_index
 from prism_platform.serving.route import Route, make_route
@@ -35,6 +36,8 @@ class SnapshotBuilder:
         self.tree_for = tree_for
         self.default_read_timeout_ms: float | None = None
         """The read budget of scenes without one (``PRISM_REDIS_TIMEOUT_MS`` when serving)."""
+        self.default_budgets = ScriptBudgets()
+        """The strategies' budgets in scenes that do not set them (the node's settings)."""
         self._strategies: dict[tuple[str, str], Strategy] = {}
         self._configs: dict[tuple[int, str], StrategyConfig] = {}
 
@@ -107,6 +110,7 @@ class SnapshotBuilder:
                 whitelist=whitelist_index(exp.whitelist if exp else {}, names),
                 context=_context_schema(sc, errors),
                 sample_rate=sc.sample_rate,
+                budgets=self.default_budgets.scene(sc.budgets),
             )
             if st.layers:  # the other layers, checked against every route
                 layers = build_layers(

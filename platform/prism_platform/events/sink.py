@@ -9,10 +9,24 @@ an id seen before (within the retention) is reported as a duplicate and not stor
 again. So is an event whose token already counted for it (:func:`~.event.claims`: one
 exposure, click and cart per token, orders per distinct order id up to a cap), checked
 and recorded in the same atomic step, so two nodes sharing a log never both count it.
-``read`` pages through the log in order from an offset (``""`` = the start); offsets are
-opaque strings that only grow. ``trim`` drops entries the aggregator has counted once
+``read`` pages through the log in order from an offset (``""`` = the start); offsets
+only grow. ``trim`` drops entries the aggregator has counted once
 they are older than :func:`retention_s`: by then a resent copy is rejected as stale (or
 its token as expired), so forgetting their ids and keys keeps ingestion idempotent.
+
+Consumers read through a **group** (``join``, ``consume``, ``ack``, ``acked``): each entry
+is delivered until some consumer of the group acknowledges it, and an entry a consumer
+took but left unacknowledged for ``claim_idle_s`` is delivered again (to whoever asks:
+its consumer may have crashed). Delivery is at least once; the aggregator counts once by
+entry offset (:mod:`.aggregate`). On Redis a group is a Stream consumer group: its
+consumers share the entries (``XREADGROUP``) and take over a crashed one's
+(``XAUTOCLAIM``). On SQLite a group is one cursor: every consumer reads from the
+group's acknowledged offset (a second consumer does no extra work) and acknowledging an
+entry acknowledges those before it. ``trim`` never drops an entry a group has not
+acknowledged; ``present`` tells which delivered entries are still there.
+
+Offsets are integers joined by ``-`` (``17``, ``1718000000000-3``):
+:func:`~.offset.offset_order` compares them.
 """
 
 from __future__ import annotations
@@ -42,7 +56,35 @@ class EventSink(Protocol):
 
     def trim(self, before: str, older_than: float) -> int:
         """Drop entries at or before offset ``before`` that were received before unix time
-        ``older_than`` (their ids may be forgotten); how many were dropped."""
+        ``older_than`` (their ids may be forgotten) and that every group has acknowledged;
+        how many were dropped."""
+        ...
+
+    def join(self, group: str, start: str, rewind: bool = False) -> None:
+        """Create ``group`` unless it exists, to deliver the entries after offset ``start``
+        (``""``: every entry); with ``rewind``, an existing group too delivers the
+        entries after ``start`` next (again, for those it delivered already)."""
+        ...
+
+    def consume(
+        self, group: str, consumer: str, limit: int, claim_idle_s: float
+    ) -> list[tuple[str, StoredEvent]]:
+        """Up to ``limit`` entries for ``consumer`` of ``group``, with their offsets: first
+        entries other consumers took and left unacknowledged for ``claim_idle_s``, then new
+        ones (entries deleted meanwhile are skipped)."""
+        ...
+
+    def ack(self, group: str, offsets: Sequence[str]) -> None:
+        """Acknowledge entries ``consume`` delivered: the group never delivers them again."""
+        ...
+
+    def present(self, offsets: Sequence[str]) -> set[str]:
+        """Which of ``offsets`` the log still holds (``forget_user`` and ``trim`` delete)."""
+        ...
+
+    def acked(self, group: str) -> str:
+        """The offset at and before which ``group`` has acknowledged every entry (``""``:
+        none, or no such group)."""
         ...
 
     def forget_user(self, user_id: str) -> int:

@@ -8,6 +8,12 @@ own connection and never block the writer. ``seq`` is ``AUTOINCREMENT``, so offs
 growing after :meth:`SqliteSink.trim` deletes the oldest rows (in batches, between
 appends). ``event_keys`` holds what each stored event claimed (its token's count keys),
 deleted with it.
+
+A consumer group is one cursor, ``consumer_groups.acked``: every consumer reads the
+entries after it (so an entry left unacknowledged is delivered again at once, whatever
+the claim idle time), and acknowledging an entry moves it there, acknowledging the
+entries before it too. One machine, one aggregator: a second consumer is harmless (the
+aggregator counts each entry once) but shares no work.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ CREATE TABLE IF NOT EXISTS event_keys (
     seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_keys_seq ON event_keys (seq);
+CREATE TABLE IF NOT EXISTS consumer_groups (
+    name TEXT PRIMARY KEY,
+    acked INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -86,9 +96,11 @@ class SqliteSink:
         return [(str(seq), _decode(body)) for seq, body in rows]
 
     def trim(self, before: str, older_than: float) -> int:
-        """Delete the oldest rows up to ``before`` while they were received before
-        ``older_than`` (stopping at the first younger one)."""
-        last, done = int(before) if before else 0, 0
+        """Delete the oldest rows up to ``before`` and every group's cursor while they were
+        received before ``older_than`` (stopping at the first younger one)."""
+        with self._rlock:
+            cursors = [n for (n,) in self._reader.execute("SELECT acked FROM consumer_groups")]
+        last, done = min([int(before) if before else 0, *cursors]), 0
         sql = "SELECT seq, body FROM events WHERE seq <= ? ORDER BY seq LIMIT ?"
         while True:
             with self._wlock:
@@ -100,6 +112,48 @@ class SqliteSink:
                     self._writer.execute("DELETE FROM event_keys WHERE seq <= ?", (upto,))
             if len(rows) < TRIM_BATCH or upto != rows[-1][0]:
                 return done
+
+    def join(self, group: str, start: str, rewind: bool = False) -> None:
+        verb = "OR REPLACE" if rewind else "OR IGNORE"
+        sql = f"INSERT {verb} INTO consumer_groups (name, acked) VALUES (?, ?)"
+        with self._wlock:
+            self._writer.execute(sql, (group, int(start) if start else 0))
+
+    def consume(
+        self, group: str, consumer: str, limit: int, claim_idle_s: float
+    ) -> list[tuple[str, StoredEvent]]:
+        """The entries after the group's cursor (any consumer, at once: see the module)."""
+        return self.read(str(self._cursor(group)), limit)
+
+    def ack(self, group: str, offsets: Sequence[str]) -> None:
+        if offsets:
+            sql = "UPDATE consumer_groups SET acked = max(acked, ?) WHERE name = ?"
+            with self._wlock:
+                self._writer.execute(sql, (max(map(int, offsets)), group))
+
+    def present(self, offsets: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        seqs = [int(o) for o in offsets]
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start : start + 500]
+            sql = f"SELECT seq FROM events WHERE seq IN ({','.join('?' * len(chunk))})"
+            with self._rlock:
+                found.update(str(seq) for (seq,) in self._reader.execute(sql, chunk))
+        return found
+
+    def acked(self, group: str) -> str:
+        try:
+            return str(self._cursor(group) or "")
+        except LookupError:
+            return ""
+
+    def _cursor(self, group: str) -> int:
+        sql = "SELECT acked FROM consumer_groups WHERE name = ?"
+        with self._rlock:
+            row = self._reader.execute(sql, (group,)).fetchone()
+        if row is None:
+            raise LookupError(f"no consumer group {group!r} in {self.path}: join it first")
+        return int(row[0])
 
     def forget_user(self, user_id: str) -> int:
         """Scan the log in pages (read connection), delete the user's rows of each page

@@ -17,13 +17,19 @@ from prism_platform.importing.logs import RawLog
 from prism_platform.jobs.candidate_features import write_candidate_features
 from prism_platform.jobs.embeddings import Training
 from prism_platform.jobs.popular import DEFAULT_TYPE_WEIGHTS
-from prism_platform.jobs.tables import Interactions, build_tables, write_embeddings
+from prism_platform.jobs.tables import (
+    UNKNOWN_CATEGORY,
+    Interactions,
+    build_tables,
+    item_category,
+    write_embeddings,
+)
 from prism_sdk import Event
 from prism_sdk.data import DataWriter
 from prism_sdk.data.vectors import VectorWriter
 
 DAY = 86400.0
-UNKNOWN = "unknown"
+UNKNOWN = UNKNOWN_CATEGORY
 
 
 @dataclass(frozen=True)
@@ -104,16 +110,9 @@ def log_interactions(log: RawLog, items: Mapping[str, Mapping[str, Any]]) -> Int
         types=np.array([log.types[n] for n in keep], np.str_),
         user_ids=user_ids,
         item_ids=item_ids,
-        item_categories=[_category(row) for row in items.values()],
+        item_categories=[item_category(row) for row in items.values()],
         eligible=np.array([row.get("status", "on") == "on" for row in items.values()], bool),
     )
-
-
-def _category(row: Mapping[str, Any]) -> str:
-    cat = row.get("category")
-    if isinstance(cat, list):
-        cat = cat[0] if cat else None
-    return str(cat) if cat not in (None, "") else UNKNOWN
 
 
 def user_features(inter: Interactions, user_ids: list[str], top: int) -> dict[str, dict[str, Any]]:

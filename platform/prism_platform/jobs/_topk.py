@@ -2,15 +2,21 @@
 
 A chunk's scores come from a sparse product (``left[chunk] @ right``) and are never
 densified to the full width: each row's non-zeros are packed left into a block as wide
-as the chunk's fullest row, and the top-k runs over that (ties broken by item id). Rows
-are visited in order of their estimated non-zeros, so a chunk's rows are alike in width,
-and chunks are cut so that ``rows × width`` stays within the memory budget.
+as the chunk's fullest row, and the top-k runs over that. Rows are visited in order of
+their estimated non-zeros, so a chunk's rows are alike in width, and chunks are cut so
+that ``rows × width`` stays within the memory budget.
+
+Ranking, in every job of both engines (``jobs/spark/`` too): the score rounded to
+:data:`SCORE_DECIMALS` (the score a table publishes) descending, then the id ascending.
+Ranking by the published score makes the order of a table's rows follow from its rows,
+and keeps float noise in the last bits (float32 here, float64 in Spark) out of the ties.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import closing
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +26,10 @@ from prism_platform.jobs.progress import Progress
 
 Table = dict[str, list[tuple[str, float]]]
 Rows = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.floating[Any]]
+
+SCORE_DECIMALS = 6
+"""Result-table scores are rounded to this many decimals; rows rank by the rounded score."""
 
 BUDGET_MB = 16.0
 """Default memory for one chunk's scores (smaller chunks also stay in cache: faster)."""
@@ -30,9 +40,11 @@ mask and the column lookup (~8)."""
 
 
 def topk_rows(
-    block: npt.NDArray[np.float32], k: int, rank: npt.NDArray[np.int64] | None = None
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """Column indices and scores of the ``k`` best entries of each row, best first.
+    block: Scores, k: int, rank: npt.NDArray[np.int64] | None = None
+) -> tuple[npt.NDArray[np.int64], Scores]:
+    """Column indices and scores (float64 for a float64 ``block``, else float32) of the
+    ``k`` best entries of each row, best first, by the score rounded to
+    :data:`SCORE_DECIMALS` (the unrounded score comes back).
 
     Ties are broken by ``rank`` (same shape as ``block``, or one rank per column; lower
     first; default: the column index), so the result never depends on how numpy's
@@ -40,12 +52,14 @@ def topk_rows(
     ``<= 0`` are never selected: their score comes back as 0 and callers drop them.
     """
     n_rows, width = block.shape
+    dtype: type[np.floating[Any]] = np.float64 if block.dtype == np.float64 else np.float32
     k = min(k, width)
     if k == 0 or n_rows == 0:
         empty = np.zeros((n_rows, 0))
-        return empty.astype(np.int64), empty.astype(np.float32)
+        return empty.astype(np.int64), empty.astype(dtype)
     ranks = np.broadcast_to(np.arange(width) if rank is None else rank, block.shape)
-    positive = np.where(block > 0, block, 0).astype(np.float32, copy=False)
+    raw = np.where(block > 0, block, 0).astype(dtype, copy=False)
+    positive = np.round(raw, SCORE_DECIMALS)  # what is ranked: the published score
     kth = -np.partition(-positive, k - 1, axis=1)[:, k - 1 : k]  # the k-th best value
     # Everything better than the k-th value, and every tie with it (a positive one):
     # at least k entries in a row whose k-th value is positive, all its positives otherwise.
@@ -55,16 +69,19 @@ def topk_rows(
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     slot = np.arange(len(row)) - starts[row]
     span = max(int(counts.max(initial=0)), k)
-    packed_score = np.full((n_rows, span), -1.0, np.float32)  # fillers sort last
+    packed_score = np.full((n_rows, span), -1.0, dtype)  # fillers sort last
+    packed_raw = np.zeros((n_rows, span), dtype)
     packed_rank = np.zeros((n_rows, span), np.int64)
     packed_col = np.zeros((n_rows, span), np.int64)
     packed_score[row, slot] = positive[row, col]
+    packed_raw[row, slot] = raw[row, col]
     packed_rank[row, slot] = ranks[row, col]
     packed_col[row, slot] = col
     order = np.lexsort((packed_rank, -packed_score), axis=-1)[:, :k]
     idx = np.take_along_axis(packed_col, order, axis=1)
-    scores = np.take_along_axis(packed_score, order, axis=1)
-    return idx, np.maximum(scores, 0).astype(np.float32)
+    picked = np.take_along_axis(packed_score, order, axis=1) > 0
+    scores = np.where(picked, np.take_along_axis(packed_raw, order, axis=1), 0).astype(dtype)
+    return idx, scores
 
 
 def id_ranks(ids: Sequence[str] | npt.NDArray[np.object_]) -> Rows:
@@ -80,7 +97,7 @@ def topk_sparse(
     *,
     exclude: Rows | None = None,
     rank: Rows | None = None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+) -> tuple[npt.NDArray[np.int64], Scores]:
     """:func:`topk_rows` of a sparse score matrix, ties broken by ``rank`` (one per column,
     lower first; default the column index); row ``r`` never selects column ``exclude[r]``
     (an item is not similar to itself)."""
@@ -88,7 +105,7 @@ def topk_sparse(
     n_rows, n_cols = scores.shape
     col_rank = np.arange(n_cols, dtype=np.int64) if rank is None else rank
     counts = np.diff(scores.indptr)
-    data = scores.data.astype(np.float32)
+    data = scores.data.astype(np.float64 if scores.dtype == np.float64 else np.float32)
     row_of = np.repeat(np.arange(n_rows), counts)
     if exclude is not None:
         data[scores.indices == exclude[row_of]] = 0.0
@@ -109,12 +126,12 @@ def topk_sparse(
 def rows_to_table(
     keys: Sequence[str],
     idx: npt.NDArray[np.int64],
-    scores: npt.NDArray[np.float32],
+    scores: Scores,
     ids: Sequence[str] | npt.NDArray[np.object_],
 ) -> Table:
     """Turn top-k arrays (rows best first) into result-table rows, dropping scores ``<= 0``."""
     names = np.asarray(ids, dtype=object)[idx].tolist()
-    rounded = np.round(scores.astype(np.float64), 6)
+    rounded = np.round(scores.astype(np.float64), SCORE_DECIMALS)
     kept = (rounded > 0).sum(axis=1).tolist()
     table: Table = {}
     for key, row_names, row_s, n in zip(keys, names, rounded.tolist(), kept, strict=True):

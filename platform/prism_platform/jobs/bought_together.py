@@ -23,7 +23,8 @@ def bought_together(
     """``item -> [(item, score)]``: co-purchase counts normalised by ``sqrt(n_i × n_j)``.
 
     Each user's purchases are cut into baskets: a new basket starts when the gap to the
-    previous purchase exceeds ``window_s``. Symmetric by construction.
+    previous purchase exceeds ``window_s``. Symmetric by construction. Computed in
+    float64, as the Spark engine computes it, so both publish the same rounded scores.
     """
     order = np.lexsort((ts, user_idx))
     u, it, t = user_idx[order], item_idx[order], ts[order]
@@ -31,12 +32,12 @@ def bought_together(
     new_basket[1:] = (u[1:] != u[:-1]) | (t[1:] - t[:-1] > window_s)
     basket = np.cumsum(new_basket) - 1
     b = sparse.csr_matrix(
-        (np.ones(len(it), np.float32), (basket, it)), shape=(int(basket.max()) + 1, n_items)
+        (np.ones(len(it), np.float64), (basket, it)), shape=(int(basket.max()) + 1, n_items)
     )
     b.data[:] = 1.0
     b.sum_duplicates()
     b.data = np.minimum(b.data, 1.0)
-    counts = np.asarray(b.sum(axis=0)).ravel().astype(np.float32)
+    counts = np.asarray(b.sum(axis=0)).ravel()
     inv = sparse.diags(1.0 / np.sqrt(np.maximum(counts, 1.0)))
     return similar_items(
         inv @ b.T, b @ inv, item_ids, top_k=top_k, job="bought_together",

@@ -42,7 +42,7 @@ def content_features(
                 continue
         else:
             block = DictVectorizer(dtype=np.float32).fit_transform(
-                [{field: _values(r.get(field))} for r in rows]
+                [{field: field_values(r.get(field))} for r in rows]
             )
         if block.shape[1]:  # (no item has the field)
             blocks.append(normalize(block) * weight)
@@ -51,7 +51,8 @@ def content_features(
     return normalize(sparse.hstack(blocks, format="csr")).astype(np.float32)
 
 
-def _values(value: Any) -> list[str]:
+def field_values(value: Any) -> list[str]:
+    """A field's values as the one-hot columns see them: none, one, or a list's."""
     if value is None or value == "":
         return []
     if isinstance(value, list | tuple):

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from prism_platform.jobs._topk import SCORE_DECIMALS
+
 DEFAULT_TYPE_WEIGHTS = {"view": 1.0, "click": 2.0, "cart": 4.0, "order": 8.0}
 
 
@@ -41,13 +43,14 @@ def popular_tables(
 ) -> tuple[dict[str, list[tuple[str, float]]], dict[str, list[tuple[str, float]]]]:
     """``({"all": top}, {category: top})`` over items with a positive score."""
     ok = scores > 0 if eligible is None else (scores > 0) & eligible
-    order = np.lexsort((np.asarray(item_ids, dtype=object), -scores))  # ties: by item id
+    published = np.round(scores, SCORE_DECIMALS)  # ranked by the score listed, then item id
+    order = np.lexsort((np.asarray(item_ids, dtype=object), -published))
     order = order[ok[order]]
-    overall = {"all": [(item_ids[i], round(float(scores[i]), 6)) for i in order[:top_overall]]}
+    overall = {"all": [(item_ids[i], float(published[i])) for i in order[:top_overall]]}
     cats = np.asarray(categories)
     per_cat: dict[str, list[tuple[str, float]]] = {}
     ranked_cats = cats[order]
     for c in np.unique(ranked_cats):
         members = order[ranked_cats == c][:top_per_category]
-        per_cat[str(c)] = [(item_ids[i], round(float(scores[i]), 6)) for i in members]
+        per_cat[str(c)] = [(item_ids[i], float(published[i])) for i in members]
     return overall, per_cat

@@ -44,6 +44,16 @@ COLD_NEIGHBOURS = 10
 
 Counts = dict[str, int]
 Table = dict[str, list[tuple[str, float]]]
+UNKNOWN_CATEGORY = "unknown"
+
+
+def item_category(row: Mapping[str, Any]) -> str:
+    """An item's category for ``popular_cat``: its ``category`` (the first of a list),
+    :data:`UNKNOWN_CATEGORY` when it has none."""
+    cat = row.get("category")
+    if isinstance(cat, list):
+        cat = cat[0] if cat else None
+    return str(cat) if cat not in (None, "") else UNKNOWN_CATEGORY
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,14 +132,15 @@ def write_popular(
     return {"popular": len(overall["all"]), **_replace(writer, "popular_cat", per_cat)}
 
 
-def write_bought_together(writer: DataWriter, inter: Interactions) -> Counts:
+def write_bought_together(writer: DataWriter, inter: Interactions, *, top_k: int = 30) -> Counts:
     """``bought_together``: items carted or ordered together."""
     m = inter.of_types(BOUGHT)
     table: Table = {}
     if m.any():
         table = bought_together(
-            inter.user_idx[m], inter.item_idx[m], inter.ts[m], len(inter.item_ids), inter.item_ids
-        )
+            inter.user_idx[m], inter.item_idx[m], inter.ts[m], len(inter.item_ids), inter.item_ids,
+            top_k=top_k,
+        )  # fmt: skip
     return _replace(writer, "bought_together", table)
 
 

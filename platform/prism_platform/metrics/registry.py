@@ -117,6 +117,12 @@ class Metrics:
             "Circuit breaker changes of a strategy version (to open, half_open, closed).",
             (*sbv, "state"),
         )
+        self.strategy_leaks = Counter(
+            "prism_strategy_leaks_total",
+            "Windows of sampled requests in which a strategy version kept more objects alive "
+            "per request than its scene's retained_objects budget, once it did in 2 in a row.",
+            sbv,
+        )
         self.data_errors = Counter(
             "prism_data_errors_total", "Requests with failed data-source reads.", ("scene",)
         )
@@ -161,13 +167,21 @@ class Metrics:
         self.login_failures = Counter(
             "prism_login_failures_total", "Failed password logins, by reason.", ("reason",)
         )
+        self.database_unavailable = Counter(
+            "prism_database_unavailable_total",
+            "Times the metadata database could not be reached: at start (each try of a node "
+            "that waits for it, not ready) and by admin requests (answered 503).",
+            ("at",),
+        )
         self._all: tuple[Counter | Histogram, ...] = (
             self.login_failures,
+            self.database_unavailable,
             self.requests,
             self.latency,
             self.strategy_errors,
             self.fallbacks,
             self.breaker_transitions,
+            self.strategy_leaks,
             self.data_errors,
             self.rejected,
             self.feature_rows_logged,

@@ -126,6 +126,20 @@ class ModelStore:
                 if not (folder / version).exists():
                     raise
 
+    def meta(self, name: str, version: str) -> dict[str, Any]:
+        """A version's ``meta.json`` alone (kind, the model file's sha256, metrics), the
+        model itself not read; a missing or unreadable one names itself."""
+        path = self.root / check_name(name) / check_version(version) / "meta.json"
+        try:
+            meta = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise NotFound(f"model {name}@{version}: no such version", field="version") from None
+        except (OSError, ValueError) as exc:
+            raise Invalid(f"model {name}@{version}: meta.json unreadable: {exc}") from None
+        if not isinstance(meta, dict):
+            raise Invalid(f"model {name}@{version}: meta.json is not an object")
+        return meta
+
     def read(self, name: str, version: str) -> VersionFiles:
         """The files of one version; a missing or unreadable file names itself."""
         folder = self.root / check_name(name) / check_version(version)

@@ -25,9 +25,9 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 HASHED_PREFIX = "h:"
 
 
-def parse_since(text: str, now: float) -> float:
+def parse_since(text: str, now: float, field: str = "since") -> float:
     """Unix time of ``text``: a duration back from ``now`` (``90s``, ``15m``, ``1h``,
-    ``2d``) or an ISO-8601 time with a timezone."""
+    ``2d``) or an ISO-8601 time with a timezone (an error names ``field``)."""
     m = _DURATION.fullmatch(text.strip())
     if m:
         return now - float(m.group(1)) * _UNIT_S[m.group(2)]
@@ -37,9 +37,9 @@ def parse_since(text: str, now: float) -> float:
         at = None
     if at is None or at.tzinfo is None:
         raise Invalid(
-            f"since must be a duration (30s, 15m, 1h, 2d) or an ISO-8601 time with a "
+            f"{field} must be a duration (30s, 15m, 1h, 2d) or an ISO-8601 time with a "
             f"timezone, got {text[:64]!r}",
-            field="since",
+            field=field,
         )
     return at.timestamp()
 

@@ -18,6 +18,7 @@ from prism_platform.scripts.invoke import invoke, new_context
 from prism_platform.serving.breaker import BreakerKey, Breakers
 from prism_platform.serving.finalize import finalize, finalize_page
 from prism_platform.serving.hang import Hangs
+from prism_platform.serving.memory import MemoryWatch
 from prism_platform.serving.route import Route
 from prism_platform.serving.sampling import SampleSink, sampled_user
 from prism_platform.serving.snapshot import SceneRuntime, Snapshot
@@ -104,17 +105,46 @@ class Dispatcher:
         """Each route's circuit breaker: a strategy that keeps failing is not called."""
         self.hangs: Hangs | None = None
         """What the node does when a sync strategy hangs past its interrupt (``hang``)."""
-        self.read_budget: tuple[int, int] = (100, 50_000)
-        """Data round trips and keys a strategy may read per request (``budget`` error)."""
+        self.memory = MemoryWatch(metrics, every=0)
+        """Memory kept per route across requests (off until the app sets its sampling)."""
+        self.ran: BreakerKey | None = None
+        """The route the last request that called a strategy called (set after the call,
+        with no await until the request returns: its caller reads it right after)."""
         state.on_swap(self.keep_live_breakers)
 
     def keep_live_breakers(self, snap: Snapshot) -> None:
-        """Drop the breakers of routes ``snap`` does not serve."""
-        self.breakers.keep_only(
+        """Drop the breakers (and memory counts) of routes ``snap`` does not serve."""
+        live = [
             (scene.name, r.bucket, r.strategy.name, r.strategy.version)
             for scene in snap.scenes.values()
             for r in scene.served_routes()
-        )
+        ]
+        self.breakers.keep_only(live)
+        self.memory.keep_only(live)
+
+    def memory_mark(self) -> tuple[int, int]:
+        """Before a request measured for :attr:`memory` (``memory_kept`` after it)."""
+        self.ran = None
+        return self.memory.mark()
+
+    def memory_kept(self, mark: tuple[int, int]) -> None:
+        """After the request that took ``mark``, its answer encoded and dropped: what it
+        left alive, on the route it called (if it called one)."""
+        kept = self.memory.kept(mark)
+        key = self.ran
+        if key is None or kept is None:
+            return
+        scene = self.state.snapshot.scenes.get(key[0])
+        if scene is not None:
+            self.memory.record(key, kept, scene.budgets.retained_objects)
+
+    def unmeasured(self, measured: bool) -> bool:
+        """A measured request handed to a log (whose writer keeps it alive a while: growth
+        that is not the strategy's) is not measured: the next request is, instead."""
+        if measured:
+            self.ran = None
+            self.memory.again()
+        return False
 
     def next_request_id(self) -> str:
         return f"{self._prefix}{next(self._ids):x}"
@@ -142,7 +172,11 @@ class Dispatcher:
         body["dry_run"] = True
         return body
 
-    async def recommend(self, req: Request, off: _OffRecord | None = None) -> dict[str, Any]:
+    async def recommend(
+        self, req: Request, off: _OffRecord | None = None, *, measured: bool = False
+    ) -> dict[str, Any]:
+        """One request. A ``measured`` one (for :attr:`memory`) that a log keeps is not
+        measured after all (:meth:`unmeasured`)."""
         t0 = perf_counter()
         snap: Snapshot = self.state.snapshot
         scene = snap.scenes.get(req.scene)
@@ -159,13 +193,14 @@ class Dispatcher:
                 route, variant = scene.serve_with(idx, off.route, req.uid)
         rid = self.next_request_id() if off is None or off.request_id is None else off.request_id
         data = DataClient(self.backend, scene.read_timeout_ms)
-        tracer = Tracer(req.debug and (off is None or off.detail))
+        tracer = Tracer(req.debug and (off is None or off.detail), scene.budgets.candidates)
         size = req.size if req.size <= scene.max_size else scene.max_size
         error: str | None = None
         failure: str | None = None
         items: list[Item] | None = None
         flog = self.feature_log
-        scored: list[ScoredBatch] | None = [] if off is None and sampled(rid, flog.rate) else None
+        logged = off is None
+        scored: list[ScoredBatch] | None = [] if logged and sampled(rid, flog.rate) else None
         called = False
         if route is None:
             error = "no_deployment"
@@ -178,6 +213,7 @@ class Dispatcher:
                 items, error, failure = await self._run(
                     route, scene, req, data, tracer, rid, bucket, scored, off is None, brk
                 )
+                self.ran = brk
         removed: list[tuple[Item, str]] | None = [] if req.debug else None
         now = time.time()
         t_fin = perf_counter()
@@ -246,7 +282,9 @@ class Dispatcher:
                 error = error or "data_unavailable"
         if scored and error is None:  # what the models scored for the returned items
             returned = tuple([it["item_id"] for it in out])
-            flog.submit(ServedFeatures(rid, scene.name, req.uid, now, returned, tuple(scored)))
+            served = ServedFeatures(rid, scene.name, req.uid, now, returned, tuple(scored))
+            flog.submit(served)
+            measured = self.unmeasured(measured)
         degraded = error is not None or not data.ok
         elapsed = perf_counter() - t0
         if off is None:  # a debug run for the control plane is counted nowhere
@@ -297,9 +335,10 @@ class Dispatcher:
             if variant is not None:
                 body["trace"]["overrides"] = variant.params
         below = scene.sample_below  # 0: the scene samples nobody
-        if below and off is None and self.samples is not None:
+        if below and logged and self.samples is not None:
             if sampled_user(req.uid or rid, below):
                 self.samples.submit((req, body, now, elapsed, error))
+                self.unmeasured(measured)
         return body
 
     async def _run(
@@ -331,7 +370,8 @@ class Dispatcher:
         stage = tracer.stage(f"strategy.{strategy.name}") if req.debug else None
         kind = "exception"
         failed: Exception
-        data.limit(*self.read_budget)
+        budgets = scene.budgets
+        data.limit(budgets.round_trips, budgets.read_keys)
         hangs = self.hangs
         try:
             t0 = perf_counter()
@@ -339,6 +379,8 @@ class Dispatcher:
                 strategy, ctx, scene.deadline_s, key,
                 None if hangs is None or not record else hangs.report,
             )  # fmt: skip
+            if tracer.breach is not None:  # the script caught its budget's error
+                raise BudgetExceeded(tracer.breach)
             if stage is not None:
                 stage.ms = (perf_counter() - t0) * 1000.0
                 stage.counts(count_out=len(items))

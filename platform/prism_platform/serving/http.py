@@ -20,6 +20,7 @@ from prism_platform.metrics.registry import Metrics
 from prism_platform.serving.admission import POLL_AFTER_S, RETRY_AFTER_S, Admission, Arrival
 from prism_platform.serving.context_schema import InvalidContext
 from prism_platform.serving.dispatcher import Dispatcher, UnknownScene
+from prism_platform.serving.snapshot import EMPTY
 from prism_platform.serving.traffic import TrafficRecorder
 from prism_sdk import MAX_SIZE, Request
 
@@ -92,11 +93,20 @@ class RecommendHandler:
             if scene is not None and not adm.in_time(arrived, scene.deadline_s):
                 return self._refuse()
         t0 = perf_counter()
+        dispatcher = self.dispatcher
+        mark = None
+        if dispatcher.memory.due():  # one request in PRISM_MEMORY_SAMPLE_EVERY
+            mark = dispatcher.memory_mark()
         try:
-            out = await self.dispatcher.recommend(req)
+            if mark is None:
+                out = await dispatcher.recommend(req)
+            else:
+                out = await dispatcher.recommend(req, measured=True)
         except InvalidContext as exc:
             return self._reject(error_body(422, "invalid_request", exc.message, field=exc.field))
         except UnknownScene as exc:
+            if self.dispatcher.state.snapshot is EMPTY:  # not started (see /readyz)
+                return self._reject(not_ready())
             return self._reject(
                 error_body(
                     404,
@@ -114,6 +124,9 @@ class RecommendHandler:
         except TypeError:  # a value from the data no JSON holds (orjson.JSONEncodeError)
             log.exception("event=recommend_unencodable scene=%s", req.scene)
             return self._reject(error_body(500, "internal_error", "recommend failed; see logs"))
+        if mark is not None:  # what the request left alive, once its answer is bytes
+            del out
+            dispatcher.memory_kept(mark)
         self.traffic.offer(req)
         adm.served(perf_counter() - t0)
         return 200, answer
@@ -253,6 +266,16 @@ def _whole_numbers(body: bytes, exc: msgspec.ValidationError) -> Request:
         if isinstance(value, float) and value.is_integer():
             fields[name] = int(value)
     return msgspec.convert(fields, Request)
+
+
+def not_ready() -> tuple[int, bytes]:
+    """The answer of a node that has no routing snapshot yet."""
+    return error_body(
+        503,
+        "not_ready",
+        "this node has not started serving yet (GET /readyz says why); retry on another node",
+        retry_after_s=RETRY_AFTER_S,
+    )
 
 
 def _no_debug(authorization: str | None) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from prism_platform.serving.budgets import ScriptBudgets
 from prism_platform.serving.context_schema import ContextSchema
 from prism_platform.serving.layers import LayerSet, Variant
 from prism_platform.serving.route import Route
@@ -44,6 +45,9 @@ class SceneRuntime:
     """The fields a request's ``context`` may carry, checked before routing; ``None``: any."""
     sample_rate: float = 0.0
     """The share of the scene's users whose requests go to the replay log."""
+    budgets: ScriptBudgets = ScriptBudgets()
+    """What its strategies may read, hold and keep per request (the scene's, else the
+    node's)."""
     sample_below: int = field(init=False, repr=False)
     """:func:`~.sampling.sample_threshold` of ``sample_rate``, once per snapshot."""
 
@@ -138,6 +142,7 @@ class Snapshot:
                 "deadline_ms": round(sc.deadline_s * 1000),
                 "read_timeout_ms": sc.read_timeout_ms,
                 "sample_rate": sc.sample_rate,
+                "budgets": sc.budgets.describe(),
                 "buckets": buckets,
             }
             if sc.layers is not None:

@@ -1,6 +1,8 @@
 """Three real nodes, each with a var/ and a strategies folder of its own (as on three
 machines): a working-tree deploy made on one node is served by all three from the code
-pinned in the database, also after a restart, though the others never had the file."""
+pinned in the database, also after a restart, though the others never had the file; a
+version that raises on import on one node only passed the gate elsewhere: that node
+serves its previous version and the rollout names it."""
 
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ REPO = Path(__file__).resolve().parents[3]
 SCRIPT = (
     "from prism_sdk import Item\n\n\n"
     "def recommend(ctx):\n    return [Item(str(i), 1.0, ('pinned',)) for i in range(1, 30)]\n"
+)
+NODE3_CANNOT_IMPORT = (
+    "import os\n\nfrom prism_sdk import Item\n\n"
+    "if os.environ['PRISM_NODE_NAME'] == 'node3':\n    raise RuntimeError('no GPU here')\n\n\n"
+    "def recommend(ctx):\n    return [Item(str(i), 1.0, ('second',)) for i in range(1, 30)]\n"
 )
 
 pytestmark = pytest.mark.slow
@@ -70,5 +77,21 @@ def test_every_node_serves_the_pinned_code_it_never_had(
                            "PRISM_STRATEGIES_DIR": str(folders[1])},
         )  # fmt: skip
         assert _served(again.url) == (version, "pinned")
+
+        (folders[0] / "pinned.py").write_text(NODE3_CANNOT_IMPORT)
+        r = httpx.post(f"{url}/admin/deployments", json=body, headers=admin, timeout=60)
+        assert r.status_code == 201, r.text  # the gate ran on node1, where it imports
+        rollout, second = r.json()["rollout"], r.json()["deployment"]["version"]
+        assert rollout["complete"] is False
+        errors = {n["node"]: n.get("errors", {}) for n in rollout["nodes"]}
+        assert errors["node1"] == errors["node2b"] == {}
+        assert "no GPU here" in errors["node3"]["cart/base"]
+        assert _served(url) == _served(again.url) == (second, "second")
+        assert _served(cluster.nodes[1].url) == (version, "pinned")  # node3: the previous one
+        assert "event=load_failed bucket=cart/base" in cluster.nodes[1].log_path.read_text()
+        token = {"PRISM_TOKEN": admin["Authorization"].removeprefix("Bearer ")}
+        args = ["deploy", "--url", url, "--scene", "cart", "--script", "pinned.py"]
+        with pytest.raises(RuntimeError, match="node3 could not load cart/base .*no GPU here"):
+            prism([*args, "--version", second, "--wait", "20"], token)
     finally:
         cluster.stop()

@@ -16,6 +16,7 @@ TABLES = {"scenes", "experiments", "buckets", "scripts", "configs", "deployments
 TABLES |= {"event_counts", "event_offsets", "users", "api_tokens", "script_sources"}
 TABLES |= {"event_user_counts", "event_rejections"}  # 0010
 TABLES |= {"change_requests"}  # 0011
+TABLES |= {"event_counted"}  # 0017
 
 
 def _tables(url: str) -> set[str]:
@@ -27,7 +28,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_there_is_one_head() -> None:
-    assert head() == "0015"
+    assert head() == "0017"
 
 
 def test_upgrade_from_empty_to_head_and_back(empty_db_url: str) -> None:

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from prism_platform.db import upgrade
+from prism_platform.db._engine import make_engine
+from prism_platform.db.event_schema import EventUserCount
 from prism_platform.events import redis_sink, sqlite_sink
+from prism_platform.events.aggregate import GROUP, count_entries, forget_user_counts, join
 from prism_platform.events.event import REJECTED, StoredEvent
+from prism_platform.events.fold import user_key
 from prism_platform.events.sink import read_all
 
 from .conftest import SinkFactory
@@ -73,3 +80,26 @@ def test_events_acknowledged_before_a_forget_never_survive_it(open_sink: SinkFac
     assert len(before) >= 200 and not before & left
     bobs = [e for e in read_all(open_sink().read) if e.user_id == "bob"]
     assert len(bobs) == len(acknowledged)  # nobody else's event went
+
+
+def test_a_page_delivered_before_a_forget_adds_no_counts_of_the_user(
+    open_sink: SinkFactory, tmp_path: Path
+) -> None:
+    """An aggregator that took the user's events before the forget and counts them after
+    it (the forget's deletion of the user's counts came first) leaves them out."""
+    url = f"sqlite:///{tmp_path / 'meta.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sink = open_sink()
+    sink.append([ev("a1", "alice"), ev("b1", "bob")])
+    try:
+        join(sink, engine)
+        page = sink.consume(GROUP, "a", 10, 60.0)
+        assert sink.forget_user("alice") == 1
+        forget_user_counts(engine, "alice")
+        assert count_entries(sink, engine, page) == 1
+        with engine.connect() as conn:
+            keys = set(conn.execute(sa.select(EventUserCount.user_key)).scalars())
+    finally:
+        engine.dispose()
+    assert keys == {user_key("bob")}

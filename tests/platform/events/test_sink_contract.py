@@ -1,13 +1,16 @@
 """One contract, every event log: durable, idempotent by id, counting once per token
 (orders once per order id, up to the cap), read in order by offset, trimmed only where
-counted and old."""
+counted, acknowledged and old; read by consumer groups, at least once."""
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import msgspec
+
 from prism_platform.events.event import MAX_ORDERS_PER_TOKEN, REJECTED, StoredEvent
+from prism_platform.events.offset import offset_order
 
 from .conftest import SinkFactory
 
@@ -132,3 +135,116 @@ def test_trim_drops_only_old_entries_up_to_the_offset(open_sink: SinkFactory) ->
     assert sink.read("", 10) == []
     sink.append([ev("later")])
     assert [e.event_id for _, e in sink.read(offsets[-1], 10)] == ["later"]  # offsets grow
+
+
+# -- consumer groups: delivered until acknowledged, taken over once idle -----------------
+
+GROUP = "g"
+
+
+def _ids(page: list[tuple[str, StoredEvent]]) -> list[str]:
+    return [e.event_id for _, e in page]
+
+
+def _between(offset: str, low: str, high: str) -> bool:
+    """``low <= offset < high`` (an acknowledged offset need not be an entry's)."""
+    return offset_order(low) <= offset_order(offset) < offset_order(high)
+
+
+def test_a_group_delivers_each_entry_until_acknowledged(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    sink.join(GROUP, "")
+    sink.join(GROUP, "")  # joining again changes nothing
+    sink.append([ev(f"e{i}") for i in range(5)])
+    assert sink.acked(GROUP) == ""
+    first = sink.consume(GROUP, "a", 3, 60.0)
+    assert _ids(first) == ["e0", "e1", "e2"]
+    sink.ack(GROUP, [o for o, _ in first])
+    assert sink.acked(GROUP) == first[-1][0]
+    rest = open_sink().consume(GROUP, "a", 10, 60.0)  # the group is the log's, not the client's
+    assert _ids(rest) == ["e3", "e4"]
+    sink.ack(GROUP, [o for o, _ in rest])
+    assert sink.consume(GROUP, "a", 10, 60.0) == []
+    assert sink.acked(GROUP) == rest[-1][0]
+    sink.append([ev("e5")])
+    assert _ids(sink.consume(GROUP, "b", 10, 60.0)) == ["e5"]
+    assert open_sink().acked("another") == ""  # no such group: nothing acknowledged
+
+
+def test_what_a_consumer_left_unacknowledged_is_delivered_again_once_idle(
+    open_sink: SinkFactory,
+) -> None:
+    sink = open_sink()
+    sink.join(GROUP, "")
+    sink.append([ev(f"e{i}") for i in range(4)])
+    taken = sink.consume(GROUP, "a", 4, 60.0)  # a acknowledges two, then crashes
+    sink.ack(GROUP, [o for o, _ in taken[:2]])
+    assert _between(sink.acked(GROUP), taken[1][0], taken[2][0])
+    again = open_sink().consume(GROUP, "b", 10, 0.0)
+    assert _ids(again) == ["e2", "e3"]
+    sink.ack(GROUP, [o for o, _ in again])
+    assert sink.acked(GROUP) == taken[-1][0]
+    assert open_sink().consume(GROUP, "c", 10, 0.0) == []
+
+
+def test_a_group_joined_at_an_offset_delivers_what_follows(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    sink.append([ev(f"e{i}") for i in range(3)])
+    offsets = [o for o, _ in sink.read("", 10)]
+    sink.join(GROUP, offsets[1])  # e0 and e1 were consumed before the group existed
+    assert sink.acked(GROUP) == offsets[1]
+    sink.join(GROUP, "")  # it exists: unchanged
+    assert sink.acked(GROUP) == offsets[1]
+    assert _ids(sink.consume(GROUP, "a", 10, 60.0)) == ["e2"]
+
+
+def test_a_rewound_group_delivers_again_what_follows_the_offset(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    sink.join(GROUP, "")
+    sink.append([ev(f"e{i}") for i in range(3)])
+    taken = sink.consume(GROUP, "a", 10, 60.0)
+    sink.ack(GROUP, [o for o, _ in taken])
+    sink.join(GROUP, taken[0][0], rewind=True)  # the counts stop after e0 (a restore)
+    again = open_sink().consume(GROUP, "b", 10, 60.0)
+    assert _ids(again) == ["e1", "e2"]
+    sink.ack(GROUP, [o for o, _ in again])
+    assert sink.acked(GROUP) == taken[-1][0]
+
+
+def test_entries_deleted_while_taken_are_not_delivered_again(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    sink.join(GROUP, "")
+    gone = msgspec.structs.replace(ev("b1"), user_id="u2")
+    sink.append([ev("a1"), gone, ev("a2")])
+    assert len(sink.consume(GROUP, "a", 10, 60.0)) == 3  # a crashes
+    assert sink.forget_user("u2") == 1
+    again = open_sink().consume(GROUP, "b", 10, 0.0)
+    assert _ids(again) == ["a1", "a2"]
+    sink.ack(GROUP, [o for o, _ in again])
+    assert sink.acked(GROUP) == again[-1][0]
+    assert sink.consume(GROUP, "b", 10, 0.0) == []
+
+
+def test_present_names_the_entries_still_in_the_log(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    gone = msgspec.structs.replace(ev("b1"), user_id="u2")
+    sink.append([ev("a1"), gone, ev("a2")])
+    offsets = [o for o, _ in sink.read("", 10)]
+    assert open_sink().present(offsets) == set(offsets)
+    sink.forget_user("u2")
+    assert sink.present(offsets) == {offsets[0], offsets[2]}
+    assert sink.present([]) == set()
+
+
+def test_trim_keeps_what_a_group_has_not_acknowledged(open_sink: SinkFactory) -> None:
+    sink = open_sink()
+    sink.append([ev(f"e{i}") for i in range(4)])
+    last = sink.read("", 10)[-1][0]
+    sink.join(GROUP, "")
+    later = time.time() + 1  # every entry is old enough
+    assert sink.trim(last, later) == 0  # counted (the offset), but nothing acknowledged
+    taken = sink.consume(GROUP, "a", 4, 60.0)
+    sink.ack(GROUP, [o for o, _ in taken[:2]])
+    assert sink.trim(last, later) == 2
+    assert _ids(sink.read("", 10)) == ["e2", "e3"]
+    assert _ids(open_sink().consume(GROUP, "b", 10, 0.0)) == ["e2", "e3"]

@@ -53,10 +53,12 @@ def test_chunks_cover_every_row_once_narrowest_first_within_the_budget() -> None
 
 
 def _brute_force(dense: np.ndarray, k: int, ids: list[str]) -> list[list[tuple[str, float]]]:
-    """The reference: every positive entry, sorted by score then id, first k."""
+    """The reference: every positive entry, sorted by score (rounded to 6 decimals, as
+    tables publish it) then id, first k."""
     return [
         sorted(
-            ((ids[j], float(v)) for j, v in enumerate(row) if v > 0), key=lambda p: (-p[1], p[0])
+            ((ids[j], float(v)) for j, v in enumerate(row) if v > 0),
+            key=lambda p: (-round(p[1], 6), p[0]),
         )[:k]
         for row in dense
     ]
@@ -90,3 +92,10 @@ def test_similar_items_are_the_brute_force_cosine_neighbours_with_ties_by_id() -
 
 def test_id_ranks_order_ids_as_strings() -> None:
     assert id_ranks(["b", "a", "c", "10", "9"]).tolist() == [3, 2, 4, 0, 1]
+
+
+def test_scores_equal_to_six_decimals_tie_and_go_by_id() -> None:
+    block = np.array([[0.3000004, 0.3000001, 0.2999996, 0.5]], np.float64)
+    idx, scores = topk_rows(block, 3, np.array([3, 2, 1, 0]))
+    assert idx.tolist() == [[3, 2, 1]]  # 0.5, then the three 0.3s by rank: 1 before 0
+    assert scores.dtype == np.float64 and scores.tolist() == [[0.5, 0.2999996, 0.3000001]]
