@@ -5,6 +5,7 @@ dropped by :meth:`PostgresServer.close`."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 
 from sqlalchemy import URL, create_engine, make_url, text
@@ -13,6 +14,7 @@ from sqlalchemy.pool import NullPool
 POSTGRES_URL = os.environ.get(
     "PRISM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class PostgresServer:
@@ -32,22 +34,32 @@ class PostgresServer:
         with self.admin.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def create_database(self) -> str:
-        name = f"prism_test_{secrets.token_hex(6)}"
+    def create_database(self, name: str | None = None) -> str:
+        """Create database ``name`` (default: a new ``prism_test_…``); its URL."""
+        name = name or f"prism_test_{secrets.token_hex(6)}"
+        if not NAME.fullmatch(name):
+            raise ValueError(f"a database name is lowercase letters, digits and _, not {name!r}")
         with self.admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         self.created.append(name)
+        return self.url_of(name)
+
+    def url_of(self, name: str) -> str:
         return self.base.set(database=name).render_as_string(hide_password=False)
 
-    def close(self) -> None:
+    def drop_database(self, name: str) -> None:
+        """Drop ``name`` (if it exists), ending its connections first."""
         with self.admin.connect() as conn:
-            for name in self.created:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": name},
-                )
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+
+    def close(self) -> None:
+        for name in self.created:
+            self.drop_database(name)
         self.admin.dispose()

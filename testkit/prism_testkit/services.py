@@ -35,13 +35,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
             return False
         return True
+
+
+def free_port_run(n: int) -> int:
+    """The first of ``n`` consecutive free ports (``prism cluster up --port``)."""
+    rng = random.SystemRandom()
+    for _ in range(500):
+        first = rng.randrange(20_000, 60_000 - n)
+        if all(bindable(first + i) for i in range(n)):
+            return first
+    raise ServiceUnavailable(f"no {n} consecutive free ports")
 
 
 def cluster_port() -> int:
@@ -51,7 +61,7 @@ def cluster_port() -> int:
     rng = random.SystemRandom()
     for _ in range(500):
         port = rng.randrange(20_000, 55_536)
-        if _bindable(port) and _bindable(port + 10_000):
+        if bindable(port) and bindable(port + 10_000):
             return port
     raise ServiceUnavailable("no free port pair (port, port + 10,000) for a Redis Cluster node")
 
@@ -93,9 +103,15 @@ class RedisServer:
 
 
 def start_redis(
-    binary: str | None = None, timeout: float = 10.0, attempts: int = 3, cluster: bool = False
+    binary: str | None = None,
+    timeout: float = 10.0,
+    attempts: int = 3,
+    cluster: bool = False,
+    parent: Path | None = None,
 ) -> RedisServer:
-    """Start ``redis-server`` on a free loopback port and wait until it answers PING.
+    """Start ``redis-server`` on a free loopback port and wait until it answers PING;
+    its folder (log, cluster config) is a new one under ``parent`` (default: the system's
+    temporary folder).
 
     ``cluster=True`` starts a one-node Redis Cluster owning every slot: it enforces
     the cluster rules (no cross-slot multi-key commands) like a real one.
@@ -106,7 +122,7 @@ def start_redis(
     error = "no attempt"
     for _ in range(attempts):  # another process may grab the free port first
         port = cluster_port() if cluster else free_port()
-        workdir = Path(tempfile.mkdtemp(prefix="prism-redis-"))
+        workdir = Path(tempfile.mkdtemp(prefix="prism-redis-", dir=parent))
         proc = _launch(path, port, workdir, cluster)
         server = RedisServer(port, proc, workdir, cluster, path)
         if _wait_for_ping(server, timeout) and (not cluster or _own_all_slots(server, timeout)):
