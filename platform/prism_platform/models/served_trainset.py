@@ -14,7 +14,7 @@ and counted, so a model never trains on columns that mean something else.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,12 +47,12 @@ class ServedStats:
     other_specs: dict[str, int] = field(default_factory=dict)
 
 
-def logged_rows(
+def readable_matrices(
     records: Iterable[LoggedRows], spec: FeatureSpec, stats: ServedStats
-) -> dict[tuple[str, str], Row]:
-    """(request id, item id) → row, for the records logged under ``spec``."""
+) -> Iterator[tuple[LoggedRows, npt.NDArray[np.float32]]]:
+    """Each record logged under ``spec`` with its matrix; the others counted in
+    ``stats`` (another spec, or a matrix that does not read back)."""
     digest, width = spec.digest(), len(spec.features)
-    out: dict[tuple[str, str], Row] = {}
     for rec in records:
         n = len(rec.item_ids)
         stats.logged_rows += n
@@ -68,6 +68,15 @@ def logged_rows(
         if x is None or x.shape[1] != width:
             stats.unreadable_rows += n
             continue
+        yield rec, x
+
+
+def logged_rows(
+    records: Iterable[LoggedRows], spec: FeatureSpec, stats: ServedStats
+) -> dict[tuple[str, str], Row]:
+    """(request id, item id) → row, for the records logged under ``spec``."""
+    out: dict[tuple[str, str], Row] = {}
+    for rec, x in readable_matrices(records, spec, stats):
         for item_id, row in zip(rec.item_ids, x, strict=True):
             out[(rec.request_id, item_id)] = row
     return out

@@ -33,7 +33,7 @@ from prism_platform.events.event import StoredEvent
 from prism_platform.events.sink import open_sink, read_all
 from prism_platform.feature_log import LoggedRows, open_feature_store
 from prism_platform.jobs.tables import ENGAGED
-from prism_platform.models.served_trainset import EXPOSURE, ServedStats
+from prism_platform.models.served_trainset import EXPOSURE, ServedStats, readable_matrices
 from prism_platform.models.store import ModelStore
 from prism_platform.models.train import TrainReport, train_ranker
 from prism_platform.models.train_job import TrainJob, local_spec, serving_spec, shortfall
@@ -57,25 +57,11 @@ def stage_logged_rows(
     records: Iterable[LoggedRows], spec: FeatureSpec, path: Path, stats: ServedStats
 ) -> None:
     """The logged rows of ``spec`` as CSV ``request_id, item_id, f0…`` (NaN as ``NaN``)."""
-    digest, width = spec.digest(), len(spec.features)
+    width = len(spec.features)
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["request_id", "item_id", *(f"f{n}" for n in range(width))])
-        for rec in records:
-            n = len(rec.item_ids)
-            stats.logged_rows += n
-            if rec.spec_hash != digest:
-                stats.other_spec_rows += n
-                key = f"{rec.model}@{rec.version}:{rec.spec_hash}"
-                stats.other_specs[key] = stats.other_specs.get(key, 0) + n
-                continue
-            try:
-                x = rec.matrix()
-            except ValueError:
-                x = None
-            if x is None or x.shape[1] != width:
-                stats.unreadable_rows += n
-                continue
+        for rec, x in readable_matrices(records, spec, stats):
             for item_id, row in zip(rec.item_ids, x.tolist(), strict=True):
                 out.writerow([rec.request_id, item_id, *row])
 
