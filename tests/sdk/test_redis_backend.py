@@ -252,3 +252,33 @@ def test_a_read_budget_applies_on_plain_and_cluster_clients(make: Make) -> None:
         b.read_within([Read("items", ["1"])], 0.0)  # nothing left: never sent
     assert b.read([Read("table", ["1"], "i2i")]) == [[[("2", 0.5)]]]  # a larger budget tries
     assert b.read_within([Read("table", ["1"], "i2i")], 1.0) == [[[("2", 0.5)]]]
+
+
+def _idle_connections(client: Any) -> int:
+    from redis.cluster import RedisCluster
+
+    pools = (
+        [n.redis_connection.connection_pool for n in client.get_nodes()]
+        if isinstance(client, RedisCluster)
+        else [client.connection_pool]
+    )
+    return sum(len(p._available_connections) for p in pools)
+
+
+def test_warming_connects_the_reader_to_every_server(make: Make) -> None:
+    """A node's first read would otherwise connect inside its request's read budget (a
+    cluster client connects to its nodes when it is made, to learn the slots)."""
+    b = make(timeout_ms=200)
+    assert b._reader is not b.client
+    b.warm()
+    assert _idle_connections(b._reader) >= 1
+
+
+def test_a_plain_reader_connects_when_warmed_not_when_made(redis_url: str) -> None:
+    b = RedisBackend.from_url(redis_url, timeout_ms=200)
+    try:
+        assert _idle_connections(b._reader) == 0
+        b.warm()
+        assert _idle_connections(b._reader) == 1
+    finally:
+        b.close()

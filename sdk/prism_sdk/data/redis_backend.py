@@ -74,6 +74,7 @@ from .redis_io import (
     encode,
     encode_event,
     encode_rows,
+    ping_every_server,
     round_trip,
     timed_out,
 )
@@ -297,7 +298,9 @@ class RedisBackend:
         self.vectors.replace(name, table)
 
     def warm(self) -> None:
-        """Build this node's index of every published vector table now."""
+        """Connect the reader (a first read would otherwise connect inside its request's
+        read budget) and build this node's index of every published vector table now."""
+        ping_every_server(self._reader)
         self.vectors.warm()
 
     def vector_status(self) -> dict[str, dict[str, Any]]:

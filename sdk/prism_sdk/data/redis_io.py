@@ -171,6 +171,17 @@ def round_trip(client: Client, commands: Sequence[tuple[Any, ...]]) -> list[Any]
         pool.release(conn)
 
 
+def ping_every_server(client: Client) -> None:
+    """One command to each server ``client`` talks to (each node of a cluster), which
+    leaves a connection to it in the pool."""
+    from redis.cluster import RedisCluster
+
+    if isinstance(client, RedisCluster):
+        client.ping(target_nodes=RedisCluster.ALL_NODES)
+    else:
+        client.ping()
+
+
 def connection_errors() -> tuple[type[BaseException], ...]:
     """What means "the server is unreachable or slow" (not a bad command); a cluster
     client that cannot reach a node to refresh its slots says so too."""
