@@ -78,6 +78,20 @@ def logs_hold_no_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         pytest.fail(f"{len(found)} secrets in the run's logs:\n{shown}", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def no_model_left_installed() -> Iterator[None]:
+    """A node serving a model installs it process-wide (``prism_sdk.ranking``): what a
+    test's apps installed is uninstalled after it, or every later test's strategies would
+    rank with it (a report's home_feed then ranked with a model of another world)."""
+    yield
+    from prism_sdk import ranking
+    from prism_sdk.ranking._handle import _HANDLES
+
+    for name, handle in list(_HANDLES.items()):
+        if handle.current is not None:
+            ranking.uninstall(name)
+
+
 @cache
 def session_demo_backend() -> LocalBackend:
     return build_demo_backend()

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
 FUZZ = Path(__file__).parent / "fuzz"
 SEED = 19
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 12
 """Cases per operation in the fuzzing phase (the coverage phase makes its own, from the
 schema's boundaries; the stateful phase chains operations)."""
 

@@ -4,7 +4,7 @@ default feature spec worked out from the raw data, the oracle of the assembled o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ import pytest
 from prism_platform.models import ModelStore
 from prism_platform.models.train import TrainReport, train_ranker
 from prism_platform.models.trainset import build_training_set, default_spec
-from prism_sdk import LocalBackend, ranking
+from prism_sdk import LocalBackend
 from prism_sdk.ranking import FeatureSpec
 
 NAME = "ranker_t"
@@ -38,13 +38,6 @@ def trained(
         name=NAME,
     )
     return root, report
-
-
-@pytest.fixture(autouse=True)
-def _no_models_left_installed() -> Iterator[None]:
-    yield
-    for name in (NAME, "ctr"):
-        ranking.uninstall(name)
 
 
 GENDERS = ("f", "m", "x")
