@@ -116,6 +116,8 @@ class AccountOps(StoreBase):
             return [t.to_record(n) for t, n in s.execute(stmt)]
 
     def revoke_token(self, token_id: int, *, actor: str) -> TokenRecord:
+        if not 0 < token_id <= v.MAX_ROW_ID:  # a larger one cannot even be bound
+            raise NotFound(f"no token {token_id}", field="token")
         with self._tx(write=True) as s:
             row = s.execute(select(ApiToken, User.name).join(User).where(ApiToken.id == token_id))
             found = row.first()
