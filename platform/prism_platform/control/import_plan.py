@@ -23,22 +23,12 @@ from prism_platform.control.plane_file import (
 )
 from prism_platform.control.user_plan import UserPlanning
 from prism_platform.db import SceneState
+from prism_platform.db._scenes import SCENE_FIELDS as STORE_SCENE_FIELDS
 from prism_platform.db.records import HOLDOUT, MAIN_LAYER
 from prism_platform.errors import Invalid, NotFound
 from prism_platform.scripts.repository import PINNED_PREFIX, WORKTREE
 
-SCENE_FIELDS = (
-    "description",
-    "deadline_ms",
-    "max_size",
-    "fallback_table",
-    "fallback_key",
-    "read_timeout_ms",
-    "context_schema",
-    "sample_rate",
-    "replay_gate",
-    "budgets",
-)
+SCENE_FIELDS = tuple(f for f in STORE_SCENE_FIELDS if f != "protected")
 """A scene's settings but ``protected`` (applied last when it is turned on)."""
 NEW_SCENE_EXPERIMENT = "default"
 """The main layer's experiment a new scene starts with (``Control.create_scene``)."""
