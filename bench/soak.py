@@ -2,9 +2,11 @@
 and their traffic split changed every 45 s (issue 19).
 
 Three ``prism serve`` processes (one worker each, the demo world at 5 % scale, one
-SQLite database, a real ZooKeeper) serve ``home_feed``. Their capacity is measured first
-(wrk, closed loop, 16 connections on each node, all three at once: answered requests a
-second, summed); each node is then offered ``--share`` of a third of it, open loop
+SQLite database, a real ZooKeeper) serve ``home_feed``. Their capacity is measured first,
+the way the soak loads them (``prism_testkit.soak.capacity``): open loop on all three at
+once from this process, the rate raised 1.2x every 6 s until a step refuses or fails a
+request, falls behind or answers past the 80 ms deadline at p99; each node is then
+offered ``--share`` of the last rate that held, open loop
 (``prism_testkit.open_loop``), while a deploy alternates
 two commits of ``home_feed.py`` (``--wait``: every node serves it) and a layer
 experiment re-splits the traffic 50/50, 20/80, 80/20 (``prism_testkit.soak``).
@@ -20,33 +22,24 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _report import target  # bench/_report.py
-from recommend_http import wrk
 
-from prism_testkit.soak import soak, soak_cluster
+from prism_testkit.soak import capacity, soak, soak_cluster
 from prism_testkit.zookeeper import start_zookeeper
 
 ROOT = Path(__file__).resolve().parents[1]
 BODIES: list[dict[str, object]] = [
     {"scene": "home_feed", "user_id": str(u), "size": 20} for u in range(1000)
 ]
-
-
-def _goodput(urls: list[str], seconds: int) -> list[float]:
-    """Each node's answered (``200``) requests a second, all loaded at once: the nodes
-    share the machine's cores, so one node alone would overstate what three can carry."""
-    with ThreadPoolExecutor(len(urls)) as pool:
-        runs = list(pool.map(lambda u: wrk(u, BODIES[0], seconds, 16), urls))
-    return [r["rps"] - r["non2xx"] / seconds for r in runs]
+DEADLINE_MS = 80  # home_feed's
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=600)
-    ap.add_argument("--share", type=float, default=0.7, help="of one node's capacity")
+    ap.add_argument("--share", type=float, default=0.7, help="of the measured capacity")
     ap.add_argument("--deploy-every", type=float, default=30)
     ap.add_argument("--traffic-every", type=float, default=45)
     args = ap.parse_args()
@@ -56,16 +49,19 @@ def main() -> None:
             tempfile.TemporaryDirectory() as tmp,
             soak_cluster(Path(tmp), ROOT / "strategies", zk, scale=0.05) as three,
         ):
-            urls = [f"{n.url}/v1/recommend" for n in three.cluster.nodes]
-            _goodput(urls, 2)  # warm-up
-            per_node = _goodput(urls, 8)
-            capacity = sum(per_node)
-            rate_per_node = capacity * args.share / len(urls)
+            steps = capacity(three.cluster, BODIES, deadline_ms=DEADLINE_MS)
+            for step in steps:
+                print(
+                    f"  capacity step: {step.rate_per_node:5.0f}/s a node, {step.ok}/"
+                    f"{step.offered} answered 200, p99 {step.p99_ms:.1f} ms, "
+                    f"kept up: {step.kept_up}"
+                )
+            held = steps[-2].rate_per_node if len(steps) > 1 else steps[0].rate_per_node / 2
+            rate_per_node = held * args.share
             print(
-                f"three nodes together: {capacity:.0f} answered req/s "
-                f"({', '.join(f'{r:.0f}' for r in per_node)}; wrk, closed loop, 16 connections "
-                f"each, at once); offering {rate_per_node:.0f}/s to each ({args.share:.0%} of "
-                f"it) for {args.seconds:.0f} s"
+                f"three nodes together carry {3 * held:.0f} req/s ({held:.0f} a node, open "
+                f"loop, every node at once); offering {rate_per_node:.0f}/s to each "
+                f"({args.share:.0%} of it) for {args.seconds:.0f} s"
             )
             report = soak(
                 three.cluster,
@@ -84,6 +80,10 @@ def main() -> None:
     )
     for err in report.errors:
         print(f"  change failed: {err}")
+    changes = sorted(report.changes)
+    for second, statuses in report.failures_by_second().items():
+        near = [f"{what} at {t:.1f} s" for t, what in changes if second - 3 <= t <= second + 1]
+        print(f"  failed at {second} s: {statuses}; changes near it: {near or 'none'}")
     minute = min(60.0, args.seconds / 3)
     first_p99 = report.p99(0, minute)
     last_p99 = report.p99(args.seconds - minute, args.seconds)

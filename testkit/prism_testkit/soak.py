@@ -73,6 +73,17 @@ class SoakReport:
                 out[status] = out.get(status, 0) + 1
         return out
 
+    def failures_by_second(self) -> dict[int, dict[int, int]]:
+        """Second of the run (when the request was due) -> status -> how many failed
+        (anything but a ``200``)."""
+        out: dict[int, dict[int, int]] = {}
+        for run in self.runs.values():
+            for status, _, due in run.answers:
+                if status != 200:
+                    at = out.setdefault(int(due), {})
+                    at[status] = at.get(status, 0) + 1
+        return dict(sorted(out.items()))
+
     def p99(self, since_s: float, until_s: float) -> float:
         """p99 (ms) of the answers due in ``[since_s, until_s)`` on every node."""
         lat = [
@@ -138,6 +149,56 @@ def soak(
     report.runs = {n.name: run for n, run in zip(nodes, runs, strict=True)}
     report.end = {name: usage(pid) for name, pid in pids.items()}
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    rate_per_node: float
+    offered: int
+    ok: int
+    p99_ms: float
+    kept_up: bool
+
+    def holds(self, deadline_ms: float) -> bool:
+        """Every request answered ``200``, the generator on schedule, p99 in the deadline."""
+        return self.kept_up and self.ok == self.offered and self.p99_ms <= deadline_ms
+
+
+def capacity(
+    cluster: Cluster,
+    bodies: Sequence[dict[str, object]],
+    *,
+    deadline_ms: float,
+    start_per_node: float = 50.0,
+    factor: float = 1.2,
+    step_s: float = 6.0,
+) -> list[Step]:
+    """What the nodes carry together, measured the way the soak loads them: open loop
+    on every node at once from this process (the generator shares the machine), the rate
+    raised by ``factor`` a step until a step no longer :meth:`Step.holds`. The last step
+    that held is the capacity (``steps[-2]``; every step is returned)."""
+    ports = [n.port for n in cluster.nodes]
+    steps: list[Step] = []
+    rate = start_per_node
+    while True:
+
+        async def load(r: float = rate) -> list[Run]:
+            gens = [OpenLoop(port, bodies) for port in ports]
+            return await asyncio.gather(*(g.run(r, step_s) for g in gens))
+
+        runs = on_uvloop(load())
+        ok = [ms for run in runs for ms in run.latencies(200)]
+        step = Step(
+            rate,
+            sum(len(run.answers) for run in runs),
+            len(ok),
+            percentile(ok, 99) if ok else float("inf"),
+            all(run.kept_up for run in runs),
+        )
+        steps.append(step)
+        if not step.holds(deadline_ms):
+            return steps
+        rate *= factor
 
 
 def deploys(

@@ -13,8 +13,9 @@ from prism_platform.accounts.credentials import MIN_PASSWORD
 from prism_platform.accounts.service import IssuedToken, Principal
 from prism_platform.api.admin import as_json
 from prism_platform.api.auth import ADMIN, VIEWER, Auth
-from prism_platform.api.contract import BODY, GUARDED, Body, UserName, errors, line
+from prism_platform.api.contract import BODY, GUARDED, Body, errors, line
 from prism_platform.control.facade import Control
+from prism_platform.control.field_types import UserName
 from prism_platform.db.records import Role
 
 

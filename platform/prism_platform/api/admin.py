@@ -15,25 +15,18 @@ from pydantic import Field
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import ADMIN, OPERATOR, VIEWER, Auth
-from prism_platform.api.contract import (
-    BODY,
-    GUARDED,
-    HELD,
-    Body,
+from prism_platform.api.contract import BODY, GUARDED, HELD, Body, Note, Version, errors, line
+from prism_platform.control.deploy_ops import Change
+from prism_platform.control.facade import Control
+from prism_platform.control.field_types import (
     BucketName,
     ConfigName,
     Int,
     IsoTime,
-    Note,
     SceneName,
     ScriptPath,
     TableName,
-    Version,
-    errors,
-    line,
 )
-from prism_platform.control.deploy_ops import Change
-from prism_platform.control.facade import Control
 from prism_platform.db.records import DEFAULT_SAMPLE_RATE
 from prism_platform.scripts.repository import WORKTREE
 

@@ -14,8 +14,9 @@ from pydantic import Field
 from prism_platform.accounts.service import Principal
 from prism_platform.api.admin import as_json
 from prism_platform.api.auth import OPERATOR, VIEWER, Auth
-from prism_platform.api.contract import BODY, GUARDED, Body, SceneName, errors, text
+from prism_platform.api.contract import BODY, GUARDED, Body, errors, text
 from prism_platform.control.facade import Control
+from prism_platform.control.field_types import SceneName
 from prism_platform.db.records import ChangeRequestRecord
 from prism_platform.errors import ApprovalRequired
 

@@ -11,18 +11,9 @@ from pydantic import Field
 from prism_platform.accounts.service import Principal
 from prism_platform.api.admin import change_json
 from prism_platform.api.auth import OPERATOR, Auth
-from prism_platform.api.contract import (
-    BODY,
-    GUARDED,
-    HELD,
-    Body,
-    BucketName,
-    Int,
-    Note,
-    SceneName,
-    errors,
-)
+from prism_platform.api.contract import BODY, GUARDED, HELD, Body, Note, errors
 from prism_platform.control.facade import Control
+from prism_platform.control.field_types import BucketName, Int, SceneName
 
 
 class CanaryIn(Body):

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import VIEWER, Auth
-from prism_platform.api.contract import GUARDED, SceneName, errors
+from prism_platform.api.contract import GUARDED, errors
 from prism_platform.control.facade import Control
+from prism_platform.control.field_types import SceneName
 from prism_platform.metrics.registry import Metrics
 
 

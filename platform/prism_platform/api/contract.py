@@ -1,8 +1,9 @@
 """What the OpenAPI document promises, in one place: the JSON error body every route
 answers with, the error statuses each route declares (:func:`errors`), and the
-constrained field types its parameters and bodies use, so the schema states the rules
-the store enforces (a name's pattern, a text's length and characters) instead of the
-route refusing requests the schema calls valid.
+constrained field types its parameters and bodies use (with the names and numbers of
+``control.field_types``, which the control-plane file shares), so the schema states the
+rules the store enforces (a name's pattern, a text's length and characters) instead of
+the route refusing requests the schema calls valid.
 
 ``tests/platform/api/test_schemathesis.py`` holds the node to it: schemathesis, every
 check, against a node of its own."""
@@ -10,28 +11,15 @@ check, against a node of its own."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from pydantic import (
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     WithJsonSchema,
-)
-
-from prism_platform.db.records import (
-    BUCKET_PATTERN,
-    CONFIG_PATTERN,
-    MAX_SCRIPT_PATH,
-    SCENE_PATTERN,
-    SCRIPT_PATH_PATTERN,
-    TABLE_PATTERN,
-    USER_PATTERN,
 )
 
 
@@ -40,17 +28,6 @@ class Body(BaseModel):
     type coerced (``"3"`` is not a number, ``0`` not ``false``): what the schema says."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-
-
-def _text_time(value: object) -> object:
-    if isinstance(value, str | datetime):
-        return value
-    raise ValueError("expected a date-time as ISO-8601 text")
-
-
-IsoTime = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_text_time)]
-"""A date-time with a timezone, sent as ISO-8601 text (a strict body takes no text for
-a datetime; a lax one would take numbers too)."""
 
 
 class ErrorOut(BaseModel):
@@ -170,15 +147,6 @@ def line(max_length: int) -> Any:
     return StringConstraints(min_length=1, max_length=max_length, pattern=pattern)
 
 
-SceneName = Annotated[str, StringConstraints(pattern=SCENE_PATTERN)]
-BucketName = Annotated[str, StringConstraints(pattern=BUCKET_PATTERN)]
-"""Buckets and layers."""
-ConfigName = Annotated[str, StringConstraints(pattern=CONFIG_PATTERN)]
-UserName = Annotated[str, StringConstraints(pattern=USER_PATTERN)]
-TableName = Annotated[str, StringConstraints(pattern=TABLE_PATTERN)]
-ScriptPath = Annotated[
-    str, StringConstraints(max_length=MAX_SCRIPT_PATH, pattern=SCRIPT_PATH_PATTERN)
-]
 Version = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=rf"^[^\x00-\x20{_SPACE}]+$")
 ]
@@ -201,14 +169,3 @@ Since = Annotated[
 MAX_JSON_INT = 2**53
 """The largest integer the API takes: every integer up to it is a JSON number exactly (a
 JavaScript client's ``Number.MAX_SAFE_INTEGER`` + 1), and no float rounds past it."""
-
-
-def _number(value: object) -> object:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("expected a number")
-    return value
-
-
-Int = Annotated[int, Field(strict=False), BeforeValidator(_number)]
-"""An integer in a :class:`Body`: a JSON number without a fraction, ``3.0`` as well as
-``3`` (JSON Schema's ``integer``), never text or a boolean."""

@@ -14,19 +14,9 @@ from pydantic import Field
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import OPERATOR, VIEWER, Auth
-from prism_platform.api.contract import (
-    BODY,
-    GUARDED,
-    MAX_JSON_INT,
-    Body,
-    ConfigName,
-    Int,
-    SceneName,
-    ScriptPath,
-    Version,
-    errors,
-)
+from prism_platform.api.contract import BODY, GUARDED, MAX_JSON_INT, Body, Version, errors
 from prism_platform.control.facade import Control
+from prism_platform.control.field_types import ConfigName, Int, SceneName, ScriptPath
 from prism_sdk import MAX_SIZE
 from prism_sdk._request import MAX_EXCLUDE, MAX_INT_USER_ID, MAX_USER_ID
 

@@ -19,15 +19,9 @@ from fastapi.responses import Response
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import VIEWER, Auth
-from prism_platform.api.contract import (
-    GUARDED,
-    BucketName,
-    SceneName,
-    errors,
-    json_body,
-    msgspec_schema,
-)
+from prism_platform.api.contract import GUARDED, errors, json_body, msgspec_schema
 from prism_platform.control.facade import Control
+from prism_platform.control.field_types import BucketName, SceneName
 from prism_platform.db.records import MAIN_LAYER
 from prism_platform.errors import error_body, json_too_deep, too_deep_body
 from prism_platform.events.event import FUTURE_S, MAX_BATCH, MAX_ID

@@ -16,18 +16,9 @@ from pydantic import Field, model_validator
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import OPERATOR, VIEWER, Auth
-from prism_platform.api.contract import (
-    BODY,
-    GUARDED,
-    MAX_JSON_INT,
-    Body,
-    ConfigName,
-    Int,
-    SceneName,
-    Since,
-    errors,
-)
+from prism_platform.api.contract import BODY, GUARDED, MAX_JSON_INT, Body, Since, errors
 from prism_platform.control.facade import Control
+from prism_platform.control.field_types import ConfigName, Int, SceneName
 from prism_platform.errors import Invalid
 from prism_platform.replay import NoiseThresholds, ReplayOptions, parse_candidate
 from prism_platform.replay.options import MAX_REQUESTS

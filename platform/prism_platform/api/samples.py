@@ -14,8 +14,9 @@ from fastapi.responses import StreamingResponse
 
 from prism_platform.accounts.service import Principal
 from prism_platform.api.auth import OPERATOR, Auth
-from prism_platform.api.contract import GUARDED, SceneName, Since, errors
+from prism_platform.api.contract import GUARDED, Since, errors
 from prism_platform.control.facade import Control
+from prism_platform.control.field_types import SceneName
 
 JSONL = "application/x-ndjson"
 

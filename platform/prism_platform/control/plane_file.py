@@ -15,29 +15,21 @@ audit log, change requests, the event log and its counts.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from prism_platform.db.records import (
-    BUCKET_PATTERN,
-    CONFIG_PATTERN,
-    MAIN_LAYER,
-    MAX_SCRIPT_PATH,
-    SCENE_PATTERN,
-    SCRIPT_PATH_PATTERN,
-    TABLE_PATTERN,
-    USER_PATTERN,
-    Role,
+from prism_platform.control.field_types import (
+    BucketName,
+    ConfigName,
+    Int,
+    IsoTime,
+    SceneName,
+    ScriptPath,
+    TableName,
+    UserName,
 )
+from prism_platform.db.records import MAIN_LAYER, Role
 
 KIND: Literal["prism-control-plane"] = "prism-control-plane"
 SCHEMA_VERSION: Literal[1] = 1
@@ -58,32 +50,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _number(value: object) -> object:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("expected a number")
-    return value
-
-
-def _text_time(value: object) -> object:
-    if isinstance(value, str | datetime):
-        return value
-    raise ValueError("expected a date-time as ISO-8601 text")
-
-
-Int = Annotated[int, Field(strict=False), BeforeValidator(_number)]
-"""A JSON number without a fraction (``3.0`` as well as ``3``), never text or a boolean."""
-IsoTime = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_text_time)]
 Line = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 Text = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f]*$")]
-SceneName = Annotated[str, StringConstraints(pattern=SCENE_PATTERN)]
-BucketName = Annotated[str, StringConstraints(pattern=BUCKET_PATTERN)]
-ConfigName = Annotated[str, StringConstraints(pattern=CONFIG_PATTERN)]
-UserName = Annotated[str, StringConstraints(pattern=USER_PATTERN)]
-TableName = Annotated[str, StringConstraints(pattern=TABLE_PATTERN)]
-ScriptPath = Annotated[
-    str, StringConstraints(max_length=MAX_SCRIPT_PATH, pattern=SCRIPT_PATH_PATTERN)
-]
 Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN)]
 Params = dict[str, Any]
 
