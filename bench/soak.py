@@ -40,6 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--share", type=float, default=0.7, help="of the measured capacity")
+    ap.add_argument("--rate", type=float, help="per node, instead of measuring capacity")
     ap.add_argument("--deploy-every", type=float, default=30)
     ap.add_argument("--traffic-every", type=float, default=45)
     args = ap.parse_args()
@@ -49,14 +50,17 @@ def main() -> None:
             tempfile.TemporaryDirectory() as tmp,
             soak_cluster(Path(tmp), ROOT / "strategies", zk, scale=0.05) as three,
         ):
-            steps = capacity(three.cluster, BODIES, deadline_ms=DEADLINE_MS)
+            steps = [] if args.rate else capacity(three.cluster, BODIES, deadline_ms=DEADLINE_MS)
             for step in steps:
                 print(
                     f"  capacity step: {step.rate_per_node:5.0f}/s a node, {step.ok}/"
                     f"{step.offered} answered 200, p99 {step.p99_ms:.1f} ms, "
                     f"kept up: {step.kept_up}"
                 )
-            held = steps[-2].rate_per_node if len(steps) > 1 else steps[0].rate_per_node / 2
+            if args.rate:
+                held = args.rate / args.share
+            else:
+                held = steps[-2].rate_per_node if len(steps) > 1 else steps[0].rate_per_node / 2
             rate_per_node = held * args.share
             print(
                 f"three nodes together carry {3 * held:.0f} req/s ({held:.0f} a node, open "
@@ -70,6 +74,10 @@ def main() -> None:
                 bodies=BODIES,
                 every=three.home_feed_changes(args.deploy_every, args.traffic_every),
             )
+            for node in three.cluster.nodes:  # what the nodes said of pauses and overload
+                for line in node.log_path.read_text(errors="replace").splitlines():
+                    if "event=gc_pause" in line or "event=overloaded" in line:
+                        print(f"  {node.name}: {line[-160:]}")
     finally:
         zk.stop()
     kinds = [what.split()[0] for _, what in report.changes]

@@ -242,6 +242,9 @@ class Settings:
     ``POST /admin/models/reload``)."""
     gc_gen0: int = field(default_factory=lambda: int_env("PRISM_GC_GEN0", "50000"))
     """First-generation GC threshold of serving processes (Python's default is 700)."""
+    gc_pause_log_ms: float = field(default_factory=lambda: float_env("PRISM_GC_PAUSE_LOG_MS", "50"))
+    """A garbage collection that stops a serving process this long or longer is logged
+    (``event=gc_pause``; ``0``: none); every one is timed in ``prism_gc_pause_seconds``."""
     metrics_interval_s: float = field(
         default_factory=lambda: float_env("PRISM_METRICS_INTERVAL_S", "5", minimum=0.5)
     )

@@ -173,7 +173,13 @@ class Metrics:
             "that waits for it, not ready) and by admin requests (answered 503).",
             ("at",),
         )
+        self.gc_pause = Histogram(
+            "prism_gc_pause_seconds",
+            "How long each cyclic garbage collection stopped the process, by generation.",
+            ("generation",),
+        )
         self._all: tuple[Counter | Histogram, ...] = (
+            self.gc_pause,
             self.login_failures,
             self.database_unavailable,
             self.requests,
