@@ -14,6 +14,7 @@ import asyncio
 import json
 import threading
 import time
+from array import array
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,21 +29,34 @@ class Run:
     """Requests a second asked for."""
     achieved: float = 0.0
     """Requests a second sent (below ``rate``: the generator fell behind)."""
-    answers: list[tuple[int, float, float]] = field(default_factory=list)
-    """``(status, ms from when the request was due, when it was due: seconds into the
-    run)``; status 0: the connection failed."""
     t0: float = 0.0
     failures: dict[str, int] = field(default_factory=dict)
     """Why connections failed (status 0): exception name -> how many."""
+    statuses: array[int] = field(default_factory=lambda: array("h"))
+    """Per answer, in the order they came: its status (0: the connection failed)."""
+    ms: array[float] = field(default_factory=lambda: array("d"))
+    """Per answer: ms from when its request was due."""
+    due: array[float] = field(default_factory=lambda: array("d"))
+    """Per answer: when its request was due, in seconds into the run."""
+
+    @property
+    def answers(self) -> list[tuple[int, float, float]]:
+        """``(status, ms from when the request was due, when it was due: seconds into the
+        run)`` per answer. Kept as three arrays, not a tuple each: a long run's answers
+        would otherwise be objects the generator's garbage collector walks, and its
+        pauses would hold requests back (and count in their latency)."""
+        return list(zip(self.statuses, self.ms, self.due, strict=True))
 
     def latencies(self, status: int = 200) -> list[float]:
-        return [ms for s, ms, _ in self.answers if s == status]
+        return [ms for s, ms in zip(self.statuses, self.ms, strict=True) if s == status]
 
     def count(self, status: int) -> int:
-        return sum(s == status for s, _, _ in self.answers)
+        return self.statuses.count(status)
 
     def answered(self, status: int, due: float) -> None:
-        self.answers.append((status, (time.perf_counter() - due) * 1000, due - self.t0))
+        self.statuses.append(status)
+        self.ms.append((time.perf_counter() - due) * 1000)
+        self.due.append(due - self.t0)
 
     @property
     def kept_up(self) -> bool:
@@ -130,16 +144,29 @@ class OpenLoop:
         t0 = time.perf_counter() + 0.05
         out = Run(rate, t0=t0)
         n = int(rate * seconds)
-        tasks = []
+        pending: set[asyncio.Task[None]] = set()  # only what is in flight stays alive
+        broken: list[BaseException] = []
+
+        def done(task: asyncio.Task[None]) -> None:
+            pending.discard(task)
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                broken.append(error)
+
         for i in range(n):
             due = t0 + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
+            # a loop's timer may fire up to a millisecond early (uvloop rounds to ms):
+            # never send a request before it is due
+            while (delay := due - time.perf_counter()) > 0:
                 await asyncio.sleep(delay)
             request = self.requests[i % len(self.requests)]
-            tasks.append(asyncio.create_task(self._one(request, due, out)))
+            task = asyncio.create_task(self._one(request, due, out))
+            pending.add(task)
+            task.add_done_callback(done)
         out.achieved = n / max(time.perf_counter() - t0, 1e-9)
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*pending)
+        if broken:  # a bug in the generator, not a failed request
+            raise broken[0]
         for _, writer in self._idle:
             writer.close()
         self._idle.clear()

@@ -60,11 +60,11 @@ class SoakReport:
 
     @property
     def requests(self) -> int:
-        return sum(len(r.answers) for r in self.runs.values())
+        return sum(len(r.statuses) for r in self.runs.values())
 
     @property
     def failed(self) -> int:
-        return sum(len(r.answers) - r.count(200) for r in self.runs.values())
+        return sum(len(r.statuses) - r.count(200) for r in self.runs.values())
 
     def statuses(self) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -190,7 +190,7 @@ def capacity(
         ok = [ms for run in runs for ms in run.latencies(200)]
         step = Step(
             rate,
-            sum(len(run.answers) for run in runs),
+            sum(len(run.statuses) for run in runs),
             len(ok),
             percentile(ok, 99) if ok else float("inf"),
             all(run.kept_up for run in runs),

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import asyncio
+
+from prism_testkit.open_loop import OpenLoop, Run, on_uvloop
+
+
+async def _serve_then_load(rate: float, seconds: float, statuses: list[int]) -> Run:
+    """A keep-alive HTTP server answering each request with the next of ``statuses``
+    (round), loaded by :class:`OpenLoop`."""
+    served = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+                await reader.readexactly(length)
+                status = statuses[served % len(statuses)]
+                served += 1
+                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        return await OpenLoop(port, [{"n": 1}, {"n": 2}]).run(rate, seconds)
+
+
+def test_every_request_sent_is_answered_once_with_its_status_and_times() -> None:
+    run = on_uvloop(_serve_then_load(200, 0.5, [200, 200, 503]))
+    assert len(run.statuses) == len(run.ms) == len(run.due) == 100
+    assert run.count(200) == 67 and run.count(503) == 33 and run.kept_up
+    assert len(run.latencies(200)) == 67 and all(ms >= 0 for ms in run.ms)
+    due = sorted(run.due)  # each due time, once
+    assert all(abs(d - i / 200) < 1e-6 for i, d in enumerate(due)), due
+    assert run.answers[0][0] in (200, 503) and len(run.answers) == 100
+    assert run.failures == {}
+
+
+def test_a_closed_port_is_a_failed_connection_counted_by_its_reason() -> None:
+    async def load() -> Run:
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        return await OpenLoop(port, [{}]).run(50, 0.2)
+
+    run = on_uvloop(load())
+    assert run.count(0) == len(run.statuses) == 10
+    assert run.failures == {"ConnectionRefusedError": 10}
