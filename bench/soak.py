@@ -91,7 +91,13 @@ def main() -> None:
     changes = sorted(report.changes)
     for second, statuses in report.failures_by_second().items():
         near = [f"{what} at {t:.1f} s" for t, what in changes if second - 3 <= t <= second + 1]
-        print(f"  failed at {second} s: {statuses}; changes near it: {near or 'none'}")
+        late = report.sent_late_ms(second)
+        print(
+            f"  failed at {second} s: {statuses}; changes near it: {near or 'none'}; "
+            f"the generator sent up to {late:.1f} ms late then"
+        )
+    late_all = max(max(r.sent_late_ms, default=0.0) for r in report.runs.values())
+    print(f"the generator sent its requests at most {late_all:.1f} ms after they were due")
     minute = min(60.0, args.seconds / 3)
     first_p99 = report.p99(0, minute)
     last_p99 = report.p99(args.seconds - minute, args.seconds)

@@ -38,6 +38,9 @@ class Run:
     """Per answer: ms from when its request was due."""
     due: array[float] = field(default_factory=lambda: array("d"))
     """Per answer: when its request was due, in seconds into the run."""
+    sent_late_ms: array[float] = field(default_factory=lambda: array("d"))
+    """Per request, in the order sent: how long after it was due the generator sent it
+    (a stall of the generator, or of the machine, shows here and not in the server)."""
 
     @property
     def answers(self) -> list[tuple[int, float, float]]:
@@ -159,6 +162,7 @@ class OpenLoop:
             # never send a request before it is due
             while (delay := due - time.perf_counter()) > 0:
                 await asyncio.sleep(delay)
+            out.sent_late_ms.append((time.perf_counter() - due) * 1000)
             request = self.requests[i % len(self.requests)]
             task = asyncio.create_task(self._one(request, due, out))
             pending.add(task)

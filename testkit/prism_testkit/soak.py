@@ -84,6 +84,16 @@ class SoakReport:
                     at[status] = at.get(status, 0) + 1
         return dict(sorted(out.items()))
 
+    def sent_late_ms(self, second: int) -> float:
+        """The most the generator sent a request due in ``second`` after it was due."""
+        worst = 0.0
+        for run in self.runs.values():
+            rate = run.rate
+            first, last = int(second * rate), int((second + 1) * rate)
+            late = run.sent_late_ms[first:last]
+            worst = max(worst, max(late, default=0.0))
+        return worst
+
     def p99(self, since_s: float, until_s: float) -> float:
         """p99 (ms) of the answers due in ``[since_s, until_s)`` on every node."""
         lat = [

@@ -36,7 +36,8 @@ async def _serve_then_load(rate: float, seconds: float, statuses: list[int]) -> 
 
 def test_every_request_sent_is_answered_once_with_its_status_and_times() -> None:
     run = on_uvloop(_serve_then_load(200, 0.5, [200, 200, 503]))
-    assert len(run.statuses) == len(run.ms) == len(run.due) == 100
+    assert len(run.statuses) == len(run.ms) == len(run.due) == len(run.sent_late_ms) == 100
+    assert all(late >= 0 for late in run.sent_late_ms)  # never sent before it was due
     assert run.count(200) == 67 and run.count(503) == 33 and run.kept_up
     assert len(run.latencies(200)) == 67 and all(ms >= 0 for ms in run.ms)
     due = sorted(run.due)  # each due time, once
