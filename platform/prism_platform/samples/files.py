@@ -31,6 +31,9 @@ log = logging.getLogger("prism.samples")
 FILE_RE = re.compile(r"samples-(\d+)\.jsonl")
 SCENE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MTIME_SLACK_S = 2.0  # file systems with coarse modification times
+ORDER_SLACK_S = 5.0
+"""How much older than a file's first sample a later one in it may be (the workers of a
+node append their batches as they flush them)."""
 
 
 class FileSampleLog:
@@ -120,6 +123,8 @@ class FileSampleLog:
                             continue
                     except FileNotFoundError:
                         continue
+                    if _first_served(path) >= older_than + ORDER_SLACK_S:
+                        break  # nothing in it, nor in the newer files, is old enough
                     removed = _rewrite(path, keep)
                     gone += removed
                     if not removed:
@@ -157,6 +162,18 @@ class FileSampleLog:
         if not SCENE_RE.fullmatch(scene):
             raise ValueError(f"not a scene name: {scene!r}")
         return self.root / scene
+
+
+def _first_served(path: Path) -> float:
+    """When the file's first sample was served (-inf: none readable, or no file), read
+    without reading the rest: a trim that finds nothing to delete decodes one line, not
+    a whole file, while the node serves."""
+    try:
+        with open(path, "rb") as f:
+            line = f.readline()
+        return decode(line).ts if line.endswith(b"\n") else float("-inf")
+    except (FileNotFoundError, msgspec.DecodeError):
+        return float("-inf")
 
 
 def _count_lines(path: Path) -> int:

@@ -7,7 +7,10 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from prism_platform.samples.files import FileSampleLog
+from prism_platform.samples.record import Sample, decode
 
 from .conftest import LogFactory, sample
 
@@ -54,3 +57,24 @@ def test_files_past_the_age_limit_go_whole_and_forget_keeps_modification_times(
     assert [n for n, _ in log.files("home_feed")] == [2, 3]
     assert [s.request_id for s in log.read("home_feed")] == ["r1a", "r2a"]
     assert not list(tmp_path.glob("home_feed/.*.tmp"))
+
+
+def test_a_trim_with_nothing_to_delete_reads_one_line_of_the_oldest_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = FileSampleLog(tmp_path, file_bytes=1 << 20, max_bytes=1 << 22)
+    now = time.time()
+    log.append([sample(f"r{i}", ts=now - 60 + i / 10) for i in range(200)])
+    decoded: list[bytes] = []
+
+    def counting(line: bytes) -> Sample:
+        decoded.append(line)
+        return decode(line)
+
+    monkeypatch.setattr("prism_platform.samples.files.decode", counting)
+    assert log.trim(now - 3600) == 0
+    assert len(decoded) == 1  # the first line, not 200
+    decoded.clear()
+    assert log.trim(now - 50) == 100  # the first is older: read through
+    assert len(decoded) == 1 + 200  # its first line, then every line
+    assert [s.request_id for s in log.read("home_feed")][:1] == ["r100"]
