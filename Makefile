@@ -12,8 +12,9 @@ export NO_MKDOCS_2_WARNING = 1
 .PHONY: run test lint lock docs docs-serve bench clean
 
 # The venv installs exactly the pins of requirements.lock (hashes checked), then Prism itself;
-# a lock older than pyproject.toml's dependencies stops here: `make lock`
-$(STAMP): pyproject.toml requirements.lock
+# a lock older than pyproject.toml's dependencies stops here: `make lock`. Installing Prism
+# compiles its Cython kernels (hatch_build.py), so a change to them installs again
+$(STAMP): pyproject.toml requirements.lock hatch_build.py sdk/prism_sdk/_kernels.pyx
 	$(PYTHON) scripts/lock.py --check
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 from _report import target  # bench/_report.py
 
 from prism_testkit.soak import capacity, soak, soak_cluster
@@ -43,6 +45,11 @@ def main() -> None:
     ap.add_argument("--rate", type=float, help="per node, instead of measuring capacity")
     ap.add_argument("--deploy-every", type=float, default=30)
     ap.add_argument("--traffic-every", type=float, default=45)
+    ap.add_argument(
+        "--sample-rate",
+        type=float,
+        help="home_feed's replay sampling (the demo samples every request; production 0.01)",
+    )
     args = ap.parse_args()
     zk = start_zookeeper()
     try:
@@ -50,6 +57,15 @@ def main() -> None:
             tempfile.TemporaryDirectory() as tmp,
             soak_cluster(Path(tmp), ROOT / "strategies", zk, scale=0.05) as three,
         ):
+            if args.sample_rate is not None:
+                r = httpx.patch(
+                    f"{three.cluster.nodes[0].url}/admin/scenes/home_feed",
+                    json={"sample_rate": args.sample_rate},
+                    headers=dict(three.admin),
+                    timeout=30,
+                )
+                r.raise_for_status()
+                time.sleep(2)  # every node takes the new snapshot
             steps = [] if args.rate else capacity(three.cluster, BODIES, deadline_ms=DEADLINE_MS)
             for step in steps:
                 print(

@@ -19,7 +19,7 @@ from ._item_fields import ItemFields
 from ._items import Item
 from ._trace import Stage
 from ._vocab import dense_codes, looked_up, member, summed
-from ._window import arrange, greedy
+from ._window import KindCodes, arrange_codes, greedy_codes
 from .data.vocabulary import VOCABULARY, Codes, Ids
 
 Mask = npt.NDArray[np.bool_]
@@ -258,17 +258,19 @@ def _arranged(
     without a breach, the rest of the list could change nothing."""
     head = min(len(c), 4 * n + window)
     if head < len(c):
-        order, bad = greedy(_kinds(c[:head], kind_of, rows), n, window, cap)
+        order, bad = greedy_codes(_kind_codes(c[:head], kind_of, rows), n, window, cap)
         if not bad and len(order) == n:
             return order, bad
-    return arrange(_kinds(c, kind_of, rows), n, window, cap)
+    return arrange_codes(_kind_codes(c, kind_of, rows), n, window, cap)
 
 
-def _kinds(c: Candidates, kind_of: KindOf, rows: Rows | None) -> list[Hashable | None]:
+def _kind_codes(c: Candidates, kind_of: KindOf, rows: Rows | None) -> KindCodes:
     if isinstance(kind_of, str) and isinstance(rows, ItemFields):
-        return rows.kinds(c, kind_of)
+        return rows.kind_codes(c, kind_of)
     kind = kind_fn(kind_of, rows)
-    return [kind(it) for it in c.to_items()]
+    seen: dict[Hashable, int] = {}
+    kinds = [kind(it) for it in c.to_items()]
+    return np.array([-1 if k is None else seen.setdefault(k, len(seen)) for k in kinds], np.int32)
 
 
 def scatter(

@@ -73,17 +73,21 @@ class ItemFields(Mapping[str, Row]):
         """Each row's kind by attribute ``key`` as ``scatter`` sees it (the row's value,
         else the trace's, else the channel for ``"channel"``), as equal codes for equal
         values: a code of the row's field, or of the value found elsewhere."""
+        return [None if k < 0 else k for k in self.kind_codes(candidates, key).tolist()]
+
+    def kind_codes(self, candidates: Candidates, key: str) -> npt.NDArray[np.int32]:
+        """:meth:`kinds` as an array (negative: kind None)."""
         codes, levels = self.codes(candidates, key)
-        kinds: list[Hashable | None] = codes.tolist()
-        missing = (codes == MISSING).nonzero()[0].tolist()
-        if missing:
+        missing = (codes == MISSING).nonzero()[0]
+        if len(missing):
+            codes = codes.astype(np.int32)  # a copy: the view's codes stay as they are
             extra = dict(levels)
-            items = candidates.take(np.array(missing, np.intp)).to_items()
-            for i, it in zip(missing, items, strict=True):
+            items = candidates.take(missing).to_items()
+            for i, it in zip(missing.tolist(), items, strict=True):
                 v = attr(it, key, self)
                 v = tuple(v) if isinstance(v, list) else v
-                kinds[i] = None if v is None else extra.setdefault(v, len(extra))
-        return kinds
+                codes[i] = MISSING if v is None else extra.setdefault(v, len(extra))
+        return codes.astype(np.int32, copy=False)
 
     # -- the mapping id -> row -------------------------------------------------
     def __getitem__(self, item_id: str) -> Row:

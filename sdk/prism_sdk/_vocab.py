@@ -1,6 +1,10 @@
 """Set operations on id codes (of ``data.vocabulary.VOCABULARY``) with per-thread scratch
 arrays indexed by code: each call marks the codes it needs and clears them again, so
-deduplicating or testing membership costs the candidates' size, not the vocabulary's."""
+deduplicating or testing membership costs the candidates' size, not the vocabulary's.
+
+Each operation runs in the compiled ``_kernels`` (one pass in C) when the package was
+built with it, else in numpy (``numpy_*``, the same results; ``COMPILED`` says which).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,19 @@ import numpy.typing as npt
 
 from .data.vocabulary import VOCABULARY, Codes
 
+try:
+    from . import _kernels
+except ImportError:  # a source tree that was never built: numpy only
+    _kernels = None  # type: ignore[assignment]
+
+COMPILED = _kernels is not None
 _UNSET = np.iinfo(np.intp).max
 
 
 class _Scratch(threading.local):
     def __init__(self) -> None:
         self.first: Codes = np.zeros(0, np.intp)
-        self.flags: npt.NDArray[np.bool_] = np.zeros(0, bool)
+        self.flags: npt.NDArray[np.uint8] = np.zeros(0, np.uint8)
         self.values: npt.NDArray[np.int64] = np.zeros(0, np.int64)
         self.sums: npt.NDArray[np.float64] = np.zeros(0)
         self.bits: npt.NDArray[np.int32] = np.zeros(0, np.int32)
@@ -29,7 +39,7 @@ class _Scratch(threading.local):
         if len(self.first) < n:
             size = max(1024, 2 * n)
             self.first = np.full(size, _UNSET, np.intp)
-            self.flags = np.zeros(size, bool)
+            self.flags = np.zeros(size, np.uint8)
             self.values = np.zeros(size, np.int64)
             self.sums = np.zeros(size)
             self.bits = np.zeros(size, np.int32)
@@ -38,20 +48,25 @@ class _Scratch(threading.local):
 _SCRATCH = _Scratch()
 
 
-def first_rows(codes: Codes) -> Codes:
-    """Per row: the row where its code first appears."""
+def _scratch() -> _Scratch:
     s = _SCRATCH
     s.fit()
-    np.minimum.at(s.first, codes, np.arange(len(codes)))
-    out = s.first[codes]
-    s.first[codes] = _UNSET
-    return out
+    return s
 
 
 def dense_codes(codes: Codes) -> tuple[Codes, Codes]:
     """The rows where each distinct code first appears (in order), and for every row the
     position of its code among those."""
-    first = first_rows(codes)
+    if _kernels is not None:
+        return _kernels.dense_codes(codes, _scratch().first)
+    return numpy_dense_codes(codes)
+
+
+def numpy_dense_codes(codes: Codes) -> tuple[Codes, Codes]:
+    s = _scratch()
+    np.minimum.at(s.first, codes, np.arange(len(codes)))
+    first = s.first[codes]
+    s.first[codes] = _UNSET
     is_first = first == np.arange(len(codes))
     dense = np.cumsum(is_first) - 1
     return np.flatnonzero(is_first), dense[first]
@@ -64,8 +79,15 @@ def summed(
     ``scores`` (added in row order, as a dict accumulates them) and, given the sizes of
     consecutive ``parts`` of the rows (at most 31), a bitmask of the parts it is in
     (bit k: part k)."""
-    s = _SCRATCH
-    s.fit()
+    if _kernels is not None:
+        return _kernels.summed(codes, scores, parts, _scratch().first)
+    return numpy_summed(codes, scores, parts)
+
+
+def numpy_summed(
+    codes: Codes, scores: npt.NDArray[np.float64], parts: Sequence[int] | None = None
+) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
+    s = _scratch()
     rows = np.arange(len(codes))
     np.minimum.at(s.first, codes, rows)
     unique = codes[s.first[codes] == rows]
@@ -86,18 +108,30 @@ def summed(
 
 def member(codes: Codes, among: Codes) -> npt.NDArray[np.bool_]:
     """Per row: whether its code is one of ``among``."""
-    s = _SCRATCH
-    s.fit()
-    s.flags[among] = True
-    out = s.flags[codes]
-    s.flags[among] = False
+    if _kernels is not None:
+        return _kernels.member(codes, among, _scratch().flags)
+    return numpy_member(codes, among)
+
+
+def numpy_member(codes: Codes, among: Codes) -> npt.NDArray[np.bool_]:
+    s = _scratch()
+    s.flags[among] = 1
+    out = s.flags[codes].view(np.bool_)
+    s.flags[among] = 0
     return out
 
 
 def looked_up(codes: Codes, keys: Codes, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Per row: the value of its code in ``keys`` -> ``values`` (distinct keys), else 0."""
-    s = _SCRATCH
-    s.fit()
+    if _kernels is not None:
+        return _kernels.looked_up(codes, keys, values, _scratch().values)
+    return numpy_looked_up(codes, keys, values)
+
+
+def numpy_looked_up(
+    codes: Codes, keys: Codes, values: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    s = _scratch()
     s.values[keys] = values
     out = s.values[codes]
     s.values[keys] = 0

@@ -11,13 +11,42 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
+try:
+    from . import _kernels
+except ImportError:  # a source tree that was never built: Python only
+    _kernels = None  # type: ignore[assignment]
+
 Kind = Hashable | None
+KindCodes = npt.NDArray[np.int32]
+"""Kinds as codes: equal kinds equal codes, negative for kind None."""
 
 
 def arrange(kinds: Sequence[Kind], n: int, window: int, cap: int) -> tuple[list[int], list[int]]:
     """``n`` input indices in output order, and those placed in breach of the constraint."""
     order, bad = greedy(kinds, n, window, cap)
     return _arrange(kinds, n, window, cap, careful=True) if bad else (order, bad)
+
+
+def arrange_codes(kinds: KindCodes, n: int, window: int, cap: int) -> tuple[list[int], list[int]]:
+    """:func:`arrange` of kinds given as codes (the plain greedy compiled when built)."""
+    order, bad = greedy_codes(kinds, n, window, cap)
+    if not bad:
+        return order, bad
+    return _arrange(_kinds_of(kinds), n, window, cap, careful=True)
+
+
+def greedy_codes(kinds: KindCodes, n: int, window: int, cap: int) -> tuple[list[int], list[int]]:
+    """:func:`greedy` of kinds given as codes."""
+    if _kernels is not None:
+        return _kernels.greedy(kinds, n, window, cap)
+    return greedy(_kinds_of(kinds), n, window, cap)
+
+
+def _kinds_of(codes: KindCodes) -> list[Kind]:
+    return [None if k < 0 else k for k in codes.tolist()]
 
 
 def greedy(kinds: Sequence[Kind], n: int, window: int, cap: int) -> tuple[list[int], list[int]]:

@@ -1,0 +1,18 @@
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+Codes = npt.NDArray[np.intp]
+
+def summed(
+    codes: Codes, scores: npt.NDArray[np.float64], parts: Sequence[int] | None, slot: Codes
+) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32] | None]: ...
+def dense_codes(codes: Codes, slot: Codes) -> tuple[Codes, Codes]: ...
+def member(codes: Codes, among: Codes, flags: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]: ...
+def looked_up(
+    codes: Codes, keys: Codes, values: npt.NDArray[np.int64], scratch: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]: ...
+def greedy(
+    kinds: npt.NDArray[np.int32], n: int, window: int, cap: int
+) -> tuple[list[int], list[int]]: ...

@@ -1,0 +1,111 @@
+"""The compiled kernels (``prism_sdk._kernels``) against their numpy and Python twins,
+over generated code arrays (hypothesis, derandomized): the same rows, sums (bit for bit:
+both add in row order), bitmasks, flags and placements; and the scratch arrays are left
+clean, so a second call is not affected by the first."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from prism_sdk import _vocab, _window
+from prism_sdk.data.vocabulary import VOCABULARY
+
+SETTINGS = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=150,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+VOCAB = 64  # codes drawn below it: repeats are common
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _vocabulary() -> None:
+    VOCABULARY.codes([f"kernel-test-{i}" for i in range(VOCAB)])  # the scratch covers them
+
+
+def _codes(draw: st.DrawFn, most: int = 120) -> npt.NDArray[np.intp]:
+    return np.array(draw(st.lists(st.integers(0, VOCAB - 1), max_size=most)), np.intp)
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], list[int]]:
+    codes = _codes(draw)
+    scores = np.array(
+        draw(st.lists(st.floats(-1e6, 1e6), min_size=len(codes), max_size=len(codes))),
+        np.float64,
+    )
+    cuts = sorted(draw(st.lists(st.integers(0, len(codes)), max_size=7)))
+    edges = [0, *cuts, len(codes)]
+    return codes, scores, [b - a for a, b in zip(edges, edges[1:], strict=False)]
+
+
+def test_the_package_was_built_with_its_kernels() -> None:
+    """make installs compile them (hatch_build.py): without them every stage is slower."""
+    assert _vocab.COMPILED
+
+
+@SETTINGS
+@given(rows(), st.booleans())
+def test_summed_matches_numpy(
+    given_rows: tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], list[int]], by_part: bool
+) -> None:
+    codes, scores, parts = given_rows
+    want = _vocab.numpy_summed(codes, scores, parts if by_part else None)
+    for _ in range(2):
+        got = _vocab.summed(codes, scores, parts if by_part else None)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])  # exact: the same additions
+        if by_part:
+            np.testing.assert_array_equal(got[2], want[2])
+        else:
+            assert got[2] is None and want[2] is None
+
+
+@SETTINGS
+@given(st.data())
+def test_dense_codes_member_and_lookup_match_numpy(data: st.DataObject) -> None:
+    codes = np.array(data.draw(st.lists(st.integers(0, VOCAB - 1), max_size=120)), np.intp)
+    among = np.array(data.draw(st.lists(st.integers(0, VOCAB - 1), max_size=20)), np.intp)
+    keys = np.unique(among)
+    values = np.arange(1, len(keys) + 1, dtype=np.int64) * 7
+    for _ in range(2):
+        for got, want in (
+            (_vocab.dense_codes(codes), _vocab.numpy_dense_codes(codes)),
+            ((_vocab.member(codes, among),), (_vocab.numpy_member(codes, among),)),
+            (
+                (_vocab.looked_up(codes, keys, values),),
+                (_vocab.numpy_looked_up(codes, keys, values),),
+            ),
+        ):
+            for g, w in zip(got, want, strict=True):
+                np.testing.assert_array_equal(g, w)
+                assert g.dtype.kind == w.dtype.kind
+
+
+def test_strided_codes_are_read_as_they_are() -> None:
+    codes = np.arange(40, dtype=np.intp)[::-3]
+    ones = np.ones(len(codes))
+    np.testing.assert_array_equal(_vocab.summed(codes, ones)[0], codes)
+    np.testing.assert_array_equal(_vocab.member(codes, codes[:2]), np.arange(len(codes)) < 2)
+
+
+@SETTINGS
+@given(
+    st.lists(st.integers(-1, 5), max_size=60),
+    st.integers(0, 60),
+    st.integers(1, 6),
+    st.integers(1, 3),
+)
+def test_greedy_codes_match_the_python_greedy(
+    kinds: list[int], n: int, window: int, cap: int
+) -> None:
+    codes = np.array(kinds, np.int32)
+    as_kinds = [None if k < 0 else k for k in kinds]
+    assert _window.greedy_codes(codes, n, window, cap) == _window.greedy(as_kinds, n, window, cap)
+    assert _window.arrange_codes(codes, n, window, cap) == _window.arrange(as_kinds, n, window, cap)
