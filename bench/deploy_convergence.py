@@ -7,6 +7,8 @@ then, in one run:
 * deploys: the same load while 20 deploys alternate two commits of ``home_feed.py``,
   each waiting until every node reports it (``converged_ms`` = publication → last report).
 
+The two phases alternate ``--rounds`` times (3), so a slow spell of the machine lands in
+one round, not in the whole figure: the ratio reported is the median of the rounds'.
 Prints convergence p50/p99 and p99 latency during deploys as a ratio of steady state.
 Targets: convergence p99 ≤ 1000 ms; p99 during deploys ≤ 1.5x steady; zero errors.
 """
@@ -47,6 +49,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--deploys", type=int, default=20)
     ap.add_argument("--steady-s", type=float, default=8.0)
+    ap.add_argument("--rounds", type=int, default=3, help="steady and deploy phases, alternated")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scale", default="0.1", help="PRISM_DEMO_SCALE of the demo world")
     args = ap.parse_args()
@@ -76,50 +79,58 @@ def main() -> int:
             return dict(r.json()["rollout"])
 
         deploy(first)
-        with LoadGenerator(urls, scene="home_feed", threads=args.threads) as load:
-            time.sleep(args.steady_s)
-        steady = load.results
-
         converged: list[float] = []
         incomplete = 0
-        with LoadGenerator(urls, scene="home_feed", threads=args.threads) as load:
-            t0 = time.monotonic()
-            for i in range(args.deploys):
-                rollout = deploy(second if i % 2 == 0 else first)
-                if rollout["complete"]:
-                    converged.append(float(rollout["converged_ms"]))  # type: ignore[arg-type]
-                else:
-                    incomplete += 1
-            # keep the same duration as the steady phase if deploys were quicker
-            time.sleep(max(0.0, args.steady_s - (time.monotonic() - t0)))
-        during = load.results
+        rounds: list[tuple[list[Result], list[Result]]] = []
+        for _ in range(args.rounds):
+            with LoadGenerator(urls, scene="home_feed", threads=args.threads) as load:
+                time.sleep(args.steady_s)
+            steady = load.results
+            with LoadGenerator(urls, scene="home_feed", threads=args.threads) as load:
+                t0 = time.monotonic()
+                for i in range(args.deploys):
+                    rollout = deploy(second if i % 2 == 0 else first)
+                    if rollout["complete"]:
+                        converged.append(float(rollout["converged_ms"]))  # type: ignore[arg-type]
+                    else:
+                        incomplete += 1
+                # keep the same duration as the steady phase if deploys were quicker
+                time.sleep(max(0.0, args.steady_s - (time.monotonic() - t0)))
+            rounds.append((steady, load.results))
     finally:
         cluster.stop()
         zk.stop()
 
-    s50, s99, s_err = summary(steady)
-    d50, d99, d_err = summary(during)
-    print(f"nodes: 3  deploys: {args.deploys}  load threads: {args.threads}")
+    print(
+        f"nodes: 3  deploys: {args.deploys} a round, {args.rounds} rounds  "
+        f"load threads: {args.threads}"
+    )
     print(
         f"convergence ms: p50 {pct(converged, 50):.1f}  p99 {pct(converged, 99):.1f}  "
         f"max {max(converged):.1f}  mean {statistics.mean(converged):.1f}  "
         f"incomplete {incomplete}   (target p99 <= 1000)"
     )
-    print(
-        f"steady  : {len(steady):6d} requests  p50 {s50:6.2f} ms  p99 {s99:6.2f} ms  errors {s_err}"
-    )
-    print(
-        f"deploys : {len(during):6d} requests  p50 {d50:6.2f} ms  p99 {d99:6.2f} ms  errors {d_err}"
-    )
-    print(f"ratio p99 during/steady: {d99 / s99:.2f}  (target <= 1.5)")
-    print(f"ratio p50 during/steady: {d50 / s50:.2f}")
+    ratios: list[float] = []
+    errors = 0
+    for k, (steady, during) in enumerate(rounds, 1):
+        s50, s99, s_err = summary(steady)
+        d50, d99, d_err = summary(during)
+        errors += s_err + d_err
+        ratios.append(d99 / s99)
+        print(
+            f"round {k}: steady {len(steady):6d} requests p50 {s50:6.2f} ms p99 {s99:6.2f} ms; "
+            f"deploys {len(during):6d} requests p50 {d50:6.2f} ms p99 {d99:6.2f} ms; "
+            f"errors {s_err + d_err}; p99 during/steady {d99 / s99:.2f}"
+        )
+    ratio = statistics.median(ratios)
+    print(f"ratio p99 during/steady, median of {len(ratios)} rounds: {ratio:.2f}  (target <= 1.5)")
     c99 = pct(converged, 99)
     target(
         "deploy convergence p99 (3 nodes)", c99, "<= 1000", c99 <= 1000 and not incomplete, " ms"
     )
-    target("requests failed during deploys", d_err + s_err, "== 0", d_err + s_err == 0)
-    target("p99 during deploys / steady", d99 / s99, "<= 1.5", d99 / s99 <= 1.5, "x")
-    return 0 if s_err == d_err == incomplete == 0 else 1
+    target("requests failed during deploys", errors, "== 0", errors == 0)
+    target("p99 during deploys / steady", ratio, "<= 1.5", ratio <= 1.5, "x")
+    return 0 if errors == incomplete == 0 else 1
 
 
 if __name__ == "__main__":

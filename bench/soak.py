@@ -21,6 +21,7 @@ thread growth, memory growth reported). The one-minute version in ``make test``
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -89,6 +90,7 @@ def main() -> None:
                 rate_per_node=rate_per_node,
                 bodies=BODIES,
                 every=three.home_feed_changes(args.deploy_every, args.traffic_every),
+                also_ours=[zk.process.pid] if zk.process is not None else [],
             )
             for node in three.cluster.nodes:  # what the nodes said of pauses and overload
                 for line in node.log_path.read_text(errors="replace").splitlines():
@@ -108,9 +110,23 @@ def main() -> None:
     for second, statuses in report.failures_by_second().items():
         near = [f"{what} at {t:.1f} s" for t, what in changes if second - 3 <= t <= second + 1]
         late = report.sent_late_ms(second)
+        cpu = report.cpu[second] if second < len(report.cpu) else None
+        busy = (
+            f"; the machine {cpu.busy:.2f} of {os.cpu_count()} cores busy, {cpu.others:.2f} "
+            f"of them not the soak's, {cpu.steal:.2f} stolen"
+            if cpu
+            else ""
+        )
         print(
             f"  failed at {second} s: {statuses}; changes near it: {near or 'none'}; "
-            f"the generator sent up to {late:.1f} ms late then"
+            f"the generator sent up to {late:.1f} ms late then{busy}"
+        )
+    if report.cpu:
+        others = sorted(c.others for c in report.cpu)
+        print(
+            f"cores busy in processes not the soak's: median {others[len(others) // 2]:.2f}"
+            f", max {others[-1]:.2f}; stolen by the hypervisor: max "
+            f"{max(c.steal for c in report.cpu):.2f}"
         )
     late_all = max(max(r.sent_late_ms, default=0.0) for r in report.runs.values())
     print(f"the generator sent its requests at most {late_all:.1f} ms after they were due")
@@ -118,6 +134,8 @@ def main() -> None:
     first_p99 = report.p99(0, minute)
     last_p99 = report.p99(args.seconds - minute, args.seconds)
     print(f"p99 first {minute:.0f} s: {first_p99:.1f} ms; last {minute:.0f} s: {last_p99:.1f} ms")
+    per_minute = [report.p99(t, t + minute) for t in range(0, int(args.seconds), int(minute))]
+    print("p99 by minute (ms):", " ".join(f"{p:.1f}" for p in per_minute))
     print("per process, from when each kind of change had been made once to the end:")
     print(f"{'process':8s} {'RSS MB start/end':>18s} {'fds':>9s} {'threads':>9s}")
     for name, start in report.start.items():

@@ -18,7 +18,7 @@ from ._candidates import Candidates, CandidatesFiltered, ChannelSets, Removed
 from ._item_fields import ItemFields
 from ._items import Item
 from ._trace import Stage
-from ._vocab import dense_codes, looked_up, member, summed
+from ._vocab import dense_codes, looked_up, member, summed_parts
 from ._window import KindCodes, arrange_codes, greedy_codes
 from .data.vocabulary import VOCABULARY, Codes, Ids
 
@@ -34,8 +34,7 @@ def merge(
     stage: Stage | None,
 ) -> Candidates:
     parts: list[tuple[str, Candidates, int]] = []  # each channel, rows within its quota
-    codes: list[Codes] = []
-    scores: list[npt.NDArray[np.float64]] = []
+    ws: list[float] = []
     total = 0
     for name, given in channels.items():
         c = given if isinstance(given, Candidates) else Candidates.from_items(given)
@@ -47,23 +46,15 @@ def merge(
         if not n:  # adds nothing, not even a channel
             continue
         parts.append((name, c, n))
-        codes.append(c.codes[:n])
-        w = weights.get(name, 1.0) if weights else 1.0
-        scores.append(c.scores[:n] * w if w != 1.0 else c.scores[:n])
-    if not parts:
-        out = Candidates.empty()
-    else:
-        out = _merged(parts, np.concatenate(codes), np.concatenate(scores), limit)
+        ws.append(weights.get(name, 1.0) if weights else 1.0)
+    out = _merged(parts, ws, limit) if parts else Candidates.empty()
     if stage is not None:
         stage.output(total, out)
     return out
 
 
 def _merged(
-    parts: list[tuple[str, Candidates, int]],
-    codes: Codes,
-    scores: npt.NDArray[np.float64],
-    limit: int | None,
+    parts: list[tuple[str, Candidates, int]], ws: list[float], limit: int | None
 ) -> Candidates:
     single = [_single_channel(name, c) for name, c, _ in parts]
     first: Codes | None = None  # the rows where each id first appears
@@ -72,11 +63,17 @@ def _merged(
         # each part one distinct channel: an id's channels are those of the parts it is
         # in, in part order (the order merge meets them): a bitmask of parts per id,
         # which is the id's position in the channel sets of every subset of the parts
-        unique, total, masks = summed(codes, scores, [n for _, _, n in parts])
-        chans: npt.NDArray[np.int32] = masks if masks is not None else np.zeros(0, np.int32)
+        unique, total, chans = summed_parts(
+            [c.codes for _, c, _ in parts], [c.scores for _, c, _ in parts],
+            [n for _, _, n in parts], ws,
+        )  # fmt: skip
         sets = _subsets(tuple(single))
     else:
         heads = _heads(parts)
+        codes = np.concatenate([c.codes for _, c in heads])
+        scores = np.concatenate(
+            [c.scores * w if w != 1.0 else c.scores for (_, c), w in zip(heads, ws, strict=True)]
+        )
         first, dense = dense_codes(codes)
         unique = codes[first]
         total = np.asarray(np.bincount(dense, weights=scores, minlength=len(first)), np.float64)
@@ -86,9 +83,9 @@ def _merged(
         order = order[:limit]
     traces = acm = None
     if any(c.traces is not None or c.acm is not None for _, c, _ in parts):
-        if first is None:
-            first, _ = dense_codes(codes)
         heads = heads or _heads(parts)
+        if first is None:
+            first, _ = dense_codes(np.concatenate([c.codes for _, c in heads]))
         traces = _column(heads, "traces", first)
         acm = _column(heads, "acm", first)
     return Candidates(

@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._items import Item
-from ._vocab import summed
+from ._native import kernels
+from ._vocab import summed, summed_tables
 from .data import Scored
 from .data.scored import ScoredRows
 from .data.vocabulary import VOCABULARY, Codes, Ids
@@ -79,8 +80,7 @@ class Candidates:
             pairs = rows if isinstance(rows, list | tuple) else list(rows)
             if not pairs:
                 return cls.empty()
-            codes = VOCABULARY.codes(list(map(_ID, pairs)))
-            scores = np.fromiter(map(_SCORE, pairs), np.float64, len(pairs))
+            codes, scores = _pair_columns(pairs)
         if weight != 1.0:
             scores = scores * weight
         return cls(codes, scores, np.zeros(len(codes), np.int32), ((channel,),))
@@ -94,19 +94,17 @@ class Candidates:
         appearance (as accumulating them in a dict)."""
         if len(weights) != len(tables):
             raise ValueError(f"{len(weights)} weights for {len(tables)} tables")
-        sizes = [len(rows) for rows in tables]
-        if not any(sizes):
+        given = [(rows, w) for rows, w in zip(tables, weights, strict=True) if len(rows)]
+        if not given:
             return cls.empty()
-        scores = np.repeat(np.asarray(weights, np.float64), sizes)
-        coded = [rows for rows in tables if isinstance(rows, ScoredRows) and len(rows)]
-        if len(coded) == len(sizes) - sizes.count(0):  # columns as they are
-            codes = np.concatenate([rows.codes for rows in coded])
-            scores *= np.concatenate([np.frombuffer(rows.scores, np.float64) for rows in coded])
+        ws = [w for _, w in given]
+        coded = [rows for rows, _ in given if isinstance(rows, ScoredRows)]
+        if len(coded) == len(given):  # columns as they are
+            codes, total = summed_tables([r.codes for r in coded], [r.scores for r in coded], ws)
         else:
-            pairs = [row for rows in tables for row in rows]
-            codes = VOCABULARY.codes(list(map(_ID, pairs)))
-            scores *= np.fromiter(map(_SCORE, pairs), np.float64, len(pairs))
-        codes, total, _ = summed(codes, scores)  # as a dict sums them
+            codes, scores = _pair_columns([row for rows, _ in given for row in rows])
+            scores *= np.repeat(np.asarray(ws, np.float64), [len(rows) for rows, _ in given])
+            codes, total, _ = summed(codes, scores)  # as a dict sums them
         return cls(codes, total, np.zeros(len(codes), np.int32), ((channel,),))
 
     @classmethod
@@ -218,6 +216,17 @@ class Candidates:
     def __repr__(self) -> str:
         head = ", ".join(repr(it) for it in self.to_items(3))
         return f"Candidates({len(self)} rows: {head}{', ...' if len(self) > 3 else ''})"
+
+
+def _pair_columns(pairs: Sequence[Scored]) -> tuple[Codes, Scores]:
+    """The codes of the pairs' ids (new ids coded) and their scores."""
+    if kernels is not None and type(pairs) is list:
+        try:
+            return kernels.pair_columns(pairs, VOCABULARY.index)
+        except (KeyError, TypeError, ValueError):  # a new id, or a row to look at closer
+            pass
+    codes = VOCABULARY.codes(list(map(_ID, pairs)))
+    return codes, np.fromiter(map(_SCORE, pairs), np.float64, len(pairs))
 
 
 def object_array(values: Sequence[object]) -> Ids:

@@ -16,3 +16,20 @@ def looked_up(
 def greedy(
     kinds: npt.NDArray[np.int32], n: int, window: int, cap: int
 ) -> tuple[list[int], list[int]]: ...
+def codes_of(ids: list[str], index: dict[str, int]) -> Codes: ...
+def pair_columns(
+    pairs: Sequence[tuple[str, float]], index: dict[str, int]
+) -> tuple[Codes, npt.NDArray[np.float64]]: ...
+def summed_tables(
+    codes_of_tables: list[Codes],
+    scores_of_tables: list[object],
+    weights: Sequence[float],
+    slot: Codes,
+) -> tuple[Codes, npt.NDArray[np.float64]]: ...
+def summed_parts(
+    codes_of_parts: list[Codes],
+    scores_of_parts: list[npt.NDArray[np.float64]],
+    ns: list[int],
+    weights: list[float],
+    slot: Codes,
+) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32]]: ...

@@ -146,3 +146,105 @@ def greedy(const int32_t[:] kinds, intp_t n, intp_t window, intp_t cap):
                 k = placed[placed_n - window]
                 counts[k if k >= 0 else top + 1] -= 1
     return order, bad
+
+
+def codes_of(list ids, dict index):
+    """The code of each id in ``index``; KeyError for one it does not hold."""
+    cdef intp_t n = len(ids), i
+    out_a = np.empty(n, np.intp)
+    cdef intp_t[::1] out = out_a
+    for i in range(n):
+        out[i] = index[ids[i]]
+    return out_a
+
+
+def pair_columns(list pairs, dict index):
+    """``(id, score)`` pairs as their ids' codes and their scores (float64); KeyError for
+    an id ``index`` does not hold, TypeError or ValueError for a row that is not a
+    pair of an id and a number."""
+    cdef intp_t n = len(pairs), i
+    cdef object row
+    codes_a = np.empty(n, np.intp)
+    scores_a = np.empty(n, np.float64)
+    cdef intp_t[::1] codes = codes_a
+    cdef double[::1] scores = scores_a
+    for i in range(n):
+        row = pairs[i]
+        if type(row) is tuple and len(<tuple>row) == 2:
+            codes[i] = index[(<tuple>row)[0]]
+            scores[i] = (<tuple>row)[1]
+        else:
+            raise TypeError("not a pair")
+    return codes_a, scores_a
+
+
+def summed_tables(list codes_of_tables, list scores_of_tables, weights, intp_t[::1] slot):
+    """:func:`summed` of the rows of several tables, each row's score its table's
+    weight times its own (the product rounded, then added in row order)."""
+    cdef intp_t t, i, n = 0, nu = 0, c, p
+    cdef const intp_t[:] codes
+    cdef const double[:] scores
+    cdef double w
+    cdef list ws = list(weights)
+    for t in range(len(codes_of_tables)):
+        n += len(codes_of_tables[t])
+    unique_a = np.empty(n, np.intp)
+    total_a = np.empty(n, np.float64)
+    cdef intp_t[::1] unique = unique_a
+    cdef double[::1] total = total_a
+    for t in range(len(codes_of_tables)):
+        codes = codes_of_tables[t]
+        scores = scores_of_tables[t]
+        w = ws[t]
+        for i in range(codes.shape[0]):
+            c = codes[i]
+            p = slot[c]
+            if p == UNSET:
+                p = slot[c] = nu
+                unique[nu] = c
+                total[nu] = 0.0
+                nu += 1
+            total[p] += w * scores[i]
+    for i in range(nu):
+        slot[unique[i]] = UNSET
+    return unique_a[:nu], total_a[:nu]
+
+
+def summed_parts(list codes_of_parts, list scores_of_parts, list ns, list weights,
+                 intp_t[::1] slot):
+    """:func:`summed` with parts of the rows given apart: part k is the first ``ns[k]``
+    rows of its codes and scores, its scores times ``weights[k]``; bit k of a code's
+    mask says it is in part k."""
+    cdef intp_t t, i, m, n = 0, nu = 0, c, p
+    cdef const intp_t[:] codes
+    cdef const double[:] scores
+    cdef double w
+    cdef int32_t bit
+    for t in range(len(ns)):
+        n += <intp_t>ns[t]
+    unique_a = np.empty(n, np.intp)
+    total_a = np.empty(n, np.float64)
+    bits_a = np.empty(n, np.int32)
+    cdef intp_t[::1] unique = unique_a
+    cdef double[::1] total = total_a
+    cdef int32_t[::1] bits = bits_a
+    for t in range(len(ns)):
+        codes = codes_of_parts[t]
+        scores = scores_of_parts[t]
+        m = ns[t]
+        w = weights[t]
+        bit = <int32_t>1 << t
+        for i in range(m):
+            c = codes[i]
+            p = slot[c]
+            if p == UNSET:
+                p = slot[c] = nu
+                unique[nu] = c
+                total[nu] = 0.0
+                bits[nu] = 0
+                nu += 1
+            total[p] += w * scores[i]
+            bits[p] |= bit
+    for i in range(nu):
+        slot[unique[i]] = UNSET
+    return unique_a[:nu], total_a[:nu], bits_a[:nu]

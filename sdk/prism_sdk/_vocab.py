@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ._native import kernels as _kernels
 from .data.vocabulary import VOCABULARY, Codes
-
-try:
-    from . import _kernels
-except ImportError:  # a source tree that was never built: numpy only
-    _kernels = None  # type: ignore[assignment]
 
 COMPILED = _kernels is not None
 _UNSET = np.iinfo(np.intp).max
@@ -136,3 +133,55 @@ def numpy_looked_up(
     out = s.values[codes]
     s.values[keys] = 0
     return out
+
+
+def summed_tables(
+    codes: Sequence[Codes], scores: Sequence[Any], weights: Sequence[float]
+) -> tuple[Codes, npt.NDArray[np.float64]]:
+    """:func:`summed` of the rows of several tables (each its codes and its float64
+    scores, an array or a buffer),
+    each row's score its table's weight times its own."""
+    if _kernels is not None:
+        return _kernels.summed_tables(list(codes), list(scores), weights, _scratch().first)
+    return numpy_summed_tables(codes, scores, weights)
+
+
+def numpy_summed_tables(
+    codes: Sequence[Codes], scores: Sequence[Any], weights: Sequence[float]
+) -> tuple[Codes, npt.NDArray[np.float64]]:
+    sizes = [len(c) for c in codes]
+    if not any(sizes):
+        return np.zeros(0, np.intp), np.zeros(0)
+    weighted = np.repeat(np.asarray(weights, np.float64), sizes)
+    weighted *= np.concatenate([np.frombuffer(s, np.float64) for s in scores])
+    unique, total, _ = numpy_summed(np.concatenate(codes), weighted)
+    return unique, total
+
+
+def summed_parts(
+    codes: list[Codes],
+    scores: list[npt.NDArray[np.float64]],
+    ns: list[int],
+    weights: list[float],
+) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+    """:func:`summed` of parts given apart (at most 31): part k the first ``ns[k]`` rows
+    of ``codes[k]`` and ``scores[k]``, those scores times ``weights[k]``; with the
+    bitmask of the parts each code is in."""
+    if _kernels is not None:
+        return _kernels.summed_parts(codes, scores, ns, weights, _scratch().first)
+    return numpy_summed_parts(codes, scores, ns, weights)
+
+
+def numpy_summed_parts(
+    codes: list[Codes],
+    scores: list[npt.NDArray[np.float64]],
+    ns: list[int],
+    weights: list[float],
+) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+    joined = np.concatenate([c[:n] for c, n in zip(codes, ns, strict=True)])
+    weighted = np.concatenate(
+        [s[:n] * w if w != 1.0 else s[:n] for s, n, w in zip(scores, ns, weights, strict=True)]
+    )
+    unique, total, masks = numpy_summed(joined, weighted, ns)
+    assert masks is not None
+    return unique, total, masks

@@ -14,10 +14,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-try:
-    from . import _kernels
-except ImportError:  # a source tree that was never built: Python only
-    _kernels = None  # type: ignore[assignment]
+from ._native import kernels as _kernels
 
 Kind = Hashable | None
 KindCodes = npt.NDArray[np.int32]

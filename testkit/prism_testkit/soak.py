@@ -22,6 +22,7 @@ import httpx
 from prism_testkit.accounts import seeded_headers
 from prism_testkit.bench import percentile
 from prism_testkit.cluster import Cluster, Node, demo_env, prism
+from prism_testkit.cpu_watch import CpuSecond, CpuWatch
 from prism_testkit.open_loop import OpenLoop, Run, on_uvloop
 from prism_testkit.repo import strategies_repo
 from prism_testkit.zookeeper import ZooKeeperServer
@@ -57,6 +58,9 @@ class SoakReport:
     end: dict[str, Usage] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     """Changes that failed (an admin call that did not answer 2xx)."""
+    cpu: list[CpuSecond] = field(default_factory=list)
+    """Each second of the run: how busy the machine was, and not with the soak's own
+    processes (the nodes, the generator and ``also_ours``)."""
 
     @property
     def requests(self) -> int:
@@ -116,6 +120,7 @@ def soak(
     rate_per_node: float,
     bodies: Sequence[dict[str, object]],
     every: Mapping[float, Change],
+    also_ours: Sequence[int] = (),
 ) -> SoakReport:
     """Offer ``rate_per_node`` requests a second to each node for ``seconds`` (one
     open-loop generator per node, all on one event loop) while each change in ``every``
@@ -152,7 +157,9 @@ def soak(
     side.append(threading.Thread(target=sample_start, daemon=True))
     for w in side:
         w.start()
-    runs = on_uvloop(load())
+    with CpuWatch([*pids.values(), *also_ours]) as watch:
+        runs = on_uvloop(load())
+    report.cpu = watch.seconds
     stop.set()
     for w in side:
         w.join(60)

@@ -5,6 +5,8 @@ clean, so a second call is not affected by the first."""
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 
 from prism_sdk import _vocab, _window
 from prism_sdk.data.vocabulary import VOCABULARY
+from prism_sdk.stages import Candidates
 
 SETTINGS = settings(
     derandomize=True,
@@ -109,3 +112,58 @@ def test_greedy_codes_match_the_python_greedy(
     as_kinds = [None if k < 0 else k for k in kinds]
     assert _window.greedy_codes(codes, n, window, cap) == _window.greedy(as_kinds, n, window, cap)
     assert _window.arrange_codes(codes, n, window, cap) == _window.arrange(as_kinds, n, window, cap)
+
+
+@SETTINGS
+@given(st.lists(rows(), max_size=6), st.data())
+def test_summed_tables_matches_numpy(
+    tables: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], list[int]]],
+    data: st.DataObject,
+) -> None:
+    weights = data.draw(st.lists(st.floats(-3, 3), min_size=len(tables), max_size=len(tables)))
+    codes = [t[0] for t in tables]
+    scores = [array("d", t[1].tolist()) for t in tables]  # as ScoredRows holds them
+    want = _vocab.numpy_summed_tables(codes, scores, weights)
+    got = _vocab.summed_tables(codes, scores, weights)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])  # w * s rounded, then added in order
+
+
+def test_ids_are_coded_as_the_vocabulary_codes_them() -> None:
+    ids = [f"kernel-test-{i}" for i in (3, 1, 3)]
+    np.testing.assert_array_equal(VOCABULARY.codes(ids), [VOCABULARY.index[i] for i in ids])
+    new = [f"kernel-new-{i}" for i in range(3)]
+    codes = VOCABULARY.codes([*ids, *new])  # a new id: the kernel gives way, the ids are added
+    assert VOCABULARY.ids(codes) == [*ids, *new]
+
+
+def test_a_source_of_pairs_reads_any_pair_the_python_path_reads() -> None:
+    known = [(f"kernel-test-{i}", float(i)) for i in range(5)]
+    for rows in (
+        known,
+        [*known, ("kernel-pair-new", 1.5)],  # an id never seen
+        [*known, ["kernel-test-1", 2]],  # a list, an int score
+        [*known, ("kernel-test-2", np.float32(0.25))],
+    ):
+        c = Candidates.from_rows(rows, "x")
+        assert c.ids == [str(r[0]) for r in rows]
+        assert c.scores.tolist() == [float(r[1]) for r in rows]
+        assert c.scores.dtype == np.float64
+    with pytest.raises((TypeError, ValueError)):
+        Candidates.from_rows([*known, ("kernel-test-1", "high")], "x")
+
+
+@SETTINGS
+@given(st.lists(rows(), min_size=1, max_size=8), st.data())
+def test_summed_parts_matches_numpy(
+    parts: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], list[int]]],
+    data: st.DataObject,
+) -> None:
+    codes = [p[0] for p in parts]
+    scores = [p[1] for p in parts]
+    ns = [data.draw(st.integers(0, len(c))) for c in codes]  # each part cut to its quota
+    weights = [data.draw(st.sampled_from([1.0, 0.3, -2.0, 0.1])) for _ in parts]
+    want = _vocab.numpy_summed_parts(codes, scores, ns, weights)
+    got = _vocab.summed_parts(codes, scores, ns, weights)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from .._native import kernels
+
 Codes = npt.NDArray[np.intp]
 Ids = npt.NDArray[np.object_]
 
@@ -34,6 +36,11 @@ class Vocabulary:
 
     def codes(self, ids: Sequence[str]) -> Codes:
         """The code of each id (new ids get the next codes)."""
+        if kernels is not None and type(ids) is list:
+            try:
+                return kernels.codes_of(ids, self.index)
+            except KeyError:
+                pass
         try:
             return np.fromiter(map(self.index.__getitem__, ids), np.intp, len(ids))
         except KeyError:  # ids never seen: give them codes
