@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 from _report import target  # bench/_report.py
 
-from prism_testkit.soak import capacity, soak, soak_cluster
+from prism_testkit.soak import capacity, carried, soak, soak_cluster
 from prism_testkit.zookeeper import start_zookeeper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def main() -> None:
             if args.rate:
                 held = args.rate / args.share
             else:
-                held = steps[-2].rate_per_node if len(steps) > 1 else steps[0].rate_per_node / 2
+                held = carried(steps, DEADLINE_MS) or steps[0].rate_per_node / 2
             rate_per_node = held * args.share
             print(
                 f"three nodes together carry {3 * held:.0f} req/s ({held:.0f} a node, open "

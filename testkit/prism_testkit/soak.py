@@ -192,11 +192,14 @@ def capacity(
 ) -> list[Step]:
     """What the nodes carry together, measured the way the soak loads them: open loop
     on every node at once from this process (the generator shares the machine), the rate
-    raised by ``factor`` a step until a step no longer :meth:`Step.holds`. The last step
-    that held is the capacity (``steps[-2]``; every step is returned)."""
+    raised by ``factor`` a step until a step no longer :meth:`Step.holds`, twice in a
+    row at that rate (one collector pause or a moment of the machine's can own a short
+    step's p99; a rate that fails again is the limit). Every step is returned; the
+    capacity is :func:`carried` of them."""
     ports = [n.port for n in cluster.nodes]
     steps: list[Step] = []
     rate = start_per_node
+    retried = False
     while True:
 
         async def load(r: float = rate) -> list[Run]:
@@ -214,8 +217,17 @@ def capacity(
         )
         steps.append(step)
         if not step.holds(deadline_ms):
-            return steps
+            if retried:
+                return steps
+            retried = True
+            continue
+        retried = False
         rate *= factor
+
+
+def carried(steps: Sequence[Step], deadline_ms: float) -> float | None:
+    """The highest rate a node carried in ``steps`` (None: no step held)."""
+    return max((s.rate_per_node for s in steps if s.holds(deadline_ms)), default=None)
 
 
 def deploys(
