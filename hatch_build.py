@@ -20,6 +20,7 @@ class KernelsBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        import numpy
         from Cython.Build import cythonize
         from setuptools import Distribution, Extension
         from setuptools.command.build_ext import build_ext
@@ -28,6 +29,8 @@ class KernelsBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         ext = Extension(
             "prism_sdk._kernels",
             [str(root / SOURCE)],
+            include_dirs=[numpy.get_include()],  # the kernels read arrays' data pointers
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=[
                 "-O3",
                 "-ffp-contract=off",

@@ -18,7 +18,7 @@ from ._candidates import Candidates, CandidatesFiltered, ChannelSets, Removed
 from ._item_fields import ItemFields
 from ._items import Item
 from ._trace import Stage
-from ._vocab import dense_codes, looked_up, member, summed_parts
+from ._vocab import dense_codes, downweighted, member, summed_parts
 from ._window import KindCodes, arrange_codes, greedy_codes
 from .data.vocabulary import VOCABULARY, Codes, Ids
 
@@ -207,37 +207,12 @@ def downweight(
 ) -> Candidates:
     out = c
     if counts:
-        get = VOCABULARY.index.get
-        keys: list[int] = []
-        ns: list[int] = []
-        for i, n in counts.items():
-            if n:
-                code = get(i)
-                if code is not None:
-                    keys.append(code)
-                    ns.append(n)
-        if keys:  # each row's position in keys, plus one (0: not in counts)
-            found = looked_up(c.codes, np.array(keys, np.intp), np.arange(1, len(keys) + 1))
-            rows = found.nonzero()[0]
-            if len(rows):
-                out = _downweighted(c, rows, [ns[k - 1] for k in found[rows].tolist()], factor, by)
+        got = downweighted(c.codes, c.scores, c.traces, counts, factor, by)
+        if got is not None:
+            out = Candidates(c.codes, got[0], c.chans, c.channel_sets, got[1], c.acm)
     if stage is not None:
         stage.output(len(c), out)
     return out
-
-
-def _downweighted(
-    c: Candidates, rows: Codes, counts: list[int], factor: float, by: str
-) -> Candidates:
-    powers = {n: factor**n for n in set(counts)}
-    scores = c.scores.copy()
-    scores[rows] *= np.array([powers[n] for n in counts], np.float64)
-    traces: Ids = np.empty(len(c), object) if c.traces is None else c.traces.copy()
-    # one by one: assigning a list of dicts goes through numpy's sequence detection
-    for r, n in zip(rows.tolist(), counts, strict=True):
-        old = traces[r]
-        traces[r] = {by: n} if old is None else {**old, by: n}
-    return Candidates(c.codes, scores, c.chans, c.channel_sets, traces, c.acm)
 
 
 def top(c: Candidates, n: int, stage: Stage | None) -> Candidates:

@@ -33,3 +33,13 @@ def summed_parts(
     weights: list[float],
     slot: Codes,
 ) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32]]: ...
+def downweighted(
+    codes: Codes,
+    scores: npt.NDArray[np.float64],
+    traces: npt.NDArray[np.object_] | None,
+    counts: dict[str, int],
+    index: dict[str, int],
+    factor: float,
+    by: str,
+    scratch: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.object_]] | None: ...

@@ -3,30 +3,68 @@
 ``_vocab`` and ``_window`` take several array passes (or a Python loop) over a few
 hundred rows, which at that size is mostly call overhead. Each gives exactly what its
 pure-Python twin gives (``tests/sdk/test_kernels.py`` checks them against each other);
-``_vocab`` uses the twins when this module was not built.
+the callers use the twins when this module was not built.
 
-The scratch arrays are the caller's (indexed by id code, all-unset between calls)."""
+Arrays are read through their data pointers (a typed memoryview costs about half a
+microsecond to set up, more than these loops take): an argument that is not a
+one-dimensional C-contiguous array of the expected type is converted first. The scratch
+arrays are the caller's (indexed by id code, all-unset between calls) and left so."""
 
 import numpy as np
 
+cimport numpy as cnp
+from cpython cimport array as carray
 from libc.stdint cimport int32_t, int64_t
+
+cnp.import_array()
 
 ctypedef Py_ssize_t intp_t
 
 cdef intp_t UNSET = np.iinfo(np.intp).max
 
 
-def summed(const intp_t[:] codes, const double[:] scores, object parts,
-           intp_t[::1] slot):
+cdef inline cnp.ndarray _as(object a, int typenum, object dtype):
+    """``a`` as a 1-d C-contiguous array of ``typenum`` (itself when it is one)."""
+    cdef cnp.ndarray arr
+    if cnp.PyArray_Check(a):
+        arr = <cnp.ndarray>a
+        if (cnp.PyArray_TYPE(arr) == typenum and cnp.PyArray_NDIM(arr) == 1
+                and cnp.PyArray_IS_C_CONTIGUOUS(arr)):
+            return arr
+    return np.ascontiguousarray(a, dtype).reshape(-1)
+
+
+cdef inline intp_t* _intp(cnp.ndarray a):
+    return <intp_t*>cnp.PyArray_DATA(a)
+
+
+cdef inline double* _f64(cnp.ndarray a):
+    return <double*>cnp.PyArray_DATA(a)
+
+
+cdef inline cnp.ndarray _empty(intp_t n, int typenum):
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    return cnp.PyArray_EMPTY(1, dims, typenum, 0)
+
+
+def summed(codes_in, scores_in, object parts, slot_in):
     """Each distinct code once, in order of first appearance, the sum of its rows'
     scores in row order, and (``parts``: sizes of consecutive parts) a bitmask of the
-    parts it is in. ``slot`` is all-UNSET and is left so."""
-    cdef intp_t n = codes.shape[0], nu = 0, i, j, c, p, part = 0, part_end
-    unique_a = np.empty(n, np.intp)
-    total_a = np.empty(n, np.float64)
-    cdef intp_t[::1] unique = unique_a
-    cdef double[::1] total = total_a
-    cdef int32_t[::1] bits
+    parts it is in."""
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64, np.float64)
+    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP, np.intp)
+    cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], nu = 0, i, j, c, p, part = 0, part_end
+    cdef intp_t* codes = _intp(codes_a)
+    cdef double* scores = _f64(scores_a)
+    cdef intp_t* slot = _intp(slot_a)
+    cdef cnp.ndarray unique_a = _empty(n, cnp.NPY_INTP)
+    cdef cnp.ndarray total_a = _empty(n, cnp.NPY_FLOAT64)
+    cdef intp_t* unique = _intp(unique_a)
+    cdef double* total = _f64(total_a)
+    cdef cnp.ndarray bits_a
+    cdef int32_t* bits
     cdef list sizes = [] if parts is None else list(parts)
     for i in range(n):
         c = codes[i]
@@ -37,7 +75,7 @@ def summed(const intp_t[:] codes, const double[:] scores, object parts,
             nu += 1
     if parts is not None:
         bits_a = np.zeros(nu, np.int32)
-        bits = bits_a
+        bits = <int32_t*>cnp.PyArray_DATA(bits_a)
         part_end = sizes[0] if sizes else 0
         for i in range(n):
             while i >= part_end and part + 1 < len(sizes):
@@ -56,14 +94,114 @@ def summed(const intp_t[:] codes, const double[:] scores, object parts,
     return unique_a[:nu], total_a[:nu], bits_a
 
 
-def dense_codes(const intp_t[:] codes, intp_t[::1] slot):
+def summed_parts(list codes_of_parts, list scores_of_parts, list ns, list weights, slot_in):
+    """:func:`summed` with parts of the rows given apart: part k is the first ``ns[k]``
+    rows of its codes and scores, its scores times ``weights[k]``; bit k of a code's
+    mask says it is in part k."""
+    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP, np.intp)
+    cdef intp_t* slot = _intp(slot_a)
+    cdef intp_t t, i, m, n = 0, nu = 0, c, p
+    cdef cnp.ndarray codes_a, scores_a
+    cdef intp_t* codes
+    cdef double* scores
+    cdef double w
+    cdef int32_t bit
+    for t in range(len(ns)):
+        n += <intp_t>ns[t]
+    cdef cnp.ndarray unique_a = _empty(n, cnp.NPY_INTP)
+    cdef cnp.ndarray total_a = _empty(n, cnp.NPY_FLOAT64)
+    cdef cnp.ndarray bits_a = _empty(n, cnp.NPY_INT32)
+    cdef intp_t* unique = _intp(unique_a)
+    cdef double* total = _f64(total_a)
+    cdef int32_t* bits = <int32_t*>cnp.PyArray_DATA(bits_a)
+    for t in range(len(ns)):
+        codes_a = _as(codes_of_parts[t], cnp.NPY_INTP, np.intp)
+        scores_a = _as(scores_of_parts[t], cnp.NPY_FLOAT64, np.float64)
+        m = ns[t]
+        if m > cnp.PyArray_DIMS(codes_a)[0] or m > cnp.PyArray_DIMS(scores_a)[0]:
+            raise ValueError(f"part {t}: {m} rows asked of a shorter part")
+        codes = _intp(codes_a)
+        scores = _f64(scores_a)
+        w = weights[t]
+        bit = <int32_t>1 << t
+        for i in range(m):
+            c = codes[i]
+            p = slot[c]
+            if p == UNSET:
+                p = slot[c] = nu
+                unique[nu] = c
+                total[nu] = 0.0
+                bits[nu] = 0
+                nu += 1
+            total[p] += w * scores[i]
+            bits[p] |= bit
+    for i in range(nu):
+        slot[unique[i]] = UNSET
+    return unique_a[:nu], total_a[:nu], bits_a[:nu]
+
+
+def summed_tables(list codes_of_tables, list scores_of_tables, weights, slot_in):
+    """:func:`summed` of the rows of several tables, each row's score its table's
+    weight times its own (the product rounded, then added in row order)."""
+    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP, np.intp)
+    cdef intp_t* slot = _intp(slot_a)
+    cdef intp_t t, i, m, n = 0, nu = 0, c, p
+    cdef cnp.ndarray codes_a, scores_a
+    cdef object table_scores
+    cdef intp_t* codes
+    cdef double* scores
+    cdef intp_t n_scores
+    cdef double w
+    cdef list ws = list(weights)
+    for t in range(len(codes_of_tables)):
+        n += len(codes_of_tables[t])
+    cdef cnp.ndarray unique_a = _empty(n, cnp.NPY_INTP)
+    cdef cnp.ndarray total_a = _empty(n, cnp.NPY_FLOAT64)
+    cdef intp_t* unique = _intp(unique_a)
+    cdef double* total = _f64(total_a)
+    for t in range(len(codes_of_tables)):
+        codes_a = _as(codes_of_tables[t], cnp.NPY_INTP, np.intp)
+        table_scores = scores_of_tables[t]
+        if type(table_scores) is carray.array and (
+                <carray.array>table_scores).ob_descr.typecode == b'd':
+            scores = (<carray.array>table_scores).data.as_doubles  # read in place
+            n_scores = len(table_scores)
+        else:
+            scores_a = _as(table_scores, cnp.NPY_FLOAT64, np.float64)
+            table_scores = scores_a  # kept alive while read
+            scores = _f64(scores_a)
+            n_scores = cnp.PyArray_DIMS(scores_a)[0]
+        m = cnp.PyArray_DIMS(codes_a)[0]
+        if n_scores != m:
+            raise ValueError(f"table {t}: {m} codes but {n_scores} scores")
+        codes = _intp(codes_a)
+        w = ws[t]
+        for i in range(m):
+            c = codes[i]
+            p = slot[c]
+            if p == UNSET:
+                p = slot[c] = nu
+                unique[nu] = c
+                total[nu] = 0.0
+                nu += 1
+            total[p] += w * scores[i]
+    for i in range(nu):
+        slot[unique[i]] = UNSET
+    return unique_a[:nu], total_a[:nu]
+
+
+def dense_codes(codes_in, slot_in):
     """The rows where each distinct code first appears, and each row's position among
-    those. ``slot`` is all-UNSET and is left so."""
-    cdef intp_t n = codes.shape[0], nu = 0, i, c
-    first_a = np.empty(n, np.intp)
-    dense_a = np.empty(n, np.intp)
-    cdef intp_t[::1] first = first_a
-    cdef intp_t[::1] dense = dense_a
+    those."""
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP, np.intp)
+    cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], nu = 0, i, c
+    cdef intp_t* codes = _intp(codes_a)
+    cdef intp_t* slot = _intp(slot_a)
+    cdef cnp.ndarray first_a = _empty(n, cnp.NPY_INTP)
+    cdef cnp.ndarray dense_a = _empty(n, cnp.NPY_INTP)
+    cdef intp_t* first = _intp(first_a)
+    cdef intp_t* dense = _intp(dense_a)
     for i in range(n):
         c = codes[i]
         if slot[c] == UNSET:
@@ -76,50 +214,65 @@ def dense_codes(const intp_t[:] codes, intp_t[::1] slot):
     return first_a[:nu], dense_a
 
 
-def member(const intp_t[:] codes, const intp_t[:] among, unsigned char[::1] flags):
-    """Per row: whether its code is one of ``among``. ``flags`` is all-zero and is
-    left so."""
-    cdef intp_t n = codes.shape[0], i
-    out_a = np.empty(n, np.bool_)
-    cdef unsigned char[::1] out = out_a.view(np.uint8)
-    for i in range(among.shape[0]):
+def member(codes_in, among_in, flags_in):
+    """Per row: whether its code is one of ``among``."""
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray among_a = _as(among_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray flags_a = _as(flags_in, cnp.NPY_UINT8, np.uint8)
+    cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], k = cnp.PyArray_DIMS(among_a)[0], i
+    cdef intp_t* codes = _intp(codes_a)
+    cdef intp_t* among = _intp(among_a)
+    cdef unsigned char* flags = <unsigned char*>cnp.PyArray_DATA(flags_a)
+    cdef cnp.ndarray out_a = _empty(n, cnp.NPY_BOOL)
+    cdef unsigned char* out = <unsigned char*>cnp.PyArray_DATA(out_a)
+    for i in range(k):
         flags[among[i]] = 1
     for i in range(n):
         out[i] = flags[codes[i]]
-    for i in range(among.shape[0]):
+    for i in range(k):
         flags[among[i]] = 0
     return out_a
 
 
-def looked_up(const intp_t[:] codes, const intp_t[:] keys, const int64_t[:] values,
-              int64_t[::1] scratch):
-    """Per row: the value of its code in ``keys`` -> ``values``, else 0. ``scratch`` is
-    all-zero and is left so."""
-    cdef intp_t n = codes.shape[0], i
-    out_a = np.empty(n, np.int64)
-    cdef int64_t[::1] out = out_a
-    for i in range(keys.shape[0]):
+def looked_up(codes_in, keys_in, values_in, scratch_in):
+    """Per row: the value of its code in ``keys`` -> ``values``, else 0."""
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray keys_a = _as(keys_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray values_a = _as(values_in, cnp.NPY_INT64, np.int64)
+    cdef cnp.ndarray scratch_a = _as(scratch_in, cnp.NPY_INT64, np.int64)
+    cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], k = cnp.PyArray_DIMS(keys_a)[0], i
+    if cnp.PyArray_DIMS(values_a)[0] != k:
+        raise ValueError(f"{k} keys but {cnp.PyArray_DIMS(values_a)[0]} values")
+    cdef intp_t* codes = _intp(codes_a)
+    cdef intp_t* keys = _intp(keys_a)
+    cdef int64_t* values = <int64_t*>cnp.PyArray_DATA(values_a)
+    cdef int64_t* scratch = <int64_t*>cnp.PyArray_DATA(scratch_a)
+    cdef cnp.ndarray out_a = _empty(n, cnp.NPY_INT64)
+    cdef int64_t* out = <int64_t*>cnp.PyArray_DATA(out_a)
+    for i in range(k):
         scratch[keys[i]] = values[i]
     for i in range(n):
         out[i] = scratch[codes[i]]
-    for i in range(keys.shape[0]):
+    for i in range(k):
         scratch[keys[i]] = 0
     return out_a
 
 
-def greedy(const int32_t[:] kinds, intp_t n, intp_t window, intp_t cap):
+def greedy(kinds_in, intp_t n, intp_t window, intp_t cap):
     """``_window.greedy`` over kind codes (negative: unconstrained)."""
-    cdef intp_t m = kinds.shape[0], placed_n = 0, start = 0, i, pick, top = 0
+    cdef cnp.ndarray kinds_a = _as(kinds_in, cnp.NPY_INT32, np.int32)
+    cdef int32_t* kinds = <int32_t*>cnp.PyArray_DATA(kinds_a)
+    cdef intp_t m = cnp.PyArray_DIMS(kinds_a)[0], placed_n = 0, start = 0, i, pick, top = 0
     cdef int32_t k
     for i in range(m):
         if kinds[i] > top:
             top = kinds[i]
-    counts_a = np.zeros(top + 2, np.intp)  # last slot: the unconstrained
-    used_a = np.zeros(m, np.uint8)
-    placed_a = np.empty(max(m, 1), np.int32)
-    cdef intp_t[::1] counts = counts_a
-    cdef unsigned char[::1] used = used_a
-    cdef int32_t[::1] placed = placed_a
+    cdef cnp.ndarray counts_a = np.zeros(top + 2, np.intp)  # last slot: the unconstrained
+    cdef cnp.ndarray used_a = np.zeros(m, np.uint8)
+    cdef cnp.ndarray placed_a = _empty(max(m, 1), cnp.NPY_INT32)
+    cdef intp_t* counts = _intp(counts_a)
+    cdef unsigned char* used = <unsigned char*>cnp.PyArray_DATA(used_a)
+    cdef int32_t* placed = <int32_t*>cnp.PyArray_DATA(placed_a)
     cdef list order = [], bad = []
     while placed_n < n and start < m:
         pick = -1
@@ -151,8 +304,8 @@ def greedy(const int32_t[:] kinds, intp_t n, intp_t window, intp_t cap):
 def codes_of(list ids, dict index):
     """The code of each id in ``index``; KeyError for one it does not hold."""
     cdef intp_t n = len(ids), i
-    out_a = np.empty(n, np.intp)
-    cdef intp_t[::1] out = out_a
+    cdef cnp.ndarray out_a = _empty(n, cnp.NPY_INTP)
+    cdef intp_t* out = _intp(out_a)
     for i in range(n):
         out[i] = index[ids[i]]
     return out_a
@@ -160,14 +313,14 @@ def codes_of(list ids, dict index):
 
 def pair_columns(list pairs, dict index):
     """``(id, score)`` pairs as their ids' codes and their scores (float64); KeyError for
-    an id ``index`` does not hold, TypeError or ValueError for a row that is not a
-    pair of an id and a number."""
+    an id ``index`` does not hold, TypeError for a row that is not a tuple of an id and a
+    number."""
     cdef intp_t n = len(pairs), i
     cdef object row
-    codes_a = np.empty(n, np.intp)
-    scores_a = np.empty(n, np.float64)
-    cdef intp_t[::1] codes = codes_a
-    cdef double[::1] scores = scores_a
+    cdef cnp.ndarray codes_a = _empty(n, cnp.NPY_INTP)
+    cdef cnp.ndarray scores_a = _empty(n, cnp.NPY_FLOAT64)
+    cdef intp_t* codes = _intp(codes_a)
+    cdef double* scores = _f64(scores_a)
     for i in range(n):
         row = pairs[i]
         if type(row) is tuple and len(<tuple>row) == 2:
@@ -178,73 +331,44 @@ def pair_columns(list pairs, dict index):
     return codes_a, scores_a
 
 
-def summed_tables(list codes_of_tables, list scores_of_tables, weights, intp_t[::1] slot):
-    """:func:`summed` of the rows of several tables, each row's score its table's
-    weight times its own (the product rounded, then added in row order)."""
-    cdef intp_t t, i, n = 0, nu = 0, c, p
-    cdef const intp_t[:] codes
-    cdef const double[:] scores
-    cdef double w
-    cdef list ws = list(weights)
-    for t in range(len(codes_of_tables)):
-        n += len(codes_of_tables[t])
-    unique_a = np.empty(n, np.intp)
-    total_a = np.empty(n, np.float64)
-    cdef intp_t[::1] unique = unique_a
-    cdef double[::1] total = total_a
-    for t in range(len(codes_of_tables)):
-        codes = codes_of_tables[t]
-        scores = scores_of_tables[t]
-        w = ws[t]
-        for i in range(codes.shape[0]):
-            c = codes[i]
-            p = slot[c]
-            if p == UNSET:
-                p = slot[c] = nu
-                unique[nu] = c
-                total[nu] = 0.0
-                nu += 1
-            total[p] += w * scores[i]
-    for i in range(nu):
-        slot[unique[i]] = UNSET
-    return unique_a[:nu], total_a[:nu]
-
-
-def summed_parts(list codes_of_parts, list scores_of_parts, list ns, list weights,
-                 intp_t[::1] slot):
-    """:func:`summed` with parts of the rows given apart: part k is the first ``ns[k]``
-    rows of its codes and scores, its scores times ``weights[k]``; bit k of a code's
-    mask says it is in part k."""
-    cdef intp_t t, i, m, n = 0, nu = 0, c, p
-    cdef const intp_t[:] codes
-    cdef const double[:] scores
-    cdef double w
-    cdef int32_t bit
-    for t in range(len(ns)):
-        n += <intp_t>ns[t]
-    unique_a = np.empty(n, np.intp)
-    total_a = np.empty(n, np.float64)
-    bits_a = np.empty(n, np.int32)
-    cdef intp_t[::1] unique = unique_a
-    cdef double[::1] total = total_a
-    cdef int32_t[::1] bits = bits_a
-    for t in range(len(ns)):
-        codes = codes_of_parts[t]
-        scores = scores_of_parts[t]
-        m = ns[t]
-        w = weights[t]
-        bit = <int32_t>1 << t
-        for i in range(m):
-            c = codes[i]
-            p = slot[c]
-            if p == UNSET:
-                p = slot[c] = nu
-                unique[nu] = c
-                total[nu] = 0.0
-                bits[nu] = 0
-                nu += 1
-            total[p] += w * scores[i]
-            bits[p] |= bit
-    for i in range(nu):
-        slot[unique[i]] = UNSET
-    return unique_a[:nu], total_a[:nu], bits_a[:nu]
+def downweighted(codes_in, scores_in, traces, dict counts, dict index, object factor,
+                 object by, scratch_in):
+    """``stages.downweight`` of candidate columns: each row whose id has a count ``n``
+    (non-zero) in ``counts`` gets its score times ``factor ** n`` and ``{by: n}`` added
+    to its trace. The new scores and traces, or None when no row has a count."""
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray scratch_a = _as(scratch_in, cnp.NPY_INT64, np.int64)
+    cdef intp_t* codes = _intp(codes_a)
+    cdef int64_t* scratch = <int64_t*>cnp.PyArray_DATA(scratch_a)
+    cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], i, r, hits = 0
+    cdef int64_t k
+    cdef list keys = [], ns = []
+    cdef object item_id, count, code, old
+    for item_id, count in counts.items():
+        if count:
+            code = index.get(item_id)
+            if code is not None:
+                keys.append(code)
+                ns.append(count)
+    for i in range(len(keys)):
+        scratch[<intp_t>keys[i]] = i + 1
+    for r in range(n):
+        if scratch[codes[r]]:
+            hits += 1
+    if not hits:
+        for i in range(len(keys)):
+            scratch[<intp_t>keys[i]] = 0
+        return None
+    cdef cnp.ndarray scores_a = np.array(scores_in, np.float64)  # a copy
+    cdef double* scores = _f64(scores_a)
+    out_traces = np.empty(n, object) if traces is None else traces.copy()
+    for r in range(n):
+        k = scratch[codes[r]]
+        if k:
+            count = ns[k - 1]
+            scores[r] *= <double>(factor ** count)
+            old = out_traces[r]
+            out_traces[r] = {by: count} if old is None else {**old, by: count}
+    for i in range(len(keys)):
+        scratch[<intp_t>keys[i]] = 0
+    return scores_a, out_traces

@@ -9,14 +9,14 @@ built with it, else in numpy (``numpy_*``, the same results; ``COMPILED`` says w
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ._native import kernels as _kernels
-from .data.vocabulary import VOCABULARY, Codes
+from .data.vocabulary import VOCABULARY, Codes, Ids
 
 COMPILED = _kernels is not None
 _UNSET = np.iinfo(np.intp).max
@@ -185,3 +185,57 @@ def numpy_summed_parts(
     unique, total, masks = numpy_summed(joined, weighted, ns)
     assert masks is not None
     return unique, total, masks
+
+
+def downweighted(
+    codes: Codes,
+    scores: npt.NDArray[np.float64],
+    traces: Ids | None,
+    counts: Mapping[str, int],
+    factor: float,
+    by: str,
+) -> tuple[npt.NDArray[np.float64], Ids] | None:
+    """Each row whose id has a non-zero count ``n`` in ``counts``: its score times
+    ``factor ** n`` and ``{by: n}`` added to its trace (new arrays); None when no row
+    has one."""
+    if _kernels is not None and type(counts) is dict:
+        return _kernels.downweighted(
+            codes, scores, traces, counts, VOCABULARY.index, factor, by, _scratch().values
+        )
+    return numpy_downweighted(codes, scores, traces, counts, factor, by)
+
+
+def numpy_downweighted(
+    codes: Codes,
+    scores: npt.NDArray[np.float64],
+    traces: Ids | None,
+    counts: Mapping[str, int],
+    factor: float,
+    by: str,
+) -> tuple[npt.NDArray[np.float64], Ids] | None:
+    get = VOCABULARY.index.get
+    keys: list[int] = []
+    ns: list[int] = []
+    for i, n in counts.items():
+        if n:
+            code = get(i)
+            if code is not None:
+                keys.append(code)
+                ns.append(n)
+    if not keys:
+        return None
+    # each row's position in keys, plus one (0: not in counts)
+    found = numpy_looked_up(codes, np.array(keys, np.intp), np.arange(1, len(keys) + 1))
+    rows = found.nonzero()[0]
+    if not len(rows):
+        return None
+    hit = [ns[k - 1] for k in found[rows].tolist()]
+    powers = {n: factor**n for n in set(hit)}
+    out = scores.copy()
+    out[rows] *= np.array([powers[n] for n in hit], np.float64)
+    out_traces: Ids = np.empty(len(codes), object) if traces is None else traces.copy()
+    # one by one: assigning a list of dicts goes through numpy's sequence detection
+    for r, n in zip(rows.tolist(), hit, strict=True):
+        old = out_traces[r]
+        out_traces[r] = {by: n} if old is None else {**old, by: n}
+    return out, out_traces

@@ -167,3 +167,33 @@ def test_summed_parts_matches_numpy(
     got = _vocab.summed_parts(codes, scores, ns, weights)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
+
+
+@SETTINGS
+@given(st.data())
+def test_downweighted_matches_numpy(data: st.DataObject) -> None:
+    codes = np.array(data.draw(st.lists(st.integers(0, VOCAB - 1), max_size=80)), np.intp)
+    scores = np.array(
+        data.draw(st.lists(st.floats(-1e3, 1e3), min_size=len(codes), max_size=len(codes)))
+    )
+    ids = [f"kernel-test-{i}" for i in range(VOCAB)]
+    counts = data.draw(
+        st.dictionaries(st.sampled_from([*ids, "kernel-never-coded"]), st.integers(0, 4))
+    )
+    traces = None
+    if data.draw(st.booleans()):
+        traces = np.empty(len(codes), object)
+        for r in range(0, len(codes), 3):
+            traces[r] = {"earlier": r}
+    factor = data.draw(st.sampled_from([0.5, 0.9, 1.0, 2.0]))
+    want = _vocab.numpy_downweighted(codes, scores, traces, counts, factor, "shown")
+    got = _vocab.downweighted(codes, scores, traces, counts, factor, "shown")
+    if want is None:
+        assert got is None
+        return
+    assert got is not None
+    np.testing.assert_array_equal(got[0], want[0])
+    assert got[1].tolist() == want[1].tolist()
+    assert traces is None or traces.tolist()[0::3] == [
+        {"earlier": r} for r in range(0, len(codes), 3)
+    ]
