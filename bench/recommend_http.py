@@ -8,6 +8,8 @@
     demo's current home_feed.
 
 Each server is uvicorn (uvloop + httptools, one worker); the load generator is wrk. The
+cases take turns, ``--rounds`` times (3, 6 s each), and each figure is the median of its
+rounds (a machine whose speed drifts moves every case, not the ones measured last). The
 server loads its scripts from a copy of strategies/ with bench/strategies/ added.
 Prints req/s and p50/p99 per case and the ratios (b)/(a) and (c)/(b) (target for the
 frozen columnar home_feed: >= 0.35).
@@ -21,6 +23,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,6 +135,13 @@ def wrk(url: str, body: dict[str, Any], seconds: int, connections: int) -> dict[
     }
 
 
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure the median of the runs' (non-2xx: their sum)."""
+    out = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    out["non2xx"] = sum(r["non2xx"] for r in runs)
+    return out
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -141,7 +151,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=6, help="per case and round")
+    ap.add_argument("--rounds", type=int, default=3, help="figures: the median of the rounds")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--var-dir", default=str(ROOT / "var" / "bench"))
     args = ap.parse_args()
@@ -181,16 +192,19 @@ def main() -> None:
             {"PRISM_BENCH_PAYLOAD": str(payload), "PYTHONPATH": str(ROOT / "bench")},
         )
         wait_ready_raw(f"http://127.0.0.1:{raw_port}/")
-        results = {}
-        for name, url, body in (
+        cases = (
             ("a_raw_asgi", f"http://127.0.0.1:{raw_port}/", noop_body),
             ("b_recommend_noop", f"{base}/v1/recommend", noop_body),
             ("c_home_feed_frozen", f"{base}/v1/recommend", bodies["bench_home_frozen"]),
             ("c_home_feed_frozen_cols", f"{base}/v1/recommend", bodies["bench_home_columnar"]),
             ("c_home_feed_current", f"{base}/v1/recommend", bodies["home_feed"]),
-        ):
-            wrk(url, body, 2, args.connections)  # warm-up
-            results[name] = wrk(url, body, args.seconds, args.connections)
+        )
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in cases}
+        for _ in range(args.rounds):  # the cases in turn, so a slow spell hits each once
+            for name, url, body in cases:
+                wrk(url, body, 1, args.connections)  # warm-up
+                runs[name].append(wrk(url, body, args.seconds, args.connections))
+        results = {name: median_run(r) for name, r in runs.items()}
     finally:
         for p in (server, raw):
             if p is not None:
