@@ -5,8 +5,11 @@ Three ``prism serve`` processes (one worker each, the demo world at 5 % scale, o
 SQLite database, a real ZooKeeper) serve ``home_feed``. Their capacity is measured first,
 the way the soak loads them (``prism_testkit.soak.capacity``): open loop on all three at
 once from this process, the rate raised 1.2x every 6 s until a step refuses or fails a
-request, falls behind or answers past the 80 ms deadline at p99; each node is then
-offered ``--share`` of the last rate that held, open loop
+request, falls behind or answers past the 80 ms deadline at p99 (twice at that rate).
+The capacity is the lower of the highest rate that held and the rate that would keep
+every core of the machine busy (``sustained``: extrapolated from how busy that step kept
+it; a 6-second step stays within the deadline past that rate by queueing, which ten
+minutes cannot). Each node is then offered ``--share`` of it, open loop
 (``prism_testkit.open_loop``), while a deploy alternates
 two commits of ``home_feed.py`` (``--wait``: every node serves it) and a layer
 experiment re-splits the traffic 50/50, 20/80, 80/20 (``prism_testkit.soak``).
@@ -29,7 +32,7 @@ from pathlib import Path
 import httpx
 from _report import target  # bench/_report.py
 
-from prism_testkit.soak import capacity, carried, soak, soak_cluster
+from prism_testkit.soak import capacity, carried, soak, soak_cluster, sustained
 from prism_testkit.zookeeper import start_zookeeper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,12 +75,19 @@ def main() -> None:
                 print(
                     f"  capacity step: {step.rate_per_node:5.0f}/s a node, {step.ok}/"
                     f"{step.offered} answered 200, p99 {step.p99_ms:.1f} ms, "
-                    f"kept up: {step.kept_up}"
+                    f"kept up: {step.kept_up}, {step.cores_busy:.2f} cores busy"
                 )
             if args.rate:
                 held = args.rate / args.share
             else:
-                held = carried(steps, DEADLINE_MS) or steps[0].rate_per_node / 2
+                cores = os.cpu_count() or 1
+                within = carried(steps, DEADLINE_MS) or steps[0].rate_per_node / 2
+                full = sustained(steps, DEADLINE_MS, cores) or within
+                held = min(within, full)
+                print(
+                    f"answered within the deadline up to {within:.0f}/s a node; every core "
+                    f"busy at {full:.0f}/s a node (extrapolated from the highest step that held)"
+                )
             rate_per_node = held * args.share
             print(
                 f"three nodes together carry {3 * held:.0f} req/s ({held:.0f} a node, open "

@@ -175,6 +175,8 @@ class Step:
     ok: int
     p99_ms: float
     kept_up: bool
+    cores_busy: float = 0.0
+    """The machine's cores busy during the step (median of its seconds; 0: not read)."""
 
     def holds(self, deadline_ms: float) -> bool:
         """Every request answered ``200``, the generator on schedule, p99 in the deadline."""
@@ -206,7 +208,9 @@ def capacity(
             gens = [OpenLoop(port, bodies) for port in ports]
             return await asyncio.gather(*(g.run(r, step_s) for g in gens))
 
-        runs = on_uvloop(load())
+        with CpuWatch([]) as watch:
+            runs = on_uvloop(load())
+        busy = sorted(sec.busy for sec in watch.seconds[1:])  # the first: the ramp-up
         ok = [ms for run in runs for ms in run.latencies(200)]
         step = Step(
             rate,
@@ -214,6 +218,7 @@ def capacity(
             len(ok),
             percentile(ok, 99) if ok else float("inf"),
             all(run.kept_up for run in runs),
+            busy[len(busy) // 2] if busy else 0.0,
         )
         steps.append(step)
         if not step.holds(deadline_ms):
@@ -228,6 +233,18 @@ def capacity(
 def carried(steps: Sequence[Step], deadline_ms: float) -> float | None:
     """The highest rate a node carried in ``steps`` (None: no step held)."""
     return max((s.rate_per_node for s in steps if s.holds(deadline_ms)), default=None)
+
+
+def sustained(steps: Sequence[Step], deadline_ms: float, cores: int) -> float | None:
+    """The rate a node could carry with every core of the machine busy, from the highest
+    step that held and how busy it kept the machine (nodes, generator and all): a short
+    step answers within the deadline above this rate by queueing, which a ten-minute
+    run cannot. None without a held step that read the machine."""
+    held = [s for s in steps if s.holds(deadline_ms) and s.cores_busy > 0]
+    if not held:
+        return None
+    top = max(held, key=lambda s: s.rate_per_node)
+    return top.rate_per_node * cores / top.cores_busy
 
 
 def deploys(
