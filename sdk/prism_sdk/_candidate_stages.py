@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._attrs import KindOf, Rows, kind_fn
-from ._candidates import Candidates, CandidatesFiltered, ChannelSets, Removed
+from ._candidates import Candidates, CandidatesFiltered, ChannelSets, Removed, best_first
 from ._item_fields import ItemFields
 from ._items import Item
 from ._trace import Stage
@@ -78,7 +78,7 @@ def _merged(
         unique = codes[first]
         total = np.asarray(np.bincount(dense, weights=scores, minlength=len(first)), np.float64)
         chans, sets = _channels_by_row(heads, dense, len(first))
-    order = np.argsort(-total, kind="stable")
+    order = best_first(total)
     if limit is not None:
         order = order[:limit]
     traces = acm = None
@@ -216,7 +216,7 @@ def downweight(
 
 
 def top(c: Candidates, n: int, stage: Stage | None) -> Candidates:
-    out = c.take(np.argsort(-c.scores, kind="stable")[:n])
+    out = c.take(best_first(c.scores)[:n])
     if stage is not None:
         stage.output(len(c), out)
     return out

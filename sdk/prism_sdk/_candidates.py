@@ -21,7 +21,7 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
-from ._items import Item
+from ._items import Item, new_items
 from ._native import kernels
 from ._vocab import summed, summed_tables
 from .data import Scored
@@ -152,17 +152,9 @@ class Candidates:
         scores = self.scores[:k].tolist()
         sets = self.channel_sets
         chans = self.chans[:k].tolist()
-        traces = self.traces[:k].tolist() if self.traces is not None else [None] * k
-        acm = self.acm[:k].tolist() if self.acm is not None else [None] * k
-        new = object.__new__
-        out: list[Item] = []
-        append = out.append
-        for i in range(k):
-            it = new(Item)
-            it.id, it.score, it.channels = ids[i], scores[i], sets[chans[i]]
-            it.trace, it.acm_extra = traces[i], acm[i]
-            append(it)
-        return out
+        traces = self.traces[:k].tolist() if self.traces is not None else None
+        acm = self.acm[:k].tolist() if self.acm is not None else None
+        return new_items(ids, scores, sets, chans, traces, acm)
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.to_items())
@@ -192,12 +184,17 @@ class Candidates:
     # -- deriving --------------------------------------------------------------
     def take(self, rows: Codes | npt.NDArray[np.bool_]) -> Candidates:
         """The rows ``rows`` (positions, or a mask), in that order."""
-        if rows.dtype == np.bool_:  # positions once, not a mask per column
-            rows = rows.nonzero()[0]
+        objects = self.traces is not None or self.acm is not None
+        if rows.dtype == np.bool_ and (kernels is None or objects):
+            rows = rows.nonzero()[0]  # positions once, not a mask per column
+        if kernels is not None:
+            codes, scores, chans = kernels.taken(self.codes, self.scores, self.chans, rows)
+        else:
+            codes, scores, chans = self.codes[rows], self.scores[rows], self.chans[rows]
         return Candidates(
-            self.codes[rows],
-            self.scores[rows],
-            self.chans[rows],
+            codes,
+            scores,
+            chans,
             self.channel_sets,
             self.traces[rows] if self.traces is not None else None,
             self.acm[rows] if self.acm is not None else None,
@@ -216,6 +213,14 @@ class Candidates:
     def __repr__(self) -> str:
         head = ", ".join(repr(it) for it in self.to_items(3))
         return f"Candidates({len(self)} rows: {head}{', ...' if len(self) > 3 else ''})"
+
+
+def best_first(scores: Scores) -> Codes:
+    """The rows by score, best first, ties in row order (``np.argsort(-scores,
+    kind="stable")``, compiled when built)."""
+    if kernels is not None:
+        return kernels.descending(scores)
+    return np.argsort(-scores, kind="stable")
 
 
 def _pair_columns(pairs: Sequence[Scored]) -> tuple[Codes, Scores]:

@@ -42,12 +42,17 @@ class ItemFields(Mapping[str, Row]):
             self._view = ColumnView(list(data.items(VOCABULARY.ids(codes))))
             keys = np.arange(len(codes), dtype=np.intp)
         self._codes = codes
+        keys.flags.writeable = False  # handed out by keys_of
         self._keys = keys
-        self._keys_plus_one = keys.astype(np.int64) + 1  # 0: no row
+        self._keys_plus_one: npt.NDArray[np.int64] | None = None  # made when first needed
         self._by_code: dict[int, int] | None = None
 
     def keys_of(self, candidates: Candidates) -> Keys:
         """Each row's position in the view (``MISSING``: no row, or not read here)."""
+        if candidates.codes is self._codes:  # the set these rows were read for
+            return self._keys
+        if self._keys_plus_one is None:
+            self._keys_plus_one = self._keys.astype(np.int64) + 1  # 0: no row
         return looked_up(candidates.codes, self._codes, self._keys_plus_one) - 1
 
     def codes(

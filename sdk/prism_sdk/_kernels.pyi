@@ -1,9 +1,11 @@
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 Codes = npt.NDArray[np.intp]
+_T = TypeVar("_T")
 
 def summed(
     codes: Codes, scores: npt.NDArray[np.float64], parts: Sequence[int] | None, slot: Codes
@@ -43,3 +45,21 @@ def downweighted(
     by: str,
     scratch: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.object_]] | None: ...
+def new_items(
+    cls: type[_T],
+    ids: list[str],
+    scores: list[float],
+    sets: tuple[tuple[str, ...], ...],
+    chans: list[int],
+    traces: list[object] | None,
+    acm: list[object] | None,
+) -> list[_T]: ...
+def rescored(cls: type[_T], items: list[_T], scores: list[float], order: list[int]) -> list[_T]: ...
+def taken(
+    codes: Codes,
+    scores: npt.NDArray[np.float64],
+    chans: npt.NDArray[np.int32],
+    rows: Codes | npt.NDArray[np.bool_],
+) -> tuple[Codes, npt.NDArray[np.float64], npt.NDArray[np.int32]]: ...
+def descending(scores: npt.NDArray[np.float64]) -> Codes: ...
+def keys_by_code(codes: Codes, known: Codes) -> tuple[Codes, Codes, int] | None: ...

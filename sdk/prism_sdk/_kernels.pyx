@@ -10,11 +10,23 @@ microsecond to set up, more than these loops take): an argument that is not a
 one-dimensional C-contiguous array of the expected type is converted first. The scratch
 arrays are the caller's (indexed by id code, all-unset between calls) and left so."""
 
+import types
+
 import numpy as np
 
 cimport numpy as cnp
 from cpython cimport array as carray
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport int32_t, int64_t
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+    object PyType_GenericAlloc(PyTypeObject*, Py_ssize_t)
 
 cnp.import_array()
 
@@ -372,3 +384,202 @@ def downweighted(codes_in, scores_in, traces, dict counts, dict index, object fa
     for i in range(len(keys)):
         scratch[<intp_t>keys[i]] = 0
     return scores_a, out_traces
+
+
+# -- items -------------------------------------------------------------------------
+# ``Item`` has ``__slots__``: each field is an object pointer at a fixed offset in the
+# instance, found through the class's member descriptors (checked to be object slots).
+# Writing the pointers there is what Python's own slot assignment does, without an
+# attribute lookup per field; ``Item.__init__`` is skipped, as the Python twins skip it.
+
+cdef int _T_OBJECT_EX = 16
+cdef object _item_cls = None
+cdef Py_ssize_t _o_id, _o_score, _o_channels, _o_trace, _o_acm
+
+
+cdef Py_ssize_t _slot(object cls, str name) except -1:
+    d = cls.__dict__.get(name)
+    if type(d) is not types.MemberDescriptorType:
+        raise TypeError(f"{cls.__name__}.{name} is not a slot")
+    cdef PyMemberDef* m = (<PyMemberDescrObject*><PyObject*>d).d_member
+    if m.type != _T_OBJECT_EX:
+        raise TypeError(f"{cls.__name__}.{name} is not an object slot")
+    return m.offset
+
+
+cdef int _bind(object cls) except -1:
+    """Learn the slot offsets of ``cls`` (the item class) once."""
+    global _item_cls, _o_id, _o_score, _o_channels, _o_trace, _o_acm
+    if cls is _item_cls:
+        return 0
+    if cls.__new__ is not object.__new__:
+        raise TypeError(f"{cls.__name__} has its own __new__")
+    _o_id, _o_score = _slot(cls, "id"), _slot(cls, "score")
+    _o_channels, _o_trace, _o_acm = _slot(cls, "channels"), _slot(cls, "trace"), _slot(cls, "acm_extra")
+    _item_cls = cls
+    return 0
+
+
+cdef inline void _put(PyObject* obj, Py_ssize_t offset, object value):
+    cdef PyObject** at = <PyObject**>((<char*>obj) + offset)
+    Py_INCREF(value)
+    Py_XDECREF(at[0])
+    at[0] = <PyObject*>value
+
+
+cdef inline object _got(PyObject* obj, Py_ssize_t offset):
+    cdef PyObject* value = (<PyObject**>((<char*>obj) + offset))[0]
+    if value == NULL:
+        raise AttributeError("an item field is not set")
+    return <object>value
+
+
+def new_items(object cls, list ids, list scores, tuple sets, list chans, traces, acm):
+    """``cls`` items of each row: its id, score, ``sets[chans[i]]`` as channels, and its
+    trace and acm fields (``traces``, ``acm``: lists, or None for none)."""
+    _bind(cls)
+    cdef intp_t n = len(ids), i
+    if len(scores) != n or len(chans) != n:
+        raise ValueError("columns of different lengths")
+    if (traces is not None and len(traces) != n) or (acm is not None and len(acm) != n):
+        raise ValueError("columns of different lengths")
+    cdef list out = [None] * n
+    cdef object it
+    cdef PyObject* p
+    for i in range(n):
+        it = PyType_GenericAlloc(<PyTypeObject*>cls, 0)
+        p = <PyObject*>it
+        _put(p, _o_id, ids[i])
+        _put(p, _o_score, scores[i])
+        _put(p, _o_channels, sets[<intp_t>chans[i]])
+        _put(p, _o_trace, None if traces is None else traces[i])
+        _put(p, _o_acm, None if acm is None else acm[i])
+        out[i] = it
+    return out
+
+
+def rescored(object cls, list items, list scores, list order):
+    """For each ``i`` of ``order`` a ``cls`` copy of ``items[i]`` scored ``scores[i]``;
+    TypeError for an item that is not a ``cls``."""
+    _bind(cls)
+    cdef intp_t n = len(order), k, i, m = len(items)
+    if len(scores) != m:
+        raise ValueError(f"{m} items but {len(scores)} scores")
+    cdef list out = [None] * n
+    cdef object it, copy
+    cdef PyObject* src
+    cdef PyObject* dst
+    for k in range(n):
+        i = order[k]
+        if i < 0 or i >= m:
+            raise IndexError("order out of range")
+        it = items[i]
+        if not isinstance(it, cls):
+            raise TypeError("not an item")
+        src = <PyObject*>it
+        copy = PyType_GenericAlloc(<PyTypeObject*>cls, 0)
+        dst = <PyObject*>copy
+        _put(dst, _o_id, _got(src, _o_id))
+        _put(dst, _o_score, scores[i])
+        _put(dst, _o_channels, _got(src, _o_channels))
+        _put(dst, _o_trace, _got(src, _o_trace))
+        _put(dst, _o_acm, _got(src, _o_acm))
+        out[k] = copy
+    return out
+
+
+# -- rows ----------------------------------------------------------------------------
+
+def taken(codes_in, scores_in, chans_in, rows_in):
+    """``Candidates.take`` of the three columns: the rows ``rows`` (positions, negative
+    from the end, or a boolean mask), in that order; IndexError as numpy's."""
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64, np.float64)
+    cdef cnp.ndarray chans_a = _as(chans_in, cnp.NPY_INT32, np.int32)
+    cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], m = 0, i, r, k
+    if cnp.PyArray_DIMS(scores_a)[0] != n or cnp.PyArray_DIMS(chans_a)[0] != n:
+        raise ValueError("columns of different lengths")
+    cdef cnp.ndarray rows_a
+    cdef unsigned char* mask = NULL
+    cdef intp_t* rows = NULL
+    if cnp.PyArray_Check(rows_in) and cnp.PyArray_TYPE(<cnp.ndarray>rows_in) == cnp.NPY_BOOL:
+        rows_a = _as(rows_in, cnp.NPY_BOOL, np.bool_)
+        if cnp.PyArray_DIMS(rows_a)[0] != n:
+            raise IndexError(f"a mask of {cnp.PyArray_DIMS(rows_a)[0]} rows for {n}")
+        mask = <unsigned char*>cnp.PyArray_DATA(rows_a)
+        for i in range(n):
+            m += mask[i] != 0
+    else:
+        rows_a = _as(rows_in, cnp.NPY_INTP, np.intp)
+        rows = _intp(rows_a)
+        m = cnp.PyArray_DIMS(rows_a)[0]
+    cdef cnp.ndarray out_codes_a = _empty(m, cnp.NPY_INTP)
+    cdef cnp.ndarray out_scores_a = _empty(m, cnp.NPY_FLOAT64)
+    cdef cnp.ndarray out_chans_a = _empty(m, cnp.NPY_INT32)
+    cdef intp_t* codes = _intp(codes_a)
+    cdef double* scores = _f64(scores_a)
+    cdef int32_t* chans = <int32_t*>cnp.PyArray_DATA(chans_a)
+    cdef intp_t* out_codes = _intp(out_codes_a)
+    cdef double* out_scores = _f64(out_scores_a)
+    cdef int32_t* out_chans = <int32_t*>cnp.PyArray_DATA(out_chans_a)
+    k = 0
+    for i in range(n if mask != NULL else m):
+        if mask != NULL:
+            if not mask[i]:
+                continue
+            r = i
+        else:
+            r = rows[i]
+            if r < 0:
+                r += n
+            if r < 0 or r >= n:
+                raise IndexError(f"index {rows[i]} is out of bounds for {n} rows")
+        out_codes[k] = codes[r]
+        out_scores[k] = scores[r]
+        out_chans[k] = chans[r]
+        k += 1
+    return out_codes_a, out_scores_a, out_chans_a
+
+
+def descending(scores_in):
+    """``np.argsort(-scores, kind="stable")``: the rows best first, ties in row order."""
+    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64, np.float64)
+    cdef intp_t n = cnp.PyArray_DIMS(scores_a)[0], i
+    cdef double* scores = _f64(scores_a)
+    cdef cnp.ndarray neg_a = _empty(n, cnp.NPY_FLOAT64)
+    cdef double* neg = _f64(neg_a)
+    for i in range(n):
+        neg[i] = -scores[i]
+    return cnp.PyArray_ArgSort(neg_a, 0, cnp.NPY_MERGESORT)  # = NPY_STABLESORT
+
+
+def keys_by_code(codes_in, known_in):
+    """``known[codes]`` (keys remembered by id code, -1 unknown), the rows whose key is
+    unknown, and the largest key (-1 for none); None when a code is past ``known``."""
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray known_a = _as(known_in, cnp.NPY_INTP, np.intp)
+    cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], size = cnp.PyArray_DIMS(known_a)[0]
+    cdef intp_t i, c, key, top = -1, unknown_n = 0
+    cdef intp_t* codes = _intp(codes_a)
+    cdef intp_t* known = _intp(known_a)
+    for i in range(n):
+        c = codes[i]
+        if c < 0 or c >= size:
+            return None
+    cdef cnp.ndarray keys_a = _empty(n, cnp.NPY_INTP)
+    cdef intp_t* keys = _intp(keys_a)
+    for i in range(n):
+        key = keys[i] = known[codes[i]]
+        if key > top:
+            top = key
+        elif key < 0:
+            unknown_n += 1
+    cdef cnp.ndarray unknown_a = _empty(unknown_n, cnp.NPY_INTP)
+    cdef intp_t* unknown = _intp(unknown_a)
+    if unknown_n:
+        unknown_n = 0
+        for i in range(n):
+            if keys[i] < 0:
+                unknown[unknown_n] = i
+                unknown_n += 1
+    return keys_a, unknown_a, top

@@ -5,6 +5,8 @@ clean, so a second call is not affected by the first."""
 
 from __future__ import annotations
 
+import gc
+import sys
 from array import array
 
 import numpy as np
@@ -13,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prism_sdk import _vocab, _window
+from prism_sdk import Item, _items, _vocab, _window
 from prism_sdk.data.vocabulary import VOCABULARY
 from prism_sdk.stages import Candidates
 
@@ -197,3 +199,47 @@ def test_downweighted_matches_numpy(data: st.DataObject) -> None:
     assert traces is None or traces.tolist()[0::3] == [
         {"earlier": r} for r in range(0, len(codes), 3)
     ]
+
+
+def _same_items(got: list[Item], want: list[Item]) -> None:
+    assert got == want
+    for g, w in zip(got, want, strict=True):
+        assert type(g) is Item
+        assert g.trace is w.trace and g.acm_extra is w.acm_extra and g.channels is w.channels
+
+
+@SETTINGS
+@given(st.data())
+def test_items_are_made_as_the_python_twins_make_them(data: st.DataObject) -> None:
+    n = data.draw(st.integers(0, 40))
+    sets = (("a",), ("a", "b"), ())
+    ids = [f"id{i}" for i in data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n))]
+    scores = data.draw(st.lists(st.floats(allow_nan=False), min_size=n, max_size=n))
+    chans = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    traces = data.draw(st.none() | st.lists(st.none() | st.just({"x": 1}), min_size=n, max_size=n))
+    acm = data.draw(st.none() | st.lists(st.none() | st.just({"m": "v"}), min_size=n, max_size=n))
+    made = _items.new_items(ids, scores, sets, chans, traces, acm)
+    _same_items(made, _items.python_new_items(ids, scores, sets, chans, traces, acm))
+    order = data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=2 * n if n else 0))
+    new = [s + 1.0 for s in scores]
+    _same_items(Item.rescored(made, new, order), _items.python_rescored(made, new, order))
+
+
+def test_item_kernels_keep_every_reference_count() -> None:
+    """The kernels write the slots themselves: a reference too many leaks, one too few
+    crashes later."""
+    trace, channels = {"x": 1}, ("kernel-refs",)
+    items = [Item(f"r{i}", float(i), channels, trace) for i in range(50)]
+    before = sys.getrefcount(trace), sys.getrefcount(channels)
+    for _ in range(200):
+        made = Item.rescored(items, [1.0] * 50, list(range(50)))
+        made += _items.new_items(["r"] * 50, [1.0] * 50, (channels,), [0] * 50, [trace] * 50, None)
+    del made
+    gc.collect()
+    assert (sys.getrefcount(trace), sys.getrefcount(channels)) == before
+
+
+def test_rescoring_what_is_not_an_item_is_the_python_twins_error() -> None:
+    with pytest.raises(AttributeError):
+        Item.rescored([Item("a"), ("b", 1.0)], [1.0, 2.0], [1])  # type: ignore[list-item]
+    assert [it.id for it in Item.rescored([Item("a"), Item("b")], [1.0, 2.0], [-1])] == ["b"]

@@ -104,9 +104,12 @@ class ColumnView:
             by_key[keys[k]] = row
         return cls(by_key)
 
-    def at(self, keys: Keys) -> Keys:
-        """``keys`` as rows of this view (keys added after it was built: missing)."""
-        if len(keys) and int(keys.max()) >= len(self.rows):
+    def at(self, keys: Keys, top: int | None = None) -> Keys:
+        """``keys`` as rows of this view (keys added after it was built: missing);
+        ``top``: the largest of the keys, when the caller knows it."""
+        if top is None:
+            top = int(keys.max()) if len(keys) else -1
+        if top >= len(self.rows):
             keys = np.where(keys < len(self.rows), keys, MISSING)
         return keys
 

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from .._native import kernels
 from ._base import Event, Read, Scored, unclicked
 from .ann import VECTOR_READS, VectorIndex, answer
 from .columns import MISSING, ColumnView, Gathered, IdKeys, Keys, Row, Table
@@ -149,24 +150,33 @@ class LocalBackend:
     ) -> list[Gathered]:
         views = [self._views.get(t) or self._view(t) for t in tables]
         # after building views: they add their ids
-        keys = self._keys.of(ids) if codes is None else self._keys_by_code(ids, codes)
-        return [(view, view.at(keys)) for view in views]
+        if codes is None:
+            keys, top = self._keys.of(ids), None
+        else:
+            keys, top = self._keys_by_code(ids, codes)
+        return [(view, view.at(keys, top)) for view in views]
 
-    def _keys_by_code(self, ids: Sequence[str], codes: Keys) -> Keys:
+    def _keys_by_code(self, ids: Sequence[str], codes: Keys) -> tuple[Keys, int | None]:
         """The keys of ``ids``, remembered by their vocabulary ``codes`` (a key never
-        changes; an id without one yet is looked up again next time)."""
-        known = self._code_keys
-        if len(codes) and int(codes.max()) >= len(known):
-            grown = np.full(max(1024, 2 * int(codes.max()) + 2), MISSING, np.intp)
-            grown[: len(known)] = known
-            self._code_keys = known = grown
-        keys = known[codes]
-        unknown = (keys == MISSING).nonzero()[0]
+        changes; an id without one yet is looked up again next time), and the largest
+        of them when known."""
+        got = kernels.keys_by_code(codes, self._code_keys) if kernels is not None else None
+        if got is not None:
+            keys, unknown, top = got
+        else:
+            known = self._code_keys
+            if len(codes) and int(codes.max()) >= len(known):
+                grown = np.full(max(1024, 2 * int(codes.max()) + 2), MISSING, np.intp)
+                grown[: len(known)] = known
+                self._code_keys = grown
+            keys, top = self._code_keys[codes], None
+            unknown = (keys == MISSING).nonzero()[0]
         if len(unknown):
             found = self._keys.of([ids[i] for i in unknown.tolist()])
             keys[unknown] = found
-            known[codes[unknown]] = found
-        return keys
+            self._code_keys[codes[unknown]] = found
+            top = None
+        return keys, top
 
     def _view(self, table: Table) -> ColumnView:
         with self._write_lock:

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from time import perf_counter
 from typing import Any
 
-import numpy as np
-
+from .._candidates import best_first
 from .._context import Context
 from .._items import Item
 from .._scored import ScoredBatch
@@ -68,7 +67,7 @@ class ModelHandle:
                 assemble_ms=round((t1 - t0) * 1000, 3),
                 predict_ms=round((perf_counter() - t1) * 1000, 3),
             )
-            order = np.argsort(-predicted, kind="stable").tolist()
+            order = best_first(predicted).tolist()
             out = Item.rescored(items, predicted.tolist(), order)
             st.output(len(items), out)
             return out
