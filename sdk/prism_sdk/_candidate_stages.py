@@ -88,14 +88,7 @@ def _merged(
             first, _ = dense_codes(np.concatenate([c.codes for _, c in heads]))
         traces = _column(heads, "traces", first)
         acm = _column(heads, "acm", first)
-    return Candidates(
-        unique[order],
-        total[order],
-        chans[order],
-        sets,
-        traces[order] if traces is not None else None,
-        acm[order] if acm is not None else None,
-    )
+    return Candidates(unique, total, chans, sets, traces, acm).take(order)
 
 
 def _heads(parts: list[tuple[str, Candidates, int]]) -> list[tuple[str, Candidates]]:

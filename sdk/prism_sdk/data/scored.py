@@ -77,7 +77,12 @@ class ScoredRows(Sequence[Scored]):
 
     def head(self, n: int) -> ScoredRows:
         """The first ``n`` rows: these rows themselves when there are no more."""
-        return self if len(self.ids) <= n else self[:n]
+        if len(self.ids) <= n:
+            return self
+        out = _new(ScoredRows)
+        out.ids, out.scores = self.ids[:n], self.scores[:n]
+        out._codes = self._codes[:n] if self._codes is not None else None
+        return out
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ScoredRows):
