@@ -35,7 +35,7 @@ class Stage:
 
     __slots__ = (
         "_t0",
-        "_tracer",
+        "_breaches",
         "count_in",
         "count_out",
         "detail",
@@ -54,7 +54,7 @@ class Stage:
         name: str,
         detail: bool = False,
         limit: int = NO_LIMIT,
-        tracer: Tracer | None = None,
+        breaches: list[str] | None = None,
     ) -> None:
         self.name = name
         self.ms = 0.0
@@ -71,7 +71,8 @@ class Stage:
         """The candidates the stage may end with (the scene's budget): more raise
         :class:`BudgetExceeded` where they are recorded (:meth:`counts`, :meth:`output`,
         :meth:`filtered`)."""
-        self._tracer = tracer
+        self._breaches = breaches
+        """Where the budget's error is kept (its tracer's list)."""
         self._t0 = 0.0
 
     def __enter__(self) -> Stage:
@@ -161,8 +162,8 @@ class Stage:
             f"candidates budget spent: stage {self.name!r} holds {n:,} candidates, more than "
             f"the {self.limit:,} a stage may hold (cut it: limit=, quotas=, stages.top)"
         )
-        if self._tracer is not None and self._tracer.breach is None:
-            self._tracer.breach = msg
+        if self._breaches is not None:
+            self._breaches.append(msg)
         raise BudgetExceeded(msg)
 
     def as_dict(self) -> dict[str, Any]:
@@ -196,17 +197,23 @@ class Tracer:
     request's tracer, whose stages keep their candidates and removed items;
     ``max_candidates``: the candidates each stage may end with (the scene's budget)."""
 
-    __slots__ = ("breach", "detail", "max_candidates", "stages")
+    __slots__ = ("_breaches", "detail", "max_candidates", "stages")
 
     def __init__(self, detail: bool = False, max_candidates: int = NO_LIMIT) -> None:
         self.stages: list[Stage] = []
         self.detail = detail
         self.max_candidates = max_candidates
-        self.breach: str | None = None
+        self._breaches: list[str] = []  # shared with the stages (a stage holding the
+        # tracer would make a reference cycle of every request's trace: garbage that only
+        # the collector frees, and memory that is not reused while it lies there)
+
+    @property
+    def breach(self) -> str | None:
         """The first candidates budget a stage went past (its error's message)."""
+        return self._breaches[0] if self._breaches else None
 
     def stage(self, name: str) -> Stage:
-        st = Stage(name, self.detail, self.max_candidates, self)
+        st = Stage(name, self.detail, self.max_candidates, self._breaches)
         self.stages.append(st)
         return st
 
