@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
-from prism_sdk import BudgetExceeded, Item, Tracer, stages
+from prism_sdk import BudgetExceeded, Item, Stage, Tracer, stages
 from prism_sdk.stages import Candidates
 
 
@@ -37,3 +39,26 @@ def test_without_a_budget_nothing_is_checked() -> None:
     with tracer.stage("big") as st:
         st.counts(count_out=10**9)
     assert tracer.breach is None
+
+
+def test_a_trace_is_freed_without_the_garbage_collector() -> None:
+    """Stages keep their tracer's budget errors, not the tracer: a request's trace forms
+    no reference cycle, so it is freed (and its memory reused) as soon as it is dropped,
+    even after a breach."""
+    gc.collect()
+    flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        tracer = Tracer(max_candidates=5)
+        with tracer.stage("merge") as st:
+            stages.merge({"a": _items(3, "a"), "b": _items(2, "b")}, stage=st)
+        with pytest.raises(BudgetExceeded):
+            stages.top(_items(9), 8, stage=tracer.stage("top"))
+        assert tracer.breach is not None
+        del tracer, st
+        gc.collect()
+        cyclic = [o for o in gc.garbage if isinstance(o, Tracer | Stage)]
+    finally:
+        gc.set_debug(flags)
+        gc.garbage.clear()
+    assert cyclic == []
