@@ -56,7 +56,13 @@ def merge(
 def _merged(
     parts: list[tuple[str, Candidates, int]], ws: list[float], limit: int | None
 ) -> Candidates:
-    single = [_single_channel(name, c) for name, c, _ in parts]
+    single: list[str] = []  # each part's one channel ("" when it has several)
+    plain = True  # no part has traces or acm fields
+    for name, c, _ in parts:
+        sets = c.channel_sets
+        only = (sets[0] or (name,)) if len(sets) == 1 else ()
+        single.append(only[0] if len(only) == 1 else "")
+        plain = plain and c.traces is None and c.acm is None
     first: Codes | None = None  # the rows where each id first appears
     heads: list[tuple[str, Candidates]] = []  # each channel's rows within its quota
     if all(single) and len(set(single)) == len(single) <= _MAX_MASKED:
@@ -82,7 +88,7 @@ def _merged(
     if limit is not None:
         order = order[:limit]
     traces = acm = None
-    if any(c.traces is not None or c.acm is not None for _, c, _ in parts):
+    if not plain:
         heads = heads or _heads(parts)
         if first is None:
             first, _ = dense_codes(np.concatenate([c.codes for _, c in heads]))
@@ -94,14 +100,6 @@ def _merged(
 def _heads(parts: list[tuple[str, Candidates, int]]) -> list[tuple[str, Candidates]]:
     """Each channel cut to its quota (a view of its columns)."""
     return [(name, c if n == len(c) else c[:n]) for name, c, n in parts]
-
-
-def _single_channel(name: str, c: Candidates) -> str:
-    """The one channel of every row of ``c`` as merge counts it, or ""."""
-    if len(c.channel_sets) != 1:
-        return ""
-    only = c.channel_sets[0] or (name,)
-    return only[0] if len(only) == 1 else ""
 
 
 _MAX_MASKED = 8

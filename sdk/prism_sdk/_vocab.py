@@ -43,11 +43,13 @@ class _Scratch(threading.local):
 
 
 _SCRATCH = _Scratch()
+_INDEX = VOCABULARY.index  # id -> code: its size is the vocabulary's
 
 
 def _scratch() -> _Scratch:
     s = _SCRATCH
-    s.fit()
+    if len(s.first) < len(_INDEX):  # the vocabulary grew past the arrays
+        s.fit()
     return s
 
 
