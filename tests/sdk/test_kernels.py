@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prism_sdk import Item, _items, _vocab, _window
+from prism_sdk._native import kernels
 from prism_sdk.data.vocabulary import VOCABULARY
 from prism_sdk.stages import Candidates
 
@@ -243,3 +244,48 @@ def test_rescoring_what_is_not_an_item_is_the_python_twins_error() -> None:
     with pytest.raises(AttributeError):
         Item.rescored([Item("a"), ("b", 1.0)], [1.0, 2.0], [1])  # type: ignore[list-item]
     assert [it.id for it in Item.rescored([Item("a"), Item("b")], [1.0, 2.0], [-1])] == ["b"]
+
+
+@SETTINGS
+@given(st.data())
+def test_row_takes_match_numpy_indexing(data: st.DataObject) -> None:
+    n = data.draw(st.integers(0, 40))
+    ints = st.integers(0, VOCAB - 1)
+    codes = np.array(data.draw(st.lists(ints, min_size=n, max_size=n)), np.intp)
+    scores = np.array(data.draw(st.lists(st.floats(), min_size=n, max_size=n)), np.float64)
+    chans = np.arange(n, dtype=np.int32) % 3
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    rows = np.array(data.draw(st.lists(st.integers(-n, n - 1), max_size=30)) if n else [], np.intp)
+    assert kernels is not None
+    for taken in (rows, mask):
+        got = kernels.taken(codes, scores, chans, taken)
+        for g, column in zip(got, (codes, scores, chans), strict=True):
+            np.testing.assert_array_equal(g, column[taken])
+            assert g.dtype == column.dtype
+    with pytest.raises(IndexError):
+        kernels.taken(codes, scores, chans, np.array([n], np.intp))
+    with pytest.raises(IndexError):
+        kernels.taken(codes, scores, chans, np.ones(n + 1, bool))
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([0.0, -0.0, 1.0, -2.5, np.nan, np.inf, -np.inf]) | st.floats()))
+def test_best_first_orders_as_numpys_stable_argsort(values: list[float]) -> None:
+    scores = np.array(values, np.float64)
+    assert kernels is not None
+    np.testing.assert_array_equal(kernels.descending(scores), np.argsort(-scores, kind="stable"))
+
+
+@SETTINGS
+@given(st.data())
+def test_keys_by_code_match_numpy(data: st.DataObject) -> None:
+    known = np.array(data.draw(st.lists(st.integers(-1, 500), min_size=1, max_size=80)), np.intp)
+    codes = np.array(data.draw(st.lists(st.integers(0, len(known) - 1), max_size=60)), np.intp)
+    assert kernels is not None
+    got = kernels.keys_by_code(codes, known)
+    assert got is not None
+    keys, unknown, top = got
+    np.testing.assert_array_equal(keys, known[codes])
+    np.testing.assert_array_equal(unknown, (known[codes] == -1).nonzero()[0])
+    assert top == (int(known[codes].max()) if len(codes) else -1)
+    assert kernels.keys_by_code(np.array([len(known)], np.intp), known) is None
