@@ -124,14 +124,16 @@ def soak(
 ) -> SoakReport:
     """Offer ``rate_per_node`` requests a second to each node for ``seconds`` (one
     open-loop generator per node, all on one event loop) while each change in ``every``
-    (period in seconds -> change) is made on its period. ``seconds`` must leave room
-    for every kind of change to be made once before the start figures are taken."""
+    (period in seconds -> change) is made on its period; a period as long as the run
+    or longer is not made at all. ``seconds`` must leave room for every kind of change
+    to be made once before the start figures are taken."""
     nodes: list[Node] = list(cluster.nodes)
     pids = {n.name: n.process.pid for n in nodes if n.process is not None}
     assert len(pids) == len(nodes), "every node must be running"
     report = SoakReport(seconds, {})
     t0 = time.monotonic()
     stop = threading.Event()
+    every = {p: c for p, c in every.items() if p < seconds}  # a longer period: never made
     warm_s = max(every, default=0.0) + 1.0
 
     def changes(period: float, change: Change) -> None:
