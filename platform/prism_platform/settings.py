@@ -154,7 +154,7 @@ class Settings:
     (``0``: none, no strategy is judged for memory). A measured request costs ~0.2 ms
     more (two counts of the interpreter's memory blocks, two young collections): ~1 us a
     request on average at 256. A request a log keeps (feature log, replay log) is not
-    measured: the next one is."""
+    measured: the next one is (at most two paid for in a row, then a period on)."""
     memory_window: int = field(
         default_factory=lambda: int_env("PRISM_MEMORY_WINDOW", "16", minimum=1)
     )

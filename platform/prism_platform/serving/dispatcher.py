@@ -122,6 +122,18 @@ class Dispatcher:
         self.breakers.keep_only(live)
         self.memory.keep_only(live)
 
+    def memory_due(self, req: Request) -> bool:
+        """Whether ``req`` is measured for :attr:`memory`: one request in its period, but
+        not one the replay log will keep (a sampled user's): the next request instead."""
+        if not self.memory.due():
+            return False
+        scene = self.state.snapshot.scenes.get(req.scene)
+        below = 0 if scene is None or self.samples is None else scene.sample_below
+        if below and req.uid and sampled_user(req.uid, below):
+            self.memory.skip()
+            return False
+        return True
+
     def memory_mark(self) -> tuple[int, int]:
         """Before a request measured for :attr:`memory` (``memory_kept`` after it)."""
         self.ran = None

@@ -95,7 +95,7 @@ class RecommendHandler:
         t0 = perf_counter()
         dispatcher = self.dispatcher
         mark = None
-        if dispatcher.memory.due():  # one request in PRISM_MEMORY_SAMPLE_EVERY
+        if dispatcher.memory_due(req):  # one request in PRISM_MEMORY_SAMPLE_EVERY
             mark = dispatcher.memory_mark()
         try:
             if mark is None:

@@ -11,7 +11,12 @@ the request left alive: for a well-behaved route, a small constant (~5-20 object
 platform's own that die just after), whose bounded caches free an old entry for each
 new one. A request the feature log or the replay log keeps is not measured (their
 writer threads keep it alive a while: growth that is not the strategy's): the next
-request is, instead; nothing is left out of the logs. It is attributed to the route
+request is, instead; nothing is left out of the logs. The replay log's users are known
+before the request (:meth:`MemoryWatch.skip`: passed on at no cost); the feature log's
+requests only after it, when the measurement is paid for, so at most ``RETRIES`` of
+those in a row pass it on before the watch waits ``every`` requests again
+(:meth:`MemoryWatch.again`) — a scene whose every request a log keeps costs a measurement
+or two per ``every`` requests, not one per request. It is attributed to the route
 (``scene, bucket, strategy@version``) the request called.
 
 **The verdict.** Each route's measured requests are taken ``window`` at a time; a window
@@ -52,6 +57,8 @@ log = logging.getLogger("prism.memory")
 
 STREAK = 2
 """Windows over the budget in a row before a route is reported."""
+RETRIES = 2
+"""Measured requests a log kept in a row before the watch waits a whole period."""
 
 
 def _older_collections() -> int:
@@ -84,6 +91,7 @@ class MemoryWatch:
         self.every = every
         self.window = max(window, 1)
         self._left = every if every > 0 else -1
+        self._retries = 0
         self._routes: dict[BreakerKey, _Route] = {}
 
     def due(self) -> bool:
@@ -94,10 +102,23 @@ class MemoryWatch:
         self._left = self.every
         return True
 
-    def again(self) -> None:
-        """The request :meth:`due` chose is not measured after all: the next one is."""
+    def skip(self) -> None:
+        """The request :meth:`due` chose goes to a log, as known before it ran (nothing
+        paid): the next one is measured instead."""
         if self.every > 0:
             self._left = 1
+
+    def again(self) -> None:
+        """The request :meth:`due` chose, measured, went to a log after all: the next one
+        is measured, unless ``RETRIES`` in a row did; then one ``every`` requests on."""
+        if self.every <= 0:
+            return
+        self._retries += 1
+        if self._retries <= RETRIES:
+            self._left = 1
+        else:
+            self._retries = 0
+            self._left = self.every
 
     @staticmethod
     def mark() -> tuple[int, int]:
@@ -120,6 +141,7 @@ class MemoryWatch:
 
     def record(self, key: BreakerKey, kept: int, budget: int) -> None:
         """A sampled request of route ``key`` left ``kept`` objects alive."""
+        self._retries = 0
         r = self._routes.get(key)
         if r is None:
             r = self._routes[key] = _Route()

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from prism_platform.metrics.registry import Metrics
 from prism_platform.serving.breaker import CLOSED
-from prism_platform.serving.memory import STREAK, MemoryWatch
+from prism_platform.serving.memory import RETRIES, STREAK, MemoryWatch
 from prism_testkit.accounts import grant
 
 from ...conftest import AppFactory
@@ -109,5 +109,56 @@ def test_sampling_one_request_in_every() -> None:
 def test_a_request_a_log_keeps_hands_its_measurement_to_the_next() -> None:
     watch = MemoryWatch(Metrics(), every=4)
     assert [watch.due() for _ in range(4)] == [False, False, False, True]
-    watch.again()  # that one went to the feature log or the replay log
+    watch.again()  # that one went to the feature log
     assert [watch.due() for _ in range(5)] == [True, False, False, False, True]
+
+
+def test_requests_a_log_keeps_in_a_row_hand_it_on_only_so_often() -> None:
+    """Every request of a route whose every request the feature log keeps would be
+    measured (and pay for it) if each passed its measurement on."""
+    watch = MemoryWatch(Metrics(), every=4)
+    assert [watch.due() for _ in range(4)] == [False, False, False, True]
+    for _ in range(RETRIES):
+        watch.again()
+        assert watch.due()
+    watch.again()  # one too many: a whole period on
+    assert [watch.due() for _ in range(4)] == [False, False, False, True]
+    watch.record(("s", "b", "x", "v1"), 3, 64)  # a measurement taken: the count starts over
+    for _ in range(RETRIES):
+        watch.again()
+        assert watch.due()
+
+
+def test_a_request_the_replay_log_will_keep_is_skipped_for_free() -> None:
+    watch = MemoryWatch(Metrics(), every=4)
+    assert [watch.due() for _ in range(4)] == [False, False, False, True]
+    for _ in range(10):  # as many as come: nothing was paid for them
+        watch.skip()
+        assert watch.due()
+    assert [watch.due() for _ in range(4)] == [False, False, False, True]
+
+
+def test_a_scene_sampling_every_user_pays_for_no_measurement(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay log keeps every request of a scene sampling every user: none of them is
+    measured, and none pays for a measurement (two young collections and two counts of
+    the heap, ~0.5 ms) only to pass it on."""
+    marks: list[int] = []
+    real = MemoryWatch.mark
+
+    def counted() -> tuple[int, int]:
+        marks.append(1)
+        return real()
+
+    monkeypatch.setattr(MemoryWatch, "mark", staticmethod(counted))
+    app = make_app(memory_sample_every=4)
+    with TestClient(app, headers=grant(app.control, name="tester")) as client:
+        for rate, expected in ((1.0, 0), (0.0, 10)):
+            patch = {"sample_rate": rate}
+            assert client.patch("/admin/scenes/cart", json=patch).status_code == 200
+            marks.clear()
+            for i in range(40):
+                body = {"scene": "cart", "user_id": str(i), "size": 5}
+                assert client.post("/v1/recommend", json=body).status_code == 200
+            assert len(marks) == expected, rate
