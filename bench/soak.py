@@ -15,7 +15,9 @@ two commits of ``home_feed.py`` (``--wait``: every node serves it) and a layer
 experiment re-splits the traffic 50/50, 20/80, 80/20 (``prism_testkit.soak``).
 
 Prints the requests and how many failed (anything but a 200), the p99 of the first and
-of the last minute (target: within 1.2x of each other), and per process the resident
+of the last minute (target: within 1.2x of each other) and how fast the machine itself ran
+by minute (``prism_testkit.machine_speed``: a shared host slows every process on it for
+minutes at a time, the nodes as much as a fixed piece of work), and per process the resident
 memory, open files and threads at the start and the end (targets: zero failed, no fd or
 thread growth, memory growth reported). The one-minute version in ``make test``
 (``tests/platform/coordination/test_soak.py``) checks behaviour only.
@@ -127,9 +129,11 @@ def main() -> None:
             if cpu
             else ""
         )
+        slow = report.machine.slowdown(second, second + 1) if report.machine else None
+        speed = "" if slow is None else f"; the machine ran {slow:.2f}x slower than its fastest"
         print(
             f"  failed at {second} s: {statuses}; changes near it: {near or 'none'}; "
-            f"the generator sent up to {late:.1f} ms late then{busy}"
+            f"the generator sent up to {late:.1f} ms late then{busy}{speed}"
         )
     if report.cpu:
         others = sorted(c.others for c in report.cpu)
@@ -146,6 +150,15 @@ def main() -> None:
     print(f"p99 first {minute:.0f} s: {first_p99:.1f} ms; last {minute:.0f} s: {last_p99:.1f} ms")
     per_minute = [report.p99(t, t + minute) for t in range(0, int(args.seconds), int(minute))]
     print("p99 by minute (ms):", " ".join(f"{p:.1f}" for p in per_minute))
+    if report.machine is not None:  # the same work's CPU time, minute by minute
+        slow = [
+            report.machine.slowdown(t, t + minute) for t in range(0, int(args.seconds), int(minute))
+        ]
+        print(
+            "the machine by minute, x slower than its fastest "
+            f"({report.machine.fastest_ms:.1f} ms for the fixed work):",
+            " ".join("-" if x is None else f"{x:.2f}" for x in slow),
+        )
     print("per process, from when each kind of change had been made once to the end:")
     print(f"{'process':8s} {'RSS MB start/end':>18s} {'fds':>9s} {'threads':>9s}")
     for name, start in report.start.items():

@@ -6,6 +6,11 @@ omission). HTTP/1.1 over raw keep-alive connections (opened as needed, up to
 ``max_connections``) on one asyncio loop (uvloop when installed): a few tens of
 microseconds of client work a request, so the generator keeps up with a node well
 past its capacity (``Run.achieved`` tells whether it did).
+
+Like any keep-alive client it must not race the server's idle timeout (uvicorn closes a
+connection idle 5 s): a connection idle ``idle_s`` (4 s) is closed rather than reused,
+and a request on a reused connection that the server closed before answering anything
+(end of stream or a reset, no byte of an answer) is sent again once on a new one.
 """
 
 from __future__ import annotations
@@ -74,17 +79,26 @@ class OpenLoop:
         path: str = "/v1/recommend",
         host: str = "127.0.0.1",
         max_connections: int = 512,
+        idle_s: float = 4.0,
     ) -> None:
         self.host, self.port, self.max_connections = host, port, max_connections
+        self.idle_s = idle_s
         self.requests = [_request(path, body) for body in bodies]
-        self._idle: list[Connection] = []
+        self._idle: list[tuple[Connection, float]] = []
+        """Idle connections with when each was last released, the newest last."""
         self._opened = 0
         self._waiting: list[asyncio.Future[Connection]] = []
 
     async def _connection(self, fresh: bool = False) -> tuple[Connection, bool]:
         """A connection, and whether it is an idle one used before."""
         if self._idle and not fresh:
-            return self._idle.pop(), True
+            conn, since = self._idle.pop()
+            if time.monotonic() - since < self.idle_s:
+                return conn, True
+            self._drop(conn)  # this and every older one: near the server's idle timeout
+            for old, _ in self._idle:
+                self._drop(old)
+            self._idle.clear()
         if self._opened < self.max_connections or fresh:
             self._opened += 1
             try:
@@ -102,7 +116,7 @@ class OpenLoop:
             if not waiter.done():
                 waiter.set_result(conn)
                 return
-        self._idle.append(conn)
+        self._idle.append((conn, time.monotonic()))
 
     def _drop(self, conn: Connection) -> None:
         conn[1].close()
@@ -171,7 +185,7 @@ class OpenLoop:
         await asyncio.gather(*pending)
         if broken:  # a bug in the generator, not a failed request
             raise broken[0]
-        for _, writer in self._idle:
+        for (_, writer), _ in self._idle:
             writer.close()
         self._idle.clear()
         self._opened = 0
@@ -225,10 +239,15 @@ def on_uvloop(coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def _exchange(conn: Connection, request: bytes) -> tuple[int, bool]:
-    """Send one request, read its answer: ``(status, whether the connection stays)``."""
+    """Send one request, read its answer: ``(status, whether the connection stays)``. A
+    reset before the answer's head is whole is an :class:`asyncio.IncompleteReadError`
+    with nothing read, as an end of stream is."""
     reader, writer = conn
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
+    try:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (ConnectionResetError, BrokenPipeError) as exc:  # closed before a whole answer
+        raise asyncio.IncompleteReadError(b"", None) from exc
     length, keep = 0, True
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")

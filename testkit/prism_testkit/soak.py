@@ -23,6 +23,7 @@ from prism_testkit.accounts import seeded_headers
 from prism_testkit.bench import percentile
 from prism_testkit.cluster import Cluster, Node, demo_env, prism
 from prism_testkit.cpu_watch import CpuSecond, CpuWatch
+from prism_testkit.machine_speed import MachineSpeed
 from prism_testkit.open_loop import OpenLoop, Run, on_uvloop
 from prism_testkit.repo import strategies_repo
 from prism_testkit.zookeeper import ZooKeeperServer
@@ -61,6 +62,8 @@ class SoakReport:
     cpu: list[CpuSecond] = field(default_factory=list)
     """Each second of the run: how busy the machine was, and not with the soak's own
     processes (the nodes, the generator and ``also_ours``)."""
+    machine: MachineSpeed | None = None
+    """How fast the machine itself ran (a fixed piece of work's CPU time) through the run."""
 
     @property
     def requests(self) -> int:
@@ -159,9 +162,11 @@ def soak(
     side.append(threading.Thread(target=sample_start, daemon=True))
     for w in side:
         w.start()
-    with CpuWatch([*pids.values(), *also_ours]) as watch:
-        runs = on_uvloop(load())
+    with MachineSpeed() as machine:
+        with CpuWatch([*pids.values(), *also_ours, machine.pid]) as watch:
+            runs = on_uvloop(load())
     report.cpu = watch.seconds
+    report.machine = machine
     stop.set()
     for w in side:
         w.join(60)

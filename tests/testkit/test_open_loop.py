@@ -57,3 +57,43 @@ def test_a_closed_port_is_a_failed_connection_counted_by_its_reason() -> None:
     run = on_uvloop(load())
     assert run.count(0) == len(run.statuses) == 10
     assert run.failures == {"ConnectionRefusedError": 10}
+
+
+def test_a_connection_idle_past_the_idle_limit_is_not_reused() -> None:
+    """A server that closes an idle connection (its keep-alive timeout) while the client
+    picks it up again races the client's request: the generator closes connections idle
+    for ``idle_s`` rather than reuse them, and a request on a reused connection the
+    server had closed is sent again on a new one."""
+
+    async def load() -> tuple[Run, Run, int]:
+        connections = 0
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            await reader.readexactly(length)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+            await asyncio.sleep(0.15)  # an idle timeout of 0.15 s: then it closes
+            writer.transport.abort()  # with a reset, as a loaded server's kernel may
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            gen = OpenLoop(port, [{}], idle_s=0.1)
+            first = await gen.run(20, 0.5)  # one every 50 ms: a connection idles 0.1+ s
+            stale = OpenLoop(port, [{}], idle_s=60.0)  # trusts its idle connections
+            second = await stale.run(4, 1.0)  # one every 250 ms: each finds its closed
+            await asyncio.sleep(0.3)  # the last handler closes its connection
+        return first, second, connections
+
+    first, second, connections = on_uvloop(load())
+    assert first.count(200) == 10 and first.failures == {}
+    assert second.count(200) == 4 and second.failures == {}  # each sent again, answered
+    assert connections >= 10  # a connection served one request, then was not reused
