@@ -27,7 +27,7 @@ from prism_platform.control.field_types import (
     ScriptPath,
     TableName,
 )
-from prism_platform.db.records import DEFAULT_SAMPLE_RATE
+from prism_platform.db.records import DEFAULT_SAMPLE_RATE, OnOverload
 from prism_platform.scripts.repository import WORKTREE
 
 READ_TIMEOUT = "budget of a request's data reads in ms (default: PRISM_REDIS_TIMEOUT_MS)"
@@ -48,6 +48,10 @@ BUDGETS = (
 )
 
 
+ON_OVERLOAD = (
+    "what a request that cannot start in time gets: refuse (503 with Retry-After) or "
+    "standby (the scene's standby page, degraded)"
+)
 FallbackKey = Annotated[str, line(256)]
 LIMIT = "how many, newest first"
 
@@ -64,6 +68,7 @@ class SceneIn(Body):
     sample_rate: float = Field(DEFAULT_SAMPLE_RATE, ge=0, le=1, description=SAMPLE_RATE)
     replay_gate: dict[str, Any] | None = Field(None, description=f"{REPLAY_GATE}; null: none")
     budgets: dict[str, Any] | None = Field(None, description=f"{BUDGETS}; null: the node's")
+    on_overload: OnOverload = Field("refuse", description=ON_OVERLOAD)
 
 
 class ScenePatch(Body):
@@ -84,6 +89,7 @@ class ScenePatch(Body):
     protected: bool | None = Field(
         None, description="changes to the scene then wait for a second operator's approval"
     )
+    on_overload: OnOverload | None = Field(None, description=ON_OVERLOAD)
 
 
 class BucketIn(Body):

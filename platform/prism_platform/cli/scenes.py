@@ -39,6 +39,14 @@ sample_rate_option = click.option(
     "(prism samples export) [default for a new scene: 0.01]",
 )
 
+on_overload_option = click.option(
+    "--on-overload",
+    type=click.Choice(["refuse", "standby"]),
+    default=None,
+    help="what a request that cannot start in time gets: refuse (503 with Retry-After) or "
+    "standby (the scene's standby page, degraded) [default for a new scene: refuse]",
+)
+
 
 @click.command()
 @url_option
@@ -49,6 +57,7 @@ sample_rate_option = click.option(
 @context_schema_option
 @sample_rate_option
 @budgets_option
+@on_overload_option
 def scene(
     url: str,
     name: str,
@@ -58,6 +67,7 @@ def scene(
     context_schema_json: str | None,
     sample_rate: float | None,
     budgets_json: str | None,
+    on_overload: str | None,
 ) -> None:
     """Create a scene (with a default experiment of one bucket, `base`)."""
     body: dict[str, Any] = {"name": name, "description": description, "deadline_ms": deadline_ms}
@@ -69,6 +79,8 @@ def scene(
         body["sample_rate"] = sample_rate
     if budgets_json is not None:
         body["budgets"] = json_option(budgets_json, "--budgets")
+    if on_overload is not None:
+        body["on_overload"] = on_overload
     echo(call(url, "POST", "/admin/scenes", json=body))
 
 
@@ -85,6 +97,7 @@ def scene(
 @sample_rate_option
 @budgets_option
 @click.option("--default-budgets", is_flag=True, help="back to the node's settings")
+@on_overload_option
 @click.option(
     "--protected/--unprotected",
     default=None,

@@ -88,6 +88,7 @@ def scene_entry(state: SceneState) -> SceneEntry:
         protected=sc.protected,
         replay_gate=sc.replay_gate,
         budgets=sc.budgets,
+        on_overload=sc.on_overload,
         experiments=[experiment_entry(e) for e in experiments],
         deployments=[deployment_entry(d) for d in sorted(active, key=deployment_order)],
     )

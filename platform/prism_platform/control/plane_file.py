@@ -29,7 +29,7 @@ from prism_platform.control.field_types import (
     TableName,
     UserName,
 )
-from prism_platform.db.records import MAIN_LAYER, Role
+from prism_platform.db.records import MAIN_LAYER, OnOverload, Role
 
 KIND: Literal["prism-control-plane"] = "prism-control-plane"
 SCHEMA_VERSION: Literal[1] = 1
@@ -105,6 +105,7 @@ class SceneEntry(Strict):
     budgets: dict[str, Int] | None = Field(
         default=None, description="per-request budgets of the scene's strategies; null: the node's"
     )
+    on_overload: OnOverload = "refuse"
     experiments: list[ExperimentEntry] = Field(default_factory=list, max_length=64)
     deployments: list[DeploymentEntry] = Field(default_factory=list, max_length=256)
 

@@ -25,7 +25,9 @@ SCENE_FIELDS = (
     "protected",
     "replay_gate",
     "budgets",
+    "on_overload",
 )
+ON_OVERLOAD = ("refuse", "standby")
 
 
 def _scene_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +49,11 @@ def _scene_fields(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = context_schema(value, field=key)
         elif key == "sample_rate":
             out[key] = v.fraction(value, field=key)
+        elif key == "on_overload":
+            if value not in ON_OVERLOAD:
+                got = clip(str(value))
+                raise Invalid(f"on_overload must be refuse or standby, got {got!r}", field=key)
+            out[key] = value
         elif key == "budgets":  # None: the node's for all
             out[key] = v.budgets(value, field=key)
         elif key == "replay_gate":  # checked by Control (the rules are the replay's)
@@ -81,6 +88,7 @@ class SceneOps(StoreBase):
         sample_rate: float = DEFAULT_SAMPLE_RATE,
         replay_gate: dict[str, Any] | None = None,
         budgets: dict[str, int] | None = None,
+        on_overload: str = "refuse",
         actor: str = "system",
     ) -> SceneRecord:
         name = v.scene_name(name, field="name")
@@ -96,6 +104,7 @@ class SceneOps(StoreBase):
                 "sample_rate": sample_rate,
                 "replay_gate": replay_gate,
                 "budgets": budgets,
+                "on_overload": on_overload,
             }
         )
         actor = v.actor(actor)

@@ -36,6 +36,10 @@ trips and keys read, candidates a stage may hold, objects a route may keep alive
 request on average (``prism_platform.serving.budgets``); one not set: the node's."""
 
 
+OnOverload = Literal["refuse", "standby"]
+"""What a scene's request that cannot start in time gets (``SceneRecord.on_overload``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SceneRecord:
     name: str
@@ -61,6 +65,9 @@ class SceneRecord:
     ``None``: no replay before a deploy."""
     budgets: dict[str, int] | None = None
     """The scene's own :data:`SCENE_BUDGETS` (those not given: the node's settings)."""
+    on_overload: OnOverload = "refuse"
+    """What a request that cannot start in time gets: ``refuse`` (``503`` with
+    ``Retry-After``) or ``standby`` (the scene's standby page, ``degraded``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from prism_platform.db.records import (
     DeploymentRecord,
     ExperimentRecord,
     ExperimentStatus,
+    OnOverload,
     SceneRecord,
     ScriptRecord,
 )
@@ -65,6 +66,7 @@ class Scene(Base):
         sa.CheckConstraint("max_size BETWEEN 1 AND 200", name="max_size"),
         sa.CheckConstraint("read_timeout_ms BETWEEN 1 AND 10000", name="read_timeout_ms"),
         sa.CheckConstraint("sample_rate BETWEEN 0 AND 1", name="sample_rate"),
+        sa.CheckConstraint("on_overload IN ('refuse', 'standby')", name="on_overload"),
     )
 
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
@@ -81,6 +83,7 @@ class Scene(Base):
     protected: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     replay_gate: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     budgets: Mapped[dict[str, int] | None] = mapped_column(JSONType)
+    on_overload: Mapped[str] = mapped_column(sa.String(16), server_default="refuse")
 
     def to_record(self) -> SceneRecord:
         return SceneRecord(
@@ -98,6 +101,7 @@ class Scene(Base):
             protected=self.protected,
             replay_gate=self.replay_gate,
             budgets=self.budgets,
+            on_overload=cast(OnOverload, self.on_overload),  # the check constraint's values
         )
 
 

@@ -111,6 +111,7 @@ class SnapshotBuilder:
                 context=_context_schema(sc, errors),
                 sample_rate=sc.sample_rate,
                 budgets=self.default_budgets.scene(sc.budgets),
+                standby_on_overload=sc.on_overload == "standby",
             )
             if st.layers:  # the other layers, checked against every route
                 layers = build_layers(

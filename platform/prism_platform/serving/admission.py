@@ -16,7 +16,8 @@ and at least ``MIN_WAIT_SHARE`` of it: a strategy too slow for any wait is still
 when the node is free. What counts is the wait for other requests (:meth:`queued`), not
 for the loop held by something else (a deploy's build on another thread, the
 collector): a stall says nothing about the load and refuses nothing. It is refused
-(``503`` with ``Retry-After``)
+(``503`` with ``Retry-After``; a scene with ``on_overload: standby`` answers with its
+standby page instead, so then the body is read first to learn the scene)
 
 * before its body is read, when it has already waited longer than the most lenient
   scene allows, or when the requests in flight ahead of it (strategies that await data

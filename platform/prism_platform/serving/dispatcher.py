@@ -18,6 +18,7 @@ from prism_platform.scripts.invoke import invoke, new_context
 from prism_platform.serving.breaker import BreakerKey, Breakers
 from prism_platform.serving.finalize import finalize, finalize_page
 from prism_platform.serving.hang import Hangs
+from prism_platform.serving.layers import Variant
 from prism_platform.serving.memory import MemoryWatch
 from prism_platform.serving.route import Route
 from prism_platform.serving.sampling import SampleSink, sampled_user
@@ -272,22 +273,11 @@ class Dispatcher:
             strategy_json = route.strategy_json
             prefix = route.acm_prefix
             name, version = route.strategy.name, route.strategy.version
-        if not out and not data.ok and self.standby is not None:
-            page = self.standby.page(scene.fallback_table, scene.fallback_key)
+        if not out and not data.ok:
+            page = self._standby(scene, bucket, variant, req, rid, size, int(now), signer)
             if page is not None:  # the data failed: the standby page, not an empty one
-                layers = variant.layers if variant is not None else ()
+                out = page
                 name, version = FALLBACK_NAME, STANDBY_VERSION
-                prefix = acm_prefix_for(scene.name, bucket, name, version, layers)
-                out = finalize_page(
-                    page.items,
-                    size=size,
-                    exclude=req.exclude,
-                    acm_prefix=prefix,
-                    request_id=rid,
-                    user_id=req.uid,
-                    issued=int(now),
-                    signer=signer,
-                )
                 if off is None and strategy_json.get("name") != FALLBACK_NAME:
                     self.metrics.fallbacks.inc((scene.name, "data_unavailable"))
                 strategy_json = {"name": name, "version": version}
@@ -316,11 +306,7 @@ class Dispatcher:
             "request_id": rid,
             "scene": scene.name,
             "items": out,
-            "experiment": (
-                variant.experiment
-                if variant is not None
-                else {"name": scene.experiment, "bucket": bucket}
-            ),
+            "experiment": _experiment_json(scene, bucket, variant),
             "strategy": strategy_json,
             "degraded": degraded,
         }
@@ -422,6 +408,63 @@ class Dispatcher:
             (scene.name, bucket, strategy.name, strategy.version, kind)
         )
 
+    def overloaded_answer(self, req: Request) -> dict[str, Any] | None:
+        """The answer to a request that cannot start in time, of a scene answering
+        overload with its standby page (``on_overload: standby``): that page, signed for
+        the request, ``degraded``; ``None`` when the scene refuses instead or has no page
+        yet. Costs a bucket assignment and the signing, not the strategy."""
+        scene = self.state.snapshot.scenes.get(req.scene)
+        if scene is None or not scene.standby_on_overload:
+            return None
+        idx, _, variant = scene.route_for(req.uid)
+        bucket = scene.buckets[idx]
+        rid = self.next_request_id()
+        size = req.size if req.size <= scene.max_size else scene.max_size
+        issued = int(time.time())
+        out = self._standby(scene, bucket, variant, req, rid, size, issued, self.signer)
+        if out is None:
+            return None
+        self.metrics.fallbacks.inc((scene.name, "overloaded"))
+        key = (scene.name, bucket, FALLBACK_NAME, STANDBY_VERSION)
+        self.metrics.requests.inc((*key, "degraded"))
+        return {
+            "request_id": rid,
+            "scene": scene.name,
+            "items": out,
+            "experiment": _experiment_json(scene, bucket, variant),
+            "strategy": {"name": FALLBACK_NAME, "version": STANDBY_VERSION},
+            "degraded": True,
+        }
+
+    def _standby(
+        self,
+        scene: SceneRuntime,
+        bucket: str,
+        variant: Variant | None,
+        req: Request,
+        rid: str,
+        size: int,
+        issued: int,
+        signer: AcmSigner,
+    ) -> list[dict[str, Any]] | None:
+        """The scene's standby page as the answer's items (``None``: no page yet)."""
+        standby = self.standby
+        page = None if standby is None else standby.page(scene.fallback_table, scene.fallback_key)
+        if page is None:
+            return None
+        layers = variant.layers if variant is not None else ()
+        prefix = acm_prefix_for(scene.name, bucket, FALLBACK_NAME, STANDBY_VERSION, layers)
+        return finalize_page(
+            page.items,
+            size=size,
+            exclude=req.exclude,
+            acm_prefix=prefix,
+            request_id=rid,
+            user_id=req.uid,
+            issued=issued,
+            signer=signer,
+        )
+
     def _fallback(
         self, scene: SceneRuntime, size: int, data: DataClient, tracer: Tracer
     ) -> list[Item]:
@@ -450,3 +493,10 @@ class Dispatcher:
             exc,
             exc_info=exc if kind == "exception" else None,
         )
+
+
+def _experiment_json(scene: SceneRuntime, bucket: str, variant: Variant | None) -> Any:
+    """The answer's ``experiment``: the layers' assignment, else the main layer's."""
+    if variant is not None:
+        return variant.experiment
+    return {"name": scene.experiment, "bucket": bucket}

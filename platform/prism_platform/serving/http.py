@@ -48,7 +48,9 @@ class RecommendHandler:
     ) -> None:
         self.dispatcher = dispatcher
         self.admission = admission or Admission(share=0.0)
-        self._longest: tuple[object, float] = (None, 0.0)  # (snapshot, its longest deadline)
+        self._longest: tuple[object, float, bool] = (None, 0.0, False)
+        """(snapshot, its longest deadline, whether a scene of it answers overload with its
+        standby page)"""
         self.may_debug = may_debug or _no_debug
         """Whether an ``Authorization`` header allows the debug trace (a viewer's token)."""
         self.metrics = metrics
@@ -56,11 +58,18 @@ class RecommendHandler:
         self.traffic = traffic or TrafficRecorder()
 
     async def recommend_bytes(
-        self, body: bytes, authorization: str | None = None, arrived: Arrival | None = None
+        self,
+        body: bytes,
+        authorization: str | None = None,
+        arrived: Arrival | None = None,
+        *,
+        shed: bool = False,
     ) -> tuple[int, bytes]:
         """Answer one request body: ``(status, JSON bytes)``; never raises. A ``debug``
         request gets its trace only if ``authorization`` is a viewer's bearer token. A
-        request that ``arrived`` (admission clock) too long ago to start is refused."""
+        request that ``arrived`` (admission clock) too long ago to start, or one to
+        ``shed`` (admission said so before its body was read), is not run: it gets its
+        scene's standby page if the scene says so (``on_overload``), else a ``503``."""
         if json_too_deep(body):
             return self._reject(too_deep_body())
         try:
@@ -83,6 +92,8 @@ class RecommendHandler:
         if req.context and (where := huge_int_at(req.context, "context")) is not None:
             msg = f"{where}: an integer outside 64 bits (send a number that large as a string)"
             return self._reject(error_body(422, "invalid_request", msg, field=where))
+        if shed:
+            return self._shed(req)
         if req.debug and not await self._debug_allowed(authorization):
             req = msgspec.structs.replace(req, debug=False)
         adm = self.admission
@@ -91,7 +102,7 @@ class RecommendHandler:
                 await asyncio.sleep(0)  # what arrived meanwhile first (admission.py)
             scene = self.dispatcher.state.snapshot.scenes.get(req.scene)
             if scene is not None and not adm.in_time(arrived, scene.deadline_s):
-                return self._refuse()
+                return self._shed(req)
         t0 = perf_counter()
         dispatcher = self.dispatcher
         mark = None
@@ -142,17 +153,18 @@ class RecommendHandler:
         self.metrics.rejected.inc((str(answer[0]),))
         return answer
 
+    def _shed(self, req: Request) -> tuple[int, bytes]:
+        """Over capacity: the scene's standby page if it answers overload so, else a
+        ``503``; either now, rather than a late answer."""
+        body = self.dispatcher.overloaded_answer(req)
+        if body is None:
+            return self._refuse()
+        self._overloaded()
+        return 200, orjson.dumps(body)
+
     def _refuse(self) -> tuple[int, bytes]:
         """Over capacity: ``503`` now, rather than a late answer (see admission.py)."""
-        adm = self.admission
-        if not adm.overloaded:  # once per overload episode, not per refusal
-            log.warning(
-                "event=overloaded in_flight=%d service_ms=%.1f (refusing what cannot be "
-                "answered in time; /readyz says overloaded)",
-                adm.in_flight,
-                adm.service_s * 1000,
-            )
-        adm.refuse()
+        self._overloaded()
         return self._reject(
             error_body(
                 503,
@@ -163,13 +175,29 @@ class RecommendHandler:
             )
         )
 
-    def _longest_deadline(self) -> float:
+    def _overloaded(self) -> None:
+        """A request turned away from its strategy (see admission.py)."""
+        adm = self.admission
+        if not adm.overloaded:  # once per overload episode, not per refusal
+            log.warning(
+                "event=overloaded in_flight=%d service_ms=%.1f (refusing what cannot be "
+                "answered in time; /readyz says overloaded)",
+                adm.in_flight,
+                adm.service_s * 1000,
+            )
+        adm.refuse()
+
+    def _longest_deadline(self) -> tuple[float, bool]:
+        """The snapshot's longest scene deadline, and whether any of its scenes answers
+        overload with its standby page (computed once per snapshot)."""
         snap = self.dispatcher.state.snapshot
-        cached, longest = self._longest
+        cached, longest, standby = self._longest
         if cached is not snap:
-            longest = max((sc.deadline_s for sc in snap.scenes.values()), default=0.0)
-            self._longest = (snap, longest)
-        return longest
+            scenes = snap.scenes.values()
+            longest = max((sc.deadline_s for sc in scenes), default=0.0)
+            standby = any(sc.standby_on_overload for sc in scenes)
+            self._longest = (snap, longest, standby)
+        return longest, standby
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
@@ -177,16 +205,19 @@ class RecommendHandler:
             return await _respond(send, status, body, [(b"allow", b"POST")])
         adm = self.admission
         arrived = adm.arrival()
-        longest = self._longest_deadline()
-        if not adm.room(longest) or not adm.in_time(arrived, longest):
+        longest, standby = self._longest_deadline()
+        shed = not adm.room(longest) or not adm.in_time(arrived, longest)
+        if shed and not standby:  # no scene to read the body for: refused unread
             return await _respond(send, *self._refuse(), RETRY_AFTER)
         adm.in_flight += 1
         try:
-            await self._handle(scope, receive, send, arrived)
+            await self._handle(scope, receive, send, arrived, shed)
         finally:
             adm.in_flight -= 1
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, arrived: Arrival) -> None:
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, arrived: Arrival, shed: bool = False
+    ) -> None:
         authorization = None
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
@@ -207,7 +238,7 @@ class RecommendHandler:
             if not msg.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        status, payload = await self.recommend_bytes(body, authorization, arrived)
+        status, payload = await self.recommend_bytes(body, authorization, arrived, shed=shed)
         await _respond(send, status, payload, RETRY_AFTER if status == 503 else None)
 
     def _too_large(self) -> tuple[int, bytes]:

@@ -48,6 +48,9 @@ class SceneRuntime:
     budgets: ScriptBudgets = ScriptBudgets()
     """What its strategies may read, hold and keep per request (the scene's, else the
     node's)."""
+    standby_on_overload: bool = False
+    """A request that cannot start in time gets the scene's standby page (``degraded``),
+    not a ``503``."""
     sample_below: int = field(init=False, repr=False)
     """:func:`~.sampling.sample_threshold` of ``sample_rate``, once per snapshot."""
 
@@ -143,6 +146,7 @@ class Snapshot:
                 "read_timeout_ms": sc.read_timeout_ms,
                 "sample_rate": sc.sample_rate,
                 "budgets": sc.budgets.describe(),
+                "on_overload": "standby" if sc.standby_on_overload else "refuse",
                 "buckets": buckets,
             }
             if sc.layers is not None:

@@ -101,6 +101,7 @@ def _shape_node_a(c: TestClient, a: PrismApp, first: str) -> None:
     _ok(c.post("/admin/scenes", json=scene | {"context_schema": {"q": {"type": "str"}}}))
     _ok(c.post("/admin/deployments", json={"scene": "search", "script": "cart.py"}))
     _ok(c.patch("/admin/scenes/cart", json={"protected": True, "sample_rate": 0.5}))
+    _ok(c.patch("/admin/scenes/item_detail", json={"on_overload": "standby"}))
     alice = {"name": "alice", "role": "operator", "password": "a long passphrase"}
     _ok(c.post("/admin/users", json=alice))
     a.control.accounts.add_user("bob", "viewer", None, actor="test")

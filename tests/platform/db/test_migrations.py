@@ -28,7 +28,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_there_is_one_head() -> None:
-    assert head() == "0017"
+    assert head() == "0018"
 
 
 def test_upgrade_from_empty_to_head_and_back(empty_db_url: str) -> None:

@@ -105,13 +105,13 @@ def test_a_zero_share_never_refuses() -> None:
     assert adm.room(0.08) and adm.in_time((clock() - 60, adm.busy_s - 60), 0.08)
 
 
-async def _burst(url: str, n: int) -> list[tuple[httpx.Response, float]]:
+async def _burst(url: str, n: int, scene: str = "slow") -> list[tuple[httpx.Response, float]]:
     limits = httpx.Limits(max_connections=n)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
 
         async def one(u: int) -> tuple[httpx.Response, float]:
             t0 = time.perf_counter()
-            r = await client.post("/v1/recommend", json={"scene": "slow", "user_id": str(u)})
+            r = await client.post("/v1/recommend", json={"scene": scene, "user_id": str(u)})
             return r, time.perf_counter() - t0
 
         return await asyncio.gather(*(one(u) for u in range(n)))
@@ -152,5 +152,25 @@ def test_a_burst_beyond_capacity_is_refused_at_once_and_the_rest_served(
         time.sleep(HOLD_S)
         ready = httpx.get(f"{url}/readyz")
         assert ready.status_code == 200 and ready.json()["overloaded"] is False
+
+        # a scene that answers overload with its standby page: nothing refused, what
+        # cannot start in time gets the page at once (degraded, signed for the request)
+        add_scene(url, admin, "slow_page", "slow.py", deadline_ms=200, on_overload="standby")
+        answers = asyncio.run(_burst(url, 40, "slow_page"))
+        assert all(r.status_code == 200 for r, _ in answers), [r.status_code for r, _ in answers]
+        paged = [r.json() for r, _ in answers if r.json()["strategy"]["version"] == "standby"]
+        ran = [r.json() for r, _ in answers if r.json()["strategy"]["name"] == "slow"]
+        assert paged and len(ran) >= 4 and len(paged) + len(ran) == 40
+        assert all(not b["degraded"] and len(b["items"]) == 10 for b in ran)
+        for b in paged:
+            assert b["degraded"] and b["strategy"] == {"name": "fallback", "version": "standby"}
+            assert len(b["items"]) == 20 and all(it["acm"] for it in b["items"])  # the size asked
+        quick = sorted(s for r, s in answers if r.json()["strategy"]["version"] == "standby")
+        assert quick[len(quick) // 2] < 0.4  # at once, not after the queue (40 x 20 ms)
+        assert httpx.get(f"{url}/readyz").json()["overloaded"] is True
+        text = httpx.get(f"{url}/metrics", headers=admin).text
+        line = f'prism_fallbacks_total{{scene="slow_page",reason="overloaded"}} {len(paged)}'
+        assert line in text, [t for t in text.splitlines() if "fallbacks_total{" in t]
+        assert f'prism_rejected_requests_total{{status="503"}} {len(refused)}' in text
     finally:
         cluster.stop()
