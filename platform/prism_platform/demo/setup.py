@@ -20,7 +20,8 @@ DEMO_SCENES: tuple[tuple[str, str, str, dict[str, Any], dict[str, Any]], ...] = 
         "Home feed: guess you like",
         "home_feed.py",
         {},
-        {"context_schema": PAGE, **SAMPLED},
+        # a page that must show something: overloaded, the standby page rather than a 503
+        {"context_schema": PAGE, "on_overload": "standby", **SAMPLED},
     ),
     # a block on a product page: answer without it rather than wait for slow data
     (
