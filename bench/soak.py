@@ -76,7 +76,8 @@ def main() -> None:
             for step in steps:
                 print(
                     f"  capacity step: {step.rate_per_node:5.0f}/s a node, {step.ok}/"
-                    f"{step.offered} answered 200, p99 {step.p99_ms:.1f} ms, "
+                    f"{step.offered} answered 200 ({step.degraded} degraded), "
+                    f"p99 {step.p99_ms:.1f} ms, "
                     f"kept up: {step.kept_up}, {step.cores_busy:.2f} cores busy"
                 )
             if args.rate:
@@ -104,12 +105,6 @@ def main() -> None:
                 every=three.home_feed_changes(args.deploy_every, args.traffic_every),
                 also_ours=[zk.process.pid] if zk.process is not None else [],
             )
-            paged = 0  # home_feed answers overload with its standby page (the demo's setting)
-            for node in three.cluster.nodes:
-                text = httpx.get(f"{node.url}/metrics", headers=dict(three.admin)).text
-                for line in text.splitlines():
-                    if line.startswith("prism_fallbacks_total{") and 'reason="overloaded"' in line:
-                        paged += int(float(line.rsplit(" ", 1)[1]))
             for node in three.cluster.nodes:  # what the nodes said of pauses and overload
                 for line in node.log_path.read_text(errors="replace").splitlines():
                     if "event=gc_pause" in line or "event=overloaded" in line:
@@ -121,8 +116,12 @@ def main() -> None:
         f"{report.requests} requests, {report.failed} failed (statuses {report.statuses()}, "
         f"connection failures {[r.failures for r in report.runs.values()]}); "
         f"{kinds.count('deploy')} deploys, {kinds.count('traffic')} traffic changes; "
-        f"{paged} answered with home_feed's standby page (overloaded: 200, degraded)"
+        f"{len(report.degraded)} answered 200 but degraded (home_feed answers overload "
+        "with its standby page)"
     )
+    if report.degraded:
+        seconds = sorted({int(t) for t in report.degraded})
+        print(f"  degraded answers were due in seconds {seconds[:40]}")
     for err in report.errors:
         print(f"  change failed: {err}")
     changes = sorted(report.changes)

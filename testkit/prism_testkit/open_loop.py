@@ -43,6 +43,10 @@ class Run:
     """Per answer: ms from when its request was due."""
     due: array[float] = field(default_factory=lambda: array("d"))
     """Per answer: when its request was due, in seconds into the run."""
+    degraded_due: array[float] = field(default_factory=lambda: array("d"))
+    """When the requests answered ``200`` but ``degraded`` were due (seconds into the run):
+    a fallback's answer (a strategy that failed, the data down, or the standby page of
+    a scene answering overload with it)."""
     sent_late_ms: array[float] = field(default_factory=lambda: array("d"))
     """Per request, in the order sent: how long after it was due the generator sent it
     (a stall of the generator, or of the machine, shows here and not in the server)."""
@@ -61,10 +65,12 @@ class Run:
     def count(self, status: int) -> int:
         return self.statuses.count(status)
 
-    def answered(self, status: int, due: float) -> None:
+    def answered(self, status: int, due: float, degraded: bool = False) -> None:
         self.statuses.append(status)
         self.ms.append((time.perf_counter() - due) * 1000)
         self.due.append(due - self.t0)
+        if degraded:
+            self.degraded_due.append(due - self.t0)
 
     @property
     def kept_up(self) -> bool:
@@ -123,12 +129,12 @@ class OpenLoop:
         self._opened -= 1
 
     async def _one(self, request: bytes, due: float, run: Run) -> None:
-        status, keep = 0, False
+        status, keep, degraded = 0, False, False
         conn: Connection | None = None
         try:
             conn, reused = await self._connection()
             try:
-                status, keep = await _exchange(conn, request)
+                status, keep, degraded = await _exchange(conn, request)
             except asyncio.IncompleteReadError as e:
                 if not (reused and not e.partial):
                     raise
@@ -137,11 +143,11 @@ class OpenLoop:
                 self._drop(conn)
                 conn = None
                 conn, _ = await self._connection(fresh=True)
-                status, keep = await _exchange(conn, request)
+                status, keep, degraded = await _exchange(conn, request)
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
             run.failures[type(e).__name__] = run.failures.get(type(e).__name__, 0) + 1
-            status, keep = 0, False
-        run.answered(status, due)
+            status, keep, degraded = 0, False, False
+        run.answered(status, due, degraded)
         if conn is None:
             return
         if keep:
@@ -238,8 +244,9 @@ def on_uvloop(coro: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(coro)
 
 
-async def _exchange(conn: Connection, request: bytes) -> tuple[int, bool]:
-    """Send one request, read its answer: ``(status, whether the connection stays)``. A
+async def _exchange(conn: Connection, request: bytes) -> tuple[int, bool, bool]:
+    """Send one request, read its answer: ``(status, whether the connection stays, whether
+    the answer says it is degraded)``. A
     reset before the answer's head is whole is an :class:`asyncio.IncompleteReadError`
     with nothing read, as an end of stream is."""
     reader, writer = conn
@@ -256,8 +263,8 @@ async def _exchange(conn: Connection, request: bytes) -> tuple[int, bool]:
             length = int(value)
         elif name == b"connection":
             keep = value.strip().lower() != b"close"
-    await reader.readexactly(length)
-    return int(head[9:12]), keep
+    body = await reader.readexactly(length)
+    return int(head[9:12]), keep, b'"degraded":true' in body
 
 
 def _request(path: str, body: dict[str, object]) -> bytes:

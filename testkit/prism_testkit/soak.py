@@ -70,6 +70,12 @@ class SoakReport:
         return sum(len(r.statuses) for r in self.runs.values())
 
     @property
+    def degraded(self) -> list[float]:
+        """When the answers that were ``200`` but ``degraded`` were due (seconds into the
+        run, every node's, in order)."""
+        return sorted(t for r in self.runs.values() for t in r.degraded_due)
+
+    @property
     def failed(self) -> int:
         return sum(len(r.statuses) - r.count(200) for r in self.runs.values())
 
@@ -184,10 +190,19 @@ class Step:
     kept_up: bool
     cores_busy: float = 0.0
     """The machine's cores busy during the step (median of its seconds; 0: not read)."""
+    degraded: int = 0
+    """Answers ``200`` but ``degraded`` (a scene answering overload with its standby page
+    says ``200``)."""
 
     def holds(self, deadline_ms: float) -> bool:
-        """Every request answered ``200``, the generator on schedule, p99 in the deadline."""
-        return self.kept_up and self.ok == self.offered and self.p99_ms <= deadline_ms
+        """Every request answered ``200`` and not degraded, the generator on schedule, p99
+        in the deadline."""
+        return (
+            self.kept_up
+            and self.ok == self.offered
+            and not self.degraded
+            and self.p99_ms <= deadline_ms
+        )
 
 
 def capacity(
@@ -226,6 +241,7 @@ def capacity(
             percentile(ok, 99) if ok else float("inf"),
             all(run.kept_up for run in runs),
             busy[len(busy) // 2] if busy else 0.0,
+            sum(len(run.degraded_due) for run in runs),
         )
         steps.append(step)
         if not step.holds(deadline_ms):

@@ -5,9 +5,11 @@ import asyncio
 from prism_testkit.open_loop import OpenLoop, Run, on_uvloop
 
 
-async def _serve_then_load(rate: float, seconds: float, statuses: list[int]) -> Run:
-    """A keep-alive HTTP server answering each request with the next of ``statuses``
-    (round), loaded by :class:`OpenLoop`."""
+async def _serve_then_load(
+    rate: float, seconds: float, statuses: list[int], bodies: tuple[bytes, ...] = (b"{}",)
+) -> Run:
+    """A keep-alive HTTP server answering each request with the next of ``statuses`` and
+    of ``bodies`` (round), loaded by :class:`OpenLoop`."""
     served = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -22,8 +24,10 @@ async def _serve_then_load(rate: float, seconds: float, statuses: list[int]) -> 
                 )
                 await reader.readexactly(length)
                 status = statuses[served % len(statuses)]
+                body = bodies[served % len(bodies)]
                 served += 1
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+                head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n\r\n"
+                writer.write(head.encode() + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
@@ -44,6 +48,13 @@ def test_every_request_sent_is_answered_once_with_its_status_and_times() -> None
     assert all(abs(d - i / 200) < 1e-6 for i, d in enumerate(due)), due
     assert run.answers[0][0] in (200, 503) and len(run.answers) == 100
     assert run.failures == {}
+
+
+def test_a_degraded_answer_is_told_apart_by_its_body() -> None:
+    bodies = (b'{"items":[],"degraded":true}', b'{"items":[],"degraded":false}')
+    run = on_uvloop(_serve_then_load(100, 0.4, [200], bodies))
+    assert run.count(200) == 40 and len(run.degraded_due) == 20
+    assert set(run.degraded_due) <= set(run.due)  # when each such request was due
 
 
 def test_a_closed_port_is_a_failed_connection_counted_by_its_reason() -> None:

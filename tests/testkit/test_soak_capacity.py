@@ -21,3 +21,11 @@ def test_the_capacity_is_the_highest_rate_that_held_and_what_fills_the_cores() -
 def test_no_step_held_or_read() -> None:
     assert carried([_step(100, 1.0, p99=90.0)], 80) is None
     assert sustained([_step(100, 0.0)], 80, cores=2) is None
+
+
+def test_a_step_with_degraded_answers_did_not_hold() -> None:
+    """A scene answering overload with its standby page says ``200``: a step where it did
+    was past what the nodes carry."""
+    paged = Step(150, 100, 100, 10.0, True, 1.0, degraded=3)
+    assert not paged.holds(80)
+    assert carried([_step(100, 0.8), paged], 80) == 100
