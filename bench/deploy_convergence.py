@@ -71,6 +71,8 @@ def main() -> int:
             cluster.start_node()
         urls = [n.url for n in cluster.nodes]
         admin = httpx.Client(base_url=urls[0], headers=seeded_headers(env), timeout=30)
+        # a 503 past capacity, as before the demo's home_feed answered it with a page
+        admin.patch("/admin/scenes/home_feed", json={"on_overload": "refuse"}).raise_for_status()
 
         def deploy(commit: str) -> dict[str, object]:
             body = {"scene": "home_feed", "script": "home_feed.py", "version": commit}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recommend_http import ROOT, demo_server_env, free_port, uvicorn, wait_ready, wrk
+from recommend_http import ROOT, demo_server_env, free_port, http, uvicorn, wait_ready, wrk
 
 from prism_testkit.bench import percentile
 from prism_testkit.open_loop import offer
@@ -39,7 +39,7 @@ def measure(port: int, body: dict[str, object], rate: float, seconds: float) -> 
         "achieved": run.achieved,
         "p50": percentile(lat, 50),
         "p99": percentile(lat, 99),
-        "failed": len(run.answers) - len(lat),
+        "failed": len(run.answers) - len(lat) + len(run.degraded_due),
     }
 
 
@@ -54,6 +54,9 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/v1/recommend"
     try:
         wait_ready(f"http://127.0.0.1:{port}/readyz")
+        # what the strategy carries: a 503 past it, not the demo's standby page (a 200)
+        scene = f"http://127.0.0.1:{port}/admin/scenes/home_feed"
+        http("PATCH", scene, {"on_overload": "refuse"})
         wrk(url, body, 2, 32)  # warm-up
         capacity = wrk(url, body, 6, 32)["rps"]
         print(f"home_feed, one worker: closed-loop capacity {capacity:.0f} req/s (wrk, 32 conns)")

@@ -175,6 +175,8 @@ def main() -> None:
                 "POST", f"{base}/admin/configs", {"script": script, "name": "default", "params": {}}
             )
             http("POST", f"{base}/admin/deployments", {"scene": scene, "script": script})
+        # what the strategy carries: a 503 past it, not the demo's standby page (a 200)
+        http("PATCH", f"{base}/admin/scenes/home_feed", {"on_overload": "refuse"})
         noop_body = {"scene": "bench_noop", "user_id": "42", "size": 20}
         bodies = {s: {"scene": s, "user_id": "42", "size": 20} for s in (*FROZEN, "home_feed")}
         sample = http("POST", f"{base}/v1/recommend", noop_body)
