@@ -5,6 +5,17 @@ import asyncio
 from prism_testkit.open_loop import OpenLoop, Run, on_uvloop
 
 
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    """One request off a keep-alive connection: its head and its body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    await reader.readexactly(length)
+
+
 async def _serve_then_load(
     rate: float, seconds: float, statuses: list[int], bodies: tuple[bytes, ...] = (b"{}",)
 ) -> Run:
@@ -16,13 +27,7 @@ async def _serve_then_load(
         nonlocal served
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length")
-                )
-                await reader.readexactly(length)
+                await _read_request(reader)
                 status = statuses[served % len(statuses)]
                 body = bodies[served % len(bodies)]
                 served += 1
@@ -82,13 +87,7 @@ def test_a_connection_idle_past_the_idle_limit_is_not_reused() -> None:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             nonlocal connections
             connections += 1
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            )
-            await reader.readexactly(length)
+            await _read_request(reader)
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
             await writer.drain()
             await asyncio.sleep(0.15)  # an idle timeout of 0.15 s: then it closes
