@@ -20,10 +20,11 @@ def _served(client: TestClient, scene: str) -> str:
 
 
 def test_set_through_the_api_validated_and_audited(client: TestClient) -> None:
-    assert client.get("/admin/scenes/home_feed").json()["on_overload"] == "refuse"
-    assert _served(client, "home_feed") == "refuse"
+    assert client.get("/admin/scenes/home_feed").json()["on_overload"] == "standby"  # demo
+    assert client.get("/admin/scenes/cart").json()["on_overload"] == "refuse"  # the default
+    assert _served(client, "cart") == "refuse"
     for bad in ("fallback", "", None, 1):
-        r = client.patch("/admin/scenes/home_feed", json={"on_overload": bad})
+        r = client.patch("/admin/scenes/cart", json={"on_overload": bad})
         if bad is None:  # not given: nothing changes
             assert r.status_code == 200 and r.json()["on_overload"] == "refuse"
             continue
