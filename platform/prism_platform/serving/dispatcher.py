@@ -129,11 +129,15 @@ class Dispatcher:
         if not self.memory.due():
             return False
         scene = self.state.snapshot.scenes.get(req.scene)
-        below = 0 if scene is None or self.samples is None else scene.sample_below
-        if below and req.uid and sampled_user(req.uid, below):
+        if scene is not None and req.uid and self._replay_keeps(scene, req.uid):
             self.memory.skip()
             return False
         return True
+
+    def _replay_keeps(self, scene: SceneRuntime, key: str) -> bool:
+        """Whether the replay log keeps the requests of user (or request) ``key``."""
+        below = scene.sample_below  # 0: the scene samples nobody
+        return bool(below) and self.samples is not None and sampled_user(key, below)
 
     def memory_mark(self) -> tuple[int, int]:
         """Before a request measured for :attr:`memory` (``memory_kept`` after it)."""
@@ -332,11 +336,10 @@ class Dispatcher:
             }
             if variant is not None:
                 body["trace"]["overrides"] = variant.params
-        below = scene.sample_below  # 0: the scene samples nobody
-        if below and logged and self.samples is not None:
-            if sampled_user(req.uid or rid, below):
-                self.samples.submit((req, body, now, elapsed, error))
-                self.unmeasured(measured)
+        if logged and self._replay_keeps(scene, req.uid or rid):
+            assert self.samples is not None  # _replay_keeps says so
+            self.samples.submit((req, body, now, elapsed, error))
+            self.unmeasured(measured)
         return body
 
     async def _run(

@@ -180,8 +180,8 @@ class RecommendHandler:
         adm = self.admission
         if not adm.overloaded:  # once per overload episode, not per refusal
             log.warning(
-                "event=overloaded in_flight=%d service_ms=%.1f (refusing what cannot be "
-                "answered in time; /readyz says overloaded)",
+                "event=overloaded in_flight=%d service_ms=%.1f (turning away what cannot be "
+                "answered in time: a 503, or the scene's standby page; /readyz says overloaded)",
                 adm.in_flight,
                 adm.service_s * 1000,
             )
