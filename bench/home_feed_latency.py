@@ -33,7 +33,7 @@ from _report import target  # bench/_report.py
 from prism_platform.demo.seed import load_or_build_demo
 from prism_platform.scripts.loader import load_strategy
 from prism_platform.scripts.sources import WorkTree
-from prism_sdk import Context, DataClient, LocalBackend, Request
+from prism_sdk import Context, DataBackend, DataClient, Request
 from prism_testkit.bench import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,15 +41,21 @@ DEADLINE_MS = 80.0  # the demo scenes' deadline (prism_platform.app DEMO_SCENES)
 
 
 def run(
-    backend: LocalBackend, folder: Path, script: str, params: dict[str, Any], users: list[str]
+    backend: DataBackend,
+    folder: Path,
+    script: str,
+    params: dict[str, Any],
+    users: list[str],
+    size: int = 10,
 ) -> list[float]:
+    """ms per request of ``script`` for each of ``users`` (after a warm-up pass)."""
     strategy = load_strategy(WorkTree(folder), script)
     config = strategy.make_config(params)
     times: list[float] = []
     for n, user in enumerate(users + users):  # the first pass warms up
         t0 = time.perf_counter()
         ctx: Context[Any] = Context(
-            Request(scene="home_feed", user_id=user, size=10),
+            Request(scene="home_feed", user_id=user, size=size),
             config,
             DataClient(backend),
             deadline=time.monotonic() + DEADLINE_MS / 1000,

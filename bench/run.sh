@@ -7,7 +7,7 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-ge
 out=$(mktemp -d)
 export PRISM_BENCH_RESULTS="$out/results.jsonl"
 failed=0
-for name in recommend_http data_reads deploy_convergence rank feature_log sampling_cost \
+for name in recommend_http home_feed_kernel data_reads deploy_convergence rank feature_log sampling_cost \
     replay_speed stages events_ingest acm_signing itemcf_job ann home_feed_latency overload \
     quality_ceiling growth open_loop soak; do
   echo "== bench/$name.py"
