@@ -123,8 +123,10 @@ def main() -> None:
         p99 = statistics.median(figures[f"{name} served p99"])
         refused = sum(figures[f"{name} refused"])
         print(f"  {name:9s} (k) kernel  {k:7.0f} req/s   {1e6 / k:6.0f} us a request")
-        print(f"  {name:9s} (s) served  {s:7.0f} req/s   {1e6 / s:6.0f} us a request   "
-              f"p99 {p99:.1f} ms at {args.connections} connections, {refused:.0f} refused")  # fmt: skip
+        print(
+            f"  {name:9s} (s) served  {s:7.0f} req/s   {1e6 / s:6.0f} us a request   "
+            f"p99 {p99:.1f} ms at {args.connections} connections, {refused:.0f} refused"
+        )
         print(f"  {name:9s} serving adds {1e6 / s - 1e6 / k:.0f} us a request; (s)/(k) {s / k:.2f}")
         target(
             f"home_feed on {name}: served / in-process kernel, (s)/(k)",
