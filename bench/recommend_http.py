@@ -7,7 +7,9 @@
     baseline), frozen columnar (its twin on stages.Candidates, same results), and the
     demo's current home_feed.
 
-Each server is uvicorn (uvloop + httptools, one worker); the load generator is wrk. The
+Each server is uvicorn (uvloop + httptools, one worker); the load generator is wrk. Then
+(a) and (b) again with two workers each (``prism serve --workers 2``): on this two-core
+machine wrk shares their cores, so that figure is a floor. The
 cases take turns, ``--rounds`` times (3, 6 s each), and each figure is the median of its
 rounds (a machine whose speed drifts moves every case, not the ones measured last). The
 server loads its scripts from a copy of strategies/ with bench/strategies/ added.
@@ -78,7 +80,11 @@ def wait_ready(url: str, timeout: float = 120.0) -> None:
     raise SystemExit(f"server at {url} did not become ready")
 
 
-def uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def uvicorn(app: str, port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
+    if workers > 1 and app == "prism_platform.asgi:app":  # one /metrics directory, and so on
+        cmd = [str(BIN / "prism"), "serve", "--port", str(port), "--workers", str(workers)]
+        cmd += ["--log-level", "warning"]
+        return subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
     cmd = [
         str(BIN / "uvicorn"),
         app,
@@ -89,7 +95,7 @@ def uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]
         "--http",
         "httptools",
     ]
-    cmd += ["--no-access-log", "--log-level", "warning"]
+    cmd += ["--no-access-log", "--log-level", "warning", "--workers", str(workers)]
     return subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
 
 
@@ -198,11 +204,8 @@ def main() -> None:
         payload = var / "payload.json"
         payload.write_text(json.dumps(sample))
         raw_port = free_port()
-        raw = uvicorn(
-            "raw_app:app",
-            raw_port,
-            {"PRISM_BENCH_PAYLOAD": str(payload), "PYTHONPATH": str(ROOT / "bench")},
-        )
+        raw_env = {"PRISM_BENCH_PAYLOAD": str(payload), "PYTHONPATH": str(ROOT / "bench")}
+        raw = uvicorn("raw_app:app", raw_port, raw_env)
         wait_ready_raw(f"http://127.0.0.1:{raw_port}/")
         cases = (
             ("a_raw_asgi", f"http://127.0.0.1:{raw_port}/", noop_body),
@@ -211,12 +214,20 @@ def main() -> None:
             ("c_home_feed_frozen_cols", f"{base}/v1/recommend", bodies["bench_home_columnar"]),
             ("c_home_feed_current", f"{base}/v1/recommend", bodies["home_feed"]),
         )
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in cases}
-        for _ in range(args.rounds):  # the cases in turn, so a slow spell hits each once
-            for name, url, body in cases:
-                wrk(url, body, 1, args.connections)  # warm-up
-                runs[name].append(wrk(url, body, args.seconds, args.connections))
-        results = {name: median_run(r) for name, r in runs.items()}
+        results = take_turns(cases, args.rounds, args.seconds, args.connections)
+        for p in (server, raw):  # the same two apps again, two workers each
+            p.terminate()
+            p.wait(10)
+        server = uvicorn("prism_platform.asgi:app", port, env, workers=2)
+        raw = uvicorn("raw_app:app", raw_port, raw_env, workers=2)
+        wait_ready(f"{base}/readyz")
+        wait_ready_raw(f"http://127.0.0.1:{raw_port}/")
+        results |= take_turns(
+            [(f"{name}_2_workers", url, body) for name, url, body in cases[:2]],
+            args.rounds,
+            args.seconds,
+            args.connections,
+        )
     finally:
         for p in (server, raw):
             if p is not None:
@@ -227,8 +238,10 @@ def main() -> None:
         print(
             f"{name:<24}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>9.0f}"
         )
-    a, b, c, c_cols, c_now = (results[k]["rps"] for k in results)
+    a, b, c, c_cols, c_now, a2, b2 = (results[k]["rps"] for k in results)
     print(f"(b)/(a) throughput ratio: {b / a:.2f}  (target >= 0.50)")
+    print(f"two workers (wrk shares the two cores): (b)/(a) {b2 / a2:.2f}; "
+          f"2 workers / 1: raw {a2 / a:.2f}x, no-op recommend {b2 / b:.2f}x")  # fmt: skip
     print(f"(c)/(b) frozen home_feed: {c / b:.2f}")
     print(f"(c)/(b) frozen home_feed, columnar: {c_cols / b:.2f}")
     print(f"(c)/(b) current home_feed: {c_now / b:.2f}")
@@ -241,7 +254,21 @@ def main() -> None:
         "x",
     )
     ratios = {"b_over_a": b / a, "c_over_b": c / b, "c_columnar_over_b": c_cols / b}
-    print(json.dumps({"results": results, **ratios, "c_current_over_b": c_now / b}))
+    ratios |= {"c_current_over_b": c_now / b, "b_over_a_2_workers": b2 / a2}
+    print(json.dumps({"results": results, **ratios}))
+
+
+def take_turns(
+    cases: Sequence[tuple[str, str, dict[str, Any]]], rounds: int, seconds: int, connections: int
+) -> dict[str, dict[str, float]]:
+    """wrk's figures for each case, the median of ``rounds`` in which the cases take
+    turns (a slow spell of the machine hits each once)."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in cases}
+    for _ in range(rounds):
+        for name, url, body in cases:
+            wrk(url, body, 1, connections)  # warm-up
+            runs[name].append(wrk(url, body, seconds, connections))
+    return {name: median_run(r) for name, r in runs.items()}
 
 
 def wait_ready_raw(url: str) -> None:
