@@ -6,7 +6,9 @@ Layout (``P`` is the key prefix, default ``prism:``; every value is msgspec msgp
   its item ids and their scores as packed doubles, behind a format byte (see
   :mod:`.redis_io`), read back as a :class:`ScoredRows`; ``P{t:NAME}:p`` holds the current
   version, ``P{t:NAME}:n`` the version counter.
-* ``P{i}:ID`` an item of the forward index; ``P{f:NS}:KEY`` the features of ``KEY``.
+* ``P{i}:ID`` an item of the forward index; ``P{i}#off`` the ids of those off the shelf,
+  ``P{i}#v`` its change counter (see :mod:`.redis_shelf`); ``P{f:NS}:KEY`` the features
+  of ``KEY``.
 * ``P{v:NAME}:…`` vector table ``NAME`` (see :mod:`.redis_vectors`).
 * ``Pe:USER`` a ZSET of the user's events scored by ``ts``; members are an 8-byte
   big-endian write sequence (ties in ``ts`` read newest-written first, and equal
@@ -23,7 +25,8 @@ Table versions are cached; the round trip ends with a GET of the pointer of ever
 table it read. When a pointer differs from the cached version (first read, or the
 table was replaced) the cache is updated and only those table reads are sent again.
 Vector reads (``user_vectors``, ``item_vectors``, ``nearest``) are the exception: one
-round trip of their own, and a ``nearest`` one more for the hits' shelf status.
+round trip of their own (a ``nearest`` checks its hits' shelf status against the node's
+copy of the off-shelf set, see :mod:`.redis_shelf`).
 
 **Atomic replacement.** :meth:`RedisBackend.replace_table` loads a new version under
 fresh keys, flips the pointer with one ``SET ... GET``, then UNLINKs the previous
@@ -64,6 +67,7 @@ from .erase import USER_NAMESPACES, counts, user_tables
 from .redis_budget import deadline
 from .redis_io import (
     CHUNK,
+    GLOB_SPECIAL,
     SEQ,
     chunks,
     connect,
@@ -78,6 +82,7 @@ from .redis_io import (
     round_trip,
     timed_out,
 )
+from .redis_shelf import RedisShelf
 from .redis_vectors import RedisVectors
 from .scored import ScoredRows
 from .vectors import VectorTable
@@ -86,7 +91,6 @@ if TYPE_CHECKING:
     from .redis_io import Client
 
 _MAX_ROUNDS = 8
-_GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 
 
 class RedisBackend:
@@ -122,6 +126,7 @@ class RedisBackend:
         self._versions: dict[str, str | None] = {}  # table -> cached version (None: absent)
         self._last_seq = 0
         self.vectors = RedisVectors(client, self._reader, prefix)
+        self.shelf = RedisShelf(client, self._reader, self._items())
 
     @classmethod
     def from_url(
@@ -184,7 +189,7 @@ class RedisBackend:
         out: list[list[Any]] = [[] for _ in reads]
         vec = [i for i, r in enumerate(reads) if r.kind in VECTOR_READS]
         if vec:
-            answers = self.vectors.read([reads[i] for i in vec], self._items())
+            answers = self.vectors.read([reads[i] for i in vec], self.shelf)
             for i, values in zip(vec, answers, strict=True):
                 out[i] = values
         todo = [i for i, r in enumerate(reads) if r.keys and r.kind not in VECTOR_READS]
@@ -291,7 +296,7 @@ class RedisBackend:
         old = self._client.set(head + "p", version, get=True)
         self._versions[name] = version
         if isinstance(old, bytes):
-            self._unlink_matching(f"{head}{old.decode()}:".translate(_GLOB_SPECIAL) + "*")
+            self._unlink_matching(f"{head}{old.decode()}:".translate(GLOB_SPECIAL) + "*")
 
     def replace_vectors(self, name: str, table: VectorTable) -> None:
         """Publish a new version of vector table ``name`` (see :mod:`.redis_vectors`)."""
@@ -312,29 +317,37 @@ class RedisBackend:
             self._client.unlink(*keys)
 
     def upsert_items(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
-        self._merge(self._items(), rows)
+        self.shelf.prepare()
+        self._merge(self._items(), rows, self.shelf)
 
     def delete_items(self, ids: Iterable[str]) -> None:
+        self.shelf.prepare()
         base = self._items()
         for chunk in chunks(ids):
             self._client.unlink(*[base + k for k in chunk])
+            self.shelf.deleted(chunk)
 
     def upsert_features(self, namespace: str, rows: Mapping[str, Mapping[str, Any]]) -> None:
         self._merge(self._features(namespace), rows)
 
-    def _merge(self, base: str, rows: Mapping[str, Mapping[str, Any]]) -> None:
-        """Read-modify-write per chunk: field-level merge like the local backend.
+    def _merge(
+        self, base: str, rows: Mapping[str, Mapping[str, Any]], shelf: RedisShelf | None = None
+    ) -> None:
+        """Read-modify-write per chunk: field-level merge like the local backend (and, for
+        items, the off-shelf set in the same write).
 
         Concurrent writers of the same key are last-writer-wins for the whole blob.
         """
         for chunk in chunks(rows.items()):
-            keys = [base + k for k, _ in chunk]
-            old: list[Any] = self._client.mget(keys)
-            merged = {
-                key: encode(new if prev is None else {**decode_any(prev), **new})
-                for key, (_, new), prev in zip(keys, chunk, old, strict=True)
+            old: list[Any] = self._client.mget([base + k for k, _ in chunk])
+            before: dict[str, dict[str, Any] | None] = {
+                k: None if prev is None else decode_any(prev)
+                for (k, _), prev in zip(chunk, old, strict=True)
             }
-            self._client.mset(merged)
+            after = {k: {**(before[k] or {}), **new} for k, new in chunk}
+            self._client.mset({base + k: encode(row) for k, row in after.items()})
+            if shelf is not None:
+                shelf.written(before, after)
 
     def append_events(self, user_id: str, events: Iterable[Event]) -> None:
         members: dict[bytes, float] = {}
@@ -359,7 +372,7 @@ class RedisBackend:
 
     # -- forgetting ------------------------------------------------------------
     def _glob_prefix(self) -> str:
-        return self.prefix.translate(_GLOB_SPECIAL)
+        return self.prefix.translate(GLOB_SPECIAL)
 
     def forget_user(self, user_id: str) -> dict[str, int]:
         """Delete the user's events, rows in the user feature namespaces and in the

@@ -109,6 +109,10 @@ def encode_event(event: Event) -> bytes:
     return encode((float(ts), item, kind))
 
 
+GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
+"""``str.translate`` table: a literal key prefix as a SCAN ``MATCH`` pattern."""
+
+
 def chunks(it: Iterable[T], n: int = CHUNK) -> Iterator[list[T]]:
     iterator = iter(it)
     while chunk := list(islice(iterator, n)):

@@ -19,7 +19,8 @@ while the old one keeps serving (user vectors read from the old version's keys),
 swaps it in with one assignment. A version that cannot be built (missing keys, corrupt
 data) is recorded in :meth:`RedisVectors.status` and the previous index keeps serving.
 A user vector is read like a feature: one MGET of the batch's users per table.
-Off-shelf hits are checked with an MGET of the forward index (one more round trip).
+Off-shelf hits are checked as :mod:`.redis_shelf` says (in the steady state, against
+this node's copy of the off-shelf set: no more round trips).
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ import msgspec
 import numpy as np
 
 from ._base import Read
-from .ann import Allowed, VectorIndex, answer
-from .redis_io import CHUNK, chunks, decode_any, encode, round_trip
+from .ann import VectorIndex, answer
+from .redis_io import CHUNK, chunks, encode, round_trip
 from .vectors import Matrix, Vectors, VectorTable, VectorTableError, from_bytes, to_bytes
 
 if TYPE_CHECKING:
     from .redis_io import Client
+    from .redis_shelf import RedisShelf
 
 log = logging.getLogger("prism.data.vectors")
 
@@ -189,11 +191,13 @@ class RedisVectors:
         return out
 
     # -- reads -----------------------------------------------------------------
-    def read(self, reads: Sequence[Read], items_prefix: str) -> list[list[Any]]:
-        """Answer vector reads: one round trip for the users' vectors and the pointers,
-        then the searches (and the off-shelf check) in this process. Each table's
-        user vectors and index come from the one index snapshot taken before sending."""
+    def read(self, reads: Sequence[Read], shelf: RedisShelf) -> list[list[Any]]:
+        """Answer vector reads: one round trip for the users' vectors, the pointers and
+        the shelf's probe, then the searches (and the off-shelf check, see
+        :mod:`.redis_shelf`) in this process. Each table's user vectors and index come
+        from the one index snapshot taken before sending."""
         names = list(dict.fromkeys(r.name for r in reads))
+        probe = shelf.probe() if any(r.kind == "nearest" for r in reads) else []
         for _ in range(3):
             used = {n: self._indexes.get(n) for n in names}
             commands: list[tuple[Any, ...]] = []
@@ -207,11 +211,13 @@ class RedisVectors:
                 users.append(len(commands))
                 commands.append(("MGET", *[base + k for k in r.keys]))
             commands.extend(("GET", self.head(n) + "p") for n in names)
+            commands.extend(probe)
             res = round_trip(self._reader, commands)
+            res, shelf_replies = res[: len(res) - len(probe)], res[len(res) - len(probe) :]
             pointers = dict(zip(names, res[len(res) - len(names) :], strict=True))
             if not self._follow(pointers, used):
                 break  # every published table had an index when the reads were sent
-        allowed = _on_shelf(self._reader, items_prefix)
+        allowed = shelf.allowed(*shelf_replies) if probe else None
         out: list[list[Any]] = []
         for r, at in zip(reads, users, strict=True):
             index = used[r.name] if pointers[r.name] is not None else None
@@ -257,11 +263,3 @@ def _vector(raw: bytes | None, index: VectorIndex | None) -> Matrix | None:
         return None
     vector: Matrix = from_bytes(raw, 1, index.table.dim, "user vector")[0]
     return vector
-
-
-def _on_shelf(reader: Client, items_prefix: str) -> Allowed:
-    def allowed(ids: list[str]) -> list[bool]:
-        rows = round_trip(reader, [("MGET", *[items_prefix + i for i in ids])])[0]
-        return [row is None or decode_any(row).get("status", "on") == "on" for row in rows]
-
-    return allowed
