@@ -209,7 +209,7 @@ class Dispatcher:
             if off.route is not None:
                 route, variant = scene.serve_with(idx, off.route, req.uid)
         rid = self.next_request_id() if off is None or off.request_id is None else off.request_id
-        data = DataClient(self.backend, scene.read_timeout_ms)
+        data = DataClient(self.backend, scene.read_timeout_ms, remember_items=True)
         tracer = Tracer(req.debug and (off is None or off.detail), scene.budgets.candidates)
         size = req.size if req.size <= scene.max_size else scene.max_size
         error: str | None = None

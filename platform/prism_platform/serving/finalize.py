@@ -12,7 +12,6 @@ from prism_sdk import (
     AcmSigner,
     DataClient,
     Item,
-    Read,
     StrategyError,
     channel_name,
     extra_token,
@@ -80,7 +79,7 @@ def finalize(
         for c in chunk:
             if type(c.id) is not str:
                 raise StrategyError(f"an item's id is {c.id!r}, expected str")
-        infos = data.execute((Read("items", [c.id for c in chunk]),))[0]
+        infos = data.items_of_request([c.id for c in chunk])
         for it, info in zip(chunk, infos):  # noqa: B905 - one row per id, by contract
             if info is None:
                 if removed is not None:

@@ -70,15 +70,27 @@ class DataClient:
 
     :meth:`limit` bounds the round trips and keys of the reads that follow (a strategy's
     budget): a read past either raises :class:`BudgetExceeded`, unsent.
+
+    ``remember_items``: keep the forward-index rows its reads answered, which
+    :meth:`items_of_request` hands out again without a round trip (the platform's
+    completion of a response's items; a client that lives longer than one request must
+    not, it would answer from old rows).
     """
 
     __slots__ = (
         "_backend", "_batch", "_budget_left_s", "_read_within", "errors", "round_trips",
-        "keys_read", "_limited", "_max_round_trips", "_max_keys", "_limits",
+        "keys_read", "_limited", "_max_round_trips", "_max_keys", "_limits", "_rows",
     )  # fmt: skip
 
-    def __init__(self, backend: DataBackend, read_budget_ms: float | None = None) -> None:
+    def __init__(
+        self,
+        backend: DataBackend,
+        read_budget_ms: float | None = None,
+        *,
+        remember_items: bool = False,
+    ) -> None:
         self._backend = backend
+        self._rows: dict[str, Any] | None = {} if remember_items else None
         self._batch: list[tuple[Read, Pending[Any]]] | None = None
         self.round_trips = 0
         self.keys_read = 0
@@ -116,11 +128,31 @@ class DataClient:
         try:
             if self._budget_left_s is None or self._read_within is None:
                 self.round_trips += 1
-                return self._backend.read(reads)
-            return self._execute_within(reads, self._read_within, self._budget_left_s)
+                out = self._backend.read(reads)
+            else:
+                out = self._execute_within(reads, self._read_within, self._budget_left_s)
         except Exception as exc:  # a data failure degrades, it never breaks the request
             self.errors.append(f"{self._backend.name}: {type(exc).__name__}: {exc}")
             return [[_empty(r.kind) for _ in r.keys] for r in reads]
+        rows = self._rows
+        if rows is not None:
+            for r, values in zip(reads, out, strict=True):
+                if r.kind == "items":
+                    rows.update(zip(r.keys, values, strict=True))
+        return out
+
+    def items_of_request(self, ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The forward-index rows of ``ids`` as this client's reads answered them (see
+        ``remember_items``); those it has not read, read now (one round trip, or none)."""
+        rows = self._rows
+        if rows is None:
+            return self.execute((Read("items", ids),))[0]
+        missing = [i for i in ids if i not in rows]
+        if not missing:
+            return [rows[i] for i in ids]
+        read = self.execute((Read("items", missing),))[0]  # remembered unless it failed
+        found = dict(zip(missing, read, strict=True))
+        return [found[i] if i in found else rows[i] for i in ids]
 
     def _spend(self, reads: Sequence[Read]) -> None:
         keys = self.keys_read + sum(len(r.keys) for r in reads)
