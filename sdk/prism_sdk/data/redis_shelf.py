@@ -20,6 +20,11 @@ checks its hits:
 Every way gives the same answer as the rows themselves: the copy is taken after the
 counter was read and the writer bumps the counter after changing the set, so a copy
 is never older than the counter it is filed under.
+
+The first build is not atomic with writes: a writer of an older version (which does
+not keep the set) or a second writer changing an item's status while the build scans
+can leave that item's entry stale until its next write. Upgrade the writers (jobs,
+imports) together, and let one write of items build the set before the others start.
 """
 
 from __future__ import annotations
