@@ -65,6 +65,12 @@ class Read(NamedTuple):
     exclude: tuple[str, ...] | None = None
 
 
+def off_shelf(row: Mapping[str, Any] | None) -> bool:
+    """What a forward-index row says: missing rows and rows without a ``status`` are on
+    the shelf, any status but ``"on"`` is off (the backends' rule for ``nearest``)."""
+    return row is not None and row.get("status", "on") != "on"
+
+
 def unclicked(newest_first: Iterable[Event]) -> dict[str, int]:
     """Exposure count per item exposed in ``newest_first`` and never engaged with there."""
     counts: dict[str, int] = {}

@@ -15,7 +15,7 @@ import msgspec
 import numpy as np
 
 from .._native import kernels
-from ._base import Event, Read, Scored, unclicked
+from ._base import Event, Read, Scored, off_shelf, unclicked
 from .ann import VECTOR_READS, VectorIndex, answer
 from .columns import MISSING, ColumnView, Gathered, IdKeys, Keys, Row, Table
 from .erase import USER_NAMESPACES, counts, user_tables
@@ -220,7 +220,7 @@ class LocalBackend:
         items = self.items
         off = set(self._off_shelf)
         for k in ids:
-            if (items.get(k) or {}).get("status", "on") != "on":
+            if off_shelf(items.get(k)):
                 off.add(k)
             else:
                 off.discard(k)

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._base import off_shelf
 from .ann import Allowed
 from .redis_io import CHUNK, GLOB_SPECIAL, chunks, decode_any, round_trip
 
@@ -41,11 +42,6 @@ if TYPE_CHECKING:
 CAP = 20_000
 """Above this many off-shelf ids a node asks Redis about each search's hits instead of
 keeping a copy of the set."""
-
-
-def off_shelf(row: Mapping[str, Any] | None) -> bool:
-    """What a forward-index row says: missing rows and rows without a status are on."""
-    return row is not None and row.get("status", "on") != "on"
 
 
 class RedisShelf:
