@@ -35,7 +35,7 @@ from typing import Any
 
 from _report import target  # bench/_report.py
 from home_feed_latency import run
-from recommend_http import demo_server_env, free_port, http, uvicorn, wait_ready, wrk
+from recommend_http import demo_server, wrk
 
 from prism_platform.data.backend import open_backend
 from prism_platform.demo.seed import build_demo_data, load_or_build_demo
@@ -57,15 +57,10 @@ def kernel(backend: DataBackend, users: list[str]) -> float:
 
 
 def serve(var: Path, extra: dict[str, str]) -> tuple[Any, str]:
-    """A demo server under ``var`` (``extra``: its data backend), ready, its home_feed set
-    as in production; the process and its recommend URL."""
-    env = {**demo_server_env(var), **extra}
-    port = free_port()
-    server = uvicorn("prism_platform.asgi:app", port, env)
-    base = f"http://127.0.0.1:{port}"
-    wait_ready(f"{base}/readyz", timeout=300)
-    http("PATCH", f"{base}/admin/scenes/home_feed", PRODUCTION)
-    return server, f"{base}/v1/recommend"
+    """A demo server under ``var`` (``extra``: its data backend), its home_feed set as in
+    production; the process and its recommend URL."""
+    server, port = demo_server(var, extra, PRODUCTION, timeout=300)
+    return server, f"http://127.0.0.1:{port}/v1/recommend"
 
 
 def main() -> None:

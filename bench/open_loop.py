@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recommend_http import ROOT, demo_server_env, free_port, http, uvicorn, wait_ready, wrk
+from recommend_http import ROOT, demo_server, wrk
 
 from prism_testkit.bench import percentile
 from prism_testkit.open_loop import offer
@@ -47,16 +47,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--var-dir", default=str(ROOT / "var" / "bench-open"))
     args = ap.parse_args()
-    env = demo_server_env(Path(args.var_dir))
-    port = free_port()
-    server = uvicorn("prism_platform.asgi:app", port, env)
+    # what the strategy carries: a 503 past it, not the demo's standby page (a 200)
+    server, port = demo_server(Path(args.var_dir), home_feed={"on_overload": "refuse"})
     body: dict[str, object] = {"scene": "home_feed", "user_id": "42", "size": 20}
     url = f"http://127.0.0.1:{port}/v1/recommend"
     try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz")
-        # what the strategy carries: a 503 past it, not the demo's standby page (a 200)
-        scene = f"http://127.0.0.1:{port}/admin/scenes/home_feed"
-        http("PATCH", scene, {"on_overload": "refuse"})
         wrk(url, body, 2, 32)  # warm-up
         capacity = wrk(url, body, 6, 32)["rps"]
         print(f"home_feed, one worker: closed-loop capacity {capacity:.0f} req/s (wrk, 32 conns)")

@@ -118,6 +118,30 @@ def demo_server_env(var: Path, extra_scripts: Sequence[Path] = ()) -> dict[str, 
     return env
 
 
+def demo_server(
+    var: Path,
+    extra_env: dict[str, str] | None = None,
+    home_feed: dict[str, Any] | None = None,
+    timeout: float = 120.0,
+) -> tuple[subprocess.Popen[bytes], int]:
+    """A one-worker demo server under ``var`` (``extra_env``: e.g. its data backend),
+    ready, with ``home_feed`` PATCHed onto the scene; the process and its port (the
+    process is stopped if it never gets ready)."""
+    env = {**demo_server_env(var), **(extra_env or {})}
+    port = free_port()
+    server = uvicorn("prism_platform.asgi:app", port, env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/readyz", timeout)
+        if home_feed:
+            http("PATCH", f"{base}/admin/scenes/home_feed", home_feed)
+    except BaseException:
+        server.terminate()
+        server.wait(10)
+        raise
+    return server, port
+
+
 def wrk(
     url: str, body: dict[str, Any] | Sequence[dict[str, Any]], seconds: int, connections: int
 ) -> dict[str, float]:
