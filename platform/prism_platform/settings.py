@@ -85,6 +85,11 @@ class Settings:
     """Redis backend: the read budget of a request in a scene without its own ``read_timeout_ms``,
     and the socket timeout of reads outside requests; no retries; a failure makes reads fail
     at once for 1 s."""
+    redis_row_cache_rows: int = field(
+        default_factory=lambda: int_env("PRISM_REDIS_ROW_CACHE_ROWS", "500000")
+    )
+    """Redis backend: how many decoded result-table rows a node keeps (about 40 MB for
+    500,000 rows with short ids); a read fetches only the keys it does not hold. ``0``: off."""
     remote_url: str = field(default_factory=lambda: _env("PRISM_REMOTE_URL", ""))
     """The node a ``remote`` backend reads through (``POST /v1/data/read``)."""
     data_api_token: str = field(default_factory=lambda: _env("PRISM_DATA_API_TOKEN", ""))

@@ -131,6 +131,9 @@ class Control(
         vector_status = getattr(self.deployer.backend, "vector_status", None)
         if vector_status is not None and (vectors := vector_status()):
             status["vectors"] = vectors  # per table: the index served, any failed version
+        row_cache = getattr(self.deployer.backend, "row_cache", None)
+        if row_cache is not None:  # the Redis table rows this node keeps
+            status["row_cache"] = row_cache.status()
         return self.with_canary_analysis(status)
 
     def reload(self, *, actor: str) -> Snapshot:

@@ -23,6 +23,7 @@ def open_backend(settings: Settings) -> DataBackend:
             prefix=settings.redis_prefix,
             timeout_ms=settings.redis_timeout_ms,
             events_max_age_s=settings.user_events_max_age_s,
+            row_cache_rows=settings.redis_row_cache_rows,
         )
     if settings.data_backend == "remote":  # Settings checked the name and the URL
         return RemoteBackend(settings.remote_url, settings.data_api_token)

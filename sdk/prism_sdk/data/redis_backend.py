@@ -5,7 +5,8 @@ Layout (``P`` is the key prefix, default ``prism:``; every value is msgspec msgp
 * ``P{t:NAME}:V:KEY`` one blob per key of version ``V`` of result table ``NAME``:
   its item ids and their scores as packed doubles, behind a format byte (see
   :mod:`.redis_io`), read back as a :class:`ScoredRows`; ``P{t:NAME}:p`` holds the current
-  version, ``P{t:NAME}:n`` the version counter.
+  version, ``P{t:NAME}:n`` the version counter (a version is ``COUNT.RANDOM``, never
+  reused; versions written before the random part are plain counts, still read).
 * ``P{i}:ID`` an item of the forward index; ``P{i}#off`` the ids of those off the shelf,
   ``P{i}#v`` its change counter (see :mod:`.redis_shelf`); ``P{f:NS}:KEY`` the features
   of ``KEY``.
@@ -24,6 +25,8 @@ which costs less than a Lua script decoding msgpack on the server).
 Table versions are cached; the round trip ends with a GET of the pointer of every
 table it read. When a pointer differs from the cached version (first read, or the
 table was replaced) the cache is updated and only those table reads are sent again.
+A node keeps the rows it decoded for a version (:mod:`.row_cache`, ``row_cache_rows``,
+0: off) and fetches only the keys it does not hold; the pointer GET still checks them.
 Vector reads (``user_vectors``, ``item_vectors``, ``nearest``) are the exception: one
 round trip of their own (a ``nearest`` checks its hits' shelf status against the node's
 copy of the off-shelf set, see :mod:`.redis_shelf`).
@@ -55,6 +58,7 @@ ends, and the pool reconnects by itself.
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from math import inf
@@ -84,6 +88,7 @@ from .redis_io import (
 )
 from .redis_shelf import RedisShelf
 from .redis_vectors import RedisVectors
+from .row_cache import DEFAULT_ROWS, RowCache, kept
 from .scored import ScoredRows
 from .vectors import VectorTable
 
@@ -91,6 +96,7 @@ if TYPE_CHECKING:
     from .redis_io import Client
 
 _MAX_ROUNDS = 8
+Held = tuple[list[str], list[ScoredRows | None]]
 
 
 class RedisBackend:
@@ -113,6 +119,7 @@ class RedisBackend:
         breaker_s: float = 1.0,
         timeout_ms: float | None = None,
         events_max_age_s: float | None = None,
+        row_cache_rows: int = DEFAULT_ROWS,
     ) -> None:
         self._client = client
         self._reader = reader or client
@@ -127,6 +134,7 @@ class RedisBackend:
         self._last_seq = 0
         self.vectors = RedisVectors(client, self._reader, prefix)
         self.shelf = RedisShelf(client, self._reader, self._items())
+        self.row_cache = RowCache(row_cache_rows) if row_cache_rows > 0 else None
 
     @classmethod
     def from_url(
@@ -139,6 +147,7 @@ class RedisBackend:
         timeout_ms: float | None = None,
         breaker_s: float = 1.0,
         events_max_age_s: float | None = None,
+        row_cache_rows: int = DEFAULT_ROWS,
         **kwargs: Any,
     ) -> RedisBackend:
         """Connect (see :func:`.redis_io.connect`); writes keep redis-py's defaults."""
@@ -146,6 +155,7 @@ class RedisBackend:
         return cls(
             client, prefix, events_cap, reader=reader, breaker_s=breaker_s,
             timeout_ms=timeout_ms, events_max_age_s=events_max_age_s,
+            row_cache_rows=row_cache_rows,
         )  # fmt: skip
 
     @property
@@ -206,6 +216,7 @@ class RedisBackend:
         commands: list[tuple[Any, ...]] = []
         sent: list[tuple[int, int, str | None]] = []  # (read, commands issued, version read)
         tables: dict[str, int] = {}  # table -> index of its pointer GET
+        held: dict[int, Held] = {}  # table read -> its keys and the rows the cache held
         for i in todo:
             r = reads[i]
             if r.kind == "table":
@@ -215,8 +226,14 @@ class RedisBackend:
                     sent.append((i, 0, None))
                     continue
                 base = f"{self._table(r.name)}{ver}:"
-                commands.append(("MGET", *[base + k for k in r.keys]))
-                sent.append((i, 1, ver))
+                keys = [base + k for k in r.keys]
+                if self.row_cache is not None and kept(r.name):
+                    hits = self.row_cache.get_many(keys)
+                    held[i] = (keys, hits)
+                    keys = [key for key, rows in zip(keys, hits, strict=True) if rows is None]
+                if keys:
+                    commands.append(("MGET", *keys))
+                sent.append((i, 1 if keys else 0, ver))
             elif r.kind == "items" or r.kind == "features":
                 base = self._items() if r.kind == "items" else self._features(r.name)
                 commands.append(("MGET", *[base + k for k in r.keys]))
@@ -245,7 +262,7 @@ class RedisBackend:
                 elif current != ver:
                     stale.append(i)
                 else:
-                    out[i] = self._decode_table(values[0], r.limit)
+                    out[i] = self._table_rows(values[0] if values else [], held.get(i), r.limit)
             elif r.kind == "events":
                 out[i] = [self._decode_events(r, members) for members in values]
             elif r.kind == "unclicked":
@@ -261,9 +278,21 @@ class RedisBackend:
             page = ("LIMIT", 0, max(r.limit, 1))
         return [("ZREVRANGEBYSCORE", self._events(k), "+inf", low, *page) for k in r.keys]
 
-    @staticmethod
-    def _decode_table(values: list[bytes | None], limit: int | None) -> list[ScoredRows]:
-        out = [ScoredRows.empty() if v is None else decode_rows(v) for v in values]
+    def _table_rows(
+        self, values: list[bytes | None], held: Held | None, limit: int | None
+    ) -> list[ScoredRows]:
+        """A table read's rows: ``values`` decoded, in the gaps of what the row cache held
+        (and kept there)."""
+        decoded = [ScoredRows.empty() if v is None else decode_rows(v) for v in values]
+        if held is None or self.row_cache is None:
+            out = decoded
+        else:
+            keys, hits = held
+            fetched = iter(decoded)
+            out = [next(fetched) if rows is None else rows for rows in hits]
+            self.row_cache.put_many(
+                [(key, rows) for key, rows, hit in zip(keys, out, hits, strict=True) if hit is None]
+            )
         if limit is None:
             return out
         return [r if len(r.ids) <= limit else r[:limit] for r in out]
@@ -289,7 +318,7 @@ class RedisBackend:
     # -- writes ----------------------------------------------------------------
     def replace_table(self, name: str, rows: Mapping[str, Sequence[Scored]]) -> None:
         head = self._table(name)
-        version = str(self._client.incr(head + "n"))
+        version = f"{self._client.incr(head + 'n')}.{secrets.token_hex(4)}"  # see row_cache
         base = f"{head}{version}:"
         for chunk in chunks(rows.items()):
             self._client.mset({base + k: encode_rows(v) for k, v in chunk})

@@ -1,5 +1,5 @@
 """``prism status`` (``GET /admin/status``) shows the vector tables a node serves and a
-version it failed to load."""
+version it failed to load, and the Redis table rows it keeps."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from prism_platform.app import PrismApp
-from prism_sdk import DataClient, RedisBackend
+from prism_sdk import DataClient, Read, RedisBackend
 from prism_sdk.data.vectors import Vectors, VectorTable
 from prism_testkit.services import RedisServer
 
@@ -40,5 +40,21 @@ def test_status_shows_the_served_version_and_the_one_that_failed(
         vectors = client.get("/admin/status").json()["vectors"]
         assert vectors["emb"]["version"] == "1" and vectors["emb"]["items"] == 50
         assert "version 2" in vectors["emb"]["error"] and "missing" in vectors["emb"]["error"]
+    finally:
+        backend.close()
+
+
+def test_status_shows_the_table_rows_the_node_keeps(
+    app: PrismApp, client: TestClient, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = RedisBackend.from_url(redis_server.url, prefix=f"test-{uuid.uuid4().hex}:")
+    try:
+        monkeypatch.setattr(app.control.deployer, "backend", backend)
+        backend.replace_table("i2i", {"1": [("2", 1.0), ("3", 0.5)]})
+        for _ in range(2):
+            backend.read([Read("table", ["1", "9"], "i2i")])
+        kept = client.get("/admin/status").json()["row_cache"]
+        assert kept["keys"] == 2 and kept["rows"] == 3 and kept["hits"] == 2
+        assert kept["max_rows"] == 500_000
     finally:
         backend.close()
