@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -147,6 +147,25 @@ def connect(
     return client, open_url(url, **reader, connection_class=connection_class(url))
 
 
+def _hiredis_packer() -> Callable[[Sequence[tuple[Any, ...]]], list[bytes]] | None:
+    """Commands as one RESP write by hiredis alone. redis-py's own packing passes every
+    argument through its encoder in Python first (~0.7 µs an argument: 70 µs for a
+    request's 100 keys); our commands hold only strings and numbers, which hiredis
+    writes as that encoder would (UTF-8; ``repr`` of a number)."""
+    try:
+        from hiredis import pack_command
+    except ImportError:  # redis-py then packs without hiredis too
+        return None
+
+    def pack(commands: Sequence[tuple[Any, ...]]) -> list[bytes]:
+        return [b"".join(map(pack_command, commands))]  # (the chunks that send takes)
+
+    return pack
+
+
+_pack = _hiredis_packer()
+
+
 def round_trip(client: Client, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
     """The raw replies to ``commands``, sent in one write.
 
@@ -166,7 +185,7 @@ def round_trip(client: Client, commands: Sequence[tuple[Any, ...]]) -> list[Any]
     pool = client.connection_pool
     conn: Any = pool.get_connection()
     try:
-        conn.send_packed_command(conn.pack_commands(commands))
+        conn.send_packed_command(_pack(commands) if _pack else conn.pack_commands(commands))
         return [conn.read_response() for _ in commands]
     except BaseException:
         conn.disconnect()

@@ -56,12 +56,13 @@ class RowCache:
         """The rows held for each key (``None``: not held); the held ones become the most
         recently read."""
         rows = self._rows
+        hits = 0
         with self._lock:
             found = [rows.get(key) for key in keys]
             for key, hit in zip(keys, found, strict=True):
-                if hit is not None:
+                if hit is not None:  # (not found.count(None): that compares rows)
                     rows.move_to_end(key)
-            hits = len(keys) - found.count(None)
+                    hits += 1
             self.hits += hits
             self.misses += len(keys) - hits
         return found

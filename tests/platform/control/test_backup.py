@@ -75,7 +75,8 @@ def test_a_restored_node_serves_and_counts_the_same(
     strategies_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    a = make_app()  # var and database where `env` points the local commands
+    # var and database where `env` points the local commands; no node aggregates by itself
+    a = make_app(events_aggregate_s=0)  # (only `prism events aggregate`, when the test says)
     with TestClient(a, headers=grant(a.control, name="root")) as c:
         _post(c, _events(c, "u1", ("click",)) + _events(c, "u2", ()))
         _cli("events", "aggregate")
@@ -98,6 +99,7 @@ def test_a_restored_node_serves_and_counts_the_same(
         database_url=f"sqlite:///{fresh}/prism.db",
         demo=False,
         strategies_dir=strategies_dir,
+        events_aggregate_s=0,
     )
     b = create_app(settings, backend=demo_backend)
     try:
