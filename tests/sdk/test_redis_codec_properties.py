@@ -14,11 +14,13 @@ from typing import Any
 import msgspec
 import numpy as np
 import pytest
+import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prism_sdk import Event
 from prism_sdk.data.redis_io import (
+    _pack,
     decode_any,
     decode_event,
     decode_rows,
@@ -205,3 +207,21 @@ def test_any_event_bytes_decode_to_an_event_or_a_decode_error(raw: bytes) -> Non
     except msgspec.DecodeError:
         return
     assert isinstance(event.item_id, str) and isinstance(event.type, str)
+
+
+COMMAND_ARG = st.one_of(TEXT, st.integers(-(2**63), 2**64 - 1), FLOAT)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["MGET", "GET", "ZREVRANGEBYSCORE"]),
+                          st.lists(COMMAND_ARG, max_size=5)), min_size=1, max_size=4))  # fmt: skip
+def test_commands_are_sent_as_redis_py_would_send_them(
+    commands: list[tuple[str, list[Any]]],
+) -> None:
+    """A read's commands (names, keys, counts, score bounds) packed by hiredis alone are
+    the bytes redis-py's own packing writes."""
+    assert _pack is not None  # hiredis is installed with the SDK
+    cmds = [(name, *args) for name, args in commands]
+    ours = _pack(cmds)
+    conn = redis.Connection()  # packs without connecting
+    assert b"".join(ours) == b"".join(conn.pack_commands(cmds))
