@@ -104,7 +104,8 @@ class RedisBackend:
 
     ``round_trips`` counts the round trips sent by :meth:`read` (one per call in the
     steady state). ``timeout_ms`` is the read client's own timeout (``reader``'s), what
-    a read without a budget may wait.
+    a read without a budget may wait. ``row_cache_rows`` bounds the decoded table rows
+    this node keeps (:attr:`row_cache`, ``None`` with ``0``; see :mod:`.row_cache`).
     """
 
     name = "redis"

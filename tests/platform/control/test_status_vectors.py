@@ -4,6 +4,7 @@ version it failed to load, and the Redis table rows it keeps."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -24,37 +25,38 @@ def table(seed: int) -> VectorTable:
     )
 
 
-def test_status_shows_the_served_version_and_the_one_that_failed(
-    app: PrismApp, client: TestClient, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def backend(
+    app: PrismApp, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RedisBackend]:
+    """The app's data backend: a Redis one, on a fresh prefix."""
     backend = RedisBackend.from_url(redis_server.url, prefix=f"test-{uuid.uuid4().hex}:")
-    try:
-        monkeypatch.setattr(app.control.deployer, "backend", backend)
-        backend.replace_vectors("emb", table(0))
-        data = DataClient(backend)
-        assert len(data.nearest("emb", "u1", 5)) == 5
-        backend.replace_vectors("emb", table(1))
-        redis.Redis.from_url(redis_server.url).delete(backend.vectors.head("emb") + "2:i:0")
-        data.nearest("emb", "u1", 5)  # notices version 2; its build fails
-        backend.vectors.wait(30)
-        vectors = client.get("/admin/status").json()["vectors"]
-        assert vectors["emb"]["version"] == "1" and vectors["emb"]["items"] == 50
-        assert "version 2" in vectors["emb"]["error"] and "missing" in vectors["emb"]["error"]
-    finally:
-        backend.close()
+    monkeypatch.setattr(app.control.deployer, "backend", backend)
+    yield backend
+    backend.close()
+
+
+def test_status_shows_the_served_version_and_the_one_that_failed(
+    backend: RedisBackend, client: TestClient, redis_server: RedisServer
+) -> None:
+    backend.replace_vectors("emb", table(0))
+    data = DataClient(backend)
+    assert len(data.nearest("emb", "u1", 5)) == 5
+    backend.replace_vectors("emb", table(1))
+    redis.Redis.from_url(redis_server.url).delete(backend.vectors.head("emb") + "2:i:0")
+    data.nearest("emb", "u1", 5)  # notices version 2; its build fails
+    backend.vectors.wait(30)
+    vectors = client.get("/admin/status").json()["vectors"]
+    assert vectors["emb"]["version"] == "1" and vectors["emb"]["items"] == 50
+    assert "version 2" in vectors["emb"]["error"] and "missing" in vectors["emb"]["error"]
 
 
 def test_status_shows_the_table_rows_the_node_keeps(
-    app: PrismApp, client: TestClient, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+    backend: RedisBackend, client: TestClient
 ) -> None:
-    backend = RedisBackend.from_url(redis_server.url, prefix=f"test-{uuid.uuid4().hex}:")
-    try:
-        monkeypatch.setattr(app.control.deployer, "backend", backend)
-        backend.replace_table("i2i", {"1": [("2", 1.0), ("3", 0.5)]})
-        for _ in range(2):
-            backend.read([Read("table", ["1", "9"], "i2i")])
-        kept = client.get("/admin/status").json()["row_cache"]
-        assert kept["keys"] == 2 and kept["rows"] == 3 and kept["hits"] == 2
-        assert kept["max_rows"] == 500_000
-    finally:
-        backend.close()
+    backend.replace_table("i2i", {"1": [("2", 1.0), ("3", 0.5)]})
+    for _ in range(2):
+        backend.read([Read("table", ["1", "9"], "i2i")])
+    kept = client.get("/admin/status").json()["row_cache"]
+    assert kept["keys"] == 2 and kept["rows"] == 3 and kept["hits"] == 2
+    assert kept["max_rows"] == 500_000
