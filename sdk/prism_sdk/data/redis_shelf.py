@@ -5,7 +5,9 @@ Layout, beside the forward index ``P{i}:ID`` (same hash tag: one cluster slot):
 * ``P{i}#off`` a SET of the ids whose row has a ``status`` other than ``"on"``;
 * ``P{i}#v`` a counter, bumped when a write changes who is in the set. It exists once
   the set is complete: the first writer that finds it missing builds the set from
-  every item (one SCAN), then creates it.
+  every item (one SCAN), then creates it at a random value, so a database that was
+  flushed (or a failover to a replica that lagged) does not count again through values
+  a node's copy was filed under.
 
 A ``nearest`` read sends ``GET P{i}#v`` and ``SCARD P{i}#off`` in its round trip, then
 checks its hits:
@@ -29,6 +31,7 @@ imports) together, and let one write of items build the set before the others st
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +102,7 @@ class RedisShelf:
                    if row is not None and off_shelf(decode_any(row))]  # fmt: skip
             if off:
                 self._client.sadd(self.off_key, *off)
-        self._client.incr(self.version_key)
+        self._client.set(self.version_key, secrets.randbits(48))  # not from 1: see above
 
     def written(
         self,
@@ -117,7 +120,7 @@ class RedisShelf:
         if on:
             pipe.srem(self.off_key, *on)
         if any(off_shelf(before[k]) != off_shelf(row) for k, row in after.items()):
-            pipe.incr(self.version_key)
+            self._bump(pipe)
         pipe.execute()
 
     def deleted(self, ids: list[str]) -> None:
@@ -125,8 +128,13 @@ class RedisShelf:
         if ids:
             pipe: Any = self._client.pipeline(transaction=False)
             pipe.srem(self.off_key, *ids)
-            pipe.incr(self.version_key)
+            self._bump(pipe)
             pipe.execute()
+
+    def _bump(self, pipe: Any) -> None:
+        """The counter, one up (from a random value if it was gone: a flushed database)."""
+        pipe.set(self.version_key, secrets.randbits(48), nx=True)
+        pipe.incr(self.version_key)
 
 
 def _text(key: bytes | str) -> str:

@@ -5,7 +5,9 @@ Layout (``H`` is ``P{v:NAME}:``, every table's keys in one cluster slot):
 * ``H V:meta`` msgpack ``{dim, items, users, chunks, meta}`` of version ``V``;
 * ``H V:i:C`` chunk ``C`` of its item vectors: msgpack ``[[item, ...], float32 bytes]``;
 * ``H V:u:USER`` one user's vector, float32 little-endian bytes;
-* ``H p`` the current version, ``H prev`` the one before, ``H n`` the version counter.
+* ``H p`` the current version, ``H prev`` the one before, ``H n`` the version counter;
+  a version is ``COUNT.RANDOM`` (as a result table's: a node's index is filed under a
+  version that no later table can have, even after the counter went back).
 
 **Publishing** writes a version under fresh keys, flips ``p`` (``SET ... GET``), moves
 the old current version to ``prev`` and unlinks the version ``prev`` named until then:
@@ -26,6 +28,7 @@ this node's copy of the off-shelf set: no more round trips).
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -66,7 +69,7 @@ class RedisVectors:
     def replace(self, name: str, table: VectorTable) -> None:
         table.checked(name)
         head = self.head(name)
-        version = str(self._client.incr(head + "n"))
+        version = f"{self._client.incr(head + 'n')}.{secrets.token_hex(4)}"  # never reused
         base = f"{head}{version}:"
         items = table.items
         n_chunks = 0

@@ -82,3 +82,22 @@ def test_data_from_before_the_set_is_read_row_by_row_until_a_writer_builds_it(
         assert calls(admin, "mget") == rows_read + 1  # the user vectors' only: no row reads
     finally:
         node.close()
+
+
+def test_a_counter_that_went_back_never_names_a_nodes_copy(
+    writer: RedisBackend, node: RedisBackend, admin: redis.Redis
+) -> None:
+    """A flushed database, or a failover to a replica that lagged, loses the counter: it
+    starts again from a random value, not through values a node's copy was filed under."""
+    fill(writer)
+    best = found(node, 7)
+    writer.upsert_items({best[0]: {"status": "off"}})
+    assert found(node) == best[1:6]  # the node's copy: best[0] is off
+    for key in admin.keys(writer.prefix + "*"):  # one by one: a cluster's keys have slots
+        admin.delete(key)
+    fill(writer)  # the same items and vectors, all on
+    found(node)  # notices the vectors' new version
+    node.vectors.wait(30)
+    writer.upsert_items({best[1]: {"status": "off"}})
+    writer.upsert_items({best[2]: {"status": "off"}})
+    assert found(node) == [best[0], *best[3:7]]
