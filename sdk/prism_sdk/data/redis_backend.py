@@ -58,7 +58,6 @@ ends, and the pool reconnects by itself.
 from __future__ import annotations
 
 import math
-import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from math import inf
@@ -82,6 +81,7 @@ from .redis_io import (
     encode,
     encode_event,
     encode_rows,
+    new_version,
     ping_every_server,
     round_trip,
     timed_out,
@@ -319,7 +319,7 @@ class RedisBackend:
     # -- writes ----------------------------------------------------------------
     def replace_table(self, name: str, rows: Mapping[str, Sequence[Scored]]) -> None:
         head = self._table(name)
-        version = f"{self._client.incr(head + 'n')}.{secrets.token_hex(4)}"  # see row_cache
+        version = new_version(self._client, head + "n")
         base = f"{head}{version}:"
         for chunk in chunks(rows.items()):
             self._client.mset({base + k: encode_rows(v) for k, v in chunk})

@@ -11,6 +11,7 @@ Result-table values have two formats, told apart by their first byte:
 
 from __future__ import annotations
 
+import secrets
 import struct
 import sys
 from array import array
@@ -111,6 +112,13 @@ def encode_event(event: Event) -> bytes:
 
 GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 """``str.translate`` table: a literal key prefix as a SCAN ``MATCH`` pattern."""
+
+
+def new_version(client: Client, counter: str) -> str:
+    """A fresh version of a versioned table: its counter, then a random part. A counter
+    that went back (a flushed database, a failover to a replica that lagged) never names
+    a version a node still holds something under (decoded rows, an index)."""
+    return f"{client.incr(counter)}.{secrets.token_hex(4)}"
 
 
 def chunks(it: Iterable[T], n: int = CHUNK) -> Iterator[list[T]]:

@@ -28,7 +28,6 @@ this node's copy of the off-shelf set: no more round trips).
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ import numpy as np
 
 from ._base import Read
 from .ann import VectorIndex, answer
-from .redis_io import CHUNK, chunks, encode, round_trip
+from .redis_io import CHUNK, chunks, encode, new_version, round_trip
 from .vectors import Matrix, Vectors, VectorTable, VectorTableError, from_bytes, to_bytes
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ class RedisVectors:
     def replace(self, name: str, table: VectorTable) -> None:
         table.checked(name)
         head = self.head(name)
-        version = f"{self._client.incr(head + 'n')}.{secrets.token_hex(4)}"  # never reused
+        version = new_version(self._client, head + "n")
         base = f"{head}{version}:"
         items = table.items
         n_chunks = 0
