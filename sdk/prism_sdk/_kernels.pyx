@@ -35,15 +35,20 @@ ctypedef Py_ssize_t intp_t
 cdef intp_t UNSET = np.iinfo(np.intp).max
 
 
-cdef inline cnp.ndarray _as(object a, int typenum, object dtype):
-    """``a`` as a 1-d C-contiguous array of ``typenum`` (itself when it is one)."""
+cdef inline cnp.ndarray _as(object a, int typenum):
+    """``a`` as a 1-d C-contiguous array of ``typenum`` (itself when it is one: no
+    Python-level work, not even looking up the dtype)."""
     cdef cnp.ndarray arr
     if cnp.PyArray_Check(a):
         arr = <cnp.ndarray>a
         if (cnp.PyArray_TYPE(arr) == typenum and cnp.PyArray_NDIM(arr) == 1
                 and cnp.PyArray_IS_C_CONTIGUOUS(arr)):
             return arr
-    return np.ascontiguousarray(a, dtype).reshape(-1)
+    return _converted(a, typenum)
+
+
+cdef cnp.ndarray _converted(object a, int typenum):
+    return np.ascontiguousarray(a, cnp.PyArray_DescrFromType(typenum)).reshape(-1)
 
 
 cdef inline intp_t* _intp(cnp.ndarray a):
@@ -60,13 +65,19 @@ cdef inline cnp.ndarray _empty(intp_t n, int typenum):
     return cnp.PyArray_EMPTY(1, dims, typenum, 0)
 
 
+cdef inline cnp.ndarray _zeros(intp_t n, int typenum):
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    return cnp.PyArray_ZEROS(1, dims, typenum, 0)
+
+
 def summed(codes_in, scores_in, object parts, slot_in):
     """Each distinct code once, in order of first appearance, the sum of its rows'
     scores in row order, and (``parts``: sizes of consecutive parts) a bitmask of the
     parts it is in."""
-    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64, np.float64)
-    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP)
+    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64)
+    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP)
     cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], nu = 0, i, j, c, p, part = 0, part_end
     cdef intp_t* codes = _intp(codes_a)
     cdef double* scores = _f64(scores_a)
@@ -86,7 +97,7 @@ def summed(codes_in, scores_in, object parts, slot_in):
             total[nu] = 0.0
             nu += 1
     if parts is not None:
-        bits_a = np.zeros(nu, np.int32)
+        bits_a = _zeros(nu, cnp.NPY_INT32)
         bits = <int32_t*>cnp.PyArray_DATA(bits_a)
         part_end = sizes[0] if sizes else 0
         for i in range(n):
@@ -110,7 +121,7 @@ def summed_parts(list codes_of_parts, list scores_of_parts, list ns, list weight
     """:func:`summed` with parts of the rows given apart: part k is the first ``ns[k]``
     rows of its codes and scores, its scores times ``weights[k]``; bit k of a code's
     mask says it is in part k."""
-    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP)
     cdef intp_t* slot = _intp(slot_a)
     cdef intp_t t, i, m, n = 0, nu = 0, c, p
     cdef cnp.ndarray codes_a, scores_a
@@ -127,8 +138,8 @@ def summed_parts(list codes_of_parts, list scores_of_parts, list ns, list weight
     cdef double* total = _f64(total_a)
     cdef int32_t* bits = <int32_t*>cnp.PyArray_DATA(bits_a)
     for t in range(len(ns)):
-        codes_a = _as(codes_of_parts[t], cnp.NPY_INTP, np.intp)
-        scores_a = _as(scores_of_parts[t], cnp.NPY_FLOAT64, np.float64)
+        codes_a = _as(codes_of_parts[t], cnp.NPY_INTP)
+        scores_a = _as(scores_of_parts[t], cnp.NPY_FLOAT64)
         m = ns[t]
         if m > cnp.PyArray_DIMS(codes_a)[0] or m > cnp.PyArray_DIMS(scores_a)[0]:
             raise ValueError(f"part {t}: {m} rows asked of a shorter part")
@@ -155,7 +166,7 @@ def summed_parts(list codes_of_parts, list scores_of_parts, list ns, list weight
 def summed_tables(list codes_of_tables, list scores_of_tables, weights, slot_in):
     """:func:`summed` of the rows of several tables, each row's score its table's
     weight times its own (the product rounded, then added in row order)."""
-    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP)
     cdef intp_t* slot = _intp(slot_a)
     cdef intp_t t, i, m, n = 0, nu = 0, c, p
     cdef cnp.ndarray codes_a, scores_a
@@ -172,14 +183,14 @@ def summed_tables(list codes_of_tables, list scores_of_tables, weights, slot_in)
     cdef intp_t* unique = _intp(unique_a)
     cdef double* total = _f64(total_a)
     for t in range(len(codes_of_tables)):
-        codes_a = _as(codes_of_tables[t], cnp.NPY_INTP, np.intp)
+        codes_a = _as(codes_of_tables[t], cnp.NPY_INTP)
         table_scores = scores_of_tables[t]
         if type(table_scores) is carray.array and (
                 <carray.array>table_scores).ob_descr.typecode == b'd':
             scores = (<carray.array>table_scores).data.as_doubles  # read in place
             n_scores = len(table_scores)
         else:
-            scores_a = _as(table_scores, cnp.NPY_FLOAT64, np.float64)
+            scores_a = _as(table_scores, cnp.NPY_FLOAT64)
             table_scores = scores_a  # kept alive while read
             scores = _f64(scores_a)
             n_scores = cnp.PyArray_DIMS(scores_a)[0]
@@ -205,8 +216,8 @@ def summed_tables(list codes_of_tables, list scores_of_tables, weights, slot_in)
 def dense_codes(codes_in, slot_in):
     """The rows where each distinct code first appears, and each row's position among
     those."""
-    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP)
+    cdef cnp.ndarray slot_a = _as(slot_in, cnp.NPY_INTP)
     cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], nu = 0, i, c
     cdef intp_t* codes = _intp(codes_a)
     cdef intp_t* slot = _intp(slot_a)
@@ -228,9 +239,9 @@ def dense_codes(codes_in, slot_in):
 
 def member(codes_in, among_in, flags_in):
     """Per row: whether its code is one of ``among``."""
-    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray among_a = _as(among_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray flags_a = _as(flags_in, cnp.NPY_UINT8, np.uint8)
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP)
+    cdef cnp.ndarray among_a = _as(among_in, cnp.NPY_INTP)
+    cdef cnp.ndarray flags_a = _as(flags_in, cnp.NPY_UINT8)
     cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], k = cnp.PyArray_DIMS(among_a)[0], i
     cdef intp_t* codes = _intp(codes_a)
     cdef intp_t* among = _intp(among_a)
@@ -248,10 +259,10 @@ def member(codes_in, among_in, flags_in):
 
 def looked_up(codes_in, keys_in, values_in, scratch_in):
     """Per row: the value of its code in ``keys`` -> ``values``, else 0."""
-    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray keys_a = _as(keys_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray values_a = _as(values_in, cnp.NPY_INT64, np.int64)
-    cdef cnp.ndarray scratch_a = _as(scratch_in, cnp.NPY_INT64, np.int64)
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP)
+    cdef cnp.ndarray keys_a = _as(keys_in, cnp.NPY_INTP)
+    cdef cnp.ndarray values_a = _as(values_in, cnp.NPY_INT64)
+    cdef cnp.ndarray scratch_a = _as(scratch_in, cnp.NPY_INT64)
     cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], k = cnp.PyArray_DIMS(keys_a)[0], i
     if cnp.PyArray_DIMS(values_a)[0] != k:
         raise ValueError(f"{k} keys but {cnp.PyArray_DIMS(values_a)[0]} values")
@@ -272,15 +283,15 @@ def looked_up(codes_in, keys_in, values_in, scratch_in):
 
 def greedy(kinds_in, intp_t n, intp_t window, intp_t cap):
     """``_window.greedy`` over kind codes (negative: unconstrained)."""
-    cdef cnp.ndarray kinds_a = _as(kinds_in, cnp.NPY_INT32, np.int32)
+    cdef cnp.ndarray kinds_a = _as(kinds_in, cnp.NPY_INT32)
     cdef int32_t* kinds = <int32_t*>cnp.PyArray_DATA(kinds_a)
     cdef intp_t m = cnp.PyArray_DIMS(kinds_a)[0], placed_n = 0, start = 0, i, pick, top = 0
     cdef int32_t k
     for i in range(m):
         if kinds[i] > top:
             top = kinds[i]
-    cdef cnp.ndarray counts_a = np.zeros(top + 2, np.intp)  # last slot: the unconstrained
-    cdef cnp.ndarray used_a = np.zeros(m, np.uint8)
+    cdef cnp.ndarray counts_a = _zeros(top + 2, cnp.NPY_INTP)  # last slot: the unconstrained
+    cdef cnp.ndarray used_a = _zeros(m, cnp.NPY_UINT8)
     cdef cnp.ndarray placed_a = _empty(max(m, 1), cnp.NPY_INT32)
     cdef intp_t* counts = _intp(counts_a)
     cdef unsigned char* used = <unsigned char*>cnp.PyArray_DATA(used_a)
@@ -348,8 +359,8 @@ def downweighted(codes_in, scores_in, traces, dict counts, dict index, object fa
     """``stages.downweight`` of candidate columns: each row whose id has a count ``n``
     (non-zero) in ``counts`` gets its score times ``factor ** n`` and ``{by: n}`` added
     to its trace. The new scores and traces, or None when no row has a count."""
-    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray scratch_a = _as(scratch_in, cnp.NPY_INT64, np.int64)
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP)
+    cdef cnp.ndarray scratch_a = _as(scratch_in, cnp.NPY_INT64)
     cdef intp_t* codes = _intp(codes_a)
     cdef int64_t* scratch = <int64_t*>cnp.PyArray_DATA(scratch_a)
     cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], i, r, hits = 0
@@ -493,9 +504,9 @@ def rescored(object cls, list items, list scores, list order):
 def taken(codes_in, scores_in, chans_in, rows_in):
     """``Candidates.take`` of the three columns: the rows ``rows`` (positions, negative
     from the end, or a boolean mask), in that order; IndexError as numpy's."""
-    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64, np.float64)
-    cdef cnp.ndarray chans_a = _as(chans_in, cnp.NPY_INT32, np.int32)
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP)
+    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64)
+    cdef cnp.ndarray chans_a = _as(chans_in, cnp.NPY_INT32)
     cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], m = 0, i, r, k
     if cnp.PyArray_DIMS(scores_a)[0] != n or cnp.PyArray_DIMS(chans_a)[0] != n:
         raise ValueError("columns of different lengths")
@@ -503,14 +514,14 @@ def taken(codes_in, scores_in, chans_in, rows_in):
     cdef unsigned char* mask = NULL
     cdef intp_t* rows = NULL
     if cnp.PyArray_Check(rows_in) and cnp.PyArray_TYPE(<cnp.ndarray>rows_in) == cnp.NPY_BOOL:
-        rows_a = _as(rows_in, cnp.NPY_BOOL, np.bool_)
+        rows_a = _as(rows_in, cnp.NPY_BOOL)
         if cnp.PyArray_DIMS(rows_a)[0] != n:
             raise IndexError(f"a mask of {cnp.PyArray_DIMS(rows_a)[0]} rows for {n}")
         mask = <unsigned char*>cnp.PyArray_DATA(rows_a)
         for i in range(n):
             m += mask[i] != 0
     else:
-        rows_a = _as(rows_in, cnp.NPY_INTP, np.intp)
+        rows_a = _as(rows_in, cnp.NPY_INTP)
         rows = _intp(rows_a)
         m = cnp.PyArray_DIMS(rows_a)[0]
     cdef cnp.ndarray out_codes_a = _empty(m, cnp.NPY_INTP)
@@ -543,7 +554,7 @@ def taken(codes_in, scores_in, chans_in, rows_in):
 
 def descending(scores_in):
     """``np.argsort(-scores, kind="stable")``: the rows best first, ties in row order."""
-    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64, np.float64)
+    cdef cnp.ndarray scores_a = _as(scores_in, cnp.NPY_FLOAT64)
     cdef intp_t n = cnp.PyArray_DIMS(scores_a)[0], i
     cdef double* scores = _f64(scores_a)
     cdef cnp.ndarray neg_a = _empty(n, cnp.NPY_FLOAT64)
@@ -556,8 +567,8 @@ def descending(scores_in):
 def keys_by_code(codes_in, known_in):
     """``known[codes]`` (keys remembered by id code, -1 unknown), the rows whose key is
     unknown, and the largest key (-1 for none); None when a code is past ``known``."""
-    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP, np.intp)
-    cdef cnp.ndarray known_a = _as(known_in, cnp.NPY_INTP, np.intp)
+    cdef cnp.ndarray codes_a = _as(codes_in, cnp.NPY_INTP)
+    cdef cnp.ndarray known_a = _as(known_in, cnp.NPY_INTP)
     cdef intp_t n = cnp.PyArray_DIMS(codes_a)[0], size = cnp.PyArray_DIMS(known_a)[0]
     cdef intp_t i, c, key, top = -1, unknown_n = 0
     cdef intp_t* codes = _intp(codes_a)

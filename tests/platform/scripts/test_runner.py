@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from prism_platform.scripts.loader import load_strategy
-from prism_platform.scripts.runner import run_async, run_sync
+from prism_platform.scripts.runner import WATCHDOG, run_async, run_sync
 from prism_platform.scripts.sources import WorkTree
 from prism_platform.scripts.strategy import Strategy
 from prism_sdk import Context, DeadlineExceeded, LocalBackend, Request, StrategyConfig
@@ -39,6 +39,15 @@ async def recommend(ctx):
     await asyncio.sleep(5)
     FINISHED.append(ctx.user_id)
     return [Item("late")]
+"""
+
+SLEEPY = """
+import time
+from prism_sdk import Item
+
+def recommend(ctx):
+    time.sleep(0.3)  # holds no GIL: the watchdog could run all along
+    return [Item("rested")]
 """
 
 FAST = "from prism_sdk import Item\n\ndef recommend(ctx):\n    return [Item('ok')]\n"
@@ -102,3 +111,37 @@ def test_an_async_strategy_is_cancelled_at_the_deadline(tmp_path: Path) -> None:
         asyncio.run(run_async(s, _ctx(), 0.05))
     assert time.monotonic() - t0 >= 0.05  # not before its deadline
     assert s.module.FINISHED == []  # cancelled in its sleep
+
+
+def test_the_watchdog_sleeps_while_a_call_is_far_from_its_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Armed, the watchdog wakes at the deadline, not every tick: a thread waking every
+    couple of milliseconds competes for the GIL with the request it guards."""
+    looks: list[float] = []
+    check = WATCHDOG._check
+
+    def counted(now: float) -> float:
+        looks.append(now)
+        return check(now)
+
+    monkeypatch.setattr(WATCHDOG, "_check", counted)
+    s = _strategy(tmp_path, SLEEPY)
+    t0 = time.monotonic()
+    assert run_sync(s, _ctx(), 5.0)[0].id == "rested"
+    during = [t for t in looks if t >= t0]
+    assert len(during) <= 3, f"{len(during)} looks in 0.3 s (a 2 ms tick: ~150)"
+
+
+def test_an_earlier_deadline_wakes_a_watchdog_asleep_until_a_later_one(tmp_path: Path) -> None:
+    long_call = threading.Thread(target=run_sync, args=(_strategy(tmp_path, SLEEPY), _ctx(), 5.0))
+    long_call.start()
+    time.sleep(0.05)  # the watchdog now sleeps until the long call's deadline, 5 s away
+    (tmp_path / "slow").mkdir()
+    slow = _strategy(tmp_path / "slow", SLOW)
+    t0 = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        run_sync(slow, _ctx(), 0.05)
+    assert time.monotonic() - t0 < 1.0  # at its own deadline, not the long call's
+    assert slow.module.FINISHED == []
+    long_call.join()
