@@ -21,8 +21,9 @@ While calls are armed the watchdog does not tick: it sleeps until the nearest de
 (a scene with a shorter deadline) wakes it. A thread waking every couple of
 milliseconds wants the GIL while a request runs, and then every numpy call that
 releases the GIL hands it over (a futex wake each): about 5 % of a numpy-heavy
-strategy's throughput on a saturated worker. With nothing armed it looks every
-``tick_s``, so arming never has to wake it.
+strategy's throughput on a saturated worker. With nothing armed it sleeps as long as
+the last call it saw had left (at most a second), so the next call of the same scene
+does not have to wake it either.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from prism_sdk import Context, DeadlineExceeded
 
 _TICK_S = 0.002
 """The least the watchdog sleeps: an overrun is caught within this of its deadline."""
+_IDLE_MAX_S = 1.0
 _SetAsyncExc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 
 
@@ -76,6 +78,8 @@ class Watchdog:
         self.tick_s = tick_s
         self.hang_after_s = hang_after_s
         """How long past its interrupt a call may still run before it counts as hung."""
+        self.idle_s = tick_s
+        """How long it sleeps with nothing armed: what the last call it saw had left."""
         self.wake_at = 0.0
         """When the watchdog looks next (``math.inf`` while it looks): a call due
         before then calls :meth:`wake`."""
@@ -149,7 +153,11 @@ class Watchdog:
                         self._report(g, tid, now - d)
                 else:
                     nearest = min(nearest, d + hang_after)
-        return max(self.tick_s, nearest - now) if nearest < math.inf else self.tick_s
+        if nearest == math.inf:
+            return self.idle_s
+        ahead = max(self.tick_s, nearest - now)
+        self.idle_s = min(ahead, _IDLE_MAX_S)
+        return ahead
 
     @staticmethod
     def _report(g: _Guard, tid: int, stuck_s: float) -> None:
