@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
+# deploy_convergence and soak start private ZooKeeper servers from the Debian package
+[ -f /usr/share/java/zookeeper.jar ] || { apt-get install -y zookeeper >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq zookeeper); }
 out=$(mktemp -d)
 export PRISM_BENCH_RESULTS="$out/results.jsonl"
 failed=0

@@ -136,7 +136,13 @@ def test_the_watchdog_sleeps_while_a_call_is_far_from_its_deadline(
 def test_an_earlier_deadline_wakes_a_watchdog_asleep_until_a_later_one(tmp_path: Path) -> None:
     long_call = threading.Thread(target=run_sync, args=(_strategy(tmp_path, SLEEPY), _ctx(), 5.0))
     long_call.start()
-    time.sleep(0.05)  # the watchdog now sleeps until the long call's deadline, 5 s away
+    settle = time.monotonic() + 3
+    while not _armed(long_call) and time.monotonic() < settle:
+        time.sleep(0.005)
+    WATCHDOG.wake()  # look now, not at the end of an idle sleep
+    while WATCHDOG.wake_at < time.monotonic() + 2 and time.monotonic() < settle:
+        time.sleep(0.01)  # until the watchdog sleeps towards the long call's deadline
+    assert WATCHDOG.wake_at > time.monotonic() + 2
     (tmp_path / "slow").mkdir()
     slow = _strategy(tmp_path / "slow", SLOW)
     t0 = time.monotonic()
@@ -145,3 +151,8 @@ def test_an_earlier_deadline_wakes_a_watchdog_asleep_until_a_later_one(tmp_path:
     assert time.monotonic() - t0 < 1.0  # at its own deadline, not the long call's
     assert slow.module.FINISHED == []
     long_call.join()
+
+
+def _armed(thread: threading.Thread) -> bool:
+    g = WATCHDOG._guards.get(thread.ident or 0)
+    return g is not None and g.deadline > 0
